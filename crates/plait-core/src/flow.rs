@@ -1,0 +1,330 @@
+//! Flows: compositions of tasks and flows, and the workflow that wraps the outermost one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{Isolation, RetryPolicy, Task, Value, ValueType};
+
+/// How the members of a flow are ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlowKind {
+    /// Each member after the previous one.
+    Linear,
+    /// No order among members; they must not depend on each other.
+    Unordered,
+    /// Order from data dependencies plus explicit `after` edges.
+    Graph,
+}
+
+impl FlowKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowKind::Linear => "linear",
+            FlowKind::Unordered => "unordered",
+            FlowKind::Graph => "graph",
+        }
+    }
+}
+
+/// What happens to a run when a task fails for good.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OnFailure {
+    /// Stop, cancel running tasks, revert everything that ran, newest first (TaskFlow).
+    #[default]
+    Revert,
+    /// The failure flows to dependents, which do not run; independent branches finish.
+    Continue,
+}
+
+/// A task placed in a flow under a name, with its policy and wiring.
+#[derive(Clone)]
+pub struct TaskNode {
+    pub(crate) name: Arc<str>,
+    pub(crate) task: Arc<dyn Task>,
+    pub(crate) rebind: Vec<(Arc<str>, Arc<str>)>,
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) isolation: Option<Isolation>,
+    pub(crate) after: Vec<Arc<str>>,
+    pub(crate) description: Option<String>,
+}
+
+impl std::fmt::Debug for TaskNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskNode")
+            .field("name", &self.name)
+            .field("kind", &self.task.kind())
+            .field("rebind", &self.rebind)
+            .field("after", &self.after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TaskNode {
+    pub fn new(name: impl Into<Arc<str>>, task: impl Task) -> Self {
+        TaskNode::shared(name, Arc::new(task))
+    }
+
+    /// The same task object may be placed several times under different names.
+    pub fn shared(name: impl Into<Arc<str>>, task: Arc<dyn Task>) -> Self {
+        TaskNode {
+            name: name.into(),
+            task,
+            rebind: Vec::new(),
+            retry: None,
+            timeout: None,
+            isolation: None,
+            after: Vec::new(),
+            description: None,
+        }
+    }
+
+    /// This task's `port` is the flow's `name`.
+    pub fn rebind(mut self, port: impl Into<Arc<str>>, name: impl Into<Arc<str>>) -> Self {
+        self.rebind.push((port.into(), name.into()));
+        self
+    }
+
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = Some(isolation);
+        self
+    }
+
+    /// Runs after the named sibling members, whatever the data says.
+    pub fn after<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Arc<str>>,
+    {
+        self.after.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn describe(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn task(&self) -> &Arc<dyn Task> {
+        &self.task
+    }
+}
+
+/// A member of a flow.
+#[derive(Clone, Debug)]
+pub enum Member {
+    Task(TaskNode),
+    Flow(Flow),
+}
+
+impl Member {
+    pub fn name(&self) -> &Arc<str> {
+        match self {
+            Member::Task(node) => &node.name,
+            Member::Flow(flow) => &flow.name,
+        }
+    }
+
+    pub(crate) fn after(&self) -> &[Arc<str>] {
+        match self {
+            Member::Task(node) => &node.after,
+            Member::Flow(flow) => &flow.after,
+        }
+    }
+}
+
+impl From<TaskNode> for Member {
+    fn from(node: TaskNode) -> Self {
+        Member::Task(node)
+    }
+}
+
+impl From<Flow> for Member {
+    fn from(flow: Flow) -> Self {
+        Member::Flow(flow)
+    }
+}
+
+/// A composition of tasks and flows, nested to any depth.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: FlowKind,
+    pub(crate) members: Vec<Member>,
+    pub(crate) rebind: Vec<(Arc<str>, Arc<str>)>,
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) after: Vec<Arc<str>>,
+    pub(crate) description: Option<String>,
+}
+
+impl Flow {
+    pub fn new(kind: FlowKind, name: impl Into<Arc<str>>) -> Self {
+        Flow {
+            name: name.into(),
+            kind,
+            members: Vec::new(),
+            rebind: Vec::new(),
+            retry: None,
+            after: Vec::new(),
+            description: None,
+        }
+    }
+
+    pub fn linear(name: impl Into<Arc<str>>) -> Self {
+        Flow::new(FlowKind::Linear, name)
+    }
+
+    pub fn unordered(name: impl Into<Arc<str>>) -> Self {
+        Flow::new(FlowKind::Unordered, name)
+    }
+
+    pub fn graph(name: impl Into<Arc<str>>) -> Self {
+        Flow::new(FlowKind::Graph, name)
+    }
+
+    /// Adds a task or a flow.
+    pub fn add(mut self, member: impl Into<Member>) -> Self {
+        self.members.push(member.into());
+        self
+    }
+
+    /// Adds `task` under `name` with its default policy.
+    pub fn task(self, name: impl Into<Arc<str>>, task: impl Task) -> Self {
+        self.add(TaskNode::new(name, task))
+    }
+
+    /// The flow's inner `name` is `outer` in the enclosing flow.
+    pub fn rebind(mut self, name: impl Into<Arc<str>>, outer: impl Into<Arc<str>>) -> Self {
+        self.rebind.push((name.into(), outer.into()));
+        self
+    }
+
+    /// On a failure inside, revert the whole flow and run it again, up to `retry.attempts`
+    /// times in all, before the failure goes further. Its outputs reach tasks outside only
+    /// once the whole flow has succeeded.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    pub fn after<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Arc<str>>,
+    {
+        self.after.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn describe(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn kind(&self) -> FlowKind {
+        self.kind
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+}
+
+/// A run input the workflow declares.
+#[derive(Clone, Debug)]
+pub struct InputDecl {
+    pub name: Arc<str>,
+    pub ty: ValueType,
+    pub default: Option<Value>,
+    pub description: Option<String>,
+}
+
+/// The outermost flow plus what a run of it takes and gives.
+#[derive(Clone, Debug)]
+pub struct Workflow {
+    pub(crate) flow: Flow,
+    pub(crate) inputs: Vec<InputDecl>,
+    pub(crate) outputs: Option<Vec<Arc<str>>>,
+    pub(crate) on_failure: OnFailure,
+}
+
+impl Workflow {
+    pub fn new(flow: Flow) -> Self {
+        Workflow {
+            flow,
+            inputs: Vec::new(),
+            outputs: None,
+            on_failure: OnFailure::default(),
+        }
+    }
+
+    /// Declares a run input.
+    pub fn input(mut self, name: impl Into<Arc<str>>, ty: ValueType) -> Self {
+        self.inputs.push(InputDecl {
+            name: name.into(),
+            ty,
+            default: None,
+            description: None,
+        });
+        self
+    }
+
+    /// Declares a run input that may be omitted.
+    pub fn input_with_default(mut self, name: impl Into<Arc<str>>, default: Value) -> Self {
+        let ty = default.value_type();
+        let name = name.into();
+        self.inputs.push(InputDecl {
+            name,
+            ty,
+            default: Some(default),
+            description: None,
+        });
+        self
+    }
+
+    pub fn declare_input(mut self, input: InputDecl) -> Self {
+        self.inputs.push(input);
+        self
+    }
+
+    /// The run's outputs. Without this, every value no task requires is an output.
+    pub fn outputs<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Arc<str>>,
+    {
+        self.outputs = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    pub fn on_failure(mut self, on_failure: OnFailure) -> Self {
+        self.on_failure = on_failure;
+        self
+    }
+
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
+    pub fn inputs(&self) -> &[InputDecl] {
+        &self.inputs
+    }
+}

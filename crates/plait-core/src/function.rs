@@ -1,0 +1,514 @@
+//! Plain functions and closures as tasks.
+//!
+//! ```
+//! use plait_core::{task_fn, Task};
+//! // requires `n: int`, provides `sq: int`; the types come from the signature.
+//! let square = task_fn(["n"], ["sq"], |n: i64| async move { n * n });
+//! assert_eq!(square.requires()[0].ty.name(), "int");
+//! ```
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::{
+    BoxFuture, Inputs, Isolation, Outcome, Outputs, Policy, Port, Task, TaskContext, TaskError,
+    Value, ValueType,
+};
+
+/// A Rust type that can be read from an input value.
+pub trait FromValue: Sized + Send + 'static {
+    fn value_type() -> ValueType;
+    fn from_value(value: &Value) -> Option<Self>;
+}
+
+/// A Rust type that can be returned as an output value.
+pub trait IntoValue: Send + 'static {
+    fn value_type() -> ValueType;
+    fn into_value(self) -> Value;
+}
+
+macro_rules! scalar_value {
+    ($ty:ty, $variant:ident, $get:expr) => {
+        impl FromValue for $ty {
+            fn value_type() -> ValueType {
+                ValueType::$variant
+            }
+            fn from_value(value: &Value) -> Option<Self> {
+                $get(value)
+            }
+        }
+        impl IntoValue for $ty {
+            fn value_type() -> ValueType {
+                ValueType::$variant
+            }
+            fn into_value(self) -> Value {
+                Value::from(self)
+            }
+        }
+    };
+}
+
+scalar_value!(i64, Int, Value::as_int);
+scalar_value!(f64, Float, Value::as_float);
+scalar_value!(bool, Bool, Value::as_bool);
+scalar_value!(String, String, |value: &Value| value
+    .as_str()
+    .map(str::to_owned));
+scalar_value!(PathBuf, File, |value: &Value| value
+    .as_path()
+    .map(PathBuf::from));
+scalar_value!(serde_json::Value, Json, |value: &Value| Some(
+    value.to_json()
+));
+
+impl FromValue for Arc<str> {
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A Rust value of any type, shared between in-process tasks without copying.
+#[derive(Debug)]
+pub struct Native<T>(pub Arc<T>);
+
+impl<T> Clone for Native<T> {
+    fn clone(&self) -> Self {
+        Native(self.0.clone())
+    }
+}
+
+impl<T> std::ops::Deref for Native<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Send + Sync + 'static> FromValue for Native<T> {
+    fn value_type() -> ValueType {
+        ValueType::Native(crate::NativeType::of::<T>())
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Native(_, any) => any.clone().downcast::<T>().ok().map(Native),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoValue for Native<T> {
+    fn value_type() -> ValueType {
+        ValueType::Native(crate::NativeType::of::<T>())
+    }
+    fn into_value(self) -> Value {
+        Value::Native(crate::NativeType::of::<T>(), self.0)
+    }
+}
+
+/// What a function task may return: nothing, one value, a tuple of values, or a `Result` of
+/// those whose error converts into a [`TaskError`].
+pub trait IntoTaskResult: Send + 'static {
+    fn output_types() -> Vec<ValueType>;
+    fn into_values(self) -> Result<Vec<Value>, TaskError>;
+}
+
+impl<T: IntoTaskResult, E: Into<TaskError> + Send + 'static> IntoTaskResult for Result<T, E> {
+    fn output_types() -> Vec<ValueType> {
+        T::output_types()
+    }
+    fn into_values(self) -> Result<Vec<Value>, TaskError> {
+        self.map_err(Into::into)?.into_values()
+    }
+}
+
+macro_rules! single_result {
+    ($($ty:ty),*) => {$(
+        impl IntoTaskResult for $ty {
+            fn output_types() -> Vec<ValueType> {
+                vec![<$ty as IntoValue>::value_type()]
+            }
+            fn into_values(self) -> Result<Vec<Value>, TaskError> {
+                Ok(vec![self.into_value()])
+            }
+        }
+    )*};
+}
+
+single_result!(i64, f64, bool, String, PathBuf, serde_json::Value);
+
+impl<T: Send + Sync + 'static> IntoTaskResult for Native<T> {
+    fn output_types() -> Vec<ValueType> {
+        vec![<Self as IntoValue>::value_type()]
+    }
+    fn into_values(self) -> Result<Vec<Value>, TaskError> {
+        Ok(vec![self.into_value()])
+    }
+}
+
+macro_rules! tuple_result {
+    ($($name:ident),*) => {
+        impl<$($name: IntoValue),*> IntoTaskResult for ($($name,)*) {
+            fn output_types() -> Vec<ValueType> {
+                vec![$($name::value_type()),*]
+            }
+            #[allow(non_snake_case, reason = "the type parameters name the tuple's fields")]
+            fn into_values(self) -> Result<Vec<Value>, TaskError> {
+                let ($($name,)*) = self;
+                Ok(vec![$($name.into_value()),*])
+            }
+        }
+    };
+}
+
+tuple_result!();
+tuple_result!(A);
+tuple_result!(A, B);
+tuple_result!(A, B, C);
+tuple_result!(A, B, C, D);
+tuple_result!(A, B, C, D, E);
+tuple_result!(A, B, C, D, E, F);
+
+/// A function of typed arguments, callable with a task's input values. `Args` is the tuple
+/// of argument types; `Kind` tells async from blocking functions apart.
+pub trait TaskFunction<Args, Kind>: Send + Sync + 'static {
+    fn arg_types() -> Vec<ValueType>;
+    fn output_types() -> Vec<ValueType>;
+    fn call(self: Arc<Self>, values: Vec<Value>) -> BoxFuture<Result<Vec<Value>, TaskError>>;
+}
+
+/// Marker: the function returns a future.
+#[derive(Debug)]
+pub enum AsyncKind {}
+/// Marker: the function returns its result directly.
+#[derive(Debug)]
+pub enum SyncKind {}
+
+/// Reads the next argument; `next` is `(index, value)` from the inputs.
+fn argument<T: FromValue>(next: Option<(usize, &Value)>) -> Result<T, TaskError> {
+    let Some((idx, value)) = next else {
+        return Err(TaskError::permanent(
+            "the function takes more arguments than `requires` names",
+        ));
+    };
+    T::from_value(value).ok_or_else(|| {
+        TaskError::permanent(format!(
+            "argument {} expects {}, got {}",
+            idx + 1,
+            T::value_type(),
+            value.value_type()
+        ))
+    })
+}
+
+macro_rules! function_arity {
+    ($($arg:ident),*) => {
+        impl<Func, Fut, R, $($arg: FromValue),*> TaskFunction<($($arg,)*), AsyncKind> for Func
+        where
+            Func: Fn($($arg),*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoTaskResult,
+        {
+            fn arg_types() -> Vec<ValueType> {
+                vec![$($arg::value_type()),*]
+            }
+            fn output_types() -> Vec<ValueType> {
+                R::output_types()
+            }
+            #[allow(non_snake_case, unused_mut, unused_variables, clippy::unused_enumerate_index, reason = "macro-generated for every arity, zero included")]
+            fn call(self: Arc<Self>, values: Vec<Value>) -> BoxFuture<Result<Vec<Value>, TaskError>> {
+                let mut values = values.iter().enumerate();
+                $(
+                    let $arg = match argument::<$arg>(values.next()) {
+                        Ok(arg) => arg,
+                        Err(error) => return Box::pin(async move { Err(error) }),
+                    };
+                )*
+                let future = (self)($($arg),*);
+                Box::pin(async move { future.await.into_values() })
+            }
+        }
+
+        impl<Func, R, $($arg: FromValue),*> TaskFunction<($($arg,)*), SyncKind> for Func
+        where
+            Func: Fn($($arg),*) -> R + Send + Sync + 'static,
+            R: IntoTaskResult,
+        {
+            fn arg_types() -> Vec<ValueType> {
+                vec![$($arg::value_type()),*]
+            }
+            fn output_types() -> Vec<ValueType> {
+                R::output_types()
+            }
+            #[allow(non_snake_case, unused_mut, unused_variables, clippy::unused_enumerate_index, reason = "macro-generated for every arity, zero included")]
+            fn call(self: Arc<Self>, values: Vec<Value>) -> BoxFuture<Result<Vec<Value>, TaskError>> {
+                // The body runs when the future is polled, which the engine does on a
+                // blocking thread for these functions.
+                Box::pin(async move {
+                    let mut values = values.iter().enumerate();
+                    $(
+                        let $arg = argument::<$arg>(values.next())?;
+                    )*
+                    (self)($($arg),*).into_values()
+                })
+            }
+        }
+    };
+}
+
+function_arity!();
+function_arity!(A1);
+function_arity!(A1, A2);
+function_arity!(A1, A2, A3);
+function_arity!(A1, A2, A3, A4);
+function_arity!(A1, A2, A3, A4, A5);
+function_arity!(A1, A2, A3, A4, A5, A6);
+function_arity!(A1, A2, A3, A4, A5, A6, A7);
+function_arity!(A1, A2, A3, A4, A5, A6, A7, A8);
+
+type RevertFn =
+    dyn Fn(TaskContext, Inputs, Outcome) -> BoxFuture<Result<(), TaskError>> + Send + Sync;
+type CallFn = dyn Fn(TaskContext, Inputs) -> BoxFuture<Result<Outputs, TaskError>> + Send + Sync;
+
+/// A task made from a function or closure. Built by [`task_fn`], [`blocking_fn`] or
+/// [`FnTask::raw`].
+pub struct FnTask {
+    requires: Vec<Port>,
+    provides: Vec<Port>,
+    call: Arc<CallFn>,
+    revert: Option<Arc<RevertFn>>,
+    isolation: Isolation,
+    problems: Vec<String>,
+}
+
+impl std::fmt::Debug for FnTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FnTask")
+            .field("requires", &self.requires)
+            .field("provides", &self.provides)
+            .field("isolation", &self.isolation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes a task of an async function: its arguments are the `requires` (types from the
+/// signature, names given here in order), its return value the `provides`.
+pub fn task_fn<Args, F, const R: usize, const P: usize>(
+    requires: [&str; R],
+    provides: [&str; P],
+    function: F,
+) -> FnTask
+where
+    F: TaskFunction<Args, AsyncKind>,
+{
+    FnTask::typed::<Args, AsyncKind, F>(&requires, &provides, function, Isolation::Async)
+}
+
+/// Like [`task_fn`] for a plain (blocking or CPU-bound) function, which the engine runs on a
+/// blocking thread.
+pub fn blocking_fn<Args, F, const R: usize, const P: usize>(
+    requires: [&str; R],
+    provides: [&str; P],
+    function: F,
+) -> FnTask
+where
+    F: TaskFunction<Args, SyncKind>,
+{
+    FnTask::typed::<Args, SyncKind, F>(&requires, &provides, function, Isolation::Blocking)
+}
+
+impl FnTask {
+    fn typed<Args, Kind, F: TaskFunction<Args, Kind>>(
+        requires: &[&str],
+        provides: &[&str],
+        function: F,
+        isolation: Isolation,
+    ) -> FnTask {
+        let _ = PhantomData::<(Args, Kind)>;
+        let (arg_types, output_types) = (F::arg_types(), F::output_types());
+        let mut problems = Vec::new();
+        if arg_types.len() != requires.len() {
+            problems.push(format!(
+                "the function takes {} argument(s) but `requires` names {}",
+                arg_types.len(),
+                requires.len()
+            ));
+        }
+        if output_types.len() != provides.len() {
+            problems.push(format!(
+                "the function returns {} value(s) but `provides` names {}",
+                output_types.len(),
+                provides.len()
+            ));
+        }
+        let ports = |names: &[&str], types: Vec<ValueType>| -> Vec<Port> {
+            names
+                .iter()
+                .zip(types)
+                .map(|(name, ty)| Port::new(*name, ty))
+                .collect()
+        };
+        let requires = ports(requires, arg_types);
+        let provides = ports(provides, output_types);
+        let function = Arc::new(function);
+        let provide_names: Arc<[Arc<str>]> = provides.iter().map(|p| p.name.clone()).collect();
+        let call =
+            move |_ctx: TaskContext, inputs: Inputs| -> BoxFuture<Result<Outputs, TaskError>> {
+                let future = function.clone().call(inputs.into_values());
+                let names = provide_names.clone();
+                Box::pin(async move {
+                    let values = future.await?;
+                    Ok(names.iter().cloned().zip(values).collect())
+                })
+            };
+        FnTask {
+            requires,
+            provides,
+            call: Arc::new(call),
+            revert: None,
+            isolation,
+            problems,
+        }
+    }
+
+    /// A task from a closure over the raw [`Inputs`] and [`TaskContext`], for tasks that need
+    /// the context (cancellation, attempt number) or dynamic outputs.
+    pub fn raw<F, Fut>(requires: Vec<Port>, provides: Vec<Port>, function: F) -> FnTask
+    where
+        F: Fn(TaskContext, Inputs) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Outputs, TaskError>> + Send + 'static,
+    {
+        let call = move |ctx, inputs| -> BoxFuture<Result<Outputs, TaskError>> {
+            Box::pin(function(ctx, inputs))
+        };
+        FnTask {
+            requires,
+            provides,
+            call: Arc::new(call),
+            revert: None,
+            isolation: Isolation::Async,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Adds a revert: it gets the same inputs and how the task ended.
+    pub fn with_revert<F, Fut>(mut self, revert: F) -> FnTask
+    where
+        F: Fn(TaskContext, Inputs, Outcome) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), TaskError>> + Send + 'static,
+    {
+        self.revert = Some(Arc::new(move |ctx, inputs, outcome| -> BoxFuture<_> {
+            Box::pin(revert(ctx, inputs, outcome))
+        }));
+        self
+    }
+
+    pub fn with_isolation(mut self, isolation: Isolation) -> FnTask {
+        self.isolation = isolation;
+        self
+    }
+}
+
+impl Task for FnTask {
+    fn requires(&self) -> &[Port] {
+        &self.requires
+    }
+
+    fn provides(&self) -> &[Port] {
+        &self.provides
+    }
+
+    fn execute(&self, ctx: TaskContext, inputs: Inputs) -> BoxFuture<Result<Outputs, TaskError>> {
+        (self.call)(ctx, inputs)
+    }
+
+    fn has_revert(&self) -> bool {
+        self.revert.is_some()
+    }
+
+    fn revert(
+        &self,
+        ctx: TaskContext,
+        inputs: Inputs,
+        outcome: Outcome,
+    ) -> BoxFuture<Result<(), TaskError>> {
+        match &self.revert {
+            Some(revert) => revert(ctx, inputs, outcome),
+            None => Box::pin(async { Ok(()) }),
+        }
+    }
+
+    fn default_policy(&self) -> Policy {
+        Policy {
+            isolation: self.isolation,
+            ..Policy::default()
+        }
+    }
+
+    fn kind(&self) -> &str {
+        "fn"
+    }
+
+    fn problems(&self) -> Vec<String> {
+        self.problems.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::sync::CancellationToken;
+
+    fn context() -> TaskContext {
+        TaskContext::new("run".into(), "t".into(), 1, CancellationToken::new())
+    }
+
+    #[tokio::test]
+    async fn typed_function_reads_and_writes_values() {
+        let add = task_fn(["a", "b"], ["sum"], |a: i64, b: i64| async move { a + b });
+        let ports: Arc<[Port]> = add.requires().into();
+        let inputs = Inputs::new(ports, vec![Value::Int(2), Value::Int(3)]);
+        let outputs = add.execute(context(), inputs).await.unwrap();
+        assert_eq!(outputs.get("sum"), Some(&Value::Int(5)));
+        assert!(add.problems().is_empty());
+    }
+
+    #[tokio::test]
+    async fn errors_and_tuples_come_through() {
+        let split = task_fn(["text"], ["head", "len"], |text: String| async move {
+            if text.is_empty() {
+                return Err(TaskError::permanent("empty"));
+            }
+            Ok((text[..1].to_owned(), text.len() as i64))
+        });
+        assert_eq!(split.provides()[1].ty, ValueType::Int);
+        let ports: Arc<[Port]> = split.requires().into();
+        let empty = Inputs::new(ports.clone(), vec![Value::from("")]);
+        assert_eq!(
+            split.execute(context(), empty).await.unwrap_err().message(),
+            "empty"
+        );
+        let word = Inputs::new(ports, vec![Value::from("plait")]);
+        let outputs = split.execute(context(), word).await.unwrap();
+        assert_eq!(outputs.get("len"), Some(&Value::Int(5)));
+    }
+
+    #[test]
+    fn arity_mismatch_is_a_problem_not_a_panic() {
+        let task = blocking_fn(["a", "b"], [], |a: i64| {
+            let _ = a;
+        });
+        assert_eq!(
+            task.problems(),
+            ["the function takes 1 argument(s) but `requires` names 2"]
+        );
+        assert_eq!(task.default_policy().isolation, Isolation::Blocking);
+    }
+}

@@ -1,0 +1,30 @@
+//! plait's model: tasks, flows, ports, values and validation.
+//!
+//! This crate does no I/O and knows nothing of threads, stores or files: it turns a
+//! [`Workflow`] into a validated [`Plan`] (or every problem with it, at once), and defines the
+//! [`Task`] trait the engine runs. See `docs/architecture.md`.
+
+mod compile;
+mod diagnostic;
+mod error;
+mod flow;
+mod function;
+mod plan;
+mod policy;
+mod state;
+mod task;
+mod value;
+
+pub use compile::compile;
+pub use diagnostic::{Code, Diagnostic, Invalid, Location, PortRole, Severity};
+pub use error::{ErrorKind, TaskError};
+pub use flow::{Flow, FlowKind, InputDecl, Member, OnFailure, TaskNode, Workflow};
+pub use function::{
+    AsyncKind, FnTask, FromValue, IntoTaskResult, IntoValue, Native, SyncKind, TaskFunction,
+    blocking_fn, task_fn,
+};
+pub use plan::{DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source, TaskSlot};
+pub use policy::{Isolation, Policy, RetryPolicy, format_duration, parse_duration};
+pub use state::{RunStatus, TaskState};
+pub use task::{BoxFuture, Inputs, Outcome, Outputs, Port, Task, TaskContext};
+pub use value::{NativeType, TypeMismatch, Value, ValueType};

@@ -1,0 +1,376 @@
+//! The `Task` trait and what flows in and out of it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::{Policy, TaskError, Value, ValueType};
+
+/// A boxed, sendable future: what `execute` and `revert` return.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A named, typed input or output of a task.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Port {
+    pub name: Arc<str>,
+    pub ty: ValueType,
+}
+
+impl Port {
+    pub fn new(name: impl Into<Arc<str>>, ty: ValueType) -> Self {
+        Port {
+            name: name.into(),
+            ty,
+        }
+    }
+}
+
+/// A unit of work: it requires some named values, provides others, and may undo itself.
+///
+/// Most tasks are built from functions with [`crate::task_fn`]; implement the trait for a struct
+/// when the task carries configuration or needs a `revert`.
+pub trait Task: Send + Sync + 'static {
+    /// The inputs, by the task's own names (a flow may rebind them).
+    fn requires(&self) -> &[Port];
+
+    /// The outputs, by the task's own names.
+    fn provides(&self) -> &[Port];
+
+    /// Does the work. Called once per attempt; `inputs` holds one value per `requires` port.
+    fn execute(&self, ctx: TaskContext, inputs: Inputs) -> BoxFuture<Result<Outputs, TaskError>>;
+
+    /// Whether [`Task::revert`] does anything: the engine skips the call otherwise.
+    fn has_revert(&self) -> bool {
+        false
+    }
+
+    /// Undoes the effect of `execute`, given the same inputs and how the task ended (it may
+    /// have failed or been cancelled half-way, so a revert must cope with a partial effect).
+    fn revert(
+        &self,
+        ctx: TaskContext,
+        inputs: Inputs,
+        outcome: Outcome,
+    ) -> BoxFuture<Result<(), TaskError>> {
+        let _ = (ctx, inputs, outcome);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The policy this task wants unless its flow says otherwise.
+    fn default_policy(&self) -> Policy {
+        Policy::default()
+    }
+
+    /// A short word for graphs and logs: `fn`, `command`, ...
+    fn kind(&self) -> &str {
+        "task"
+    }
+
+    /// Problems with how the task was built (a function's arity not matching its names),
+    /// reported by validation rather than at construction so every problem shows at once.
+    fn problems(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// How an executed task ended, as its revert sees it.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Succeeded(Outputs),
+    Failed(TaskError),
+    Cancelled,
+}
+
+/// What a running task may know about its run and ask of the engine.
+#[derive(Clone, Debug)]
+pub struct TaskContext {
+    run_id: Arc<str>,
+    task: Arc<str>,
+    attempt: u32,
+    cancel: CancellationToken,
+}
+
+impl TaskContext {
+    pub fn new(run_id: Arc<str>, task: Arc<str>, attempt: u32, cancel: CancellationToken) -> Self {
+        TaskContext {
+            run_id,
+            task,
+            attempt,
+            cancel,
+        }
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The task's path in its flow, such as `build/compile`.
+    pub fn task(&self) -> &str {
+        &self.task
+    }
+
+    /// 1 for the first attempt.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Stable across attempts and resumes of the same run, so an external side effect can be
+    /// made exactly once.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}/{}", self.run_id, self.task)
+    }
+
+    /// Resolves when the engine wants this attempt to stop (the run was cancelled, the
+    /// attempt timed out). Async tasks are also dropped; blocking code must poll this.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
+/// The values a task receives, one per `requires` port, in the task's own names.
+#[derive(Clone, Debug)]
+pub struct Inputs {
+    ports: Arc<[Port]>,
+    values: Vec<Value>,
+}
+
+impl Inputs {
+    /// `values` are in the order of `ports`.
+    pub fn new(ports: Arc<[Port]>, values: Vec<Value>) -> Self {
+        debug_assert_eq!(ports.len(), values.len());
+        Inputs { ports, values }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        let idx = self.ports.iter().position(|port| &*port.name == name)?;
+        self.values.get(idx)
+    }
+
+    /// The input, or a permanent error naming it.
+    pub fn require(&self, name: &str) -> Result<&Value, TaskError> {
+        self.get(name)
+            .ok_or_else(|| TaskError::permanent(format!("no input named `{name}`")))
+    }
+
+    pub fn int(&self, name: &str) -> Result<i64, TaskError> {
+        self.typed(name, Value::as_int, "int")
+    }
+
+    pub fn float(&self, name: &str) -> Result<f64, TaskError> {
+        self.typed(name, Value::as_float, "float")
+    }
+
+    pub fn str(&self, name: &str) -> Result<&str, TaskError> {
+        self.typed(name, Value::as_str, "string")
+    }
+
+    fn typed<'a, T>(
+        &'a self,
+        name: &str,
+        get: impl FnOnce(&'a Value) -> Option<T>,
+        ty: &str,
+    ) -> Result<T, TaskError> {
+        let value = self.require(name)?;
+        get(value).ok_or_else(|| TaskError::permanent(format!("input `{name}` is not {ty}")))
+    }
+
+    pub fn ports(&self) -> &[Port] {
+        &self.ports
+    }
+
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.ports.iter().map(|port| &*port.name).zip(&self.values)
+    }
+
+    /// The inputs as one JSON object, for commands.
+    pub fn to_json(&self) -> serde_json::Value {
+        let map = self
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_json()))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+}
+
+/// The values a task produced, by its own output names.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outputs {
+    entries: Vec<(Arc<str>, Value)>,
+}
+
+impl Outputs {
+    pub fn new() -> Self {
+        Outputs::default()
+    }
+
+    pub fn with_capacity(capacity: usize) -> Self {
+        Outputs {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Adds (or replaces) an output.
+    pub fn set(mut self, name: impl Into<Arc<str>>, value: impl Into<Value>) -> Self {
+        self.insert(name, value);
+        self
+    }
+
+    pub fn insert(&mut self, name: impl Into<Arc<str>>, value: impl Into<Value>) {
+        let name = name.into();
+        let value = value.into();
+        match self
+            .entries
+            .iter_mut()
+            .find(|(existing, _)| *existing == name)
+        {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((name, value)),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(existing, _)| &**existing == name)
+            .map(|(_, value)| value)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(name, value)| (&**name, value))
+    }
+
+    /// The outputs as one JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        let map = self
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_json()))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    /// Orders the outputs as `ports` declares them, checking that each is present, has the
+    /// declared type, and that nothing undeclared came back.
+    pub fn into_declared(self, ports: &[Port]) -> Result<Vec<Value>, TaskError> {
+        // The common case (a function task) already has them in order: no search.
+        let in_order = self.entries.len() == ports.len()
+            && self
+                .entries
+                .iter()
+                .zip(ports)
+                .all(|((name, _), port)| *name == port.name);
+        let mut entries = self.entries;
+        if !in_order {
+            if let Some((name, _)) = entries
+                .iter()
+                .find(|(name, _)| !ports.iter().any(|port| port.name == *name))
+            {
+                return Err(TaskError::permanent(format!(
+                    "returned output `{name}`, which the task does not declare in `provides`"
+                )));
+            }
+            let mut ordered = Vec::with_capacity(ports.len());
+            for port in ports {
+                let idx = entries
+                    .iter()
+                    .position(|(name, _)| *name == port.name)
+                    .ok_or_else(|| {
+                        TaskError::permanent(format!(
+                            "did not return declared output `{}`",
+                            port.name
+                        ))
+                    })?;
+                ordered.push(entries.swap_remove(idx));
+            }
+            entries = ordered;
+        }
+        let mut values = Vec::with_capacity(ports.len());
+        for ((name, value), port) in entries.into_iter().zip(ports) {
+            if !value.fits(&port.ty) {
+                return Err(TaskError::permanent(format!(
+                    "output `{name}` is {}, but the task declares {}",
+                    value.value_type(),
+                    port.ty
+                )));
+            }
+            values.push(value);
+        }
+        Ok(values)
+    }
+}
+
+impl<N: Into<Arc<str>>, V: Into<Value>> FromIterator<(N, V)> for Outputs {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        let mut outputs = Outputs::new();
+        for (name, value) in iter {
+            outputs.insert(name, value);
+        }
+        outputs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports(spec: &[(&str, ValueType)]) -> Vec<Port> {
+        spec.iter()
+            .map(|(name, ty)| Port::new(*name, ty.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn outputs_are_ordered_and_checked_against_provides() {
+        let declared = ports(&[("a", ValueType::Int), ("b", ValueType::String)]);
+        let outputs = Outputs::new().set("b", "x").set("a", 1);
+        assert_eq!(
+            outputs.into_declared(&declared).unwrap(),
+            vec![Value::Int(1), Value::from("x")]
+        );
+
+        let missing = Outputs::new()
+            .set("a", 1)
+            .into_declared(&declared)
+            .unwrap_err();
+        assert_eq!(missing.message(), "did not return declared output `b`");
+        assert!(!missing.is_retryable());
+
+        let extra = Outputs::new().set("a", 1).set("b", "x").set("c", true);
+        let extra = extra.into_declared(&declared).unwrap_err();
+        assert_eq!(
+            extra.message(),
+            "returned output `c`, which the task does not declare in `provides`"
+        );
+
+        let wrong = Outputs::new()
+            .set("a", "1")
+            .set("b", "x")
+            .into_declared(&declared)
+            .unwrap_err();
+        assert_eq!(
+            wrong.message(),
+            "output `a` is string, but the task declares int"
+        );
+    }
+}

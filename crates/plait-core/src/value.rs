@@ -1,0 +1,378 @@
+//! Values that flow between tasks, and their types.
+//!
+//! A [`Value`] is cheap to clone: scalars are copied, everything else sits behind an `Arc`, so
+//! handing one output to many dependents never copies its payload.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The type of a port. Workflow files know the first six; `Native` carries any Rust type
+/// between in-process tasks.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    String,
+    Int,
+    Float,
+    Bool,
+    /// Any JSON document.
+    Json,
+    /// A path to a file whose content matters (for caching).
+    File,
+    /// A Rust value passed by reference count between in-process tasks.
+    Native(NativeType),
+}
+
+/// The identity of a Rust type used as a [`ValueType::Native`].
+#[derive(Clone, Copy, Debug)]
+pub struct NativeType {
+    id: TypeId,
+    name: &'static str,
+}
+
+impl NativeType {
+    pub fn of<T: Any>() -> Self {
+        NativeType {
+            id: TypeId::of::<T>(),
+            name: std::any::type_name::<T>(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl PartialEq for NativeType {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for NativeType {}
+
+impl std::hash::Hash for NativeType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl ValueType {
+    /// The spelling used in workflow files and messages.
+    pub fn name(&self) -> &str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Int => "int",
+            ValueType::Float => "float",
+            ValueType::Bool => "bool",
+            ValueType::Json => "json",
+            ValueType::File => "file",
+            ValueType::Native(native) => native.name,
+        }
+    }
+
+    /// Parses the spelling used in workflow files.
+    pub fn from_name(name: &str) -> Option<ValueType> {
+        Some(match name {
+            "string" => ValueType::String,
+            "int" => ValueType::Int,
+            "float" => ValueType::Float,
+            "bool" => ValueType::Bool,
+            "json" => ValueType::Json,
+            "file" => ValueType::File,
+            _ => return None,
+        })
+    }
+
+    /// The names [`ValueType::from_name`] accepts, for hints.
+    pub const FILE_TYPE_NAMES: [&'static str; 6] =
+        ["string", "int", "float", "bool", "json", "file"];
+
+    /// Converts a JSON value (from a command's stdout, a `--set`, a file default) to this type.
+    pub fn value_from_json(&self, json: &serde_json::Value) -> Result<Value, TypeMismatch> {
+        let mismatch = || TypeMismatch {
+            expected: self.clone(),
+            found: json_kind(json),
+        };
+        Ok(match (self, json) {
+            (ValueType::String, serde_json::Value::String(s)) => Value::from(s.as_str()),
+            (ValueType::File, serde_json::Value::String(s)) => Value::file(s),
+            (ValueType::Int, serde_json::Value::Number(n)) => {
+                Value::Int(n.as_i64().ok_or_else(mismatch)?)
+            }
+            (ValueType::Float, serde_json::Value::Number(n)) => {
+                Value::Float(n.as_f64().ok_or_else(mismatch)?)
+            }
+            (ValueType::Bool, serde_json::Value::Bool(b)) => Value::Bool(*b),
+            (ValueType::Json, json) => Value::Json(Arc::new(json.clone())),
+            _ => return Err(mismatch()),
+        })
+    }
+
+    /// Parses a command-line spelling (`--set n=3`): a bare word for strings and files, JSON
+    /// for `json`, the usual literals otherwise.
+    pub fn parse_text(&self, text: &str) -> Result<Value, TypeMismatch> {
+        let mismatch = || TypeMismatch {
+            expected: self.clone(),
+            found: "text",
+        };
+        Ok(match self {
+            ValueType::String => Value::from(text),
+            ValueType::File => Value::file(text),
+            ValueType::Int => Value::Int(text.trim().parse().map_err(|_| mismatch())?),
+            ValueType::Float => Value::Float(text.trim().parse().map_err(|_| mismatch())?),
+            ValueType::Bool => Value::Bool(text.trim().parse().map_err(|_| mismatch())?),
+            ValueType::Json => Value::Json(Arc::new(
+                serde_json::from_str(text).map_err(|_| mismatch())?,
+            )),
+            ValueType::Native(_) => return Err(mismatch()),
+        })
+    }
+}
+
+impl fmt::Display for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A value did not have the type its port declares.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected}, found {found}")]
+pub struct TypeMismatch {
+    pub expected: ValueType,
+    pub found: &'static str,
+}
+
+fn json_kind(json: &serde_json::Value) -> &'static str {
+    match json {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(n) if n.is_i64() => "int",
+        serde_json::Value::Number(_) => "float",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// A value produced by a task or given as a run input.
+#[derive(Clone)]
+pub enum Value {
+    String(Arc<str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Json(Arc<serde_json::Value>),
+    File(Arc<Path>),
+    Native(NativeType, Arc<dyn Any + Send + Sync>),
+}
+
+impl Value {
+    pub fn file(path: impl Into<PathBuf>) -> Value {
+        Value::File(Arc::from(path.into()))
+    }
+
+    pub fn json(json: serde_json::Value) -> Value {
+        Value::Json(Arc::new(json))
+    }
+
+    pub fn native<T: Any + Send + Sync>(value: T) -> Value {
+        Value::Native(NativeType::of::<T>(), Arc::new(value))
+    }
+
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Value::String(_) => ValueType::String,
+            Value::Int(_) => ValueType::Int,
+            Value::Float(_) => ValueType::Float,
+            Value::Bool(_) => ValueType::Bool,
+            Value::Json(_) => ValueType::Json,
+            Value::File(_) => ValueType::File,
+            Value::Native(native, _) => ValueType::Native(*native),
+        }
+    }
+
+    /// Whether this value may flow into a port of type `ty`. A `json` port accepts any value
+    /// that has a JSON form, so a command can take a typed output as a document.
+    pub fn fits(&self, ty: &ValueType) -> bool {
+        match (self, ty) {
+            (Value::Native(..), ValueType::Json) => false,
+            (_, ValueType::Json) => true,
+            (value, ty) => value.value_type() == *ty,
+        }
+    }
+
+    /// The JSON form, used for command stdin, `PLAIT_IN_*` and the CLI's output. A native value
+    /// has none and shows as its type name.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::String(s) => serde_json::Value::String(s.to_string()),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(x) => serde_json::Value::from(*x),
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Json(json) => (**json).clone(),
+            Value::File(path) => serde_json::Value::String(path.to_string_lossy().into_owned()),
+            Value::Native(native, _) => serde_json::Value::String(format!("<{}>", native.name)),
+        }
+    }
+
+    /// The form used for `{name}` placeholders and `PLAIT_IN_<NAME>`: strings and paths as
+    /// they are, everything else as JSON.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::String(s) => s.to_string(),
+            Value::File(path) => path.to_string_lossy().into_owned(),
+            other => other.to_json().to_string(),
+        }
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_float(&self) -> Option<f64> {
+        match self {
+            Value::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_path(&self) -> Option<&Path> {
+        match self {
+            Value::File(path) => Some(path),
+            _ => None,
+        }
+    }
+
+    pub fn as_json(&self) -> Option<&serde_json::Value> {
+        match self {
+            Value::Json(json) => Some(json),
+            _ => None,
+        }
+    }
+
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        match self {
+            Value::Native(_, any) => any.downcast_ref(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Native(native, _) => write!(f, "<{}>", native.name),
+            other => write!(f, "{}", other.to_json()),
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Json(a), Value::Json(b)) => a == b,
+            (Value::File(a), Value::File(b)) => a == b,
+            (Value::Native(_, a), Value::Native(_, b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(Arc::from(s))
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(Arc::from(s))
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(x: f64) -> Self {
+        Value::Float(x)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<serde_json::Value> for Value {
+    fn from(json: serde_json::Value) -> Self {
+        Value::json(json)
+    }
+}
+
+impl From<PathBuf> for Value {
+    fn from(path: PathBuf) -> Self {
+        Value::file(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_types() {
+        let json = serde_json::json!(3);
+        assert_eq!(
+            ValueType::Int.value_from_json(&json).unwrap(),
+            Value::Int(3)
+        );
+        let err = ValueType::Int
+            .value_from_json(&serde_json::json!(3.5))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "expected int, found float");
+        assert_eq!(
+            ValueType::String.parse_text("a b").unwrap().to_text(),
+            "a b"
+        );
+        assert_eq!(Value::Int(7).to_text(), "7");
+    }
+
+    #[test]
+    fn native_values_are_shared_not_copied() {
+        let value = Value::native(vec![1u8; 1024]);
+        let clone = value.clone();
+        assert_eq!(value, clone);
+        assert_eq!(clone.downcast_ref::<Vec<u8>>().map(Vec::len), Some(1024));
+        assert!(value.fits(&ValueType::Native(NativeType::of::<Vec<u8>>())));
+        assert!(!value.fits(&ValueType::Json));
+    }
+}
