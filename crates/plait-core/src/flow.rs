@@ -197,6 +197,10 @@ impl Flow {
     }
 
     /// Adds a task or a flow.
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "TaskFlow's word for it; a builder, not arithmetic"
+    )]
     pub fn add(mut self, member: impl Into<Member>) -> Self {
         self.members.push(member.into());
         self

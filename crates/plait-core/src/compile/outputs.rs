@@ -5,6 +5,9 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 
 use super::Builder;
+
+/// The task ports that provide one name.
+type Providers = Vec<(u32, u32)>;
 use crate::diagnostic::{Code, Location, PortRole};
 use crate::plan::Source;
 use crate::{Diagnostic, Workflow};
@@ -12,7 +15,7 @@ use crate::{Diagnostic, Workflow};
 impl Builder {
     pub(super) fn outputs(&mut self, workflow: &Workflow) -> Vec<(Arc<str>, Source)> {
         let consumed = self.claimed.clone();
-        let mut root: Vec<(Arc<str>, Vec<(u32, u32)>)> = self.flows[0]
+        let mut root: Vec<(Arc<str>, Providers)> = self.flows[0]
             .provides
             .iter()
             .map(|(name, providers)| (name.clone(), providers.clone()))
@@ -112,7 +115,7 @@ impl Builder {
         );
     }
 
-    fn known_names(&self, root: &[(Arc<str>, Vec<(u32, u32)>)]) -> String {
+    fn known_names(&self, root: &[(Arc<str>, Providers)]) -> String {
         if root.is_empty() {
             return "no task provides anything".to_owned();
         }

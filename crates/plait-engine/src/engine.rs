@@ -1,0 +1,120 @@
+//! The public entry point: an [`Engine`] runs [`Plan`]s.
+
+use std::sync::Arc;
+
+use plait_core::{Plan, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, SystemClock};
+use crate::event::Observer;
+use crate::report::{RunError, RunReport};
+use crate::run;
+
+/// Runs plans. Cheap to clone; one engine can run many plans at once.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    jobs: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine running at most as many tasks at once as the machine has cores.
+    pub fn new() -> Self {
+        let jobs = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Engine {
+            jobs,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// At most `jobs` task attempts (and reverts) at once; at least one.
+    pub fn with_jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs.max(1);
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn jobs(&self) -> usize {
+        self.jobs
+    }
+
+    /// Runs `plan` with `inputs` to the end: success, a reverted failure, or cancellation.
+    /// Must be called within a tokio runtime; tasks run on that runtime.
+    pub async fn run<K, V>(
+        &self,
+        plan: &Arc<Plan>,
+        inputs: impl IntoIterator<Item = (K, V)>,
+        options: RunOptions,
+    ) -> Result<RunReport, RunError>
+    where
+        K: Into<Arc<str>>,
+        V: Into<Value>,
+    {
+        let inputs = run::resolve_inputs(plan, inputs)?;
+        let run_id: Arc<str> = match options.run_id {
+            Some(id) => id.into(),
+            None => uuid::Uuid::now_v7().to_string().into(),
+        };
+        let config = run::RunConfig {
+            run_id,
+            jobs: self.jobs,
+            clock: self.clock.clone(),
+            observer: options.observer,
+            cancel: options.cancel,
+        };
+        Ok(run::execute(plan.clone(), inputs, config).await)
+    }
+}
+
+/// Per-run settings.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Default: a fresh UUIDv7.
+    pub run_id: Option<String>,
+    pub observer: Option<Arc<dyn Observer>>,
+    /// Cancelling it stops the run: running tasks are cancelled, completed ones reverted.
+    pub cancel: CancellationToken,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("run_id", &self.run_id)
+            .field("observer", &self.observer.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
+impl RunOptions {
+    pub fn new() -> Self {
+        RunOptions::default()
+    }
+
+    pub fn run_id(mut self, run_id: impl Into<String>) -> Self {
+        self.run_id = Some(run_id.into());
+        self
+    }
+
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub fn cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+}

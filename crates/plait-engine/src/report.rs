@@ -1,0 +1,80 @@
+//! What a run returns.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use plait_core::{RunStatus, TaskError, TaskState, TypeMismatch, Value};
+
+/// How one task of a run ended.
+#[derive(Clone, Debug)]
+pub struct TaskReport {
+    pub path: Arc<str>,
+    pub state: TaskState,
+    /// Attempts made, retries included (0: the task never started).
+    pub attempts: u32,
+    pub started_at: Option<SystemTime>,
+    pub finished_at: Option<SystemTime>,
+    /// Why the task failed (or was cancelled).
+    pub error: Option<TaskError>,
+    /// Why its revert failed.
+    pub revert_error: Option<TaskError>,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub run_id: Arc<str>,
+    pub status: RunStatus,
+    /// The run's outputs that were produced (all of them when the run succeeded).
+    pub outputs: Vec<(Arc<str>, Value)>,
+    /// Every task, in the plan's order.
+    pub tasks: Vec<TaskReport>,
+    pub started_at: SystemTime,
+    pub finished_at: SystemTime,
+}
+
+impl RunReport {
+    pub fn output(&self, name: &str) -> Option<&Value> {
+        self.outputs
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, value)| value)
+    }
+
+    pub fn task(&self, path: &str) -> Option<&TaskReport> {
+        self.tasks.iter().find(|task| &*task.path == path)
+    }
+
+    /// The tasks whose own execution failed (not those that failed because an input did).
+    pub fn failures(&self) -> impl Iterator<Item = &TaskReport> {
+        self.tasks.iter().filter(|task| {
+            task.error.is_some() && task.attempts > 0 && task.state != TaskState::Cancelled
+        })
+    }
+
+    /// The reverts that failed.
+    pub fn revert_failures(&self) -> impl Iterator<Item = &TaskReport> {
+        self.tasks.iter().filter(|task| task.revert_error.is_some())
+    }
+
+    pub fn count(&self, state: TaskState) -> usize {
+        self.tasks.iter().filter(|task| task.state == state).count()
+    }
+}
+
+/// The run could not start: its inputs do not fit the workflow.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RunError {
+    #[error("the workflow needs input `{name}`, which was not given")]
+    MissingInput { name: Arc<str> },
+    #[error("the workflow takes no input named `{name}`")]
+    UnknownInput {
+        name: Arc<str>,
+        known: Vec<Arc<str>>,
+    },
+    #[error("input `{name}`: {mismatch}")]
+    InputType {
+        name: Arc<str>,
+        mismatch: TypeMismatch,
+    },
+}

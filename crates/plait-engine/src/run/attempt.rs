@@ -1,0 +1,224 @@
+//! One task's attempts: isolation, timeout, cancellation, retries with backoff.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use plait_core::{
+    BoxFuture, Inputs, Isolation, NodeId, Outputs, TaskContext, TaskError, TaskSlot, TaskState,
+    Value,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+
+/// How a task's attempts ended.
+pub(super) enum Attempted {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// How one attempt ended.
+enum Outcome {
+    Done(Vec<Value>),
+    Failed(TaskError),
+    Cancelled,
+}
+
+pub(super) async fn run_attempts(shared: &Arc<Shared>, node: NodeId) -> Attempted {
+    let plan_node = shared.plan.node(node);
+    let slot = plan_node.task().expect("only tasks are run");
+    let values: Vec<Value> = slot
+        .sources
+        .iter()
+        .map(|&source| shared.value(source))
+        .collect();
+    let inputs = Inputs::new(slot.requires.clone(), values);
+    if slot.task.has_revert() {
+        shared.record(node).inputs = Some(inputs.clone());
+    }
+    let retry = &slot.policy.retry;
+    loop {
+        let attempt = {
+            let mut record = shared.record(node);
+            record.attempts += 1;
+            record.state = TaskState::Running;
+            if record.started_at.is_none() {
+                record.started_at = Some(shared.now());
+            }
+            record.attempts
+        };
+        shared.emit(node, TaskState::Running, attempt, None);
+        let token = shared.attempt_token(node);
+        let ctx = TaskContext::new(
+            shared.config.run_id.clone(),
+            plan_node.path.clone(),
+            attempt,
+            token.clone(),
+        );
+        let outcome = attempt_once(slot, ctx, inputs.clone(), &token).await;
+        let error = match outcome {
+            Outcome::Done(values) => {
+                let mut record = shared.record(node);
+                record.outputs = Some(values.into_boxed_slice());
+                record.state = TaskState::Succeeded;
+                record.finished_at = Some(shared.now());
+                drop(record);
+                shared.emit(node, TaskState::Succeeded, attempt, None);
+                return Attempted::Succeeded;
+            }
+            Outcome::Cancelled => return finish(shared, node, attempt, TaskState::Cancelled, None),
+            Outcome::Failed(error) => error,
+        };
+        let may_retry = error.is_retryable() && attempt < retry.attempts;
+        if !may_retry || shared.is_stopping() {
+            return finish(shared, node, attempt, TaskState::Failed, Some(error));
+        }
+        shared.record(node).state = TaskState::Retrying;
+        shared.emit(node, TaskState::Retrying, attempt, Some(error.clone()));
+        let delay = retry.delay(attempt, rand::random::<f64>());
+        let cancel = shared.attempt_token(node);
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = cancel.cancelled() => {
+                return finish(shared, node, attempt, TaskState::Cancelled, Some(error));
+            }
+        }
+    }
+}
+
+fn finish(
+    shared: &Shared,
+    node: NodeId,
+    attempt: u32,
+    state: TaskState,
+    error: Option<TaskError>,
+) -> Attempted {
+    {
+        let mut record = shared.record(node);
+        record.state = state;
+        record.error = error.clone();
+        record.finished_at = Some(shared.now());
+    }
+    let event_error = if state == TaskState::Failed {
+        error
+    } else {
+        None
+    };
+    shared.emit(node, state, attempt, event_error);
+    match state {
+        TaskState::Cancelled => Attempted::Cancelled,
+        _ => Attempted::Failed,
+    }
+}
+
+async fn attempt_once(
+    slot: &TaskSlot,
+    ctx: TaskContext,
+    inputs: Inputs,
+    token: &CancellationToken,
+) -> Outcome {
+    let timeout = slot.policy.timeout;
+    let future = match std::panic::catch_unwind(AssertUnwindSafe(|| slot.task.execute(ctx, inputs)))
+    {
+        Ok(future) => future,
+        Err(panic) => return Outcome::Failed(panicked(panic)),
+    };
+    let result = match slot.policy.isolation {
+        Isolation::Async => run_async(future, timeout, token).await,
+        Isolation::Subprocess => run_to_exit(future, timeout, token).await,
+        Isolation::Blocking => run_blocking(future, timeout, token).await,
+    };
+    match result {
+        Some(Ok(outputs)) => match outputs.into_declared(&slot.provides) {
+            Ok(values) => Outcome::Done(values),
+            Err(error) => Outcome::Failed(error),
+        },
+        Some(Err(error)) => Outcome::Failed(error),
+        None => Outcome::Cancelled,
+    }
+}
+
+type Execution = BoxFuture<Result<Outputs, TaskError>>;
+
+/// Polls the task's future here; on timeout or cancellation the future is dropped, which is
+/// how async work is cancelled.
+async fn run_async(
+    future: Execution,
+    timeout: Option<Duration>,
+    token: &CancellationToken,
+) -> Option<Result<Outputs, TaskError>> {
+    let guarded = AssertUnwindSafe(future).catch_unwind();
+    tokio::select! {
+        biased;
+        () = token.cancelled() => None,
+        result = guarded => Some(result.unwrap_or_else(|panic| Err(panicked(panic)))),
+        () = sleep_opt(timeout) => {
+            token.cancel();
+            Some(Err(TaskError::timeout(timeout.unwrap_or_default())))
+        }
+    }
+}
+
+/// A subprocess stops gracefully (TERM, grace period, KILL) when its token is cancelled, so
+/// on timeout or cancellation the future is cancelled and then awaited to the child's end.
+async fn run_to_exit(
+    future: Execution,
+    timeout: Option<Duration>,
+    token: &CancellationToken,
+) -> Option<Result<Outputs, TaskError>> {
+    let mut guarded = AssertUnwindSafe(future).catch_unwind();
+    let timed_out = tokio::select! {
+        result = &mut guarded => return Some(result.unwrap_or_else(|panic| Err(panicked(panic)))),
+        () = token.cancelled() => false,
+        () = sleep_opt(timeout) => true,
+    };
+    token.cancel();
+    let _ = guarded.await;
+    if timed_out {
+        Some(Err(TaskError::timeout(timeout.unwrap_or_default())))
+    } else {
+        None
+    }
+}
+
+/// Blocking code runs on tokio's blocking pool. A thread cannot be stopped from outside: on
+/// timeout or cancellation its token is cancelled and its result, whenever it comes, ignored.
+async fn run_blocking(
+    future: Execution,
+    timeout: Option<Duration>,
+    token: &CancellationToken,
+) -> Option<Result<Outputs, TaskError>> {
+    let handle = tokio::task::spawn_blocking(move || futures::executor::block_on(future));
+    tokio::select! {
+        biased;
+        () = token.cancelled() => None,
+        joined = handle => Some(match joined {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => Err(panicked(error.into_panic())),
+            Err(error) => Err(TaskError::permanent(format!("the blocking thread stopped: {error}"))),
+        }),
+        () = sleep_opt(timeout) => {
+            token.cancel();
+            Some(Err(TaskError::timeout(timeout.unwrap_or_default())))
+        }
+    }
+}
+
+async fn sleep_opt(duration: Option<Duration>) {
+    match duration {
+        Some(duration) => tokio::time::sleep(duration).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> TaskError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string payload".to_owned());
+    TaskError::permanent(format!("panicked: {message}"))
+}

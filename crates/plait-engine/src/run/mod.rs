@@ -1,0 +1,270 @@
+//! One run of a plan: shared state, the forward phase, the revert phase, the report.
+//!
+//! The state is shared by a bounded set of runner loops (see `schedule.rs`) rather than owned
+//! by one driver: a runner that finishes a task releases its dependents itself and carries on
+//! with one of them, so a chain runs with no hand-offs at all and a wide graph with one lock
+//! per task.
+
+mod attempt;
+mod inputs;
+mod record;
+mod revert;
+mod schedule;
+mod scope;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use plait_core::{
+    NodeId, NodeKind, OnFailure, Plan, RunStatus, Source, TaskError, TaskState, Value,
+};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::event::{Event, Observer};
+use crate::report::{RunReport, TaskReport};
+
+pub(crate) use inputs::resolve_inputs;
+use record::NodeRecord;
+use scope::ScopeCell;
+
+pub(crate) struct RunConfig {
+    pub(crate) run_id: Arc<str>,
+    pub(crate) jobs: usize,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// The ready queue and how many runner loops exist, under one lock so a runner retiring and a
+/// task becoming ready can never miss each other.
+struct Sched {
+    ready: VecDeque<NodeId>,
+    active: usize,
+}
+
+struct Shared {
+    plan: Arc<Plan>,
+    inputs: Box<[Value]>,
+    config: RunConfig,
+    records: Box<[Mutex<NodeRecord>]>,
+    /// Predecessors not yet completed, per node.
+    remaining: Box<[AtomicU32]>,
+    sched: Mutex<Sched>,
+    /// Signalled when the last runner retires.
+    idle: Notify,
+    /// No new task starts: a failure is being reverted, or the run was cancelled.
+    stopping: AtomicBool,
+    user_cancelled: AtomicBool,
+    /// Parent of every attempt's token.
+    run_token: CancellationToken,
+    scopes: Box<[ScopeCell]>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Shared {
+    fn record(&self, node: NodeId) -> MutexGuard<'_, NodeRecord> {
+        // A panic while holding a record is caught and turned into a failure elsewhere; the
+        // record itself is always left consistent, so poisoning carries no information.
+        self.records[node as usize]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn now(&self) -> std::time::SystemTime {
+        self.config.clock.now()
+    }
+
+    fn emit(&self, node: NodeId, state: TaskState, attempt: u32, error: Option<TaskError>) {
+        if let Some(observer) = &self.config.observer {
+            observer.on_event(&Event {
+                run_id: self.config.run_id.clone(),
+                node,
+                task: self.plan.node(node).path.clone(),
+                state,
+                attempt,
+                at: self.now(),
+                error,
+            });
+        }
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Stops starting tasks and cancels the running ones.
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.run_token.cancel();
+    }
+
+    fn value(&self, source: Source) -> Value {
+        match source {
+            Source::Input(idx) => self.inputs[idx as usize].clone(),
+            Source::Output { node, port } => {
+                let record = self.record(node);
+                let outputs = record
+                    .outputs
+                    .as_ref()
+                    .expect("a task starts only after its providers stored their outputs");
+                outputs[port as usize].clone()
+            }
+        }
+    }
+}
+
+/// Runs the plan to its end.
+pub(crate) async fn execute(plan: Arc<Plan>, inputs: Box<[Value]>, config: RunConfig) -> RunReport {
+    let started_at = config.clock.now();
+    let user_cancel = config.cancel.clone();
+    let shared = Arc::new(Shared::new(plan, inputs, config));
+    for node in 0..shared.plan.len() as NodeId {
+        if shared.plan.node(node).task().is_some() {
+            shared.emit(node, TaskState::Pending, 0, None);
+        }
+    }
+    schedule::seed(&shared);
+    loop {
+        if shared.is_idle() {
+            break;
+        }
+        tokio::select! {
+            () = shared.idle.notified() => {}
+            () = user_cancel.cancelled(), if !shared.user_cancelled.load(Ordering::Acquire) => {
+                shared.user_cancelled.store(true, Ordering::Release);
+                shared.stop();
+            }
+        }
+    }
+    if shared.is_stopping() {
+        let all: Vec<NodeId> = (0..shared.plan.len() as NodeId).collect();
+        revert::revert_region(&shared, &all).await;
+    }
+    shared.report(started_at)
+}
+
+impl Shared {
+    fn new(plan: Arc<Plan>, inputs: Box<[Value]>, config: RunConfig) -> Shared {
+        let n_nodes = plan.len();
+        let records = (0..n_nodes)
+            .map(|_| Mutex::new(NodeRecord::default()))
+            .collect();
+        let remaining = (0..n_nodes as NodeId)
+            .map(|node| AtomicU32::new(plan.predecessors(node).len() as u32))
+            .collect();
+        let run_token = CancellationToken::new();
+        let scopes = scope::cells(&plan, &run_token);
+        Shared {
+            plan,
+            inputs,
+            config,
+            records,
+            remaining,
+            sched: Mutex::new(Sched {
+                ready: VecDeque::new(),
+                active: 0,
+            }),
+            idle: Notify::new(),
+            stopping: AtomicBool::new(false),
+            user_cancelled: AtomicBool::new(false),
+            run_token,
+            scopes,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        let sched = self
+            .sched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        sched.active == 0 && sched.ready.is_empty()
+    }
+
+    fn report(&self, started_at: std::time::SystemTime) -> RunReport {
+        let mut tasks = Vec::with_capacity(self.plan.n_tasks());
+        for (idx, node) in self.plan.nodes().iter().enumerate() {
+            if !matches!(node.kind, NodeKind::Task(_)) {
+                continue;
+            }
+            let record = self.record(idx as NodeId);
+            tasks.push(TaskReport {
+                path: node.path.clone(),
+                state: record.state,
+                attempts: record.attempts,
+                started_at: record.started_at,
+                finished_at: record.finished_at,
+                error: record.error.clone(),
+                revert_error: record.revert_error.clone(),
+            });
+        }
+        let status = self.status(&tasks);
+        let outputs = match status {
+            RunStatus::Succeeded | RunStatus::Failed => self
+                .plan
+                .outputs()
+                .iter()
+                .filter_map(|(name, source)| {
+                    self.output(*source).map(|value| (name.clone(), value))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        RunReport {
+            run_id: self.config.run_id.clone(),
+            status,
+            outputs,
+            tasks,
+            started_at,
+            finished_at: self.now(),
+        }
+    }
+
+    fn output(&self, source: Source) -> Option<Value> {
+        match source {
+            Source::Input(_) => Some(self.value(source)),
+            Source::Output { node, port } => {
+                let record = self.record(node);
+                record
+                    .outputs
+                    .as_ref()
+                    .map(|outputs| outputs[port as usize].clone())
+            }
+        }
+    }
+
+    fn status(&self, tasks: &[TaskReport]) -> RunStatus {
+        if self.user_cancelled.load(Ordering::Acquire) {
+            return RunStatus::Cancelled;
+        }
+        if tasks
+            .iter()
+            .any(|task| task.state == TaskState::RevertFailed)
+        {
+            return RunStatus::RevertFailed;
+        }
+        if self.is_stopping() {
+            return RunStatus::Reverted;
+        }
+        let missing_output = self
+            .plan
+            .outputs()
+            .iter()
+            .any(|(_, source)| self.output(*source).is_none());
+        let failed = match self.plan.on_failure() {
+            // A failure is a value: the run fails only where it reached an output.
+            OnFailure::Continue => missing_output,
+            OnFailure::Revert => {
+                missing_output || tasks.iter().any(|task| task.state != TaskState::Succeeded)
+            }
+        };
+        if failed {
+            RunStatus::Failed
+        } else {
+            RunStatus::Succeeded
+        }
+    }
+}

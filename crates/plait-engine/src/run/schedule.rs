@@ -1,0 +1,204 @@
+//! Readiness and the runner loops.
+//!
+//! At most `jobs` runner loops exist. A runner runs a task, releases its dependents (each
+//! dependent's counter of unfinished predecessors goes down; at zero it is ready), keeps one
+//! ready dependent for itself and queues the rest, then takes the next from the queue or
+//! retires. Barriers and tasks that cannot run (a failed input) are settled inline.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use plait_core::{NodeId, NodeKind, OnFailure, TaskError, TaskState};
+
+use super::Shared;
+use super::attempt::{self, Attempted};
+
+/// Makes every node without predecessors ready.
+pub(super) fn seed(shared: &Arc<Shared>) {
+    let roots: Vec<NodeId> = (0..shared.plan.len() as NodeId)
+        .filter(|&node| shared.plan.predecessors(node).is_empty())
+        .collect();
+    make_ready(shared, roots, None);
+}
+
+/// Settles or queues each ready node; with `keep`, the first runnable task goes there instead
+/// of the queue (the calling runner will run it next).
+pub(super) fn make_ready(
+    shared: &Arc<Shared>,
+    nodes: Vec<NodeId>,
+    mut keep: Option<&mut Option<NodeId>>,
+) {
+    // First in, first out, so tasks start in the order they became ready.
+    let mut pending = std::collections::VecDeque::from(nodes);
+    while let Some(node) = pending.pop_front() {
+        match &shared.plan.node(node).kind {
+            NodeKind::Barrier { .. } => {
+                let poisoned = {
+                    let mut record = shared.record(node);
+                    if record.state != TaskState::Pending {
+                        continue;
+                    }
+                    record.state = TaskState::Succeeded;
+                    record.released = true;
+                    record.poisoned
+                };
+                release(shared, node, poisoned, &mut pending);
+            }
+            NodeKind::Task(_) => {
+                let poisoned = shared.record(node).poisoned;
+                if poisoned {
+                    settle_poisoned(shared, node, &mut pending);
+                    continue;
+                }
+                match keep.as_deref_mut() {
+                    Some(slot @ None) => *slot = Some(node),
+                    _ => enqueue(shared, node),
+                }
+            }
+        }
+    }
+}
+
+/// A task whose input failed does not run: it fails in turn and passes the failure on.
+fn settle_poisoned(shared: &Arc<Shared>, node: NodeId, pending: &mut impl Extend<NodeId>) {
+    let failed_inputs: Vec<String> = shared
+        .plan
+        .predecessors(node)
+        .iter()
+        .filter(|&&pred| shared.record(pred).state == TaskState::Failed)
+        .map(|&pred| format!("`{}`", shared.plan.node(pred).path))
+        .collect();
+    let error = TaskError::permanent(if failed_inputs.is_empty() {
+        "not run: a task it waits for failed".to_owned()
+    } else {
+        format!("not run: {} failed", failed_inputs.join(", "))
+    });
+    {
+        let mut record = shared.record(node);
+        if record.state != TaskState::Pending {
+            return;
+        }
+        record.state = TaskState::Failed;
+        record.error = Some(error.clone());
+        record.released = true;
+    }
+    shared.emit(node, TaskState::Failed, 0, Some(error));
+    release(shared, node, true, pending);
+}
+
+/// Counts `node` as finished for each successor; those now ready go to `ready`.
+pub(super) fn release(
+    shared: &Shared,
+    node: NodeId,
+    poisoned: bool,
+    ready: &mut impl Extend<NodeId>,
+) {
+    for &next in shared.plan.successors(node) {
+        if poisoned {
+            shared.record(next).poisoned = true;
+        }
+        // AcqRel: the decrement that reaches zero sees every predecessor's stored outputs.
+        if shared.remaining[next as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+            ready.extend([next]);
+        }
+    }
+}
+
+/// Hands a ready task to an idle slot, or queues it if all `jobs` slots are busy.
+fn enqueue(shared: &Arc<Shared>, node: NodeId) {
+    let spawn = {
+        let mut sched = shared
+            .sched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if sched.active < shared.config.jobs {
+            sched.active += 1;
+            true
+        } else {
+            sched.ready.push_back(node);
+            false
+        }
+    };
+    if spawn {
+        shared.runtime.spawn(runner(shared.clone(), node));
+    }
+}
+
+/// The next queued task, or `None` after retiring this runner.
+fn next_or_retire(shared: &Shared) -> Option<NodeId> {
+    let mut sched = shared
+        .sched
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(node) = sched.ready.pop_front() {
+        return Some(node);
+    }
+    sched.active -= 1;
+    if sched.active == 0 {
+        shared.idle.notify_one();
+    }
+    None
+}
+
+async fn runner(shared: Arc<Shared>, first: NodeId) {
+    let mut next = Some(first);
+    while let Some(node) = next {
+        let mut keep = None;
+        run_task(&shared, node, &mut keep).await;
+        next = keep.or_else(|| next_or_retire(&shared));
+    }
+}
+
+/// Runs one task through all its attempts and settles what follows from how it ended.
+async fn run_task(shared: &Arc<Shared>, node: NodeId, keep: &mut Option<NodeId>) {
+    if shared.is_stopping() {
+        return;
+    }
+    let scopes = shared.scope_chain(node);
+    // Count the attempt in its flows before looking at them, so a flow that starts failing
+    // now either sees this attempt or this attempt sees the failure (see scope.rs).
+    shared.enter_scopes(&scopes);
+    if shared.any_failing(&scopes) || !claim(shared, node) {
+        shared.leave_scopes(&scopes).await;
+        return;
+    }
+    let outcome = attempt::run_attempts(shared, node).await;
+    match outcome {
+        Attempted::Succeeded => {
+            let mut ready = Vec::new();
+            shared.record(node).released = true;
+            release(shared, node, false, &mut ready);
+            make_ready(shared, ready, Some(keep));
+        }
+        Attempted::Cancelled => {}
+        Attempted::Failed => on_failure(shared, node, &scopes, keep),
+    }
+    shared.leave_scopes(&scopes).await;
+}
+
+/// Moves the task from pending to running; false if another path already started it.
+fn claim(shared: &Shared, node: NodeId) -> bool {
+    let mut record = shared.record(node);
+    if record.state != TaskState::Pending || record.poisoned {
+        return false;
+    }
+    record.state = TaskState::Running;
+    true
+}
+
+/// A task failed for good: its retried flow takes it, or the run reverts, or the failure
+/// flows on to its dependents.
+fn on_failure(shared: &Arc<Shared>, node: NodeId, scopes: &[u32], keep: &mut Option<NodeId>) {
+    if shared.fail_scope(scopes) {
+        return;
+    }
+    match shared.plan.on_failure() {
+        OnFailure::Revert => shared.stop(),
+        OnFailure::Continue => {
+            let mut ready = Vec::new();
+            shared.record(node).released = true;
+            release(shared, node, true, &mut ready);
+            make_ready(shared, ready, Some(keep));
+        }
+    }
+}

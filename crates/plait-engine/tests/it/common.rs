@@ -1,0 +1,139 @@
+//! Small tasks and a `run` helper shared by the tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use plait_core::{FnTask, Outputs, Plan, Port, TaskError, ValueType, Workflow, compile};
+use plait_engine::{Engine, EventLog, RunOptions, RunReport, TokioClock};
+
+pub(crate) fn ints(names: &[&str]) -> Vec<Port> {
+    names
+        .iter()
+        .map(|name| Port::new(*name, ValueType::Int))
+        .collect()
+}
+
+/// Sums its int inputs plus one into each of its outputs.
+pub(crate) fn sum_task(requires: &[&str], provides: &[&str]) -> FnTask {
+    let provides_names: Vec<String> = provides.iter().map(|s| s.to_string()).collect();
+    FnTask::raw(ints(requires), ints(provides), move |_, inputs| {
+        let total: i64 = inputs
+            .values()
+            .iter()
+            .filter_map(|v| v.as_int())
+            .sum::<i64>()
+            + 1;
+        let outputs: Outputs = provides_names
+            .iter()
+            .map(|name| (name.as_str(), total))
+            .collect();
+        async move { Ok(outputs) }
+    })
+}
+
+/// Fails `failures` times (retryably), then behaves like `sum_task`.
+pub(crate) fn flaky_task(requires: &[&str], provides: &[&str], failures: u32) -> FnTask {
+    let calls = Arc::new(AtomicU32::new(0));
+    let inner = sum_task(requires, provides);
+    let provides = ints(provides);
+    FnTask::raw(ints(requires), provides, move |ctx, inputs| {
+        let call = calls.fetch_add(1, Ordering::SeqCst);
+        let result =
+            (call >= failures).then(|| plait_core::Task::execute(&inner, ctx.clone(), inputs));
+        async move {
+            match result {
+                Some(future) => future.await,
+                None => Err(TaskError::retryable(format!("flaked on call {}", call + 1))),
+            }
+        }
+    })
+}
+
+/// Always fails, permanently.
+pub(crate) fn failing_task(requires: &[&str], provides: &[&str], message: &'static str) -> FnTask {
+    FnTask::raw(ints(requires), ints(provides), move |_, _| async move {
+        Err(TaskError::permanent(message))
+    })
+}
+
+/// Sleeps, then sums.
+pub(crate) fn sleepy_task(requires: &[&str], provides: &[&str], sleep: Duration) -> FnTask {
+    let inner = Arc::new(sum_task(requires, provides));
+    FnTask::raw(ints(requires), ints(provides), move |ctx, inputs| {
+        let inner = inner.clone();
+        async move {
+            tokio::time::sleep(sleep).await;
+            plait_core::Task::execute(&*inner, ctx, inputs).await
+        }
+    })
+}
+
+/// Adds a revert that records `revert <task>` in `log` (or fails, if `fail`).
+pub(crate) fn with_logged_revert(task: FnTask, log: &Arc<EventLogLines>, fail: bool) -> FnTask {
+    let log = log.clone();
+    task.with_revert(move |ctx, _, outcome| {
+        let log = log.clone();
+        async move {
+            let how = match outcome {
+                plait_core::Outcome::Succeeded(_) => "succeeded".to_owned(),
+                plait_core::Outcome::Failed(error) => format!("failed: {error}"),
+                plait_core::Outcome::Cancelled => "cancelled".to_owned(),
+            };
+            log.push(format!("revert {} ({how})", ctx.task()));
+            if fail {
+                Err(TaskError::permanent("revert refused"))
+            } else {
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Lines appended by reverts, in order.
+#[derive(Debug, Default)]
+pub(crate) struct EventLogLines(std::sync::Mutex<Vec<String>>);
+
+impl EventLogLines {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(EventLogLines::default())
+    }
+    pub(crate) fn push(&self, line: String) {
+        self.0.lock().unwrap().push(line);
+    }
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+pub(crate) fn plan(workflow: Workflow) -> Arc<Plan> {
+    Arc::new(compile(&workflow).unwrap_or_else(|invalid| panic!("{:#?}", invalid.diagnostics)))
+}
+
+/// Runs with one job on paused time, so the transcript is deterministic.
+pub(crate) async fn run_serial(
+    plan: &Arc<Plan>,
+    inputs: Vec<(&str, i64)>,
+) -> (RunReport, Arc<EventLog>) {
+    run_with(plan, inputs, 1).await
+}
+
+pub(crate) async fn run_with(
+    plan: &Arc<Plan>,
+    inputs: Vec<(&str, i64)>,
+    jobs: usize,
+) -> (RunReport, Arc<EventLog>) {
+    let log = EventLog::new();
+    let engine = Engine::new()
+        .with_jobs(jobs)
+        .with_clock(Arc::new(TokioClock::from_epoch()));
+    let report = engine
+        .run(
+            plan,
+            inputs,
+            RunOptions::new().run_id("test").observer(log.clone()),
+        )
+        .await
+        .expect("inputs fit");
+    (report, log)
+}

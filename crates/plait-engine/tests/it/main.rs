@@ -1,0 +1,7 @@
+//! The engine's integration tests: one binary (STYLE.md rule 11).
+
+mod common;
+mod failure;
+mod oracle;
+mod parallel;
+mod transcripts;
