@@ -467,7 +467,12 @@ mod tests {
     use tokio_util::sync::CancellationToken;
 
     fn context() -> TaskContext {
-        TaskContext::new("run".into(), "t".into(), 1, CancellationToken::new())
+        TaskContext::new(
+            "run".into(),
+            "t".into(),
+            1,
+            Arc::new(CancellationToken::new()),
+        )
     }
 
     #[tokio::test]

@@ -89,11 +89,18 @@ pub struct TaskContext {
     run_id: Arc<str>,
     task: Arc<str>,
     attempt: u32,
-    cancel: CancellationToken,
+    // Shared, not a child token per attempt: cloning a token takes a lock on its tree, which
+    // the scheduler's hot path cannot afford.
+    cancel: Arc<CancellationToken>,
 }
 
 impl TaskContext {
-    pub fn new(run_id: Arc<str>, task: Arc<str>, attempt: u32, cancel: CancellationToken) -> Self {
+    pub fn new(
+        run_id: Arc<str>,
+        task: Arc<str>,
+        attempt: u32,
+        cancel: Arc<CancellationToken>,
+    ) -> Self {
         TaskContext {
             run_id,
             task,
@@ -271,15 +278,17 @@ impl Outputs {
     }
 
     /// Orders the outputs as `ports` declares them, checking that each is present, has the
-    /// declared type, and that nothing undeclared came back.
-    pub fn into_declared(self, ports: &[Port]) -> Result<Vec<Value>, TaskError> {
-        // The common case (a function task) already has them in order: no search.
+    /// declared type, and that nothing undeclared came back. Afterwards [`Outputs::value_at`]
+    /// reads them by port index.
+    pub fn into_declared(self, ports: &[Port]) -> Result<Outputs, TaskError> {
+        // The common case (a function task) already has them in order, under the very same
+        // names: no search and no new allocation.
         let in_order = self.entries.len() == ports.len()
             && self
                 .entries
                 .iter()
                 .zip(ports)
-                .all(|((name, _), port)| *name == port.name);
+                .all(|((name, _), port)| Arc::ptr_eq(name, &port.name) || *name == port.name);
         let mut entries = self.entries;
         if !in_order {
             if let Some((name, _)) = entries
@@ -305,8 +314,7 @@ impl Outputs {
             }
             entries = ordered;
         }
-        let mut values = Vec::with_capacity(ports.len());
-        for ((name, value), port) in entries.into_iter().zip(ports) {
+        for ((name, value), port) in entries.iter().zip(ports) {
             if !value.fits(&port.ty) {
                 return Err(TaskError::permanent(format!(
                     "output `{name}` is {}, but the task declares {}",
@@ -314,9 +322,13 @@ impl Outputs {
                     port.ty
                 )));
             }
-            values.push(value);
         }
-        Ok(values)
+        Ok(Outputs { entries })
+    }
+
+    /// The value at position `idx` (after [`Outputs::into_declared`], the port's index).
+    pub fn value_at(&self, idx: usize) -> Option<&Value> {
+        self.entries.get(idx).map(|(_, value)| value)
     }
 }
 
@@ -344,10 +356,9 @@ mod tests {
     fn outputs_are_ordered_and_checked_against_provides() {
         let declared = ports(&[("a", ValueType::Int), ("b", ValueType::String)]);
         let outputs = Outputs::new().set("b", "x").set("a", 1);
-        assert_eq!(
-            outputs.into_declared(&declared).unwrap(),
-            vec![Value::Int(1), Value::from("x")]
-        );
+        let outputs = outputs.into_declared(&declared).unwrap();
+        assert_eq!(outputs.value_at(0), Some(&Value::Int(1)));
+        assert_eq!(outputs.value_at(1), Some(&Value::from("x")));
 
         let missing = Outputs::new()
             .set("a", 1)

@@ -70,7 +70,7 @@ impl Builder {
             };
             let requires = slot.requires.clone();
             for (port_idx, port) in requires.iter().enumerate() {
-                if let Some(source) = self.resolve(workflow, id, &port.name) {
+                if let Some(source) = self.resolve(workflow, id, port_idx, &port.name) {
                     self.nodes[id as usize].sources[port_idx] = Some(source);
                 }
             }
@@ -100,16 +100,11 @@ impl Builder {
         &mut self,
         workflow: &Workflow,
         consumer: NodeId,
+        port_idx: usize,
         port: &Arc<str>,
     ) -> Option<Source> {
         let info = &self.nodes[consumer as usize];
         let path = info.node.path.clone();
-        let port_idx = info
-            .node
-            .task()?
-            .requires
-            .iter()
-            .position(|p| p.name == *port)?;
         let port_ty = info.node.task()?.requires[port_idx].ty.clone();
         let here = Location::Port {
             path: path.clone(),
@@ -125,7 +120,7 @@ impl Builder {
                         .iter()
                         .map(|&(node, port)| Source::Output { node, port }),
                 );
-                return self.bind(consumer, port, &name, &providers, here);
+                return self.bind(consumer, port_idx, &name, &providers, here);
             }
             name = self.flows[f].rebind.get(&name).unwrap_or(&name).clone();
             flow = self.flows[f].parent;
@@ -170,7 +165,7 @@ impl Builder {
     fn bind(
         &mut self,
         consumer: NodeId,
-        port: &Arc<str>,
+        port_idx: usize,
         name: &Arc<str>,
         providers: &[(NodeId, u32)],
         here: Location,
@@ -200,12 +195,7 @@ impl Builder {
         let provider_info = &self.nodes[provider as usize];
         let provider_path = provider_info.node.path.clone();
         let provided = provider_info.node.task()?.provides[provider_port as usize].clone();
-        let consumer_ty = self.nodes[consumer as usize]
-            .node
-            .task()?
-            .requires
-            .iter()
-            .find(|p| p.name == *port)?
+        let consumer_ty = self.nodes[consumer as usize].node.task()?.requires[port_idx]
             .ty
             .clone();
         if provided.ty != consumer_ty {

@@ -22,12 +22,16 @@ pub(super) enum Attempted {
 
 /// How one attempt ended.
 enum Outcome {
-    Done(Vec<Value>),
+    Done(Outputs),
     Failed(TaskError),
     Cancelled,
 }
 
-pub(super) async fn run_attempts(shared: &Arc<Shared>, node: NodeId) -> Attempted {
+pub(super) async fn run_attempts(
+    shared: &Arc<Shared>,
+    node: NodeId,
+    first_attempt: u32,
+) -> Attempted {
     let plan_node = shared.plan.node(node);
     let slot = plan_node.task().expect("only tasks are run");
     let values: Vec<Value> = slot
@@ -35,57 +39,74 @@ pub(super) async fn run_attempts(shared: &Arc<Shared>, node: NodeId) -> Attempte
         .iter()
         .map(|&source| shared.value(source))
         .collect();
-    let inputs = Inputs::new(slot.requires.clone(), values);
-    if slot.task.has_revert() {
-        shared.record(node).inputs = Some(inputs.clone());
-    }
+    let mut inputs = Some(Inputs::new(slot.requires.clone(), values));
+    // A revert gets the same inputs, so a task with one keeps them.
+    let keep_inputs = slot.task.has_revert();
     let retry = &slot.policy.retry;
+    // `claim` made the task running as its first attempt here.
+    let mut attempt = first_attempt;
+    let last_attempt = first_attempt + retry.attempts.max(1) - 1;
     loop {
-        let attempt = {
+        if attempt > first_attempt {
             let mut record = shared.record(node);
-            record.attempts += 1;
+            record.attempts = attempt;
             record.state = TaskState::Running;
-            if record.started_at.is_none() {
-                record.started_at = Some(shared.now());
-            }
-            record.attempts
-        };
+        }
         shared.emit(node, TaskState::Running, attempt, None);
-        let token = shared.attempt_token(node);
+        let token = shared.attempt_token(node, &slot.policy);
         let ctx = TaskContext::new(
             shared.config.run_id.clone(),
             plan_node.path.clone(),
             attempt,
             token.clone(),
         );
-        let outcome = attempt_once(slot, ctx, inputs.clone(), &token).await;
+        // The last possible attempt takes the inputs; earlier ones need a copy.
+        let attempt_inputs = if attempt < last_attempt || keep_inputs {
+            inputs.clone()
+        } else {
+            inputs.take()
+        }
+        .expect("the inputs are taken by the last attempt only");
+        let outcome = attempt_once(slot, ctx, attempt_inputs, &token).await;
         let error = match outcome {
-            Outcome::Done(values) => {
+            Outcome::Done(outputs) => {
                 let mut record = shared.record(node);
-                record.outputs = Some(values.into_boxed_slice());
+                record.outputs = Some(outputs);
                 record.state = TaskState::Succeeded;
                 record.finished_at = Some(shared.now());
+                record.released = true;
+                record.inputs = inputs;
                 drop(record);
                 shared.emit(node, TaskState::Succeeded, attempt, None);
                 return Attempted::Succeeded;
             }
-            Outcome::Cancelled => return finish(shared, node, attempt, TaskState::Cancelled, None),
+            Outcome::Cancelled => {
+                return finish(shared, node, attempt, TaskState::Cancelled, None, inputs);
+            }
             Outcome::Failed(error) => error,
         };
-        let may_retry = error.is_retryable() && attempt < retry.attempts;
+        let may_retry = error.is_retryable() && attempt < last_attempt;
         if !may_retry || shared.is_stopping() {
-            return finish(shared, node, attempt, TaskState::Failed, Some(error));
+            return finish(
+                shared,
+                node,
+                attempt,
+                TaskState::Failed,
+                Some(error),
+                inputs,
+            );
         }
         shared.record(node).state = TaskState::Retrying;
         shared.emit(node, TaskState::Retrying, attempt, Some(error.clone()));
-        let delay = retry.delay(attempt, rand::random::<f64>());
-        let cancel = shared.attempt_token(node);
+        let delay = retry.delay(attempt - first_attempt + 1, rand::random::<f64>());
+        let cancel = shared.attempt_token(node, &slot.policy);
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = cancel.cancelled() => {
-                return finish(shared, node, attempt, TaskState::Cancelled, Some(error));
+                return finish(shared, node, attempt, TaskState::Cancelled, Some(error), inputs);
             }
         }
+        attempt += 1;
     }
 }
 
@@ -95,9 +116,11 @@ fn finish(
     attempt: u32,
     state: TaskState,
     error: Option<TaskError>,
+    inputs: Option<Inputs>,
 ) -> Attempted {
     {
         let mut record = shared.record(node);
+        record.inputs = inputs;
         record.state = state;
         record.error = error.clone();
         record.finished_at = Some(shared.now());
@@ -133,7 +156,7 @@ async fn attempt_once(
     };
     match result {
         Some(Ok(outputs)) => match outputs.into_declared(&slot.provides) {
-            Ok(values) => Outcome::Done(values),
+            Ok(outputs) => Outcome::Done(outputs),
             Err(error) => Outcome::Failed(error),
         },
         Some(Err(error)) => Outcome::Failed(error),
@@ -144,7 +167,8 @@ async fn attempt_once(
 type Execution = BoxFuture<Result<Outputs, TaskError>>;
 
 /// Polls the task's future here; on timeout or cancellation the future is dropped, which is
-/// how async work is cancelled.
+/// how async work is cancelled. The token is shared with the rest of the run, so it is only
+/// listened to, never cancelled, here.
 async fn run_async(
     future: Execution,
     timeout: Option<Duration>,
@@ -152,13 +176,11 @@ async fn run_async(
 ) -> Option<Result<Outputs, TaskError>> {
     let guarded = AssertUnwindSafe(future).catch_unwind();
     tokio::select! {
+        // The task first: most finish on their first poll, before anything else is set up.
         biased;
-        () = token.cancelled() => None,
         result = guarded => Some(result.unwrap_or_else(|panic| Err(panicked(panic)))),
-        () = sleep_opt(timeout) => {
-            token.cancel();
-            Some(Err(TaskError::timeout(timeout.unwrap_or_default())))
-        }
+        () = token.cancelled() => None,
+        () = sleep_opt(timeout) => Some(Err(TaskError::timeout(timeout.unwrap_or_default()))),
     }
 }
 

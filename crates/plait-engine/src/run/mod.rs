@@ -59,7 +59,7 @@ struct Shared {
     stopping: AtomicBool,
     user_cancelled: AtomicBool,
     /// Parent of every attempt's token.
-    run_token: CancellationToken,
+    run_token: Arc<CancellationToken>,
     scopes: Box<[ScopeCell]>,
     runtime: tokio::runtime::Handle,
 }
@@ -110,7 +110,10 @@ impl Shared {
                     .outputs
                     .as_ref()
                     .expect("a task starts only after its providers stored their outputs");
-                outputs[port as usize].clone()
+                outputs
+                    .value_at(port as usize)
+                    .expect("outputs are checked against `provides`")
+                    .clone()
             }
         }
     }
@@ -155,7 +158,7 @@ impl Shared {
         let remaining = (0..n_nodes as NodeId)
             .map(|node| AtomicU32::new(plan.predecessors(node).len() as u32))
             .collect();
-        let run_token = CancellationToken::new();
+        let run_token = Arc::new(CancellationToken::new());
         let scopes = scope::cells(&plan, &run_token);
         Shared {
             plan,
@@ -231,7 +234,7 @@ impl Shared {
                 record
                     .outputs
                     .as_ref()
-                    .map(|outputs| outputs[port as usize].clone())
+                    .and_then(|outputs| outputs.value_at(port as usize).cloned())
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use plait_core::{Inputs, TaskError, TaskState, Value};
+use plait_core::{Inputs, Outputs, TaskError, TaskState};
 
 #[derive(Debug)]
 pub(super) struct NodeRecord {
@@ -11,7 +11,7 @@ pub(super) struct NodeRecord {
     pub(super) started_at: Option<SystemTime>,
     pub(super) finished_at: Option<SystemTime>,
     /// Set once the task succeeded; read by dependents.
-    pub(super) outputs: Option<Box<[Value]>>,
+    pub(super) outputs: Option<Outputs>,
     pub(super) error: Option<TaskError>,
     pub(super) revert_error: Option<TaskError>,
     /// Kept only for tasks with a revert, which gets the same inputs.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use plait_core::{NodeId, NodeKind, Outcome, Outputs, TaskContext, TaskError, TaskState};
+use plait_core::{NodeId, NodeKind, Outcome, TaskContext, TaskError, TaskState};
 use rustc_hash::{FxHashMap, FxHashSet};
 use tokio_util::sync::CancellationToken;
 
@@ -130,15 +130,7 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
     let (attempt, outcome, inputs) = {
         let mut record = shared.record(node);
         let outcome = match record.state {
-            TaskState::Succeeded => {
-                let outputs: Outputs = slot
-                    .provides
-                    .iter()
-                    .zip(record.outputs.iter().flat_map(|o| o.iter()))
-                    .map(|(port, value)| (port.name.clone(), value.clone()))
-                    .collect();
-                Outcome::Succeeded(outputs)
-            }
+            TaskState::Succeeded => Outcome::Succeeded(record.outputs.clone().unwrap_or_default()),
             TaskState::Failed => Outcome::Failed(
                 record
                     .error
@@ -158,7 +150,7 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
             shared.config.run_id.clone(),
             plan_node.path.clone(),
             attempt,
-            CancellationToken::new(),
+            Arc::new(CancellationToken::new()),
         );
         let future = slot.task.revert(ctx, inputs, outcome);
         let guarded = std::panic::AssertUnwindSafe(future);

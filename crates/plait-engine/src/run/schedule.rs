@@ -158,15 +158,19 @@ async fn run_task(shared: &Arc<Shared>, node: NodeId, keep: &mut Option<NodeId>)
     // Count the attempt in its flows before looking at them, so a flow that starts failing
     // now either sees this attempt or this attempt sees the failure (see scope.rs).
     shared.enter_scopes(&scopes);
-    if shared.any_failing(&scopes) || !claim(shared, node) {
+    let first_attempt = if shared.any_failing(&scopes) {
+        None
+    } else {
+        claim(shared, node)
+    };
+    let Some(first_attempt) = first_attempt else {
         shared.leave_scopes(&scopes).await;
         return;
-    }
-    let outcome = attempt::run_attempts(shared, node).await;
+    };
+    let outcome = attempt::run_attempts(shared, node, first_attempt).await;
     match outcome {
         Attempted::Succeeded => {
             let mut ready = Vec::new();
-            shared.record(node).released = true;
             release(shared, node, false, &mut ready);
             make_ready(shared, ready, Some(keep));
         }
@@ -176,14 +180,19 @@ async fn run_task(shared: &Arc<Shared>, node: NodeId, keep: &mut Option<NodeId>)
     shared.leave_scopes(&scopes).await;
 }
 
-/// Moves the task from pending to running; false if another path already started it.
-fn claim(shared: &Shared, node: NodeId) -> bool {
+/// Moves the task from pending to running, counting the attempt; `None` if another path
+/// already started it. Attempts count on across restarts of a retried flow.
+fn claim(shared: &Shared, node: NodeId) -> Option<u32> {
     let mut record = shared.record(node);
     if record.state != TaskState::Pending || record.poisoned {
-        return false;
+        return None;
     }
     record.state = TaskState::Running;
-    true
+    record.attempts += 1;
+    if record.started_at.is_none() {
+        record.started_at = Some(shared.now());
+    }
+    Some(record.attempts)
 }
 
 /// A task failed for good: its retried flow takes it, or the run reverts, or the failure

@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use plait_core::{NodeId, Plan, ScopeId, TaskState};
+use plait_core::{Isolation, NodeId, Plan, Policy, ScopeId, TaskState};
 use tokio_util::sync::CancellationToken;
 
 use super::{Shared, revert, schedule};
@@ -22,10 +22,10 @@ pub(super) struct ScopeCell {
     /// Task attempts (and restarts of inner flows) in progress inside.
     running: AtomicU32,
     /// Parent of the tokens of attempts inside; replaced at each restart.
-    token: Mutex<CancellationToken>,
+    token: Mutex<Arc<CancellationToken>>,
 }
 
-pub(super) fn cells(plan: &Plan, run_token: &CancellationToken) -> Box<[ScopeCell]> {
+pub(super) fn cells(plan: &Plan, run_token: &Arc<CancellationToken>) -> Box<[ScopeCell]> {
     let mut cells: Vec<ScopeCell> = Vec::with_capacity(plan.scopes().len());
     for scope in plan.scopes() {
         let parent = match scope.parent {
@@ -36,14 +36,14 @@ pub(super) fn cells(plan: &Plan, run_token: &CancellationToken) -> Box<[ScopeCel
             attempt: AtomicU32::new(1),
             failing: AtomicBool::new(false),
             running: AtomicU32::new(0),
-            token: Mutex::new(parent.child_token()),
+            token: Mutex::new(Arc::new(parent.child_token())),
         });
     }
     cells.into_boxed_slice()
 }
 
 impl ScopeCell {
-    fn current_token(&self) -> CancellationToken {
+    fn current_token(&self) -> Arc<CancellationToken> {
         self.token
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -58,11 +58,19 @@ impl Shared {
         std::iter::successors(self.plan.node(node).scope, |&s| scopes[s as usize].parent).collect()
     }
 
-    /// The token for a new attempt of `node`: cancelled with the run or with its flow.
-    pub(super) fn attempt_token(&self, node: NodeId) -> CancellationToken {
-        match self.plan.node(node).scope {
-            Some(scope) => self.scopes[scope as usize].current_token().child_token(),
-            None => self.run_token.child_token(),
+    /// The token for a new attempt of `node`: cancelled with the run or with its flow. Only
+    /// attempts the engine may have to stop on their own (a timeout, a thread or a child
+    /// process to signal) get a token of their own.
+    pub(super) fn attempt_token(&self, node: NodeId, policy: &Policy) -> Arc<CancellationToken> {
+        let own = policy.timeout.is_some() || policy.isolation != Isolation::Async;
+        let parent = match self.plan.node(node).scope {
+            Some(scope) => self.scopes[scope as usize].current_token(),
+            None => self.run_token.clone(),
+        };
+        if own {
+            Arc::new(parent.child_token())
+        } else {
+            parent
         }
     }
 
@@ -139,7 +147,7 @@ impl Shared {
         *cell
             .token
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = parent.child_token();
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(parent.child_token());
         self.renew_inner_scopes(scope);
         cell.failing.store(false, Ordering::SeqCst);
         let ready: Vec<NodeId> = info
@@ -165,7 +173,7 @@ impl Shared {
             if !inside {
                 continue;
             }
-            let token = self.scopes[parent as usize].current_token().child_token();
+            let token = Arc::new(self.scopes[parent as usize].current_token().child_token());
             let cell = &self.scopes[inner];
             *cell
                 .token

@@ -1,0 +1,114 @@
+//! `plait-bench`: whole-engine workloads through the public API, timed.
+
+mod workloads;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use plait_core::{RunStatus, Value, compile};
+use plait_engine::{Engine, RunOptions};
+
+// The engine allocates a few small objects per task (inputs, the task's future, its outputs);
+// mimalloc's thread-local free lists make that markedly cheaper than glibc's arenas. The `plait`
+// binary uses it too, so the benchmark measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Runs a workload of in-process tasks through plait's engine and reports the time per task.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// wide (N tasks into one join), layered (layers of 100, 2-3 random inputs each),
+    /// chain (N in a line), sleepy (20 layers x 10 tasks sleeping 10 ms on blocking threads)
+    /// or sleepy-async (the same with tokio's millisecond timer)
+    workload: String,
+    /// Number of tasks (sleepy is always 200).
+    #[arg(long, default_value_t = 10_000)]
+    tasks: usize,
+    /// Tasks at once; default: the number of cores.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Runs to make; the median is reported.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Print one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let build_start = Instant::now();
+    let (workflow, outputs, expected) = workloads::build(&args.workload, args.tasks)?;
+    let plan = Arc::new(
+        compile(&workflow).map_err(|invalid| anyhow::anyhow!("{:?}", invalid.diagnostics))?,
+    );
+    let build_s = build_start.elapsed().as_secs_f64();
+    let n_tasks = plan.n_tasks();
+    let mut engine = Engine::new();
+    if let Some(jobs) = args.jobs {
+        engine = engine.with_jobs(jobs);
+    }
+    let mut walls = Vec::with_capacity(args.repeat);
+    let mut checksum = 0;
+    for _ in 0..args.repeat.max(1) {
+        let start = Instant::now();
+        let report =
+            runtime.block_on(engine.run(&plan, Vec::<(&str, Value)>::new(), RunOptions::new()))?;
+        walls.push(start.elapsed().as_secs_f64());
+        if report.status != RunStatus::Succeeded {
+            bail!("the run ended {}", report.status);
+        }
+        checksum = outputs
+            .iter()
+            .map(|name| {
+                report
+                    .output(name)
+                    .and_then(Value::as_int)
+                    .context("missing output")
+            })
+            .sum::<anyhow::Result<i64>>()?;
+        if checksum != expected {
+            bail!("checksum {checksum} differs from the sequential evaluation's {expected}");
+        }
+    }
+    walls.sort_by(f64::total_cmp);
+    let wall_s = walls[walls.len() / 2];
+    let per_task_us = wall_s * 1e6 / n_tasks as f64;
+    let peak_rss_mb = peak_rss_mb();
+    if args.json {
+        let line = serde_json::json!({
+            "workload": args.workload,
+            "tasks": n_tasks,
+            "jobs": engine.jobs(),
+            "wall_s": wall_s,
+            "per_task_us": per_task_us,
+            "build_s": build_s,
+            "peak_rss_mb": peak_rss_mb,
+            "checksum": checksum,
+        });
+        println!("{line}");
+    } else {
+        println!(
+            "{}: {n_tasks} tasks, {} jobs: {:.3} s, {per_task_us:.3} us/task (build {build_s:.3} s, peak RSS {})",
+            args.workload,
+            engine.jobs(),
+            wall_s,
+            peak_rss_mb.map_or("unknown".to_owned(), |mb| format!("{mb:.0} MB")),
+        );
+    }
+    Ok(())
+}
+
+/// The process's peak resident set, from Linux's /proc.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

@@ -1,0 +1,107 @@
+//! The environment a command runs in: `PLAIT_IN_<NAME>` per input and the run's identity.
+
+use plait_core::{Inputs, Port, TaskContext};
+
+/// Inputs longer than this are not given as `PLAIT_IN_*`: Linux refuses to start a process
+/// with any one variable over 128 KiB, and a large JSON input would then fail the task on
+/// every attempt. Such inputs are still on stdin.
+const MAX_ENV_VALUE_BYTES: usize = 64 * 1024;
+
+/// The variables plait sets per task. Inherited copies (from a command that itself runs
+/// plait) are removed so a child never mistakes its parent's inputs for its own.
+const PER_TASK_PREFIX: &str = "PLAIT_IN_";
+pub(crate) const RESULT_VAR: &str = "PLAIT_RESULT";
+pub(crate) const ERROR_VAR: &str = "PLAIT_ERROR";
+
+/// `PLAIT_IN_` and the name upper-cased, every character but an ASCII letter or digit as `_`.
+pub(crate) fn input_var(name: &str) -> String {
+    let mangled: String = name
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() {
+            true => c.to_ascii_uppercase(),
+            false => '_',
+        })
+        .collect();
+    format!("{PER_TASK_PREFIX}{mangled}")
+}
+
+/// Inputs whose names map to the same variable: the child could see only one of them.
+pub(crate) fn collisions(requires: &[Port]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (idx, port) in requires.iter().enumerate() {
+        let var = input_var(&port.name);
+        if let Some(earlier) = requires[..idx]
+            .iter()
+            .find(|earlier| input_var(&earlier.name) == var)
+        {
+            problems.push(format!(
+                "inputs `{}` and `{}` both map to environment variable `{var}`: rename one",
+                earlier.name, port.name
+            ));
+        }
+    }
+    problems
+}
+
+/// The variables a command gets on top of the inherited environment: the spec's own, then
+/// plait's, which win over a spec that sets the same name.
+pub(crate) fn task_env(
+    spec_env: &[(String, String)],
+    ctx: &TaskContext,
+    inputs: &Inputs,
+) -> Vec<(String, String)> {
+    let mut env = spec_env.to_vec();
+    env.extend([
+        ("PLAIT_TASK".to_owned(), ctx.task().to_owned()),
+        ("PLAIT_RUN_ID".to_owned(), ctx.run_id().to_owned()),
+        ("PLAIT_ATTEMPT".to_owned(), ctx.attempt().to_string()),
+        ("PLAIT_IDEMPOTENCY_KEY".to_owned(), ctx.idempotency_key()),
+    ]);
+    for (name, value) in inputs.iter() {
+        let text = value.to_text();
+        if text.len() > MAX_ENV_VALUE_BYTES {
+            tracing::warn!(
+                task = ctx.task(),
+                input = name,
+                bytes = text.len(),
+                "input too long for an environment variable: only on stdin"
+            );
+            continue;
+        }
+        env.push((input_var(name), text));
+    }
+    env
+}
+
+/// Inherited variables that belong to another task (see [`PER_TASK_PREFIX`]).
+pub(crate) fn inherited_task_vars() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with(PER_TASK_PREFIX) || name == RESULT_VAR || name == ERROR_VAR)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+    use plait_core::ValueType;
+
+    use super::*;
+
+    #[test]
+    fn names_are_upper_cased_and_mangled() {
+        let names = ["x", "out_dir", "max-size", "a.b c", "été2"].map(input_var);
+        expect![[r#"["PLAIT_IN_X", "PLAIT_IN_OUT_DIR", "PLAIT_IN_MAX_SIZE", "PLAIT_IN_A_B_C", "PLAIT_IN__T_2"]"#]]
+            .assert_eq(&format!("{names:?}"));
+    }
+
+    #[test]
+    fn names_that_collide_are_problems() {
+        let ports =
+            ["max-size", "n", "max_size", "MAX.SIZE"].map(|name| Port::new(name, ValueType::Int));
+        expect![[r#"
+            inputs `max-size` and `max_size` both map to environment variable `PLAIT_IN_MAX_SIZE`: rename one
+            inputs `max-size` and `MAX.SIZE` both map to environment variable `PLAIT_IN_MAX_SIZE`: rename one"#]]
+        .assert_eq(&collisions(&ports).join("\n"));
+    }
+}

@@ -1,0 +1,228 @@
+//! [`CommandTask`]: a task that runs a program, declared by data rather than code.
+
+mod env;
+mod exit;
+mod outputs;
+mod placeholders;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use plait_core::{
+    BoxFuture, Inputs, Isolation, Outcome, Outputs, Policy, Port, Task, TaskContext, TaskError,
+};
+
+use crate::{DEFAULT_KILL_GRACE, Subprocess};
+use placeholders::Template;
+
+/// What a command task runs, needs and produces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandSpec {
+    /// The program and its arguments. `{name}` is replaced by input `name`'s text form, each
+    /// element staying one argument (there is no shell); `{{` and `}}` are literal braces.
+    pub argv: Vec<String>,
+    /// Run by [`Task::revert`], with the same placeholders, environment and stdin as `argv`,
+    /// plus `PLAIT_RESULT` (the outputs as JSON) or `PLAIT_ERROR` (why the task failed).
+    pub revert: Option<Vec<String>>,
+    /// Inputs, also given as `PLAIT_IN_<NAME>` variables and as one JSON object on stdin.
+    pub requires: Vec<Port>,
+    /// Outputs, read from the JSON object the program prints on stdout. With none, stdout is
+    /// ignored.
+    pub provides: Vec<Port>,
+    /// Environment variables on top of the inherited ones.
+    pub env: Vec<(String, String)>,
+    /// Where the program runs; `None` is the current directory.
+    pub workdir: Option<PathBuf>,
+    /// How long the process group gets between SIGTERM and SIGKILL when the task is cancelled.
+    pub kill_grace: Duration,
+}
+
+impl Default for CommandSpec {
+    fn default() -> Self {
+        CommandSpec {
+            argv: Vec::new(),
+            revert: None,
+            requires: Vec::new(),
+            provides: Vec::new(),
+            env: Vec::new(),
+            workdir: None,
+            kill_grace: DEFAULT_KILL_GRACE,
+        }
+    }
+}
+
+/// A task that runs a program as a [`Subprocess`].
+///
+/// Besides the `{name}` placeholders, the program finds its inputs as `PLAIT_IN_<NAME>` (the
+/// name upper-cased, anything but ASCII letters and digits as `_`; an input over 64 KiB is
+/// left out, as the kernel limits each variable) and as one JSON object on stdin, with
+/// `PLAIT_TASK`, `PLAIT_RUN_ID`, `PLAIT_ATTEMPT` and `PLAIT_IDEMPOTENCY_KEY` beside them.
+///
+/// A bad placeholder or clashing input names are reported by [`Task::problems`] (so by
+/// validation); executing such a task fails permanently rather than panicking.
+#[derive(Debug)]
+pub struct CommandTask {
+    spec: CommandSpec,
+    argv: Template,
+    revert: Option<Template>,
+    problems: Vec<String>,
+}
+
+impl CommandTask {
+    pub fn new(spec: CommandSpec) -> CommandTask {
+        let mut problems = Vec::new();
+        let argv = template("argv", &spec.argv, &spec.requires, &mut problems);
+        let revert = spec
+            .revert
+            .as_deref()
+            .map(|revert| template("revert", revert, &spec.requires, &mut problems));
+        problems.extend(env::collisions(&spec.requires));
+        CommandTask {
+            spec,
+            argv,
+            revert,
+            problems,
+        }
+    }
+
+    pub fn spec(&self) -> &CommandSpec {
+        &self.spec
+    }
+
+    /// The process for `template` with these inputs, or why it cannot run.
+    fn subprocess(
+        &self,
+        template: &Template,
+        ctx: &TaskContext,
+        inputs: &Inputs,
+    ) -> Result<Subprocess, TaskError> {
+        if !self.problems.is_empty() {
+            return Err(TaskError::permanent(format!(
+                "the command task is invalid: {}",
+                self.problems.join("; ")
+            )));
+        }
+        let mut stdin = inputs.to_json().to_string().into_bytes();
+        // A trailing newline, so `read line` in a shell script gets the whole object.
+        stdin.push(b'\n');
+        let mut process = Subprocess::new(template.render(inputs)?)
+            .envs(env::task_env(&self.spec.env, ctx, inputs))
+            .stdin(stdin)
+            .kill_grace(self.spec.kill_grace)
+            .cancellation(ctx.cancellation().clone());
+        for name in env::inherited_task_vars() {
+            process = process.env_remove(name);
+        }
+        if let Some(dir) = &self.spec.workdir {
+            process = process.workdir(dir);
+        }
+        Ok(process)
+    }
+}
+
+/// Parses one argv and reports its problems, including placeholders that name no input.
+fn template(
+    field: &str,
+    argv: &[String],
+    requires: &[Port],
+    problems: &mut Vec<String>,
+) -> Template {
+    if argv.is_empty() {
+        problems.push(format!(
+            "`{field}` is empty: give at least the program to run"
+        ));
+    }
+    let (template, found) = Template::parse(field, argv);
+    problems.extend(found);
+    let mut unknown: Vec<&str> = Vec::new();
+    for name in template.inputs() {
+        if !requires.iter().any(|port| &*port.name == name) && !unknown.contains(&name) {
+            unknown.push(name);
+        }
+    }
+    for name in unknown {
+        let known = match requires.is_empty() {
+            true => "the task has no inputs".to_owned(),
+            false => {
+                let names: Vec<String> = requires
+                    .iter()
+                    .map(|port| format!("`{}`", port.name))
+                    .collect();
+                format!("known inputs are {}", names.join(", "))
+            }
+        };
+        problems.push(format!(
+            "`{field}` uses placeholder `{{{name}}}`, but no input is named `{name}`: {known} \
+             (declare it in `requires`, or write `{{{{` and `}}}}` for literal braces)"
+        ));
+    }
+    template
+}
+
+fn program(process: &Subprocess) -> String {
+    process.argv().first().cloned().unwrap_or_default()
+}
+
+impl Task for CommandTask {
+    fn requires(&self) -> &[Port] {
+        &self.spec.requires
+    }
+
+    fn provides(&self) -> &[Port] {
+        &self.spec.provides
+    }
+
+    fn execute(&self, ctx: TaskContext, inputs: Inputs) -> BoxFuture<Result<Outputs, TaskError>> {
+        let process = self.subprocess(&self.argv, &ctx, &inputs);
+        let provides = self.spec.provides.clone();
+        Box::pin(async move {
+            let process = process?;
+            let program = program(&process);
+            let stdout = exit::stdout_or_error(&program, process.run().await)?;
+            outputs::parse(&stdout, &provides)
+        })
+    }
+
+    fn has_revert(&self) -> bool {
+        self.spec.revert.is_some()
+    }
+
+    fn revert(
+        &self,
+        ctx: TaskContext,
+        inputs: Inputs,
+        outcome: Outcome,
+    ) -> BoxFuture<Result<(), TaskError>> {
+        let Some(template) = &self.revert else {
+            return Box::pin(async { Ok(()) });
+        };
+        let (name, value) = match &outcome {
+            Outcome::Succeeded(outputs) => (env::RESULT_VAR, outputs.to_json().to_string()),
+            Outcome::Failed(error) => (env::ERROR_VAR, error.message().to_owned()),
+            Outcome::Cancelled => (env::ERROR_VAR, "cancelled".to_owned()),
+        };
+        let process = self
+            .subprocess(template, &ctx, &inputs)
+            .map(|process| process.env(name, value));
+        Box::pin(async move {
+            let process = process?;
+            let program = program(&process);
+            exit::stdout_or_error(&program, process.run().await).map(drop)
+        })
+    }
+
+    fn default_policy(&self) -> Policy {
+        Policy {
+            isolation: Isolation::Subprocess,
+            ..Policy::default()
+        }
+    }
+
+    fn kind(&self) -> &str {
+        "command"
+    }
+
+    fn problems(&self) -> Vec<String> {
+        self.problems.clone()
+    }
+}

@@ -1,0 +1,11 @@
+//! The one helper through which plait starts subprocesses (STYLE.md, rule 13).
+
+mod group;
+mod outcome;
+mod pipes;
+mod subprocess;
+mod supervise;
+
+pub use outcome::{ProcessError, ProcessOutcome};
+pub use pipes::STDERR_TAIL_BYTES;
+pub use subprocess::{DEFAULT_KILL_GRACE, DEFAULT_STDOUT_LIMIT, Subprocess};
