@@ -132,8 +132,7 @@ fn template(
             "`{field}` is empty: give at least the program to run"
         ));
     }
-    let (template, found) = Template::parse(field, argv);
-    problems.extend(found);
+    let template = Template::parse(argv);
     let mut unknown: Vec<&str> = Vec::new();
     for name in template.inputs() {
         if !requires.iter().any(|port| &*port.name == name) && !unknown.contains(&name) {

@@ -15,20 +15,12 @@ enum Piece {
 }
 
 impl Template {
-    /// Parses `argv`; `field` (`argv`, `revert`) names it in problems. A malformed element is
-    /// kept as text and reported, so every problem shows at once.
-    pub(crate) fn parse(field: &str, argv: &[String]) -> (Template, Vec<String>) {
-        let mut problems = Vec::new();
-        let args = argv
-            .iter()
-            .map(|arg| {
-                parse_arg(arg).unwrap_or_else(|problem| {
-                    problems.push(format!("`{field}` element `{arg}` {problem}"));
-                    vec![Piece::Text(arg.clone())]
-                })
-            })
-            .collect();
-        (Template { args }, problems)
+    /// Parses `argv`. Any text is a valid template (braces that are not placeholders are
+    /// literal); placeholders naming unknown inputs are checked by the task.
+    pub(crate) fn parse(argv: &[String]) -> Template {
+        Template {
+            args: argv.iter().map(|arg| parse_arg(arg)).collect(),
+        }
     }
 
     /// The input names the placeholders refer to, in order, repeats included.
@@ -58,46 +50,56 @@ impl Template {
     }
 }
 
-/// Splits one element into text and placeholders; `{{` and `}}` are literal braces.
-fn parse_arg(arg: &str) -> Result<Vec<Piece>, &'static str> {
+/// Splits one element into text and placeholders.
+///
+/// A placeholder is `{name}` where `name` is an identifier (letters, digits, `_`, `-`, `.`,
+/// not starting with a digit). Every other brace is literal, so JSON and shell snippets such
+/// as `printf '{"sq": %d}'` need no escaping; `${NAME}` is left for the shell; `{{` and `}}`
+/// are single literal braces, for the rare `{word}` that must not be substituted.
+fn parse_arg(arg: &str) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut text = String::new();
-    let mut chars = arg.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.next_if_eq(&'{').is_some() => text.push('{'),
-            '}' if chars.next_if_eq(&'}').is_some() => text.push('}'),
-            '{' => {
-                let mut name = String::new();
-                loop {
-                    match chars.next() {
-                        Some('}') => break,
-                        Some('{') | None => {
-                            return Err(
-                                "has an unclosed `{`: close it, or write `{{` for a literal brace",
-                            );
-                        }
-                        Some(c) => name.push(c),
-                    }
-                }
-                if name.is_empty() {
-                    return Err(
-                        "has an empty placeholder `{}`: name an input in it, or write `{{}}` for literal braces",
-                    );
-                }
-                if !text.is_empty() {
-                    pieces.push(Piece::Text(std::mem::take(&mut text)));
-                }
-                pieces.push(Piece::Input(name));
-            }
-            '}' => return Err("has an unmatched `}`: write `}}` for a literal brace"),
-            c => text.push(c),
+    let mut rest = arg;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("{{") {
+            text.push('{');
+            rest = after;
+            continue;
         }
+        if let Some(after) = rest.strip_prefix("}}") {
+            text.push('}');
+            rest = after;
+            continue;
+        }
+        if c == '{'
+            && !text.ends_with('$')
+            && let Some((name, after)) = placeholder(&rest[1..])
+        {
+            if !text.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut text)));
+            }
+            pieces.push(Piece::Input(name.to_owned()));
+            rest = after;
+            continue;
+        }
+        text.push(c);
+        rest = &rest[c.len_utf8()..];
     }
     if !text.is_empty() || pieces.is_empty() {
         pieces.push(Piece::Text(text));
     }
-    Ok(pieces)
+    pieces
+}
+
+/// `name}rest` -> `(name, rest)` if `name` is an identifier.
+fn placeholder(text: &str) -> Option<(&str, &str)> {
+    let end = text.find('}')?;
+    let name = &text[..end];
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    let valid = (first.is_alphabetic() || first == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    valid.then(|| (name, &text[end + 1..]))
 }
 
 #[cfg(test)]
@@ -111,7 +113,8 @@ mod tests {
 
     fn check(argv: &[&str], expect: Expect) {
         let argv: Vec<String> = argv.iter().map(|arg| arg.to_string()).collect();
-        let (template, problems) = Template::parse("argv", &argv);
+        let template = Template::parse(&argv);
+        let problems: Vec<String> = Vec::new();
         let ports: Arc<[Port]> = Arc::from(vec![
             Port::new("x", ValueType::String),
             Port::new("n", ValueType::Int),
@@ -141,21 +144,26 @@ mod tests {
     }
 
     #[test]
-    fn malformed_braces_are_all_reported() {
+    fn braces_that_are_not_placeholders_are_literal() {
         check(
-            &["{x", "a}b", "{}", "{a{b}", "ok {n}"],
-            expect![[r#"
-                `argv` element `{x` has an unclosed `{`: close it, or write `{{` for a literal brace
-                `argv` element `a}b` has an unmatched `}`: write `}}` for a literal brace
-                `argv` element `{}` has an empty placeholder `{}`: name an input in it, or write `{{}}` for literal braces
-                `argv` element `{a{b}` has an unclosed `{`: close it, or write `{{` for a literal brace"#]],
+            &[
+                "sh",
+                "-c",
+                "printf '{\"sq\": %d}' {n}",
+                "echo ${HOME} {}",
+                "{x",
+                "a}b",
+                "{ n }",
+            ],
+            expect![[
+                r#"Ok(["sh", "-c", "printf '{\"sq\": %d}' 3", "echo ${HOME} {}", "{x", "a}b", "{ n }"])"#
+            ]],
         );
     }
 
     #[test]
     fn unknown_inputs_fail_at_render_without_panicking() {
-        let (template, problems) = Template::parse("argv", &["{nope}".to_owned()]);
-        assert!(problems.is_empty());
+        let template = Template::parse(&["{nope}".to_owned()]);
         assert_eq!(template.inputs().collect::<Vec<_>>(), ["nope"]);
         let inputs = Inputs::new(Arc::from(Vec::new()), Vec::new());
         let error = template.render(&inputs).unwrap_err();

@@ -211,7 +211,6 @@ async fn problems_are_reported_not_panicked_on() {
         ..CommandSpec::default()
     });
     expect![[r#"
-        `argv` element `{name` has an unclosed `{`: close it, or write `{{` for a literal brace
         `argv` uses placeholder `{nme}`, but no input is named `nme`: known inputs are `name`, `max-size`, `max_size` (declare it in `requires`, or write `{{` and `}}` for literal braces)
         `argv` uses placeholder `{other}`, but no input is named `other`: known inputs are `name`, `max-size`, `max_size` (declare it in `requires`, or write `{{` and `}}` for literal braces)
         `revert` is empty: give at least the program to run
@@ -231,7 +230,7 @@ async fn problems_are_reported_not_panicked_on() {
     assert!(
         error
             .message()
-            .starts_with("the command task is invalid: `argv` element"),
+            .starts_with("the command task is invalid: `argv` uses placeholder `{nme}`"),
         "{error}"
     );
 

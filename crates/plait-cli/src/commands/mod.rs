@@ -1,0 +1,45 @@
+//! One module per subcommand; each returns the process's exit code.
+
+mod check;
+mod graph;
+mod run;
+
+use std::path::Path;
+
+use plait_spec::{Loaded, SpecError};
+
+use crate::cli::Command;
+use crate::exit;
+use crate::render::diagnostics;
+
+pub(crate) async fn dispatch(command: Command) -> u8 {
+    match command {
+        Command::Run(args) => run::run(args).await,
+        Command::Check { file } => check::check(&file),
+        Command::Graph { file, format } => graph::graph(&file, format),
+    }
+}
+
+/// Loads and validates a workflow file, reporting every problem (and the warnings) on stderr.
+/// `Err` carries the exit code to return.
+pub(crate) fn load(file: &Path) -> Result<Loaded, u8> {
+    match plait_spec::load_path(file) {
+        Ok(loaded) => {
+            diagnostics::print(&loaded.warnings);
+            Ok(loaded)
+        }
+        Err(SpecError::Invalid { diagnostics: found }) => {
+            diagnostics::print(&found);
+            let n_errors = found.iter().filter(|d| d.is_error()).count();
+            eprintln!(
+                "error: `{}` has {n_errors} error(s); nothing was run",
+                file.display()
+            );
+            Err(exit::BAD_INPUT)
+        }
+        Err(error @ SpecError::Read { .. }) => {
+            diagnostics::print_error(&error);
+            Err(exit::BAD_INPUT)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `plait run FILE`: run a workflow, show progress, report the result.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use plait_core::{Plan, Value, ValueType};
+use plait_engine::{Engine, RunError, RunOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::RunArgs;
+use crate::exit;
+use crate::render::{json, progress::Progress, summary};
+
+pub(crate) async fn run(args: RunArgs) -> u8 {
+    let loaded = match super::load(&args.file) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let inputs = match parse_sets(&loaded.plan, &args.set) {
+        Ok(inputs) => inputs,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::BAD_INPUT;
+        }
+    };
+    if args.jobs == Some(0) {
+        eprintln!("error: `--jobs` must be at least 1");
+        return exit::BAD_INPUT;
+    }
+    let plan = Arc::new(loaded.plan);
+    let cancel = CancellationToken::new();
+    watch_interrupts(cancel.clone());
+    let mut engine = Engine::new();
+    if let Some(jobs) = args.jobs {
+        engine = engine.with_jobs(jobs);
+    }
+    let progress = Progress::start(&plan, &loaded.name, engine.jobs());
+    let options = RunOptions::new().observer(progress.clone()).cancel(cancel);
+    let report = match engine.run(&plan, inputs, options).await {
+        Ok(report) => report,
+        Err(error) => {
+            progress.abandon();
+            eprintln!("error: {error}");
+            if let Some(help) = input_help(&plan, &error) {
+                eprintln!("  help: {help}");
+            }
+            return exit::BAD_INPUT;
+        }
+    };
+    progress.finish();
+    summary::print(&report);
+    if args.json {
+        println!("{}", json::report(&report));
+    } else {
+        for (name, value) in &report.outputs {
+            println!("{name} = {}", value.to_json());
+        }
+    }
+    exit::for_status(report.status)
+}
+
+/// Reads `--set NAME=VALUE` against the declared inputs' types.
+fn parse_sets(plan: &Plan, sets: &[String]) -> Result<Vec<(String, Value)>, String> {
+    let mut inputs = Vec::with_capacity(sets.len());
+    for set in sets {
+        let Some((name, text)) = set.split_once('=') else {
+            return Err(format!("`--set {set}` is not NAME=VALUE"));
+        };
+        let Some(input) = plan.inputs().iter().find(|input| &*input.name == name) else {
+            return Err(format!(
+                "the workflow takes no input named `{name}`; it takes {}",
+                known_inputs(plan)
+            ));
+        };
+        let value = input.ty.parse_text(text).map_err(|_| {
+            format!(
+                "input `{name}` is {}, and `{text}` is not a valid {}",
+                input.ty, input.ty
+            )
+        })?;
+        // Commands run in the workflow's directory; a path given here is meant from here.
+        let value = match (&input.ty, value) {
+            (ValueType::File, Value::File(path)) if path.is_relative() => {
+                Value::file(absolute(&path))
+            }
+            (_, value) => value,
+        };
+        inputs.push((name.to_owned(), value));
+    }
+    Ok(inputs)
+}
+
+fn absolute(path: &Path) -> std::path::PathBuf {
+    std::env::current_dir()
+        .map(|dir| dir.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn known_inputs(plan: &Plan) -> String {
+    if plan.inputs().is_empty() {
+        return "no inputs".to_owned();
+    }
+    let names: Vec<String> = plan
+        .inputs()
+        .iter()
+        .map(|input| format!("`{}` ({})", input.name, input.ty))
+        .collect();
+    names.join(", ")
+}
+
+fn input_help(plan: &Plan, error: &RunError) -> Option<String> {
+    match error {
+        RunError::MissingInput { name } => {
+            let ty = plan
+                .inputs()
+                .iter()
+                .find(|input| input.name == *name)
+                .map(|input| input.ty.to_string());
+            Some(format!(
+                "pass it with `--set {name}=VALUE` ({})",
+                ty.unwrap_or_default()
+            ))
+        }
+        RunError::UnknownInput { .. } => Some(format!("the workflow takes {}", known_inputs(plan))),
+        RunError::InputType { .. } => None,
+    }
+}
+
+/// The first Ctrl-C (or SIGTERM) cancels the run gracefully: running tasks are stopped and
+/// completed ones reverted. A second one exits at once.
+fn watch_interrupts(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        if interrupted().await.is_err() {
+            return;
+        }
+        eprintln!(
+            "\ninterrupted: stopping running tasks and reverting; press Ctrl-C again to stop at once"
+        );
+        cancel.cancel();
+        if interrupted().await.is_ok() {
+            eprintln!("stopped at once: reverts did not finish");
+            std::process::exit(i32::from(exit::INTERRUPTED));
+        }
+    });
+}
+
+async fn interrupted() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
+}

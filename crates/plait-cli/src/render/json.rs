@@ -1,0 +1,46 @@
+//! `--json`: exactly one object on stdout.
+
+use std::time::SystemTime;
+
+use plait_engine::RunReport;
+use serde_json::{Map, Value, json};
+
+pub(crate) fn report(report: &RunReport) -> Value {
+    let outputs: Map<String, Value> = report
+        .outputs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_json()))
+        .collect();
+    let tasks: Map<String, Value> = report
+        .tasks
+        .iter()
+        .map(|task| {
+            let mut entry = json!({
+                "state": task.state.name(),
+                "attempts": task.attempts,
+                "started_at": task.started_at.map(timestamp),
+                "finished_at": task.finished_at.map(timestamp),
+            });
+            if let Some(error) = &task.error {
+                entry["error"] = json!(error.to_string());
+            }
+            if let Some(error) = &task.revert_error {
+                entry["revert_error"] = json!(error.to_string());
+            }
+            (task.path.to_string(), entry)
+        })
+        .collect();
+    json!({
+        "run_id": &*report.run_id,
+        "status": report.status.name(),
+        "outputs": outputs,
+        "tasks": tasks,
+        "started_at": timestamp(report.started_at),
+        "finished_at": timestamp(report.finished_at),
+    })
+}
+
+/// RFC 3339 in UTC with milliseconds.
+fn timestamp(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}

@@ -1,0 +1,167 @@
+//! Live progress while a run goes: a bar with counts and the running tasks' names on a
+//! terminal, one plain line per transition otherwise.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use plait_core::{Plan, TaskState};
+use plait_engine::{Event, Observer};
+
+use super::seconds;
+
+pub(crate) struct Progress {
+    start: Instant,
+    bar: Option<ProgressBar>,
+    state: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    running: Vec<Arc<str>>,
+    done: u64,
+    failed: u64,
+    retrying: u64,
+    reverted: u64,
+}
+
+impl Progress {
+    pub(crate) fn start(plan: &Plan, name: &str, jobs: usize) -> Arc<Progress> {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let bar = ProgressBar::with_draw_target(
+                Some(plan.n_tasks() as u64),
+                ProgressDrawTarget::stderr(),
+            );
+            let style = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:24} {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        if bar.is_none() {
+            eprintln!(
+                "running `{name}`: {} task(s), up to {jobs} at once",
+                plan.n_tasks()
+            );
+        }
+        Arc::new(Progress {
+            start: Instant::now(),
+            bar,
+            state: Mutex::new(Counts::default()),
+        })
+    }
+
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    pub(crate) fn abandon(&self) {
+        if let Some(bar) = &self.bar {
+            bar.abandon();
+        }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("[{:>9}] {text}", seconds(self.start.elapsed())),
+        }
+    }
+
+    fn redraw(&self, counts: &Counts) {
+        let Some(bar) = &self.bar else { return };
+        bar.set_position(counts.done);
+        let mut message = format!("{} running", counts.running.len());
+        for (label, count) in [
+            ("failed", counts.failed),
+            ("retrying", counts.retrying),
+            ("reverted", counts.reverted),
+        ] {
+            if count > 0 {
+                message.push_str(&format!(", {count} {label}"));
+            }
+        }
+        if !counts.running.is_empty() {
+            let shown: Vec<&str> = counts.running.iter().take(4).map(|name| &**name).collect();
+            let more = counts.running.len().saturating_sub(4);
+            message.push_str(&format!(": {}", shown.join(", ")));
+            if more > 0 {
+                message.push_str(&format!(" +{more}"));
+            }
+        }
+        bar.set_message(message);
+    }
+}
+
+impl Observer for Progress {
+    fn on_event(&self, event: &Event) {
+        let mut counts = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let task = &event.task;
+        match event.state {
+            TaskState::Pending => return,
+            TaskState::Running => {
+                counts.running.push(task.clone());
+                if self.bar.is_none() || event.attempt > 1 {
+                    self.line(format!("{task}: running (attempt {})", event.attempt));
+                }
+            }
+            TaskState::Retrying => {
+                counts.running.retain(|name| name != task);
+                counts.retrying += 1;
+                let error = event
+                    .error
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                self.line(format!(
+                    "{task}: attempt {} failed, will retry: {error}",
+                    event.attempt
+                ));
+            }
+            TaskState::Succeeded | TaskState::Failed | TaskState::Cancelled => {
+                counts.running.retain(|name| name != task);
+                counts.done += 1;
+                if event.state == TaskState::Failed {
+                    counts.failed += 1;
+                    let error = event
+                        .error
+                        .as_ref()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    self.line(format!("{task}: failed: {error}"));
+                } else if self.bar.is_none() {
+                    self.line(format!("{task}: {}", event.state));
+                }
+            }
+            TaskState::Reverting => {
+                if self.bar.is_none() {
+                    self.line(format!("{task}: reverting"));
+                }
+            }
+            TaskState::Reverted => {
+                counts.reverted += 1;
+                if self.bar.is_none() {
+                    self.line(format!("{task}: reverted"));
+                }
+            }
+            TaskState::RevertFailed => {
+                let error = event
+                    .error
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                self.line(format!("{task}: revert failed: {error}"));
+            }
+        }
+        self.redraw(&counts);
+    }
+}
