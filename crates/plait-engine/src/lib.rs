@@ -5,6 +5,27 @@
 //! the run (every executed task, in reverse dependency order, each exactly once) or flows to
 //! dependents. Every state transition is an [`Event`]. See `docs/scheduling.md` and
 //! `docs/revert.md`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use plait_core::{compile, task_fn, Flow, RetryPolicy, TaskNode, ValueType, Workflow};
+//! use plait_engine::{Engine, RunOptions};
+//!
+//! async fn example() -> anyhow::Result<()> {
+//!     let flow = Flow::graph("numbers")
+//!         .task("square", task_fn(["n"], ["sq"], |n: i64| async move { n * n }))
+//!         .task("double", task_fn(["n"], ["d"], |n: i64| async move { 2 * n }))
+//!         .add(
+//!             TaskNode::new("total", task_fn(["sq", "d"], ["total"], |a: i64, b: i64| async move { a + b }))
+//!                 .retry(RetryPolicy::attempts(3)),
+//!         );
+//!     let plan = Arc::new(compile(&Workflow::new(flow).input("n", ValueType::Int))?);
+//!     let report = Engine::new().run(&plan, [("n", 4i64)], RunOptions::new()).await?;
+//!     assert_eq!(report.output("total").and_then(|v| v.as_int()), Some(24));
+//!     Ok(())
+//! }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(example()).unwrap();
+//! ```
 
 mod clock;
 mod engine;

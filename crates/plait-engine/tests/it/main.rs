@@ -4,4 +4,6 @@ mod common;
 mod failure;
 mod oracle;
 mod parallel;
+mod sharing;
+mod subprocess;
 mod transcripts;
