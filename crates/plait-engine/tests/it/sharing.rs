@@ -24,7 +24,7 @@ async fn a_large_value_reaches_every_consumer_without_a_copy() {
         .task("produce", producer)
         .task(
             "left",
-            task_fn(["blob"], ["left_same"], same_allocation.clone()),
+            task_fn(["blob"], ["left_same"], same_allocation),
         )
         .task("right", task_fn(["blob"], ["right_same"], same_allocation));
     let (report, _) = run_with(&plan(Workflow::new(flow)), vec![], 2).await;
