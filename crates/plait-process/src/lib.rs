@@ -22,5 +22,5 @@ mod process;
 pub use command::{CommandSpec, CommandTask};
 pub use process::{
     DEFAULT_KILL_GRACE, DEFAULT_STDOUT_LIMIT, ProcessError, ProcessOutcome, STDERR_TAIL_BYTES,
-    Subprocess,
+    Subprocess, kill_all_process_groups,
 };

@@ -138,6 +138,9 @@ fn watch_interrupts(cancel: CancellationToken) {
         );
         cancel.cancel();
         if interrupted().await.is_ok() {
+            // Children run in process groups of their own, out of the terminal's reach:
+            // take them down before leaving.
+            plait_process::kill_all_process_groups();
             eprintln!("stopped at once: reverts did not finish");
             std::process::exit(i32::from(exit::INTERRUPTED));
         }

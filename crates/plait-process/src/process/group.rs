@@ -1,5 +1,8 @@
 //! The child's process group: signalled as a whole, and killed if we let go of it early.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -25,10 +28,29 @@ pub(crate) struct ProcessGroup {
     armed: bool,
 }
 
+/// Every armed group of this process, so an exit that cannot wait for graceful stops (a
+/// second Ctrl-C) can still take its children down with it.
+static ARMED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn armed_groups() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
+    ARMED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Sends SIGKILL to the process group of every child still running, for a process about to
+/// exit without waiting for its tasks: their groups would otherwise outlive it.
+pub fn kill_all_process_groups() {
+    for &pgid in armed_groups().iter() {
+        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+    }
+}
+
 impl ProcessGroup {
     pub(crate) fn new(leader_pid: u32) -> Self {
         // A pid is a positive `pid_t` that tokio handed back as `u32`: the cast is lossless.
         let pgid = Pid::from_raw(leader_pid as i32);
+        armed_groups().insert(pgid.as_raw());
         ProcessGroup { pgid, armed: true }
     }
 
@@ -45,6 +67,9 @@ impl ProcessGroup {
 
     /// The leader is reaped and its group killed: nothing is left for `Drop` to do.
     pub(crate) fn disarm(&mut self) {
+        if self.armed {
+            armed_groups().remove(&self.pgid.as_raw());
+        }
         self.armed = false;
     }
 }
@@ -54,6 +79,7 @@ impl Drop for ProcessGroup {
         if self.armed {
             tracing::debug!(pgid = %self.pgid, "dropped while running: killing process group");
             self.signal(Signal::SIGKILL);
+            armed_groups().remove(&self.pgid.as_raw());
         }
     }
 }
