@@ -22,10 +22,7 @@ async fn a_large_value_reaches_every_consumer_without_a_copy() {
         move |blob: Native<Vec<u8>>| async move { Arc::as_ptr(&blob.0) as usize == address };
     let flow = Flow::graph("main")
         .task("produce", producer)
-        .task(
-            "left",
-            task_fn(["blob"], ["left_same"], same_allocation),
-        )
+        .task("left", task_fn(["blob"], ["left_same"], same_allocation))
         .task("right", task_fn(["blob"], ["right_same"], same_allocation));
     let (report, _) = run_with(&plan(Workflow::new(flow)), vec![], 2).await;
     assert_eq!(report.status, RunStatus::Succeeded);
