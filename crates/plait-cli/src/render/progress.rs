@@ -22,7 +22,8 @@ struct Counts {
     running: Vec<Arc<str>>,
     done: u64,
     failed: u64,
-    retrying: u64,
+    /// Tasks waiting out a backoff before their next attempt.
+    retrying: Vec<Arc<str>>,
     reverted: u64,
 }
 
@@ -109,6 +110,7 @@ impl Observer for Progress {
         match event.state {
             TaskState::Pending => return,
             TaskState::Running => {
+                counts.retrying.retain(|name| name != task);
                 counts.running.push(task.clone());
                 if self.bar.is_none() || event.attempt > 1 {
                     self.line(format!("{task}: running (attempt {})", event.attempt));
@@ -116,7 +118,7 @@ impl Observer for Progress {
             }
             TaskState::Retrying => {
                 counts.running.retain(|name| name != task);
-                counts.retrying += 1;
+                counts.retrying.push(task.clone());
                 let error = event
                     .error
                     .as_ref()
@@ -129,6 +131,7 @@ impl Observer for Progress {
             }
             TaskState::Succeeded | TaskState::Failed | TaskState::Cancelled => {
                 counts.running.retain(|name| name != task);
+                counts.retrying.retain(|name| name != task);
                 counts.done += 1;
                 if event.state == TaskState::Failed {
                     counts.failed += 1;
