@@ -81,7 +81,7 @@ impl Progress {
         let mut message = format!("{} running", counts.running.len());
         for (label, count) in [
             ("failed", counts.failed),
-            ("retrying", counts.retrying),
+            ("retrying", counts.retrying.len() as u64),
             ("reverted", counts.reverted),
         ] {
             if count > 0 {
