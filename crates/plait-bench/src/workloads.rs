@@ -72,12 +72,11 @@ fn sum_plus_one(deps: &[usize], idx: usize, sleep: Option<Sleep>) -> FnTask {
         deps.iter().map(|&d| port(d)).collect(),
         provides,
         move |_, inputs| {
-            let total: i64 = inputs
+            let total = inputs
                 .values()
                 .iter()
                 .filter_map(Value::as_int)
-                .sum::<i64>()
-                + 1;
+                .fold(1, i64::wrapping_add);
             let name = name.clone();
             async move {
                 match sleep {
@@ -113,7 +112,7 @@ pub(crate) fn build(
             let deps = layered_deps(n_tasks, LAYER_WIDTH, 42);
             let last_layer = n_tasks.saturating_sub(1) / LAYER_WIDTH * LAYER_WIDTH;
             let outputs: Vec<String> = (last_layer..n_tasks).map(|i| format!("v{i}")).collect();
-            let checksum = sequential(&deps)[last_layer..].iter().sum();
+            let checksum = wrapping_sum(&sequential(&deps)[last_layer..]);
             (
                 Workflow::new(from_deps(&deps, None)).outputs(outputs.clone()),
                 outputs,
@@ -143,7 +142,11 @@ pub(crate) fn build(
                 (0..n_tasks).map(port).collect(),
                 vec![Port::new("total", ValueType::Int)],
                 |_, inputs| {
-                    let total: i64 = inputs.values().iter().filter_map(Value::as_int).sum();
+                    let total = inputs
+                        .values()
+                        .iter()
+                        .filter_map(Value::as_int)
+                        .fold(0, i64::wrapping_add);
                     async move { Ok(Outputs::new().set("total", total)) }
                 },
             );
@@ -164,7 +167,7 @@ pub(crate) fn build(
             };
             let deps = layered_deps(n_tasks, 10, 42);
             let outputs: Vec<String> = (190..200).map(|i| format!("v{i}")).collect();
-            let checksum = sequential(&deps)[190..].iter().sum();
+            let checksum = wrapping_sum(&sequential(&deps)[190..]);
             let flow = from_deps(&deps, Some(sleep));
             (
                 Workflow::new(flow).outputs(outputs.clone()),
@@ -178,11 +181,18 @@ pub(crate) fn build(
     })
 }
 
+/// Sums wrap, as in `bench/peers/peers.py`: layered values grow about 2.5x per layer and
+/// leave 64 bits after some 50 layers.
+pub(crate) fn wrapping_sum(values: &[i64]) -> i64 {
+    values.iter().fold(0, |acc, &v| acc.wrapping_add(v))
+}
+
 /// Each task's value in a plain sequential evaluation: the oracle for the checksum.
 fn sequential(deps: &[Vec<usize>]) -> Vec<i64> {
     let mut values: Vec<i64> = Vec::with_capacity(deps.len());
     for task_deps in deps {
-        let value = 1 + task_deps.iter().map(|&d| values[d]).sum::<i64>();
+        let inputs: Vec<i64> = task_deps.iter().map(|&d| values[d]).collect();
+        let value = wrapping_sum(&inputs).wrapping_add(1);
         values.push(value);
     }
     values
@@ -198,6 +208,35 @@ mod tests {
         let mut rng = SplitMix64::new(0);
         assert_eq!(rng.next(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(rng.next(), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    /// The vectors `bench/peers/peers.py --print-vectors` prints: both sides run one graph.
+    #[test]
+    fn the_graphs_match_the_python_peers() {
+        let mut rng = SplitMix64::new(42);
+        assert_eq!(rng.next(), 0xBDD7_3226_2FEB_6E95);
+        let deps = layered_deps(10_000, LAYER_WIDTH, 42);
+        assert_eq!(
+            deps[100..105],
+            [
+                vec![91, 58, 64],
+                vec![62, 25],
+                vec![5, 74],
+                vec![46, 98, 95],
+                vec![30, 89]
+            ]
+        );
+        assert_eq!(deps[9999], [9833, 9815]);
+        assert_eq!(
+            build("layered", 10_000).unwrap().2,
+            -6_331_387_608_281_631_678
+        );
+        assert_eq!(build("layered", 1_000).unwrap().2, 623_575);
+        assert_eq!(build("sleepy", 200).unwrap().2, 471_954_930);
+        assert_eq!(
+            layered_deps(200, 10, 42)[10..13],
+            [vec![1, 8, 4], vec![2, 5], vec![5, 4]]
+        );
     }
 
     #[test]
