@@ -48,6 +48,8 @@ fn main() -> anyhow::Result<()> {
     let plan = Arc::new(
         compile(&workflow).map_err(|invalid| anyhow::anyhow!("{:?}", invalid.diagnostics))?,
     );
+    // The plan holds what a run needs; the flow tree can go.
+    drop(workflow);
     let build_s = build_start.elapsed().as_secs_f64();
     let n_tasks = plan.n_tasks();
     let mut engine = Engine::new();
