@@ -160,22 +160,3 @@ async fn dropping_a_subprocess_future_kills_its_group() {
     };
     assert_gone(&[pids.0, pids.1]).await;
 }
-
-#[tokio::test]
-async fn kill_all_takes_down_every_running_group_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut run = Box::pin(Subprocess::new(sh(STUBBORN)).workdir(dir.path()).run());
-    let pids = tokio::select! {
-        outcome = &mut run => panic!("the process ended by itself: {outcome:?}"),
-        pids = wait_for_pids(dir.path()) => pids,
-    };
-    plait_process::kill_all_process_groups();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), run)
-        .await
-        .expect("the group was killed");
-    assert!(
-        matches!(outcome, ProcessOutcome::Signalled { signal: 9, .. }),
-        "{outcome:?}"
-    );
-    assert_gone(&[pids.0, pids.1]).await;
-}

@@ -1,0 +1,12 @@
+//! plait-cli's one integration-test binary (STYLE.md rule 11): the real `plait` binary, run on
+//! real workflow files whose commands are real subprocesses. Each module is one area; what
+//! they share (running plait, reading its `--json` report, watching processes) is in
+//! `support.rs`.
+
+mod bad_input;
+mod check_and_graph;
+mod examples;
+mod failures;
+mod interrupt;
+mod output;
+mod support;
