@@ -17,7 +17,7 @@
 //! ```
 //! use std::path::Path;
 //!
-//! // `{n}` is replaced by input `n`; `{{` and `}}` are literal braces.
+//! // `{n}` is replaced by input `n`; other braces are literal.
 //! let text = r#"
 //! [inputs]
 //! n = "int"

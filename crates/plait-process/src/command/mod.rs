@@ -19,7 +19,8 @@ use placeholders::Template;
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommandSpec {
     /// The program and its arguments. `{name}` is replaced by input `name`'s text form, each
-    /// element staying one argument (there is no shell); `{{` and `}}` are literal braces.
+    /// element staying one argument (there is no shell); other braces are literal, and
+    /// `{{name}}` keeps a `{name}` as it is.
     pub argv: Vec<String>,
     /// Run by [`Task::revert`], with the same placeholders, environment and stdin as `argv`,
     /// plus `PLAIT_RESULT` (the outputs as JSON) or `PLAIT_ERROR` (why the task failed).
@@ -152,7 +153,7 @@ fn template(
         };
         problems.push(format!(
             "`{field}` uses placeholder `{{{name}}}`, but no input is named `{name}`: {known} \
-             (declare it in `requires`, or write `{{{{` and `}}}}` for literal braces)"
+             (declare it in `requires`, or write `{{{{{name}}}}}` to keep it as it is)"
         ));
     }
     template

@@ -54,19 +54,18 @@ impl Template {
 ///
 /// A placeholder is `{name}` where `name` is an identifier (letters, digits, `_`, `-`, `.`,
 /// not starting with a digit). Every other brace is literal, so JSON and shell snippets such
-/// as `printf '{"sq": %d}'` need no escaping; `${NAME}` is left for the shell; `{{` and `}}`
-/// are single literal braces, for the rare `{word}` that must not be substituted.
+/// as `printf '{"sq": %d}'` or `{"doc": {"n": 1}}` need no escaping, and `${NAME}` is left
+/// for the shell. `{{name}}` is the escape for the rare `{name}` that must stay as it is.
 fn parse_arg(arg: &str) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut text = String::new();
     let mut rest = arg;
     while let Some(c) = rest.chars().next() {
-        if let Some(after) = rest.strip_prefix("{{") {
+        if let Some((name, after)) = rest.strip_prefix("{{").and_then(|inner| placeholder(inner))
+            && let Some(after) = after.strip_prefix('}')
+        {
             text.push('{');
-            rest = after;
-            continue;
-        }
-        if let Some(after) = rest.strip_prefix("}}") {
+            text.push_str(name);
             text.push('}');
             rest = after;
             continue;
@@ -136,10 +135,16 @@ mod tests {
     }
 
     #[test]
-    fn doubled_braces_are_literal() {
+    fn doubled_braces_escape_a_placeholder_and_nothing_else() {
         check(
-            &["jq", "{{a: .{n}}}", "}}{{x}}{{"],
-            expect![[r#"Ok(["jq", "{a: .3}", "}{x}{"])"#]],
+            &[
+                "jq",
+                "{{x}}",
+                "{{a: .{n}}}",
+                "{\"doc\": {\"n\": {n}}}",
+                "}}{{",
+            ],
+            expect![[r#"Ok(["jq", "{x}", "{{a: .3}}", "{\"doc\": {\"n\": 3}}", "}}{{"])"#]],
         );
     }
 

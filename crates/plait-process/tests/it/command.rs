@@ -82,7 +82,7 @@ async fn inputs_and_run_identity_reach_env_and_stdin() {
 #[tokio::test]
 async fn outputs_are_read_from_the_json_object_on_stdout() {
     let task = CommandTask::new(CommandSpec {
-        argv: sh(r#"echo '  {{"n": 3, "path": "out/a.txt", "ok": true, "doc": [1]}}  '"#),
+        argv: sh(r#"echo '  {"n": 3, "path": "out/a.txt", "ok": true, "doc": [1]}  '"#),
         provides: vec![
             port("ok", ValueType::Bool),
             port("n", ValueType::Int),
@@ -211,8 +211,8 @@ async fn problems_are_reported_not_panicked_on() {
         ..CommandSpec::default()
     });
     expect![[r#"
-        `argv` uses placeholder `{nme}`, but no input is named `nme`: known inputs are `name`, `max-size`, `max_size` (declare it in `requires`, or write `{{` and `}}` for literal braces)
-        `argv` uses placeholder `{other}`, but no input is named `other`: known inputs are `name`, `max-size`, `max_size` (declare it in `requires`, or write `{{` and `}}` for literal braces)
+        `argv` uses placeholder `{nme}`, but no input is named `nme`: known inputs are `name`, `max-size`, `max_size` (declare it in `requires`, or write `{{nme}}` to keep it as it is)
+        `argv` uses placeholder `{other}`, but no input is named `other`: known inputs are `name`, `max-size`, `max_size` (declare it in `requires`, or write `{{other}}` to keep it as it is)
         `revert` is empty: give at least the program to run
         inputs `max-size` and `max_size` both map to environment variable `PLAIT_IN_MAX_SIZE`: rename one"#]]
     .assert_eq(&task.problems().join("\n"));
@@ -238,7 +238,7 @@ async fn problems_are_reported_not_panicked_on() {
         argv: ["echo", "{x}"].map(String::from).to_vec(),
         ..CommandSpec::default()
     });
-    expect!["`argv` uses placeholder `{x}`, but no input is named `x`: the task has no inputs (declare it in `requires`, or write `{{` and `}}` for literal braces)"]
+    expect!["`argv` uses placeholder `{x}`, but no input is named `x`: the task has no inputs (declare it in `requires`, or write `{{x}}` to keep it as it is)"]
         .assert_eq(&no_inputs.problems().join("\n"));
 }
 

@@ -154,7 +154,7 @@ command = ["echo", "{n}", "{m}", "{broken"]
 requires = { n = "int" }
 "#,
         expect![[r#"
-            /flows/test.toml:5:11: error[bad-task]: task `a`: `argv` uses placeholder `{m}`, but no input is named `m`: known inputs are `n` (declare it in `requires`, or write `{{` and `}}` for literal braces)
+            /flows/test.toml:5:11: error[bad-task]: task `a`: `argv` uses placeholder `{m}`, but no input is named `m`: known inputs are `n` (declare it in `requires`, or write `{{m}}` to keep it as it is)
             => `/flows/test.toml` has 1 error(s)
         "#]],
     );
@@ -257,7 +257,7 @@ comand = ["loop"]
               also 6:1: input `n`
             /flows/test.toml:13:11: error[bad-value]: `timeout` of task `square` is not a duration: `fast`
               help: write a number and a unit, such as "250ms", "5s", "1m 30s" or "2h" (units: ns, us, ms, s, m, h, d)
-            /flows/test.toml:16:11: error[bad-task]: task `sum`: `argv` uses placeholder `{missing}`, but no input is named `missing`: known inputs are `sq`, `extra` (declare it in `requires`, or write `{{` and `}}` for literal braces)
+            /flows/test.toml:16:11: error[bad-task]: task `sum`: `argv` uses placeholder `{missing}`, but no input is named `missing`: known inputs are `sq`, `extra` (declare it in `requires`, or write `{{missing}}` to keep it as it is)
             /flows/test.toml:17:26: error[missing-input]: task `sum` requires `extra`, which no task provides and the workflow does not take as an input
               help: declare `extra` as a workflow input, or add a task that provides it
             /flows/test.toml:19:10: error[unknown-member]: `sum` runs after `squar`, which is not in its flow

@@ -27,7 +27,7 @@ kill_grace = "1s"
 n = { type = "int", default = 3, description = "the number" }
 
 [tasks.square]
-command = ["sh", "-c", "printf '{{\"sq\": %d}}' $((PLAIT_IN_N * PLAIT_IN_N))"]
+command = ["sh", "-c", "printf '{\"sq\": %d}' $((PLAIT_IN_N * PLAIT_IN_N))"]
 requires = { n = "int" }
 provides = { sq = "int" }
 revert = ["sh", "-c", "echo undo >> log"]
@@ -39,7 +39,7 @@ cache = true
 version = 2
 
 [tasks.plus_one]
-command = ["sh", "-c", "echo '{{\"total\": '$((PLAIT_IN_SQ + 1))'}}'"]
+command = ["sh", "-c", "echo '{\"total\": '$((PLAIT_IN_SQ + 1))'}'"]
 requires = { sq = "int" }
 provides = { total = "int" }
 retry = { backoff = "1s" }
@@ -244,7 +244,7 @@ fn commands_run_in_the_workdir() {
 [inputs]
 who = "string"
 [tasks.here]
-command = ["sh", "-c", "printf '{{\"dir\": \"%s\", \"greeting\": \"%s %s\"}}' \"$PWD\" \"$GREETING\" {who}"]
+command = ["sh", "-c", "printf '{\"dir\": \"%s\", \"greeting\": \"%s %s\"}' \"$PWD\" \"$GREETING\" {who}"]
 requires = { who = "string" }
 provides = { dir = "string", greeting = "string" }
 env = { GREETING = "hello" }
