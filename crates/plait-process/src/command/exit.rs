@@ -10,17 +10,24 @@ const STDERR_LINES: usize = 10;
 /// The stdout of a process that exited with status 0, or the task error for any other ending.
 ///
 /// A non-zero exit or a signal is retryable: plait cannot tell a flaky network from a bug, and
-/// the retry policy (one attempt by default) decides. A program that cannot be started, or
+/// the retry policy (one attempt by default) decides, unless the status is one of
+/// `permanent_codes`, by which the task says so itself. A program that cannot be started, or
 /// writes more than the stdout limit, will do the same next time: permanent.
 pub(crate) fn stdout_or_error(
     program: &str,
     outcome: ProcessOutcome,
+    permanent_codes: &[i32],
 ) -> Result<Vec<u8>, TaskError> {
     let what = format!("`{program}` {}", outcome.describe());
     let error = match outcome {
         ProcessOutcome::Exited {
             code: 0, stdout, ..
         } => return Ok(stdout),
+        ProcessOutcome::Exited {
+            code, stderr_tail, ..
+        } if permanent_codes.contains(&code) => {
+            TaskError::permanent(with_stderr(what, &stderr_tail))
+        }
         ProcessOutcome::Exited { stderr_tail, .. }
         | ProcessOutcome::Signalled { stderr_tail, .. } => {
             TaskError::retryable(with_stderr(what, &stderr_tail))

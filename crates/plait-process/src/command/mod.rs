@@ -36,6 +36,9 @@ pub struct CommandSpec {
     pub workdir: Option<PathBuf>,
     /// How long the process group gets between SIGTERM and SIGKILL when the task is cancelled.
     pub kill_grace: Duration,
+    /// Exit statuses that mean "trying again cannot help" (bad input, say): the failure is
+    /// permanent and not retried. Any other non-zero status is retryable.
+    pub permanent_exit_codes: Vec<i32>,
 }
 
 impl Default for CommandSpec {
@@ -48,6 +51,7 @@ impl Default for CommandSpec {
             env: Vec::new(),
             workdir: None,
             kill_grace: DEFAULT_KILL_GRACE,
+            permanent_exit_codes: Vec::new(),
         }
     }
 }
@@ -175,10 +179,11 @@ impl Task for CommandTask {
     fn execute(&self, ctx: TaskContext, inputs: Inputs) -> BoxFuture<Result<Outputs, TaskError>> {
         let process = self.subprocess(&self.argv, &ctx, &inputs);
         let provides = self.spec.provides.clone();
+        let permanent = self.spec.permanent_exit_codes.clone();
         Box::pin(async move {
             let process = process?;
             let program = program(&process);
-            let stdout = exit::stdout_or_error(&program, process.run().await)?;
+            let stdout = exit::stdout_or_error(&program, process.run().await, &permanent)?;
             outputs::parse(&stdout, &provides)
         })
     }
@@ -207,7 +212,7 @@ impl Task for CommandTask {
         Box::pin(async move {
             let process = process?;
             let program = program(&process);
-            exit::stdout_or_error(&program, process.run().await).map(drop)
+            exit::stdout_or_error(&program, process.run().await, &[]).map(drop)
         })
     }
 

@@ -266,3 +266,27 @@ fn a_command_task_describes_itself() {
     });
     assert!(with_revert.has_revert());
 }
+
+#[tokio::test]
+async fn listed_exit_codes_are_permanent_failures() {
+    let spec = |code: i32| CommandSpec {
+        argv: sh(&format!("echo 'bad input' >&2; exit {code}")),
+        permanent_exit_codes: vec![2],
+        ..CommandSpec::default()
+    };
+    let permanent = CommandTask::new(spec(2))
+        .execute(ctx(), inputs(&[], &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(permanent.kind(), ErrorKind::Permanent);
+    assert!(
+        permanent.message().contains("exited with status 2"),
+        "{permanent}"
+    );
+    assert!(permanent.message().contains("bad input"), "{permanent}");
+    let transient = CommandTask::new(spec(3))
+        .execute(ctx(), inputs(&[], &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(transient.kind(), ErrorKind::Retryable);
+}

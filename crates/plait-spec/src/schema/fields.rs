@@ -158,6 +158,27 @@ impl Reader {
         Some(strings)
     }
 
+    /// An array of exit statuses (integers from 1 to 255). A wrong element is reported and
+    /// left out.
+    pub(super) fn exit_codes(&mut self, node: &Node, what: &str) -> Vec<i32> {
+        let Some(items) = node.as_array() else {
+            self.bad_type(node, what, "an array of exit statuses");
+            return Vec::new();
+        };
+        let mut codes = Vec::with_capacity(items.len());
+        for item in items {
+            match item.value {
+                Value::Int(code @ 1..=255) => codes.push(code as i32),
+                _ => self.bad_type(
+                    item,
+                    &format!("each item of {what}"),
+                    "an exit status from 1 to 255",
+                ),
+            }
+        }
+        codes
+    }
+
     /// A table whose values are all strings, such as `env` or `rebind`.
     pub(super) fn string_map<'n>(
         &mut self,

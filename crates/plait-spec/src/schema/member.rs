@@ -23,6 +23,7 @@ const TASK: Schema = Schema {
         "description",
         "env",
         "kill_grace",
+        "permanent_exit_codes",
         "cache",
         "version",
     ],
@@ -214,6 +215,10 @@ impl Reader {
             .and_then(|node| self.duration(node, &format!("`kill_grace` of {what}")))
             .or(self.defaults.kill_grace)
             .unwrap_or(spec.kill_grace);
+        if let Some(node) = fields.node("permanent_exit_codes") {
+            spec.permanent_exit_codes =
+                self.exit_codes(node, &format!("`permanent_exit_codes` of {what}"));
+        }
         // Reserved for the result cache: accepted, checked, not used yet.
         if let Some(node) = fields.node("cache") {
             self.bool(node, &format!("`cache` of {what}"));

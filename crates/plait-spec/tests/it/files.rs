@@ -20,7 +20,7 @@ command = ["true"]
             /flows/test.toml:2:1: error[unknown-key]: unknown key `nmae` in the workflow
               help: did you mean `name`? the workflow takes `name`, `description`, `on_failure`, `outputs`, `flow`, `workdir`, `defaults`, `inputs`, `tasks`
             /flows/test.toml:4:1: error[unknown-key]: unknown key `comand` in task `a`
-              help: did you mean `command`? task `a` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
+              help: did you mean `command`? task `a` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
             /flows/test.toml:5:14: error[missing-input]: task `a` requires `n`, which no task provides and the workflow does not take as an input
               help: declare `n` as a workflow input, or add a task that provides it
             /flows/test.toml:5:34: error[unknown-key]: unknown key `form` in `n` in `requires` of task `a`
@@ -263,7 +263,7 @@ comand = ["loop"]
             /flows/test.toml:19:10: error[unknown-member]: `sum` runs after `squar`, which is not in its flow
               help: `after` names members of the same flow: `square`, `loop`
             /flows/test.toml:22:1: error[unknown-key]: unknown key `comand` in task `loop`
-              help: did you mean `command`? task `loop` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
+              help: did you mean `command`? task `loop` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
             => `/flows/test.toml` has 8 error(s)
         "#]],
     );
@@ -290,7 +290,7 @@ fn json_files_have_the_same_checks() {
               help: a key appears once in a table: remove or rename one of them
               also 6:11: first defined here
             /flows/test.json:6:54: error[unknown-key]: unknown key `retyr` in task `b`
-              help: did you mean `retry`? task `b` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
+              help: did you mean `retry`? task `b` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
             => `/flows/test.json` has 4 error(s)
         "#]],
     );
@@ -311,6 +311,31 @@ push = "git push"
             /flows/test.toml:5:8: error[bad-type]: task `deploy/push` must be a table, not a string
               help: write the task as a table of its keys: `[tasks.deploy.tasks.push]` then `command = ["program", "argument"]` on the next line
             => `/flows/test.toml` has 2 error(s)
+        "#]],
+    );
+}
+
+#[test]
+fn permanent_exit_codes_are_statuses() {
+    check(
+        r#"
+[tasks.a]
+command = ["true"]
+permanent_exit_codes = [2, 0, "3", 256]
+[tasks.b]
+command = ["true"]
+permanent_exit_codes = 2
+"#,
+        expect![[r#"
+            /flows/test.toml:4:28: error[bad-type]: each item of `permanent_exit_codes` of task `a` must be an exit status from 1 to 255, not an integer
+              help: write each item of `permanent_exit_codes` of task `a` as an exit status from 1 to 255
+            /flows/test.toml:4:31: error[bad-type]: each item of `permanent_exit_codes` of task `a` must be an exit status from 1 to 255, not a string
+              help: write each item of `permanent_exit_codes` of task `a` as an exit status from 1 to 255
+            /flows/test.toml:4:36: error[bad-type]: each item of `permanent_exit_codes` of task `a` must be an exit status from 1 to 255, not an integer
+              help: write each item of `permanent_exit_codes` of task `a` as an exit status from 1 to 255
+            /flows/test.toml:7:24: error[bad-type]: `permanent_exit_codes` of task `b` must be an array of exit statuses, not an integer
+              help: write `permanent_exit_codes` of task `b` as an array of exit statuses
+            => `/flows/test.toml` has 4 error(s)
         "#]],
     );
 }
