@@ -224,31 +224,31 @@ requires = { x = "int" }
         &format!("{CANARY}{text}"),
         &[],
         expect![[r#"
-        ambiguous-provider
+            ambiguous-provider
 
-          × task `use` requires `x`, which `left`, `right` all provide
-            ╭─[workflow.toml:15:14]
-          6 │ command = ["true"]
-          7 │ provides = { x = "int" }
-            ·              ┬
-            ·              ╰── `left` provides `x`
-          8 │ 
-          9 │ [tasks.right]
-         10 │ command = ["true"]
-         11 │ provides = { x = "int" }
-            ·              ┬
-            ·              ╰── `right` provides `x`
-         12 │ 
-         13 │ [tasks.use]
-         14 │ command = ["true"]
-         15 │ requires = { x = "int" }
-            ·              ┬
-            ·              ╰── `use` requires `x`
-            ╰────
-          help: a value has exactly one provider: rename one of the outputs (`rebind`)
+              × task `use` requires `x`, which `left` and `right` both provide
+                ╭─[workflow.toml:15:14]
+              6 │ command = ["true"]
+              7 │ provides = { x = "int" }
+                ·              ┬
+                ·              ╰── `left` provides `x`
+              8 │ 
+              9 │ [tasks.right]
+             10 │ command = ["true"]
+             11 │ provides = { x = "int" }
+                ·              ┬
+                ·              ╰── `right` provides `x`
+             12 │ 
+             13 │ [tasks.use]
+             14 │ command = ["true"]
+             15 │ requires = { x = "int" }
+                ·              ┬
+                ·              ╰── `use` requires `x`
+                ╰────
+              help: a value has exactly one provider: rename one of the outputs (`rebind`)
 
-        error: `workflow.toml` has 1 error(s); nothing was run
-    "#]],
+            error: `workflow.toml` has 1 error(s); nothing was run
+        "#]],
     );
 }
 

@@ -60,7 +60,7 @@ fn every_problem_is_reported_at_once() {
         error[bad-task]: task `e`: the function takes 1 argument(s) but `requires` names 2
         error[missing-input]: task `a` requires `missing`, which no task provides and the workflow does not take as an input
           help: declare `missing` as a workflow input, or add a task that provides it
-        error[ambiguous-provider]: task `c` requires `x`, which `a`, `b` all provide
+        error[ambiguous-provider]: task `c` requires `x`, which `a` and `b` both provide
           help: a value has exactly one provider: rename one of the outputs (`rebind`)
         error[missing-input]: task `e` requires `p`, which no task provides and the workflow does not take as an input
           help: declare `p` as a workflow input, or add a task that provides it

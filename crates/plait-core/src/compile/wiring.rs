@@ -178,10 +178,7 @@ impl Builder {
                 .collect();
             let mut diagnostic = Diagnostic::error(
                 Code::AmbiguousProvider,
-                format!(
-                    "task `{path}` requires `{name}`, which {} all provide",
-                    names.join(", ")
-                ),
+                format!("task `{path}` requires `{name}`, which {}", provided_by(&names)),
             )
             .at(here)
             .help("a value has exactly one provider: rename one of the outputs (`rebind`)");
@@ -274,5 +271,14 @@ impl Builder {
             role: PortRole::Provides,
             port: name.unwrap_or_default(),
         }
+    }
+}
+
+/// "`a` and `b` both provide", "`a`, `b` and `c` all provide".
+fn provided_by(names: &[String]) -> String {
+    match names {
+        [first, second] => format!("{first} and {second} both provide"),
+        [init @ .., last] => format!("{} and {last} all provide", init.join(", ")),
+        [] => "nothing provides".to_owned(),
     }
 }

@@ -30,7 +30,7 @@ requires = { x = "int" }
             .unwrap();
     }
     expect![[r#"
-        flows/pick.toml:10:14: error[ambiguous-provider]: task `c` requires `x`, which `a`, `b` all provide
+        flows/pick.toml:10:14: error[ambiguous-provider]: task `c` requires `x`, which `a` and `b` both provide
           help: a value has exactly one provider: rename one of the outputs (`rebind`)
             Diagnostic severity: error
         Begin snippet for flows/pick.toml starting at line 3, column 1

@@ -72,7 +72,7 @@ requires = { y = "int" }
               help: rename the input or the output: a value has one source
               also 6:14: `a` provides `x`
             /flows/test.toml:3:1: warning[unused-input]: input `x` is never used
-            /flows/test.toml:12:14: error[ambiguous-provider]: task `c` requires `y`, which `a`, `b` all provide
+            /flows/test.toml:12:14: error[ambiguous-provider]: task `c` requires `y`, which `a` and `b` both provide
               help: a value has exactly one provider: rename one of the outputs (`rebind`)
               also 6:25: `a` provides `y`
               also 9:14: `b` provides `y`
