@@ -1,7 +1,7 @@
 //! A plan as Graphviz DOT, Mermaid or JSON. Barriers (flow boundaries) are drawn as the task
-//! edges they stand for; nested flows become clusters.
+//! edges they stand for; nested flows become clusters (DOT) or subgraphs (Mermaid).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use plait_core::{NodeId, NodeKind, Plan};
 use serde_json::json;
@@ -25,8 +25,52 @@ fn edges(plan: &Plan) -> Vec<(NodeId, NodeId, Option<String>)> {
             }
         }
     }
-    out.extend(order.into_iter().map(|(from, to)| (from, to, None)));
+    let implied = implied_order(&out, &order, plan.len());
+    out.extend(
+        order
+            .into_iter()
+            .filter(|edge| !implied.contains(edge))
+            .map(|(from, to)| (from, to, None)),
+    );
     out
+}
+
+/// Ordering edges already implied by a longer path (compile -> stage -> upload makes
+/// compile -> upload redundant), so the drawing shows only what adds information. Skipped on
+/// graphs too large to draw anyway.
+fn implied_order(
+    data: &[(NodeId, NodeId, Option<String>)],
+    order: &BTreeSet<(NodeId, NodeId)>,
+    n_nodes: usize,
+) -> BTreeSet<(NodeId, NodeId)> {
+    if n_nodes > 5_000 {
+        return BTreeSet::new();
+    }
+    let mut next: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
+    for &(from, to, _) in data {
+        next.entry(from).or_default().push(to);
+    }
+    for &(from, to) in order {
+        next.entry(from).or_default().push(to);
+    }
+    let reaches_otherwise = |from: NodeId, to: NodeId| {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<NodeId> = next[&from].iter().copied().filter(|&n| n != to).collect();
+        while let Some(node) = stack.pop() {
+            if node == to {
+                return true;
+            }
+            if seen.insert(node) {
+                stack.extend(next.get(&node).into_iter().flatten().copied());
+            }
+        }
+        false
+    };
+    order
+        .iter()
+        .copied()
+        .filter(|&(from, to)| reaches_otherwise(from, to))
+        .collect()
 }
 
 /// The tasks that wait for `from`, looking through barriers.
@@ -60,23 +104,83 @@ fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// The flow a path is in (`""` for the outermost) and its own name.
+fn split_path(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
+}
+
+/// Nested flows as a tree: each flow's tasks and inner flows, outermost (`""`) first.
+struct Tree<'a> {
+    tasks: BTreeMap<&'a str, Vec<NodeId>>,
+    flows: BTreeMap<&'a str, BTreeSet<&'a str>>,
+}
+
+impl<'a> Tree<'a> {
+    fn new(plan: &'a Plan) -> Self {
+        let mut tree = Tree {
+            tasks: BTreeMap::new(),
+            flows: BTreeMap::new(),
+        };
+        for (id, path) in tasks(plan) {
+            let (flow, _) = split_path(path);
+            tree.tasks.entry(flow).or_default().push(id);
+            let mut inner = flow;
+            while !inner.is_empty() {
+                let (outer, _) = split_path(inner);
+                tree.flows.entry(outer).or_default().insert(inner);
+                inner = outer;
+            }
+        }
+        tree
+    }
+
+    /// Writes `flow`'s members with `task`, then each inner flow between `open` and `close`.
+    fn walk(
+        &self,
+        flow: &str,
+        depth: usize,
+        out: &mut String,
+        task: &dyn Fn(NodeId, &mut String, &str),
+        open: &dyn Fn(&str, &mut String, &str),
+        close: &dyn Fn(&mut String, &str),
+    ) {
+        let indent = "  ".repeat(depth);
+        for &id in self.tasks.get(flow).into_iter().flatten() {
+            task(id, out, &indent);
+        }
+        for &inner in self.flows.get(flow).into_iter().flatten() {
+            open(inner, out, &indent);
+            self.walk(inner, depth + 1, out, task, open, close);
+            close(out, &indent);
+        }
+    }
+}
+
 pub(crate) fn dot(plan: &Plan) -> String {
     let mut out = format!(
         "digraph {} {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
         quote(plan.name())
     );
-    for (id, path) in tasks(plan) {
-        let kind = plan
-            .node(id)
-            .task()
-            .map(|slot| slot.task.kind())
-            .unwrap_or("task");
+    let task = |id: NodeId, out: &mut String, indent: &str| {
+        let node = plan.node(id);
+        let kind = node.task().map(|slot| slot.task.kind()).unwrap_or("task");
+        let (_, name) = split_path(&node.path);
         out.push_str(&format!(
-            "  n{id} [label={}, tooltip={}];\n",
-            quote(path),
+            "{indent}  n{id} [label={}, tooltip={}];\n",
+            quote(name),
             quote(kind)
         ));
-    }
+    };
+    let open = |flow: &str, out: &mut String, indent: &str| {
+        let (_, name) = split_path(flow);
+        out.push_str(&format!(
+            "{indent}  subgraph {} {{\n{indent}    label={};\n",
+            quote(&format!("cluster_{flow}")),
+            quote(name)
+        ));
+    };
+    let close = |out: &mut String, indent: &str| out.push_str(&format!("{indent}  }}\n"));
+    Tree::new(plan).walk("", 0, &mut out, &task, &open, &close);
     for (from, to, name) in edges(plan) {
         match name {
             Some(name) => out.push_str(&format!("  n{from} -> n{to} [label={}];\n", quote(&name))),
@@ -89,9 +193,20 @@ pub(crate) fn dot(plan: &Plan) -> String {
 
 pub(crate) fn mermaid(plan: &Plan) -> String {
     let mut out = String::from("flowchart LR\n");
-    for (id, path) in tasks(plan) {
-        out.push_str(&format!("  n{id}[{}]\n", quote(path)));
-    }
+    let task = |id: NodeId, out: &mut String, indent: &str| {
+        let (_, name) = split_path(&plan.node(id).path);
+        out.push_str(&format!("{indent}  n{id}[{}]\n", quote(name)));
+    };
+    let open = |flow: &str, out: &mut String, indent: &str| {
+        let (_, name) = split_path(flow);
+        let id: String = flow
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '_' })
+            .collect();
+        out.push_str(&format!("{indent}  subgraph flow_{id} [{}]\n", quote(name)));
+    };
+    let close = |out: &mut String, indent: &str| out.push_str(&format!("{indent}  end\n"));
+    Tree::new(plan).walk("", 0, &mut out, &task, &open, &close);
     for (from, to, name) in edges(plan) {
         match name {
             Some(name) => out.push_str(&format!("  n{from} -->|{}| n{to}\n", quote(&name))),

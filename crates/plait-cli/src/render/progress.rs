@@ -14,11 +14,15 @@ use super::seconds;
 pub(crate) struct Progress {
     start: Instant,
     bar: Option<ProgressBar>,
+    /// Printed with the first event, so a run rejected before it starts (a missing input)
+    /// does not look as if it had started.
+    header: String,
     state: Mutex<Counts>,
 }
 
 #[derive(Default)]
 struct Counts {
+    started: bool,
     running: Vec<Arc<str>>,
     done: u64,
     failed: u64,
@@ -31,29 +35,42 @@ impl Progress {
     pub(crate) fn start(plan: &Plan, name: &str, jobs: usize) -> Arc<Progress> {
         let terminal = std::io::stderr().is_terminal();
         let bar = terminal.then(|| {
+            // Hidden until the first event shows it.
             let bar = ProgressBar::with_draw_target(
                 Some(plan.n_tasks() as u64),
-                ProgressDrawTarget::stderr(),
+                ProgressDrawTarget::hidden(),
             );
             let style = ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:24} {pos}/{len} {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
-            bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
-        if bar.is_none() {
-            eprintln!(
-                "running `{name}`: {} task(s), up to {jobs} at once",
-                plan.n_tasks()
-            );
-        }
+        let header = format!(
+            "running `{name}`: {} task(s), up to {jobs} at once",
+            plan.n_tasks()
+        );
         Arc::new(Progress {
             start: Instant::now(),
             bar,
+            header,
             state: Mutex::new(Counts::default()),
         })
+    }
+
+    /// Shows the run starting, at its first event.
+    fn begin(&self, counts: &mut Counts) {
+        if std::mem::replace(&mut counts.started, true) {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                bar.enable_steady_tick(Duration::from_millis(100));
+            }
+            None => eprintln!("{}", self.header),
+        }
     }
 
     pub(crate) fn finish(&self) {
@@ -106,6 +123,7 @@ impl Observer for Progress {
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.begin(&mut counts);
         let task = &event.task;
         match event.state {
             TaskState::Pending => return,

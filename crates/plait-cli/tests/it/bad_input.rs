@@ -197,10 +197,9 @@ provides = { sq = "int" }
         text,
         &[],
         expect![[r#"
-        running `workflow`: 1 task(s), up to 2 at once
-        error: the workflow needs input `n`, which was not given
-          help: pass it with `--set n=VALUE` (int)
-    "#]],
+            error: the workflow needs input `n`, which was not given
+              help: pass it with `--set n=VALUE` (int)
+        "#]],
     );
 }
 

@@ -178,7 +178,10 @@ impl Builder {
                 .collect();
             let mut diagnostic = Diagnostic::error(
                 Code::AmbiguousProvider,
-                format!("task `{path}` requires `{name}`, which {}", provided_by(&names)),
+                format!(
+                    "task `{path}` requires `{name}`, which {}",
+                    provided_by(&names)
+                ),
             )
             .at(here)
             .help("a value has exactly one provider: rename one of the outputs (`rebind`)");
