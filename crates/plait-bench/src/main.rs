@@ -30,9 +30,12 @@ struct Args {
     /// Tasks at once; default: the number of cores.
     #[arg(long)]
     jobs: Option<usize>,
-    /// Runs to make; the median is reported.
-    #[arg(long, default_value_t = 1)]
+    /// Measured runs; the median is reported.
+    #[arg(long, default_value_t = 5)]
     repeat: usize,
+    /// Runs made first and not measured (thread start-up, first-touch page faults).
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
     /// Print one JSON line.
     #[arg(long)]
     json: bool,
@@ -58,15 +61,17 @@ fn main() -> anyhow::Result<()> {
     }
     let mut walls = Vec::with_capacity(args.repeat);
     let mut checksum = 0;
-    for _ in 0..args.repeat.max(1) {
+    for run in 0..args.warmup + args.repeat.max(1) {
         let start = Instant::now();
         let report =
             runtime.block_on(engine.run(&plan, Vec::<(&str, Value)>::new(), RunOptions::new()))?;
-        walls.push(start.elapsed().as_secs_f64());
+        if run >= args.warmup {
+            walls.push(start.elapsed().as_secs_f64());
+        }
         if report.status != RunStatus::Succeeded {
             bail!("the run ended {}", report.status);
         }
-        checksum = outputs
+        let values = outputs
             .iter()
             .map(|name| {
                 report
@@ -74,7 +79,8 @@ fn main() -> anyhow::Result<()> {
                     .and_then(Value::as_int)
                     .context("missing output")
             })
-            .sum::<anyhow::Result<i64>>()?;
+            .collect::<anyhow::Result<Vec<i64>>>()?;
+        checksum = workloads::wrapping_sum(&values);
         if checksum != expected {
             bail!("checksum {checksum} differs from the sequential evaluation's {expected}");
         }
@@ -93,6 +99,8 @@ fn main() -> anyhow::Result<()> {
             "build_s": build_s,
             "peak_rss_mb": peak_rss_mb,
             "checksum": checksum,
+            "repeat": args.repeat,
+            "warmup": args.warmup,
         });
         println!("{line}");
     } else {

@@ -12,6 +12,7 @@ use plait_core::{
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use super::schedule::RunnerLocal;
 
 /// How a task's attempts ended.
 pub(super) enum Attempted {
@@ -29,6 +30,7 @@ enum Outcome {
 
 pub(super) async fn run_attempts(
     shared: &Arc<Shared>,
+    local: &RunnerLocal,
     node: NodeId,
     first_attempt: u32,
 ) -> Attempted {
@@ -53,9 +55,9 @@ pub(super) async fn run_attempts(
             record.state = TaskState::Running;
         }
         shared.emit(node, TaskState::Running, attempt, None);
-        let token = shared.attempt_token(node, &slot.policy);
+        let token = shared.attempt_token(node, &slot.policy, local);
         let ctx = TaskContext::new(
-            shared.config.run_id.clone(),
+            local.run_id.clone(),
             plan_node.path.clone(),
             attempt,
             token.clone(),
@@ -99,7 +101,7 @@ pub(super) async fn run_attempts(
         shared.record(node).state = TaskState::Retrying;
         shared.emit(node, TaskState::Retrying, attempt, Some(error.clone()));
         let delay = retry.delay(attempt - first_attempt + 1, rand::random::<f64>());
-        let cancel = shared.attempt_token(node, &slot.policy);
+        let cancel = shared.attempt_token(node, &slot.policy, local);
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = cancel.cancelled() => {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use plait_core::{NodeId, NodeKind, OnFailure, TaskError, TaskState};
+use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::attempt::{self, Attempted};
@@ -140,17 +141,40 @@ fn next_or_retire(shared: &Shared) -> Option<NodeId> {
     None
 }
 
+/// A runner's own copies of what every attempt's context holds. A reference count lives in
+/// its allocation, so clones of one shared `Arc` by two runners on two cores bounce one cache
+/// line between them on every task; separate allocations keep each runner's counts local.
+pub(super) struct RunnerLocal {
+    pub(super) run_id: Arc<str>,
+    pub(super) run_token: Arc<CancellationToken>,
+}
+
+impl RunnerLocal {
+    fn new(shared: &Shared) -> Self {
+        RunnerLocal {
+            run_id: Arc::from(&*shared.config.run_id),
+            run_token: Arc::new((*shared.run_token).clone()),
+        }
+    }
+}
+
 async fn runner(shared: Arc<Shared>, first: NodeId) {
+    let local = RunnerLocal::new(&shared);
     let mut next = Some(first);
     while let Some(node) = next {
         let mut keep = None;
-        run_task(&shared, node, &mut keep).await;
+        run_task(&shared, &local, node, &mut keep).await;
         next = keep.or_else(|| next_or_retire(&shared));
     }
 }
 
 /// Runs one task through all its attempts and settles what follows from how it ended.
-async fn run_task(shared: &Arc<Shared>, node: NodeId, keep: &mut Option<NodeId>) {
+async fn run_task(
+    shared: &Arc<Shared>,
+    local: &RunnerLocal,
+    node: NodeId,
+    keep: &mut Option<NodeId>,
+) {
     if shared.is_stopping() {
         return;
     }
@@ -167,7 +191,7 @@ async fn run_task(shared: &Arc<Shared>, node: NodeId, keep: &mut Option<NodeId>)
         shared.leave_scopes(&scopes).await;
         return;
     };
-    let outcome = attempt::run_attempts(shared, node, first_attempt).await;
+    let outcome = attempt::run_attempts(shared, local, node, first_attempt).await;
     match outcome {
         Attempted::Succeeded => {
             let mut ready = Vec::new();

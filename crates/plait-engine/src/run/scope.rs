@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use plait_core::{Isolation, NodeId, Plan, Policy, ScopeId, TaskState};
 use tokio_util::sync::CancellationToken;
 
+use super::schedule::RunnerLocal;
 use super::{Shared, revert, schedule};
 
 pub(super) struct ScopeCell {
@@ -61,11 +62,16 @@ impl Shared {
     /// The token for a new attempt of `node`: cancelled with the run or with its flow. Only
     /// attempts the engine may have to stop on their own (a timeout, a thread or a child
     /// process to signal) get a token of their own.
-    pub(super) fn attempt_token(&self, node: NodeId, policy: &Policy) -> Arc<CancellationToken> {
+    pub(super) fn attempt_token(
+        &self,
+        node: NodeId,
+        policy: &Policy,
+        local: &RunnerLocal,
+    ) -> Arc<CancellationToken> {
         let own = policy.timeout.is_some() || policy.isolation != Isolation::Async;
         let parent = match self.plan.node(node).scope {
             Some(scope) => self.scopes[scope as usize].current_token(),
-            None => self.run_token.clone(),
+            None => local.run_token.clone(),
         };
         if own {
             Arc::new(parent.child_token())
