@@ -510,8 +510,9 @@ def spawn(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -> 
 
 def engine_command(engine: str, workload: str, n: int, jobs: int) -> list[str]:
     if engine == "plait":
+        # One cold run per process, like every peer: no warm-up, no in-process repeats.
         args = [workload, "--tasks", str(n), "--jobs", str(jobs), "--json"]
-        return [str(PLAIT_BENCH), *args]
+        return [str(PLAIT_BENCH), *args, "--warmup", "0", "--repeat", "1"]
     return [
         sys.executable,
         str(Path(__file__).resolve()),
