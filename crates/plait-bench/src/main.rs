@@ -11,8 +11,8 @@ use plait_core::{RunStatus, Value, compile};
 use plait_engine::{Engine, RunOptions};
 
 // The engine allocates a few small objects per task (inputs, the task's future, its outputs);
-// mimalloc's thread-local free lists make that markedly cheaper than glibc's arenas. The `plait`
-// binary uses it too, so the benchmark measures what users run.
+// mimalloc's thread-local free lists make that cheaper than glibc's arenas (docs/benchmarks.md).
+// The `plait` binary uses it too, so the benchmark measures what users run.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
