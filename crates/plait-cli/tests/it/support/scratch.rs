@@ -82,11 +82,16 @@ pub(crate) fn list(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Copies the directory `from` into `to`, recursively.
+/// Copies the directory `from` into `to`, recursively, leaving out `out/` and `state/`.
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create the copy's directory");
     for entry in std::fs::read_dir(from).expect("read the directory to copy") {
         let entry = entry.expect("a directory entry");
+        // What an example wrote when someone ran it in place (the README's first command does)
+        // is not part of it: git ignores it, and so does the copy.
+        if matches!(entry.file_name().to_str(), Some("out" | "state")) {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.file_type().expect("a file type").is_dir() {
             copy_dir(&entry.path(), &target);
