@@ -79,6 +79,14 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Reverted,
+        RunStatus::RevertFailed,
+        RunStatus::Cancelled,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             RunStatus::Succeeded => "succeeded",

@@ -1,0 +1,186 @@
+//! plait's default store: one SQLite file (`.plait/plait.db`), nothing to start.
+//!
+//! WAL mode with `synchronous = FULL` (a commit survives a power cut), a busy timeout for
+//! other processes sharing the file, and one writer thread that folds every request waiting
+//! into one transaction (see `writer.rs`). The schema is migrated on open; a file written by
+//! a newer plait is refused.
+
+mod error;
+mod rows;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use plait_store::{NewRun, RunRecord, RunSummary, Store, StoreError, Write};
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use crate::error::from_sqlite;
+use crate::writer::{Request, Stats};
+
+/// Options for [`SqliteStore::open_with`].
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// How long to wait for another process's lock before failing with
+    /// [`StoreError::Locked`].
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A store in one SQLite file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    requests: mpsc::Sender<Request>,
+    stats: Arc<Stats>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`, and its directory.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, SqliteOptions::default())
+    }
+
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|error| match error.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                    StoreError::ReadOnly {
+                        path: shown.clone(),
+                    }
+                }
+                _ => StoreError::Open {
+                    path: shown.clone(),
+                    detail: error.to_string(),
+                },
+            })?;
+        }
+        let conn = open_connection(&path, &shown, &options)?;
+        let stats = Arc::new(Stats::default());
+        let (requests, receiver) = mpsc::channel();
+        let thread_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("plait-store".to_owned())
+            .spawn(move || writer::run(conn, shown, receiver, thread_stats))
+            .map_err(|error| StoreError::Other {
+                detail: format!("cannot start the store's thread: {error}"),
+            })?;
+        Ok(SqliteStore {
+            path,
+            requests,
+            stats,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Commits made so far, and the write requests they carried: the ratio is the group
+    /// commit's batching.
+    pub fn commits(&self) -> (u64, u64) {
+        (
+            self.stats.commits.load(Ordering::Relaxed),
+            self.stats.writes.load(Ordering::Relaxed),
+        )
+    }
+
+    fn ask<T: Send + 'static>(
+        &self,
+        request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Request,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.requests.send(request(sender));
+        Box::pin(async move {
+            if sent.is_err() {
+                return Err(closed());
+            }
+            receiver.await.unwrap_or_else(|_| Err(closed()))
+        })
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Other {
+        detail: "the store's writer stopped; its last commit may not have happened".to_owned(),
+    }
+}
+
+fn open_connection(
+    path: &Path,
+    shown: &str,
+    options: &SqliteOptions,
+) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let sqlite = |error: rusqlite::Error| from_sqlite(shown, &error);
+    let mut conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    conn.busy_timeout(options.busy_timeout).map_err(sqlite)?;
+    // Reading the version is the first access: a file that is not a database fails here.
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sqlite)?;
+    if version > schema::LATEST {
+        return Err(StoreError::SchemaTooNew {
+            path: shown.to_owned(),
+            found: version,
+            known: schema::LATEST,
+        });
+    }
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(sqlite)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = shown, mode, "the store could not switch to WAL mode");
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sqlite)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sqlite)?;
+    schema::migrations()
+        .to_latest(&mut conn)
+        .map_err(|error| match error {
+            rusqlite_migration::Error::RusqliteError { err, .. } => from_sqlite(shown, &err),
+            other => StoreError::Other {
+                detail: format!("{shown}: migrating the schema failed: {other}"),
+            },
+        })?;
+    Ok(conn)
+}
+
+impl Store for SqliteStore {
+    fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.ask(|reply| Request::CreateRun(run, reply))
+    }
+
+    fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.ask(|reply| Request::Write(writes, reply))
+    }
+
+    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
+        let run_id = run_id.to_owned();
+        self.ask(|reply| Request::Run(run_id, reply))
+    }
+
+    fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
+        self.ask(Request::Runs)
+    }
+}

@@ -1,0 +1,192 @@
+//! Reading and writing the tables.
+
+use plait_core::{RunStatus, TaskState};
+use plait_store::{
+    NewRun, Owner, RunRecord, RunState, RunSummary, StoreError, TaskRecord, Transition, Write,
+    host_name, owner_alive,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub(crate) fn insert_run(
+    tx: &Connection,
+    run: &NewRun,
+) -> rusqlite::Result<Result<(), StoreError>> {
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)",
+        [&run.run_id],
+        |row| row.get(0),
+    )?;
+    if exists {
+        return Ok(Err(StoreError::DuplicateRun {
+            run_id: run.run_id.clone(),
+        }));
+    }
+    tx.prepare_cached(
+        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        run.run_id,
+        run.workflow,
+        run.source,
+        run.definition,
+        run.definition_hash,
+        run.inputs.to_string(),
+        run.started_at,
+        run.owner.host,
+        run.owner.pid,
+    ])?;
+    Ok(Ok(()))
+}
+
+/// Applies one batch; `Ok(Err(..))` is a refusal (an unknown run) the caller rolls back.
+pub(crate) fn apply(tx: &Connection, writes: &[Write]) -> rusqlite::Result<Result<(), StoreError>> {
+    for write in writes {
+        let known: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)")?
+            .query_row([write.run_id()], |row| row.get(0))?;
+        if !known {
+            return Ok(Err(StoreError::UnknownRun {
+                run_id: write.run_id().to_owned(),
+            }));
+        }
+        match write {
+            Write::Transition(transition) => insert_transition(tx, transition, None)?,
+            Write::Completed {
+                transition,
+                outputs,
+            } => insert_transition(tx, transition, Some(outputs))?,
+            Write::RunFinished { run_id, status, at } => {
+                tx.prepare_cached(
+                    "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
+                )?
+                .execute(params![run_id, status.name(), at])?;
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn insert_transition(
+    tx: &Connection,
+    transition: &Transition,
+    outputs: Option<&serde_json::Value>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO transitions (run_id, task, state, attempt, at, error, outputs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        transition.run_id,
+        transition.task,
+        transition.state.name(),
+        transition.attempt,
+        transition.at,
+        transition.error,
+        outputs.map(|outputs| outputs.to_string()),
+    ])?;
+    Ok(())
+}
+
+const SUMMARY_COLUMNS: &str =
+    "run_id, workflow, source, status, started_at, finished_at, owner_host, owner_pid";
+
+fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
+    let status: Option<String> = row.get(3)?;
+    let owner = Owner {
+        host: row.get(6)?,
+        pid: row.get(7)?,
+    };
+    let state = match status.as_deref().and_then(run_status) {
+        Some(status) => RunState::Finished(status),
+        None if owner_alive(&owner, &host_name()) => RunState::Running,
+        None => RunState::Interrupted,
+    };
+    Ok(RunSummary {
+        run_id: row.get(0)?,
+        workflow: row.get(1)?,
+        source: row.get(2)?,
+        state,
+        started_at: row.get(4)?,
+        finished_at: row.get(5)?,
+        owner,
+    })
+}
+
+pub(crate) fn runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> {
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC");
+    let mut statement = conn.prepare_cached(&sql)?;
+    statement.query_map([], summary)?.collect()
+}
+
+pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<RunRecord>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, definition, definition_hash, inputs FROM runs WHERE run_id = ?1"
+    );
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row([run_id], |row| {
+            let inputs: String = row.get(10)?;
+            Ok((
+                summary(row)?,
+                row.get::<_, String>(8)?,
+                row.get::<_, String>(9)?,
+                inputs,
+            ))
+        })
+        .optional()?;
+    let Some((summary, definition, definition_hash, inputs)) = found else {
+        return Ok(None);
+    };
+    let mut statement = conn.prepare_cached(
+        "SELECT task, state, attempt, at, error, outputs FROM transitions WHERE run_id = ?1 ORDER BY id",
+    )?;
+    let rows = statement.query_map([run_id], |row| {
+        let state: String = row.get(1)?;
+        let outputs: Option<String> = row.get(5)?;
+        Ok((
+            Transition {
+                run_id: run_id.to_owned(),
+                task: row.get(0)?,
+                state: task_state(&state).unwrap_or(TaskState::Pending),
+                attempt: row.get(2)?,
+                at: row.get(3)?,
+                error: row.get(4)?,
+            },
+            outputs.and_then(|text| serde_json::from_str(&text).ok()),
+        ))
+    })?;
+    let mut tasks: Vec<TaskRecord> = Vec::new();
+    let mut transitions = Vec::new();
+    for row in rows {
+        let (transition, outputs): (Transition, Option<serde_json::Value>) = row?;
+        let idx = match tasks.iter().position(|task| task.task == transition.task) {
+            Some(idx) => idx,
+            None => {
+                tasks.push(TaskRecord::pending(&transition.task));
+                tasks.len() - 1
+            }
+        };
+        tasks[idx].apply(&transition, outputs.as_ref());
+        transitions.push(transition);
+    }
+    Ok(Some(RunRecord {
+        summary,
+        definition,
+        definition_hash,
+        inputs: serde_json::from_str(&inputs).unwrap_or(serde_json::Value::Null),
+        tasks,
+        transitions,
+    }))
+}
+
+fn task_state(name: &str) -> Option<TaskState> {
+    TaskState::ALL
+        .into_iter()
+        .find(|state| state.name() == name)
+}
+
+fn run_status(name: &str) -> Option<RunStatus> {
+    RunStatus::ALL
+        .into_iter()
+        .find(|status| status.name() == name)
+}

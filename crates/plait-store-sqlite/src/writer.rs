@@ -1,0 +1,128 @@
+//! The one thread that owns the connection. Requests queue on a channel; the thread takes
+//! every request waiting, applies the writes in one transaction (each request under its own
+//! savepoint, so one refused request does not undo the others), commits once, and answers
+//! them all: a group commit, one sync for many tasks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use plait_store::{NewRun, RunRecord, RunSummary, StoreError, Write};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::from_sqlite;
+use crate::rows;
+
+/// Most requests folded into one commit, so one huge burst cannot delay its first answers
+/// without bound.
+const MAX_BATCH: usize = 4_096;
+
+pub(crate) enum Request {
+    CreateRun(NewRun, oneshot::Sender<Result<(), StoreError>>),
+    Write(Vec<Write>, oneshot::Sender<Result<(), StoreError>>),
+    Run(
+        String,
+        oneshot::Sender<Result<Option<RunRecord>, StoreError>>,
+    ),
+    Runs(oneshot::Sender<Result<Vec<RunSummary>, StoreError>>),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) commits: AtomicU64,
+    pub(crate) writes: AtomicU64,
+}
+
+pub(crate) fn run(
+    mut conn: Connection,
+    path: String,
+    requests: mpsc::Receiver<Request>,
+    stats: Arc<Stats>,
+) {
+    while let Ok(first) = requests.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match requests.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        let (changes, reads): (Vec<Request>, Vec<Request>) = batch
+            .into_iter()
+            .partition(|r| matches!(r, Request::CreateRun(..) | Request::Write(..)));
+        if !changes.is_empty() {
+            commit(&mut conn, &path, changes, &stats);
+        }
+        for read in reads {
+            answer_read(&conn, &path, read);
+        }
+    }
+}
+
+/// A change and where its answer goes.
+enum Change {
+    CreateRun(NewRun),
+    Write(Vec<Write>),
+}
+
+/// Applies every change in one transaction and answers each once the commit is durable.
+fn commit(conn: &mut Connection, path: &str, requests: Vec<Request>, stats: &Stats) {
+    let (changes, senders): (Vec<Change>, Vec<oneshot::Sender<Result<(), StoreError>>>) = requests
+        .into_iter()
+        .map(|request| match request {
+            Request::CreateRun(run, sender) => (Change::CreateRun(run), sender),
+            Request::Write(writes, sender) => (Change::Write(writes), sender),
+            Request::Run(..) | Request::Runs(..) => unreachable!("reads are answered apart"),
+        })
+        .unzip();
+    let outcome = (|| -> rusqlite::Result<Vec<Result<(), StoreError>>> {
+        let mut tx = conn.transaction()?;
+        let mut results = Vec::with_capacity(changes.len());
+        for change in &changes {
+            let savepoint = tx.savepoint()?;
+            let result = match change {
+                Change::CreateRun(run) => rows::insert_run(&savepoint, run)?,
+                Change::Write(writes) => rows::apply(&savepoint, writes)?,
+            };
+            // A refused request's savepoint rolls back when dropped.
+            if result.is_ok() {
+                savepoint.commit()?;
+            }
+            results.push(result);
+        }
+        tx.commit()?;
+        Ok(results)
+    })();
+    stats.commits.fetch_add(1, Ordering::Relaxed);
+    stats
+        .writes
+        .fetch_add(senders.len() as u64, Ordering::Relaxed);
+    match outcome {
+        Ok(results) => {
+            for (sender, result) in senders.into_iter().zip(results) {
+                let _ = sender.send(result);
+            }
+        }
+        Err(error) => {
+            // Nothing of the batch was committed: every request gets the error.
+            let error = from_sqlite(path, &error);
+            tracing::warn!(%error, "store commit failed");
+            for sender in senders {
+                let _ = sender.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+fn answer_read(conn: &Connection, path: &str, read: Request) {
+    match read {
+        Request::Run(run_id, sender) => {
+            let _ = sender.send(rows::run(conn, &run_id).map_err(|e| from_sqlite(path, &e)));
+        }
+        Request::Runs(sender) => {
+            let _ = sender.send(rows::runs(conn).map_err(|e| from_sqlite(path, &e)));
+        }
+        Request::CreateRun(..) | Request::Write(..) => unreachable!("changes are committed apart"),
+    }
+}

@@ -1,0 +1,37 @@
+//! Why a store operation failed. Each variant says what the user can do about it.
+
+/// A store failure. Nothing is reported done that was not persisted: a write that returns
+/// an error may or may not have been committed, and is resolved by reading back.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store `{path}` is locked by another process: wait for it, or use another store with `--store`"
+    )]
+    Locked { path: String },
+    #[error(
+        "the store `{path}` is read-only: make it writable, or use another store with `--store`"
+    )]
+    ReadOnly { path: String },
+    #[error(
+        "the store `{path}` is corrupt ({detail}): move it away to start afresh, or restore a backup"
+    )]
+    Corrupt { path: String, detail: String },
+    #[error("the disk holding the store `{path}` is full: free some space and run again")]
+    Full { path: String },
+    #[error(
+        "the store `{path}` has schema version {found}, newer than this plait knows ({known}): upgrade plait"
+    )]
+    SchemaTooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("run `{run_id}` is not in the store")]
+    UnknownRun { run_id: String },
+    #[error("run `{run_id}` is already in the store")]
+    DuplicateRun { run_id: String },
+    #[error("cannot open the store `{path}`: {detail}")]
+    Open { path: String, detail: String },
+    #[error("the store failed: {detail}")]
+    Other { detail: String },
+}

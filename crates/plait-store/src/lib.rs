@@ -1,0 +1,76 @@
+//! What plait persists, and the trait the engine persists it through.
+//!
+//! The engine knows a store only as [`Store`]: it records a run's intent before a task
+//! executes and its completion before any dependent starts, so a killed run can resume where
+//! it stopped. Implementations: [`MemoryStore`] here (tests, `--store :memory:`), SQLite in
+//! `plait-store-sqlite` (the default), PostgreSQL later. See `docs/store.md`.
+
+mod error;
+mod memory;
+mod record;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use record::{
+    Millis, NewRun, Owner, RunRecord, RunState, RunSummary, TaskRecord, Transition, Write,
+};
+
+use futures::future::BoxFuture;
+
+/// Where runs are recorded.
+///
+/// Every method is asynchronous and returns only once its effect is durable (or known to have
+/// failed). Implementations batch concurrent [`Store::write`] calls into one commit (group
+/// commit), so many tasks finishing at once cost one sync, not one each.
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Records a new run. Fails with [`StoreError::DuplicateRun`] if the id is taken.
+    fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Commits `writes` atomically. Every run they name must exist.
+    fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Everything known of one run.
+    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>>;
+
+    /// Every run, newest first.
+    fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>>;
+}
+
+/// Whether the process that owns a run is still alive, for telling `running` from
+/// `interrupted`. A run owned by another host is taken to be alive: only a store that many
+/// hosts share can tell, with leases (the job board).
+pub fn owner_alive(owner: &Owner, this_host: &str) -> bool {
+    if owner.host != this_host {
+        return true;
+    }
+    if owner.pid == std::process::id() {
+        return true;
+    }
+    // A process is alive if /proc has it and it is not a zombie.
+    match std::fs::read_to_string(format!("/proc/{}/stat", owner.pid)) {
+        Ok(stat) => !matches!(
+            stat.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next()),
+            Some('Z' | 'X')
+        ),
+        Err(_) => false,
+    }
+}
+
+/// This machine's name, as recorded in [`Owner::host`].
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned())
+}
+
+/// The current process as an owner.
+pub fn this_process() -> Owner {
+    Owner {
+        host: host_name(),
+        pid: std::process::id(),
+    }
+}

@@ -1,0 +1,171 @@
+//! The records a store keeps. Plain data, owned by the store layer: the engine converts its
+//! own types at the boundary (STYLE.md rule 6).
+
+use plait_core::{RunStatus, TaskState};
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// The process that owns a running run; a run whose owner is gone was interrupted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub host: String,
+    pub pid: u32,
+}
+
+/// A run about to start: what it needs to be shown, explained and resumed later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewRun {
+    pub run_id: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// Where the definition came from (a file path), for `plait runs`.
+    pub source: String,
+    /// The definition itself, as written, so a resume can tell whether it changed.
+    pub definition: String,
+    pub definition_hash: String,
+    /// The run's inputs, as a JSON object.
+    pub inputs: serde_json::Value,
+    pub started_at: Millis,
+    pub owner: Owner,
+}
+
+/// One task's state changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    pub run_id: String,
+    pub task: String,
+    pub state: TaskState,
+    pub attempt: u32,
+    pub at: Millis,
+    pub error: Option<String>,
+}
+
+/// A change to record. A batch of writes passed to [`crate::Store::write`] is committed
+/// atomically, and is durable when the call returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// A transition; `running` is the intent recorded before a task executes.
+    Transition(Transition),
+    /// A task succeeded: the transition and its outputs (a JSON object) in one record.
+    Completed {
+        transition: Transition,
+        outputs: serde_json::Value,
+    },
+    /// The run ended.
+    RunFinished {
+        run_id: String,
+        status: RunStatus,
+        at: Millis,
+    },
+}
+
+impl Write {
+    pub fn run_id(&self) -> &str {
+        match self {
+            Write::Transition(transition) | Write::Completed { transition, .. } => {
+                &transition.run_id
+            }
+            Write::RunFinished { run_id, .. } => run_id,
+        }
+    }
+}
+
+/// Where a run stands, as the store sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Its owner is alive and it has not finished.
+    Running,
+    /// It has not finished and its owner is gone: it can be resumed.
+    Interrupted,
+    Finished(RunStatus),
+}
+
+impl RunState {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Interrupted => "interrupted",
+            RunState::Finished(status) => status.name(),
+        }
+    }
+}
+
+/// A run in a listing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub workflow: String,
+    pub source: String,
+    pub state: RunState,
+    pub started_at: Millis,
+    pub finished_at: Option<Millis>,
+    pub owner: Owner,
+}
+
+/// The latest known state of one task of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskRecord {
+    pub task: String,
+    pub state: TaskState,
+    pub attempts: u32,
+    pub started_at: Option<Millis>,
+    pub finished_at: Option<Millis>,
+    /// Set once the task succeeded (and cleared when it is reverted).
+    pub outputs: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub revert_error: Option<String>,
+}
+
+impl TaskRecord {
+    /// A task not started yet.
+    pub fn pending(task: &str) -> Self {
+        TaskRecord {
+            task: task.to_owned(),
+            state: TaskState::Pending,
+            attempts: 0,
+            started_at: None,
+            finished_at: None,
+            outputs: None,
+            error: None,
+            revert_error: None,
+        }
+    }
+
+    /// Folds a transition into the task's latest state, the same way in every store.
+    pub fn apply(&mut self, transition: &Transition, outputs: Option<&serde_json::Value>) {
+        self.state = transition.state;
+        self.attempts = self.attempts.max(transition.attempt);
+        match transition.state {
+            TaskState::Running => {
+                self.started_at.get_or_insert(transition.at);
+                self.error = None;
+            }
+            TaskState::Succeeded => {
+                self.finished_at = Some(transition.at);
+                self.outputs = outputs.cloned();
+            }
+            TaskState::Failed | TaskState::Cancelled => {
+                self.finished_at = Some(transition.at);
+                self.error = transition.error.clone();
+            }
+            TaskState::Retrying => self.error = transition.error.clone(),
+            TaskState::Reverted => self.outputs = None,
+            TaskState::RevertFailed => self.revert_error = transition.error.clone(),
+            TaskState::Pending | TaskState::Reverting => {}
+        }
+    }
+}
+
+/// Everything a store knows of one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    pub summary: RunSummary,
+    pub definition: String,
+    pub definition_hash: String,
+    pub inputs: serde_json::Value,
+    /// Latest state per task, in the order tasks first appeared.
+    pub tasks: Vec<TaskRecord>,
+    /// Every transition, in the order recorded.
+    pub transitions: Vec<Transition>,
+}
