@@ -9,12 +9,14 @@ use crate::clock::{Clock, SystemClock};
 use crate::event::Observer;
 use crate::report::{RunError, RunReport};
 use crate::run;
+use plait_store::Store;
 
 /// Runs plans. Cheap to clone; one engine can run many plans at once.
 #[derive(Clone, Debug)]
 pub struct Engine {
     jobs: usize,
     clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn Store>>,
 }
 
 impl Default for Engine {
@@ -32,6 +34,7 @@ impl Engine {
         Engine {
             jobs,
             clock: Arc::new(SystemClock),
+            store: None,
         }
     }
 
@@ -43,6 +46,13 @@ impl Engine {
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Records every run in `store`: each task's intent before it executes, its completion
+    /// (with its outputs) before any dependent starts, every other transition as it happens.
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -73,14 +83,30 @@ impl Engine {
             clock: self.clock.clone(),
             observer: options.observer,
             cancel: options.cancel,
+            store: self.store.clone(),
+            definition: options.definition,
         };
-        Ok(run::execute(plan.clone(), inputs, config).await)
+        run::execute(plan.clone(), inputs, config).await
     }
+}
+
+/// What a store records about where a run's plan came from, so it can be shown and a
+/// resume can tell whether it changed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunDefinition {
+    pub workflow: String,
+    /// Where it came from: a file path, or a description.
+    pub source: String,
+    /// The definition as written (a workflow file's text).
+    pub text: String,
+    pub hash: String,
 }
 
 /// Per-run settings.
 #[derive(Clone, Default)]
 pub struct RunOptions {
+    /// Recorded with the run when the engine has a store.
+    pub definition: Option<RunDefinition>,
     /// Default: a fresh UUIDv7.
     pub run_id: Option<String>,
     pub observer: Option<Arc<dyn Observer>>,
@@ -94,6 +120,7 @@ impl std::fmt::Debug for RunOptions {
             .field("run_id", &self.run_id)
             .field("observer", &self.observer.is_some())
             .field("cancel", &self.cancel)
+            .field("definition", &self.definition)
             .finish()
     }
 }
@@ -110,6 +137,11 @@ impl RunOptions {
 
     pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    pub fn definition(mut self, definition: RunDefinition) -> Self {
+        self.definition = Some(definition);
         self
     }
 

@@ -34,6 +34,6 @@ mod report;
 mod run;
 
 pub use clock::{Clock, SystemClock, TokioClock, unix_millis};
-pub use engine::{Engine, RunOptions};
+pub use engine::{Engine, RunDefinition, RunOptions};
 pub use event::{ChannelObserver, Event, EventLog, Observer};
 pub use report::{RunError, RunReport, TaskReport};

@@ -77,4 +77,7 @@ pub enum RunError {
         name: Arc<str>,
         mismatch: TypeMismatch,
     },
+    /// The store failed: the run stopped where its record stops, and can be resumed.
+    #[error(transparent)]
+    Store(#[from] plait_store::StoreError),
 }

@@ -44,7 +44,11 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
             if let Some(help) = input_help(&plan, &error) {
                 eprintln!("  help: {help}");
             }
-            return exit::BAD_INPUT;
+            // The store failing mid-run stops the run; bad inputs stop it before it starts.
+            return match error {
+                RunError::Store(_) => exit::FAILED,
+                _ => exit::BAD_INPUT,
+            };
         }
     };
     progress.finish();
@@ -122,7 +126,7 @@ fn input_help(plan: &Plan, error: &RunError) -> Option<String> {
             ))
         }
         RunError::UnknownInput { .. } => Some(format!("the workflow takes {}", known_inputs(plan))),
-        RunError::InputType { .. } => None,
+        RunError::InputType { .. } | RunError::Store(_) => None,
     }
 }
 

@@ -54,6 +54,14 @@ pub(super) async fn run_attempts(
             record.attempts = attempt;
             record.state = TaskState::Running;
         }
+        // The intent is durable before the task runs: a resume knows it may have started.
+        if shared.has_store()
+            && !shared
+                .persist(node, TaskState::Running, attempt, None, None)
+                .await
+        {
+            return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
+        }
         shared.emit(node, TaskState::Running, attempt, None);
         let token = shared.attempt_token(node, &slot.policy, local);
         let ctx = TaskContext::new(
@@ -72,6 +80,15 @@ pub(super) async fn run_attempts(
         let outcome = attempt_once(slot, ctx, attempt_inputs, &token).await;
         let error = match outcome {
             Outcome::Done(outputs) => {
+                // Durable before any dependent can see it. Unrecorded, the work counts for
+                // nothing: a resume runs the task again.
+                if shared.has_store()
+                    && !shared
+                        .persist(node, TaskState::Succeeded, attempt, None, Some(&outputs))
+                        .await
+                {
+                    return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
+                }
                 let mut record = shared.record(node);
                 record.outputs = Some(outputs);
                 record.state = TaskState::Succeeded;
@@ -83,7 +100,7 @@ pub(super) async fn run_attempts(
                 return Attempted::Succeeded;
             }
             Outcome::Cancelled => {
-                return finish(shared, node, attempt, TaskState::Cancelled, None, inputs);
+                return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
             }
             Outcome::Failed(error) => error,
         };
@@ -96,7 +113,23 @@ pub(super) async fn run_attempts(
                 TaskState::Failed,
                 Some(error),
                 inputs,
-            );
+            )
+            .await;
+        }
+        if shared.has_store()
+            && !shared
+                .persist(node, TaskState::Retrying, attempt, Some(&error), None)
+                .await
+        {
+            return finish(
+                shared,
+                node,
+                attempt,
+                TaskState::Cancelled,
+                Some(error),
+                inputs,
+            )
+            .await;
         }
         shared.record(node).state = TaskState::Retrying;
         shared.emit(node, TaskState::Retrying, attempt, Some(error.clone()));
@@ -105,14 +138,14 @@ pub(super) async fn run_attempts(
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = cancel.cancelled() => {
-                return finish(shared, node, attempt, TaskState::Cancelled, Some(error), inputs);
+                return finish(shared, node, attempt, TaskState::Cancelled, Some(error), inputs).await;
             }
         }
         attempt += 1;
     }
 }
 
-fn finish(
+async fn finish(
     shared: &Shared,
     node: NodeId,
     attempt: u32,
@@ -120,6 +153,12 @@ fn finish(
     error: Option<TaskError>,
     inputs: Option<Inputs>,
 ) -> Attempted {
+    // A broken store is already stopping the run; there is nothing more to record.
+    if shared.has_store() && shared.store_failure().is_none() {
+        shared
+            .persist(node, state, attempt, error.as_ref(), None)
+            .await;
+    }
     {
         let mut record = shared.record(node);
         record.inputs = inputs;

@@ -7,6 +7,7 @@
 
 mod attempt;
 mod inputs;
+mod persist;
 mod record;
 mod revert;
 mod schedule;
@@ -36,6 +37,8 @@ pub(crate) struct RunConfig {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
     pub(crate) cancel: CancellationToken,
+    pub(crate) store: Option<Arc<dyn plait_store::Store>>,
+    pub(crate) definition: Option<crate::engine::RunDefinition>,
 }
 
 /// The ready queue and how many runner loops exist, under one lock so a runner retiring and a
@@ -62,6 +65,8 @@ struct Shared {
     run_token: Arc<CancellationToken>,
     scopes: Box<[ScopeCell]>,
     runtime: tokio::runtime::Handle,
+    /// The first store failure; the run stops where its record stops.
+    store_error: Mutex<Option<plait_store::StoreError>>,
 }
 
 impl Shared {
@@ -119,11 +124,17 @@ impl Shared {
     }
 }
 
-/// Runs the plan to its end.
-pub(crate) async fn execute(plan: Arc<Plan>, inputs: Box<[Value]>, config: RunConfig) -> RunReport {
+/// Runs the plan to its end. Fails only if the store fails: the run then stops where its
+/// record stops, interrupted, to be resumed.
+pub(crate) async fn execute(
+    plan: Arc<Plan>,
+    inputs: Box<[Value]>,
+    config: RunConfig,
+) -> Result<RunReport, crate::RunError> {
     let started_at = config.clock.now();
     let user_cancel = config.cancel.clone();
     let shared = Arc::new(Shared::new(plan, inputs, config));
+    shared.create_run(started_at).await?;
     for node in 0..shared.plan.len() as NodeId {
         if shared.plan.node(node).task().is_some() {
             shared.emit(node, TaskState::Pending, 0, None);
@@ -142,11 +153,17 @@ pub(crate) async fn execute(plan: Arc<Plan>, inputs: Box<[Value]>, config: RunCo
             }
         }
     }
-    if shared.is_stopping() {
+    // Reverts are recorded too: with a broken store, leave the run to a resume instead.
+    if shared.is_stopping() && shared.store_failure().is_none() {
         let all: Vec<NodeId> = (0..shared.plan.len() as NodeId).collect();
         revert::revert_region(&shared, &all).await;
     }
-    shared.report(started_at)
+    if let Some(error) = shared.store_failure() {
+        return Err(error.into());
+    }
+    let report = shared.report(started_at);
+    shared.finish_run(report.status).await?;
+    Ok(report)
 }
 
 impl Shared {
@@ -176,6 +193,7 @@ impl Shared {
             run_token,
             scopes,
             runtime: tokio::runtime::Handle::current(),
+            store_error: Mutex::new(None),
         }
     }
 

@@ -142,6 +142,14 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
         record.state = TaskState::Reverting;
         (record.attempts, outcome, record.inputs.take())
     };
+    if shared.has_store()
+        && !shared
+            .persist(node, TaskState::Reverting, attempt, None, None)
+            .await
+    {
+        // The store is broken: leave the task as it is for a resume to revert.
+        return (node, false);
+    }
     shared.emit(node, TaskState::Reverting, attempt, None);
     let result = if slot.task.has_revert() {
         let inputs =
@@ -168,6 +176,11 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
         Ok(()) => (TaskState::Reverted, None),
         Err(error) => (TaskState::RevertFailed, Some(error)),
     };
+    if shared.has_store() {
+        shared
+            .persist(node, state, attempt, error.as_ref(), None)
+            .await;
+    }
     {
         let mut record = shared.record(node);
         record.state = state;

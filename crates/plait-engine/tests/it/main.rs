@@ -5,5 +5,6 @@ mod failure;
 mod oracle;
 mod parallel;
 mod sharing;
+mod store;
 mod subprocess;
 mod transcripts;

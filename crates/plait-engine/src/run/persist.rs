@@ -1,0 +1,122 @@
+//! Recording a run in the store, when the engine has one.
+//!
+//! The order is the durability contract: a task's intent (`running`) is committed before it
+//! executes, its completion (with its outputs) before any dependent is released, and every
+//! other transition before it is shown. A store failure stops the run: nothing is reported
+//! done that was not recorded.
+
+use std::time::SystemTime;
+
+use plait_core::{NodeId, Outputs, RunStatus, TaskError, TaskState};
+use plait_store::{NewRun, StoreError, Transition, Write, this_process};
+
+use super::Shared;
+use crate::clock::unix_millis;
+
+impl Shared {
+    pub(super) fn has_store(&self) -> bool {
+        self.config.store.is_some()
+    }
+
+    pub(super) fn store_failure(&self) -> Option<StoreError> {
+        self.store_error
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn fail_store(&self, error: StoreError) {
+        self.store_error
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get_or_insert(error);
+        self.stop();
+    }
+
+    pub(super) async fn create_run(&self, started_at: SystemTime) -> Result<(), StoreError> {
+        let Some(store) = &self.config.store else {
+            return Ok(());
+        };
+        let definition = self.config.definition.clone().unwrap_or_default();
+        let inputs = self
+            .plan
+            .inputs()
+            .iter()
+            .zip(self.inputs.iter())
+            .map(|(input, value)| (input.name.to_string(), value.to_json()))
+            .collect();
+        let workflow = if definition.workflow.is_empty() {
+            self.plan.name().to_owned()
+        } else {
+            definition.workflow
+        };
+        store
+            .create_run(NewRun {
+                run_id: self.config.run_id.to_string(),
+                workflow,
+                source: definition.source,
+                definition: definition.text,
+                definition_hash: definition.hash,
+                inputs: serde_json::Value::Object(inputs),
+                started_at: millis(started_at),
+                owner: this_process(),
+            })
+            .await
+    }
+
+    pub(super) async fn finish_run(&self, status: RunStatus) -> Result<(), StoreError> {
+        let Some(store) = &self.config.store else {
+            return Ok(());
+        };
+        let run_id = self.config.run_id.to_string();
+        store
+            .write(vec![Write::RunFinished {
+                run_id,
+                status,
+                at: millis(self.now()),
+            }])
+            .await
+    }
+
+    /// Records a transition (with the outputs, for a success). False if the store failed, in
+    /// which case the run is stopping and the caller must not act on the transition.
+    pub(super) async fn persist(
+        &self,
+        node: NodeId,
+        state: TaskState,
+        attempt: u32,
+        error: Option<&TaskError>,
+        outputs: Option<&Outputs>,
+    ) -> bool {
+        let Some(store) = &self.config.store else {
+            return true;
+        };
+        let transition = Transition {
+            run_id: self.config.run_id.to_string(),
+            task: self.plan.node(node).path.to_string(),
+            state,
+            attempt,
+            at: millis(self.now()),
+            error: error.map(TaskError::to_string),
+        };
+        let write = match outputs {
+            Some(outputs) => Write::Completed {
+                transition,
+                outputs: outputs.to_json(),
+            },
+            None => Write::Transition(transition),
+        };
+        match store.write(vec![write]).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, task = %self.plan.node(node).path, "recording a transition failed: stopping the run");
+                self.fail_store(error);
+                false
+            }
+        }
+    }
+}
+
+fn millis(time: SystemTime) -> i64 {
+    i64::try_from(unix_millis(time)).unwrap_or(i64::MAX)
+}

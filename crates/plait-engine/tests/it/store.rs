@@ -1,0 +1,237 @@
+//! Runs recorded in a store: intent before execution, completion before dependents, every
+//! transition; and a failing store stops the run without reporting unrecorded work as done.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::future::BoxFuture;
+use plait_core::{Flow, FnTask, Outputs, RunStatus, TaskError, TaskState, Value, Workflow};
+use plait_engine::{Engine, RunDefinition, RunError, RunOptions};
+use plait_store::{MemoryStore, NewRun, RunRecord, RunState, RunSummary, Store, StoreError, Write};
+
+use crate::common::*;
+
+/// `b` looks in the store while it runs: its own intent and `a`'s completion must be there.
+fn inspecting_task(store: MemoryStore, run_id: &'static str) -> FnTask {
+    FnTask::raw(ints(&["x"]), ints(&["y"]), move |_, inputs| {
+        let store = store.clone();
+        let x = inputs.int("x");
+        async move {
+            let record = store
+                .run(run_id)
+                .await
+                .map_err(|e| TaskError::permanent(e.to_string()))?
+                .unwrap();
+            let a = record.tasks.iter().find(|t| t.task == "a").unwrap();
+            let b = record.tasks.iter().find(|t| t.task == "b").unwrap();
+            if a.state != TaskState::Succeeded || a.outputs != Some(serde_json::json!({"x": 1})) {
+                return Err(TaskError::permanent(format!(
+                    "`a` not recorded before `b` ran: {a:?}"
+                )));
+            }
+            if b.state != TaskState::Running {
+                return Err(TaskError::permanent(format!(
+                    "`b` ran before its intent was recorded: {b:?}"
+                )));
+            }
+            Ok(Outputs::new().set("y", x? + 1))
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intent_and_completion_are_recorded_before_anyone_acts_on_them() {
+    let store = MemoryStore::new();
+    let flow = Flow::graph("main")
+        .task("a", sum_task(&[], &["x"]))
+        .task("b", inspecting_task(store.clone(), "r1"));
+    let plan = plan(Workflow::new(flow));
+    let engine = Engine::new().with_store(Arc::new(store.clone()));
+    let definition = RunDefinition {
+        workflow: "main".into(),
+        source: "test".into(),
+        text: "definition".into(),
+        hash: "h".into(),
+    };
+    let options = RunOptions::new().run_id("r1").definition(definition);
+    let report = engine
+        .run(&plan, Vec::<(&str, i64)>::new(), options)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        report.failures().collect::<Vec<_>>()
+    );
+    assert_eq!(report.output("y"), Some(&Value::Int(2)));
+    let record = store.run("r1").await.unwrap().unwrap();
+    assert_eq!(
+        record.summary.state,
+        RunState::Finished(RunStatus::Succeeded)
+    );
+    assert_eq!(record.definition, "definition");
+    let transcript: Vec<String> = record
+        .transitions
+        .iter()
+        .map(|t| format!("{} {}", t.task, t.state))
+        .collect();
+    assert_eq!(
+        transcript,
+        ["a running", "a succeeded", "b running", "b succeeded"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverts_are_recorded_too() {
+    let store = MemoryStore::new();
+    let flow = Flow::linear("main")
+        .task("a", sum_task(&[], &["x"]))
+        .task("b", failing_task(&["x"], &["y"], "no"));
+    let engine = Engine::new().with_store(Arc::new(store.clone()));
+    let report = engine
+        .run(
+            &plan(Workflow::new(flow)),
+            Vec::<(&str, i64)>::new(),
+            RunOptions::new().run_id("r1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Reverted);
+    let record = store.run("r1").await.unwrap().unwrap();
+    let transcript: Vec<String> = record
+        .transitions
+        .iter()
+        .map(|t| format!("{} {}", t.task, t.state))
+        .collect();
+    assert_eq!(
+        transcript,
+        [
+            "a running",
+            "a succeeded",
+            "b running",
+            "b failed",
+            "b reverting",
+            "b reverted",
+            "a reverting",
+            "a reverted"
+        ]
+    );
+    assert_eq!(
+        record.summary.state,
+        RunState::Finished(RunStatus::Reverted)
+    );
+    assert_eq!(record.tasks[1].error.as_deref(), Some("no"));
+}
+
+/// A store that fails every write after the first `ok` ones.
+#[derive(Debug)]
+struct Failing {
+    inner: MemoryStore,
+    ok: usize,
+    writes: AtomicUsize,
+}
+
+impl Store for Failing {
+    fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.create_run(run)
+    }
+    fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
+        if self.writes.fetch_add(1, Ordering::SeqCst) >= self.ok {
+            return Box::pin(async {
+                Err(StoreError::Full {
+                    path: "test.db".into(),
+                })
+            });
+        }
+        self.inner.write(writes)
+    }
+    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
+        self.inner.run(run_id)
+    }
+    fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
+        self.inner.runs()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_store_stops_the_run_before_unrecorded_work_counts() {
+    for ok in 0..4 {
+        let inner = MemoryStore::new();
+        let executed = Arc::new(AtomicUsize::new(0));
+        let counting = |name: &'static str, requires: &'static [&'static str]| {
+            let executed = executed.clone();
+            FnTask::raw(ints(requires), ints(&[name]), move |_, _| {
+                executed.fetch_add(1, Ordering::SeqCst);
+                async move { Ok(Outputs::new().set(name, 1)) }
+            })
+        };
+        let flow = Flow::linear("main")
+            .task("a", counting("x", &[]))
+            .task("b", counting("y", &["x"]));
+        let store = Failing {
+            inner: inner.clone(),
+            ok,
+            writes: AtomicUsize::new(0),
+        };
+        let engine = Engine::new().with_store(Arc::new(store));
+        let result = engine
+            .run(
+                &plan(Workflow::new(flow)),
+                Vec::<(&str, i64)>::new(),
+                RunOptions::new().run_id("r1"),
+            )
+            .await;
+        assert!(
+            matches!(result, Err(RunError::Store(StoreError::Full { .. }))),
+            "{ok}: {result:?}"
+        );
+        // What the store holds is all that happened, as far as anyone can tell.
+        let record = inner.run("r1").await.unwrap().unwrap();
+        assert_eq!(record.transitions.len(), ok, "{ok}");
+        // A task ran only after its intent was recorded: writes 0 and 2 are the intents.
+        assert_eq!(executed.load(Ordering::SeqCst), [0, 1, 1, 2][ok], "{ok}");
+        assert_ne!(
+            record.summary.state,
+            RunState::Finished(RunStatus::Succeeded)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_recorded_in_sqlite_reads_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".plait").join("plait.db");
+    let mut flow = Flow::graph("wide");
+    for idx in 0..200 {
+        flow = flow.task(format!("t{idx}"), sum_task(&[], &[&format!("v{idx}")]));
+    }
+    {
+        let store = plait_store_sqlite::SqliteStore::open(&path).unwrap();
+        let engine = Engine::new().with_store(Arc::new(store.clone()));
+        let report = engine
+            .run(
+                &plan(Workflow::new(flow)),
+                Vec::<(&str, i64)>::new(),
+                RunOptions::new().run_id("r1"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.status, RunStatus::Succeeded);
+        let (commits, writes) = store.commits();
+        assert!(commits <= writes);
+    }
+    let store = plait_store_sqlite::SqliteStore::open(&path).unwrap();
+    let record = store.run("r1").await.unwrap().unwrap();
+    assert_eq!(record.tasks.len(), 200);
+    assert!(
+        record
+            .tasks
+            .iter()
+            .all(|t| t.state == TaskState::Succeeded && t.outputs.is_some())
+    );
+    assert_eq!(
+        record.summary.state,
+        RunState::Finished(RunStatus::Succeeded)
+    );
+}
