@@ -22,6 +22,24 @@ pub(crate) enum Command {
         /// The workflow file (.toml or .json).
         file: PathBuf,
     },
+    /// List the runs recorded in the store.
+    Runs {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print one JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one recorded run: its tasks, attempts, timings and errors.
+    Show {
+        /// The run's id, or a prefix of it that only it has.
+        run: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a workflow's graph.
     Graph {
         /// The workflow file (.toml or .json).
@@ -44,6 +62,23 @@ pub(crate) struct RunArgs {
     /// Print one JSON object with the run's result on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// Where runs are recorded.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StoreArgs {
+    /// The store: a SQLite file, created if needed; `:memory:` records nothing.
+    #[arg(long = "store", value_name = "PATH", default_value = ".plait/plait.db")]
+    pub(crate) path: PathBuf,
+}
+
+impl StoreArgs {
+    /// Whether runs are kept at all.
+    pub(crate) fn in_memory(&self) -> bool {
+        self.path.as_os_str() == ":memory:"
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -21,6 +21,10 @@ pub struct Loaded {
     pub warnings: Vec<FileDiagnostic>,
     /// The file, as it was given.
     pub path: PathBuf,
+    /// The file's text, as read: what a run records as its definition.
+    pub text: Arc<str>,
+    /// blake3 of the text, hex: a resume compares it to tell whether the definition changed.
+    pub hash: String,
 }
 
 /// Loads the workflow file at `path`; its extension (`.toml`, `.json`) says its format.
@@ -56,7 +60,7 @@ pub fn load_str(text: &str, path: &Path, format: Format) -> Result<Loaded, SpecE
 }
 
 fn load_text(text: Arc<str>, path: &Path, format: Format) -> Result<Loaded, SpecError> {
-    let source = SourceFile::new(path, text);
+    let source = SourceFile::new(path, text.clone());
     let root = match syntax::parse(source.text(), format) {
         Ok(root) => root,
         Err(problem) => {
@@ -95,6 +99,8 @@ fn load_text(text: Arc<str>, path: &Path, format: Format) -> Result<Loaded, Spec
             description: read.description,
             warnings: diagnostics,
             path: path.to_owned(),
+            hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+            text,
         }),
         _ => Err(SpecError::Invalid { diagnostics }),
     }

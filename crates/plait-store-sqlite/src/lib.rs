@@ -72,7 +72,7 @@ impl SqliteStore {
                 },
             })?;
         }
-        let conn = open_connection(&path, &shown, &options)?;
+        let conn = open_retrying(&path, &shown, &options)?;
         let stats = Arc::new(Stats::default());
         let (requests, receiver) = mpsc::channel();
         let thread_stats = stats.clone();
@@ -123,6 +123,26 @@ fn closed() -> StoreError {
     }
 }
 
+/// Setting a new store up (switching to WAL, creating the schema) takes locks the busy
+/// handler does not always wait for: when several processes open one new file at once, a
+/// loser sees `SQLITE_BUSY` at once. Setup is done once per process, so it simply retries
+/// until the busy timeout.
+fn open_retrying(
+    path: &Path,
+    shown: &str,
+    options: &SqliteOptions,
+) -> Result<Connection, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match open_connection(path, shown, options) {
+            Err(StoreError::Locked { .. }) if started.elapsed() < options.busy_timeout => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
 fn open_connection(
     path: &Path,
     shown: &str,
@@ -155,14 +175,21 @@ fn open_connection(
         .map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sqlite)?;
-    schema::migrations()
-        .to_latest(&mut conn)
-        .map_err(|error| match error {
-            rusqlite_migration::Error::RusqliteError { err, .. } => from_sqlite(shown, &err),
-            other => StoreError::Other {
-                detail: format!("{shown}: migrating the schema failed: {other}"),
-            },
-        })?;
+    if let Err(error) = schema::migrations().to_latest(&mut conn) {
+        // Two processes opening a new store at once both try to create it; the loser's
+        // transaction rolls back, and what the winner made is just as good.
+        let now: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(sqlite)?;
+        if now != schema::LATEST {
+            return Err(match error {
+                rusqlite_migration::Error::RusqliteError { err, .. } => from_sqlite(shown, &err),
+                other => StoreError::Other {
+                    detail: format!("{shown}: migrating the schema failed: {other}"),
+                },
+            });
+        }
+    }
     Ok(conn)
 }
 

@@ -77,7 +77,10 @@ fn commit(conn: &mut Connection, path: &str, requests: Vec<Request>, stats: &Sta
         })
         .unzip();
     let outcome = (|| -> rusqlite::Result<Vec<Result<(), StoreError>>> {
-        let mut tx = conn.transaction()?;
+        // IMMEDIATE takes the write lock up front, through the busy handler: a deferred
+        // transaction that reads first and then writes fails at once (SQLITE_BUSY, no retry)
+        // when another process committed in between.
+        let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(changes.len());
         for change in &changes {
             let savepoint = tx.savepoint()?;

@@ -192,3 +192,20 @@ async fn a_store_locked_by_another_process_gives_a_typed_error() {
         .await
         .unwrap();
 }
+
+#[test]
+fn many_processes_may_create_one_store_at_once() {
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plait.db");
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SqliteStore::open(&path).map(drop))
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+    }
+}

@@ -3,6 +3,9 @@
 mod check;
 mod graph;
 mod run;
+mod runs;
+mod show;
+mod store;
 
 use std::path::Path;
 
@@ -16,6 +19,8 @@ pub(crate) async fn dispatch(command: Command) -> u8 {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Check { file } => check::check(&file),
+        Command::Runs { store, json } => runs::runs(&store, json).await,
+        Command::Show { run, store, json } => show::show(&run, &store, json).await,
         Command::Graph { file, format } => graph::graph(&file, format),
     }
 }

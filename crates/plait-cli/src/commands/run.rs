@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use plait_core::{Plan, Value, ValueType};
-use plait_engine::{Engine, RunError, RunOptions};
+use plait_engine::{Engine, RunDefinition, RunError, RunOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::RunArgs;
@@ -27,6 +27,10 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         eprintln!("error: `--jobs` must be at least 1");
         return exit::BAD_INPUT;
     }
+    let store = match super::store::for_run(&args.store) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
     let plan = Arc::new(loaded.plan);
     let cancel = CancellationToken::new();
     watch_interrupts(cancel.clone());
@@ -34,8 +38,20 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
     if let Some(jobs) = args.jobs {
         engine = engine.with_jobs(jobs);
     }
+    if let Some(store) = store {
+        engine = engine.with_store(store);
+    }
     let progress = Progress::start(&plan, &loaded.name, engine.jobs());
-    let options = RunOptions::new().observer(progress.clone()).cancel(cancel);
+    let definition = RunDefinition {
+        workflow: loaded.name.clone(),
+        source: args.file.display().to_string(),
+        text: loaded.text.to_string(),
+        hash: loaded.hash.clone(),
+    };
+    let options = RunOptions::new()
+        .observer(progress.clone())
+        .cancel(cancel)
+        .definition(definition);
     let report = match engine.run(&plan, inputs, options).await {
         Ok(report) => report,
         Err(error) => {

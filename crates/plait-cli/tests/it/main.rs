@@ -9,4 +9,5 @@ mod examples;
 mod failures;
 mod interrupt;
 mod output;
+mod store;
 mod support;

@@ -200,6 +200,9 @@ async fn attempt_once(
             Ok(outputs) => Outcome::Done(outputs),
             Err(error) => Outcome::Failed(error),
         },
+        // A task that fails once it was told to stop failed because it was stopped (a child
+        // killed by the engine reports an error): that is a cancellation, not a failure.
+        Some(Err(error)) if token.is_cancelled() && !error.is_timeout() => Outcome::Cancelled,
         Some(Err(error)) => Outcome::Failed(error),
         None => Outcome::Cancelled,
     }

@@ -1,0 +1,133 @@
+//! `plait show RUN`: one recorded run, task by task.
+
+use plait_store::{RunRecord, Store};
+use serde_json::{Map, json};
+
+use crate::cli::StoreArgs;
+use crate::exit;
+use crate::render::time::{duration_between, timestamp};
+
+pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
+    let Ok(Some(store)) = super::store::for_reading(args) else {
+        eprintln!("error: no runs are recorded in `{}`", args.path.display());
+        return exit::BAD_INPUT;
+    };
+    let record = match find(&store, wanted).await {
+        Ok(record) => record,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::BAD_INPUT;
+        }
+    };
+    if as_json {
+        println!("{}", to_json(&record));
+    } else {
+        print(&record);
+    }
+    exit::OK
+}
+
+/// The run with this id, or the only one whose id starts with it.
+async fn find(store: &dyn Store, wanted: &str) -> Result<RunRecord, String> {
+    if let Some(record) = store.run(wanted).await.map_err(|e| e.to_string())? {
+        return Ok(record);
+    }
+    let runs = store.runs().await.map_err(|e| e.to_string())?;
+    let matching: Vec<&str> = runs
+        .iter()
+        .map(|run| run.run_id.as_str())
+        .filter(|id| id.starts_with(wanted))
+        .collect();
+    match matching.as_slice() {
+        [id] => store
+            .run(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("run `{id}` vanished while it was read")),
+        [] => Err(format!(
+            "no run `{wanted}` in the store: `plait runs` lists them"
+        )),
+        many => Err(format!(
+            "`{wanted}` starts {} run ids: give more of it ({})",
+            many.len(),
+            many.iter()
+                .take(3)
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn print(record: &RunRecord) {
+    let run = &record.summary;
+    println!("run       {}", run.run_id);
+    println!("workflow  {} ({})", run.workflow, run.source);
+    println!("status    {}", run.state.name());
+    let finished = run
+        .finished_at
+        .map(|end| format!(", {}", duration_between(run.started_at, end)));
+    println!(
+        "started   {}{}",
+        timestamp(run.started_at),
+        finished.unwrap_or_default()
+    );
+    println!("inputs    {}", record.inputs);
+    println!();
+    println!(
+        "{:<28}  {:<13}  {:>8}  {:<24}  {:>9}  ERROR",
+        "TASK", "STATE", "ATTEMPTS", "STARTED", "DURATION"
+    );
+    for task in &record.tasks {
+        let started = task.started_at.map(timestamp).unwrap_or_default();
+        let duration = match (task.started_at, task.finished_at) {
+            (Some(start), Some(end)) => duration_between(start, end),
+            _ => String::new(),
+        };
+        let error = task
+            .error
+            .as_deref()
+            .or(task.revert_error.as_deref())
+            .unwrap_or("");
+        let error = error.lines().next().unwrap_or("");
+        println!(
+            "{:<28}  {:<13}  {:>8}  {:<24}  {:>9}  {error}",
+            task.task,
+            task.state.name(),
+            task.attempts,
+            started,
+            duration
+        );
+    }
+}
+
+fn to_json(record: &RunRecord) -> serde_json::Value {
+    let run = &record.summary;
+    let tasks: Map<String, serde_json::Value> = record
+        .tasks
+        .iter()
+        .map(|task| {
+            let entry = json!({
+                "state": task.state.name(),
+                "attempts": task.attempts,
+                "started_at": task.started_at.map(timestamp),
+                "finished_at": task.finished_at.map(timestamp),
+                "outputs": task.outputs,
+                "error": task.error,
+                "revert_error": task.revert_error,
+            });
+            (task.task.clone(), entry)
+        })
+        .collect();
+    json!({
+        "run_id": run.run_id,
+        "workflow": run.workflow,
+        "source": run.source,
+        "status": run.state.name(),
+        "started_at": timestamp(run.started_at),
+        "finished_at": run.finished_at.map(timestamp),
+        "definition_hash": record.definition_hash,
+        "inputs": record.inputs,
+        "tasks": tasks,
+    })
+}

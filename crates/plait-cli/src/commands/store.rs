@@ -1,0 +1,35 @@
+//! Opening the store the commands record runs in and read them from.
+
+use std::sync::Arc;
+
+use plait_store::Store;
+use plait_store_sqlite::SqliteStore;
+
+use crate::cli::StoreArgs;
+use crate::exit;
+
+/// The store to record a run in (`None`: `:memory:`, nothing kept). `Err` is the exit code,
+/// after the reason was printed.
+pub(crate) fn for_run(args: &StoreArgs) -> Result<Option<Arc<dyn Store>>, u8> {
+    if args.in_memory() {
+        return Ok(None);
+    }
+    match SqliteStore::open(&args.path) {
+        Ok(store) => Ok(Some(Arc::new(store))),
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(exit::BAD_INPUT)
+        }
+    }
+}
+
+/// The store to read runs from, if one exists here: reading never creates one.
+pub(crate) fn for_reading(args: &StoreArgs) -> Result<Option<SqliteStore>, u8> {
+    if args.in_memory() || !args.path.exists() {
+        return Ok(None);
+    }
+    SqliteStore::open(&args.path).map(Some).map_err(|error| {
+        eprintln!("error: {error}");
+        exit::BAD_INPUT
+    })
+}

@@ -1,0 +1,154 @@
+//! Runs are recorded in `.plait/plait.db` by default: `plait runs` lists them, `plait show`
+//! shows one; two runs at once in one directory are both recorded.
+
+use std::time::Duration;
+
+use crate::support::Scratch;
+
+const WORKFLOW: &str = r#"
+[inputs]
+n = { type = "int", default = 2 }
+
+[tasks.square]
+command = ["sh", "-c", "printf '{\"sq\": %d}' $(({n} * {n}))"]
+requires = { n = "int" }
+provides = { sq = "int" }
+
+[tasks.fail_maybe]
+command = ["sh", "-c", "[ {sq} -lt 100 ] || { echo 'too big' >&2; exit 1; }; printf '{\"ok\": true}'"]
+requires = { sq = "int" }
+provides = { ok = "bool" }
+"#;
+
+fn run_id(report: &crate::support::Report) -> &str {
+    report.0["run_id"].as_str().expect("a run id")
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
+}
+
+#[test]
+fn runs_are_recorded_listed_and_shown() {
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", WORKFLOW);
+    let first = scratch
+        .plait(&["run", "flow.toml", "--json"])
+        .expect_code(0)
+        .json();
+    let second = scratch
+        .plait(&["run", "flow.toml", "--set", "n=11", "--json"])
+        .expect_code(1)
+        .json();
+    assert!(scratch.join(".plait/plait.db").exists());
+
+    let runs = scratch.plait(&["runs", "--json"]);
+    let runs = json(&runs.expect_code(0).stdout);
+    let listed: Vec<(&str, &str)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| {
+            (
+                run["run_id"].as_str().unwrap(),
+                run["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [(run_id(&second), "reverted"), (run_id(&first), "succeeded")]
+    );
+
+    let shown = scratch.plait(&["show", run_id(&second), "--json"]);
+    let shown = json(&shown.expect_code(0).stdout);
+    assert_eq!(shown["status"], "reverted");
+    assert_eq!(shown["inputs"], serde_json::json!({"n": 11}));
+    assert_eq!(shown["tasks"]["square"]["state"], "reverted");
+    assert_eq!(shown["tasks"]["fail_maybe"]["attempts"], 1);
+    let error = shown["tasks"]["fail_maybe"]["error"].as_str().unwrap();
+    assert!(error.contains("too big"), "{error}");
+
+    let text = scratch.plait(&["show", run_id(&first)]);
+    let text = &text.expect_code(0).stdout;
+    assert!(text.contains("status    succeeded"), "{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("square") && line.contains("succeeded")),
+        "{text}"
+    );
+}
+
+#[test]
+fn memory_records_nothing_and_unknown_runs_are_bad_input() {
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", WORKFLOW);
+    scratch
+        .plait(&["run", "flow.toml", "--store", ":memory:"])
+        .expect_code(0);
+    assert!(!scratch.join(".plait").exists());
+    let listed = scratch.plait(&["runs"]);
+    assert!(
+        listed.expect_code(0).stderr.contains("no runs recorded"),
+        "{}",
+        listed.stderr
+    );
+    scratch.plait(&["show", "nope"]).expect_code(2);
+    scratch.plait(&["run", "flow.toml"]).expect_code(0);
+    let unknown = scratch.plait(&["show", "nope"]);
+    assert!(
+        unknown.expect_code(2).stderr.contains("no run `nope`"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn two_runs_at_once_in_one_directory_are_both_recorded() {
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", WORKFLOW);
+    let runs: Vec<_> = (0..4)
+        .map(|_| scratch.spawn(&["run", "flow.toml", "--json"]))
+        .collect();
+    let mut ids = Vec::new();
+    for run in runs {
+        let (output, _) = run.wait(Duration::from_secs(60));
+        ids.push(run_id(&output.expect_code(0).json()).to_owned());
+    }
+    let listed = scratch.plait(&["runs", "--json"]);
+    let listed = json(&listed.expect_code(0).stdout);
+    let mut recorded: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    recorded.sort_unstable();
+    ids.sort_unstable();
+    assert_eq!(recorded, ids);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "succeeded")
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_plait_is_refused() {
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", WORKFLOW);
+    scratch.plait(&["run", "flow.toml"]).expect_code(0);
+    let db = scratch.join(".plait/plait.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 42)
+        .unwrap();
+    let refused = scratch.plait(&["run", "flow.toml"]);
+    assert!(
+        refused.expect_code(2).stderr.contains("upgrade plait"),
+        "{}",
+        refused.stderr
+    );
+}
