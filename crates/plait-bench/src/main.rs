@@ -36,6 +36,9 @@ struct Args {
     /// Runs made first and not measured (thread start-up, first-touch page faults).
     #[arg(long, default_value_t = 1)]
     warmup: usize,
+    /// Record every transition: `memory` or `sqlite` (a file in a temporary directory).
+    #[arg(long)]
+    store: Option<String>,
     /// Print one JSON line.
     #[arg(long)]
     json: bool,
@@ -58,6 +61,17 @@ fn main() -> anyhow::Result<()> {
     let mut engine = Engine::new();
     if let Some(jobs) = args.jobs {
         engine = engine.with_jobs(jobs);
+    }
+    // Kept until the end: the SQLite file lives in it.
+    let store_dir = tempfile::tempdir()?;
+    match args.store.as_deref() {
+        None => {}
+        Some("memory") => engine = engine.with_store(Arc::new(plait_store::MemoryStore::new())),
+        Some("sqlite") => {
+            let store = plait_store_sqlite::SqliteStore::open(store_dir.path().join("plait.db"))?;
+            engine = engine.with_store(Arc::new(store));
+        }
+        Some(other) => bail!("unknown store `{other}`: use memory or sqlite"),
     }
     let mut walls = Vec::with_capacity(args.repeat);
     let mut checksum = 0;
@@ -100,6 +114,7 @@ fn main() -> anyhow::Result<()> {
             "peak_rss_mb": peak_rss_mb,
             "checksum": checksum,
             "repeat": args.repeat,
+            "store": args.store,
             "warmup": args.warmup,
         });
         println!("{line}");

@@ -12,9 +12,16 @@ use crate::{
 
 #[derive(Debug, Default)]
 struct Inner {
-    runs: HashMap<String, RunRecord>,
+    runs: HashMap<String, Run>,
     /// Run ids in creation order.
     order: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Run {
+    record: RunRecord,
+    /// Task name -> its index in `record.tasks`.
+    tasks: HashMap<String, usize>,
 }
 
 /// Keeps every record in memory. Writes are atomic per batch, as in every store.
@@ -59,7 +66,13 @@ impl Store for MemoryStore {
                 transitions: Vec::new(),
             };
             inner.order.push(run.run_id.clone());
-            inner.runs.insert(run.run_id, record);
+            inner.runs.insert(
+                run.run_id,
+                Run {
+                    record,
+                    tasks: HashMap::new(),
+                },
+            );
             Ok(())
         })();
         Box::pin(async move { result })
@@ -84,7 +97,7 @@ impl Store for MemoryStore {
     }
 
     fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
-        let mut record = self.lock().runs.get(run_id).cloned();
+        let mut record = self.lock().runs.get(run_id).map(|run| run.record.clone());
         if let Some(record) = &mut record {
             settle_state(&mut record.summary);
         }
@@ -97,7 +110,7 @@ impl Store for MemoryStore {
             .order
             .iter()
             .rev()
-            .map(|id| inner.runs[id].summary.clone())
+            .map(|id| inner.runs[id].record.summary.clone())
             .collect();
         drop(inner);
         runs.iter_mut().for_each(settle_state);
@@ -112,11 +125,12 @@ fn settle_state(summary: &mut RunSummary) {
     }
 }
 
-fn apply(run: &mut RunRecord, write: Write) {
+fn apply(run: &mut Run, write: Write) {
+    let record = &mut run.record;
     let (transition, outputs) = match write {
         Write::RunFinished { status, at, .. } => {
-            run.summary.state = RunState::Finished(status);
-            run.summary.finished_at = Some(at);
+            record.summary.state = RunState::Finished(status);
+            record.summary.finished_at = Some(at);
             return;
         }
         Write::Transition(transition) => (transition, None),
@@ -125,17 +139,10 @@ fn apply(run: &mut RunRecord, write: Write) {
             outputs,
         } => (transition, Some(outputs)),
     };
-    let idx = match run
-        .tasks
-        .iter()
-        .position(|task| task.task == transition.task)
-    {
-        Some(idx) => idx,
-        None => {
-            run.tasks.push(TaskRecord::pending(&transition.task));
-            run.tasks.len() - 1
-        }
-    };
-    run.tasks[idx].apply(&transition, outputs.as_ref());
-    run.transitions.push(transition);
+    let idx = *run.tasks.entry(transition.task.clone()).or_insert_with(|| {
+        record.tasks.push(TaskRecord::pending(&transition.task));
+        record.tasks.len() - 1
+    });
+    record.tasks[idx].apply(&transition, outputs.as_ref());
+    record.transitions.push(transition);
 }
