@@ -22,6 +22,8 @@ pub(crate) enum Command {
         /// The workflow file (.toml or .json).
         file: PathBuf,
     },
+    /// Continue an interrupted run: what completed is not run again.
+    Resume(ResumeArgs),
     /// List the runs recorded in the store.
     Runs {
         #[command(flatten)]
@@ -56,6 +58,20 @@ pub(crate) struct RunArgs {
     /// Set an input: `--set n=3`. Repeat for several.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub(crate) set: Vec<String>,
+    /// Tasks at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub(crate) jobs: Option<usize>,
+    /// Print one JSON object with the run's result on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ResumeArgs {
+    /// The run's id, or a prefix of it that only it has.
+    pub(crate) run: String,
     /// Tasks at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub(crate) jobs: Option<usize>,

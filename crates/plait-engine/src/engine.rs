@@ -86,7 +86,7 @@ impl Engine {
             store: self.store.clone(),
             definition: options.definition,
         };
-        run::execute(plan.clone(), inputs, config).await
+        run::execute(plan.clone(), inputs, config, None).await
     }
 }
 
@@ -100,6 +100,52 @@ pub struct RunDefinition {
     /// The definition as written (a workflow file's text).
     pub text: String,
     pub hash: String,
+}
+
+impl Engine {
+    /// Continues the recorded run `record` of `plan`: tasks whose completion was recorded are
+    /// not executed again, tasks that started without completing run again, and a run that
+    /// was failing or reverting keeps reverting. The caller checks that `plan` is the
+    /// definition the run started with.
+    pub async fn resume(
+        &self,
+        plan: &Arc<Plan>,
+        record: &plait_store::RunRecord,
+        options: RunOptions,
+    ) -> Result<RunReport, RunError> {
+        let recorded = record.inputs.as_object().cloned().unwrap_or_default();
+        let mut inputs: Vec<(Arc<str>, Value)> = Vec::new();
+        for input in plan.inputs() {
+            let Some(json) = recorded.get(&*input.name) else {
+                continue;
+            };
+            let value = input
+                .ty
+                .value_from_json(json)
+                .map_err(|mismatch| RunError::InputType {
+                    name: input.name.clone(),
+                    mismatch,
+                })?;
+            inputs.push((input.name.clone(), value));
+        }
+        let inputs = run::resolve_inputs(plan, inputs)?;
+        let config = run::RunConfig {
+            run_id: record.summary.run_id.as_str().into(),
+            jobs: self.jobs,
+            clock: self.clock.clone(),
+            observer: options.observer,
+            cancel: options.cancel,
+            store: self.store.clone(),
+            definition: options.definition,
+        };
+        run::execute(
+            plan.clone(),
+            inputs,
+            config,
+            Some(run::Prior::from_record(record)),
+        )
+        .await
+    }
 }
 
 /// Per-run settings.

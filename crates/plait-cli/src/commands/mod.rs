@@ -2,6 +2,7 @@
 
 mod check;
 mod graph;
+mod resume;
 mod run;
 mod runs;
 mod show;
@@ -19,6 +20,7 @@ pub(crate) async fn dispatch(command: Command) -> u8 {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Check { file } => check::check(&file),
+        Command::Resume(args) => resume::resume(args).await,
         Command::Runs { store, json } => runs::runs(&store, json).await,
         Command::Show { run, store, json } => show::show(&run, &store, json).await,
         Command::Graph { file, format } => graph::graph(&file, format),

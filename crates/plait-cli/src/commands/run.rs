@@ -31,33 +31,62 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let plan = Arc::new(loaded.plan);
-    let cancel = CancellationToken::new();
-    watch_interrupts(cancel.clone());
-    let mut engine = Engine::new();
-    if let Some(jobs) = args.jobs {
-        engine = engine.with_jobs(jobs);
-    }
-    if let Some(store) = store {
-        engine = engine.with_store(store);
-    }
-    let progress = Progress::start(&plan, &loaded.name, engine.jobs());
     let definition = RunDefinition {
         workflow: loaded.name.clone(),
         source: args.file.display().to_string(),
         text: loaded.text.to_string(),
         hash: loaded.hash.clone(),
     };
+    let plan = Arc::new(loaded.plan);
+    let engine = engine(args.jobs, store);
+    let jobs = engine.jobs();
+    drive(
+        &plan,
+        &loaded.name,
+        definition,
+        jobs,
+        args.json,
+        |options| engine.run(&plan, inputs, options),
+    )
+    .await
+}
+
+pub(super) fn engine(jobs: Option<usize>, store: Option<Arc<dyn plait_store::Store>>) -> Engine {
+    let mut engine = Engine::new();
+    if let Some(jobs) = jobs {
+        engine = engine.with_jobs(jobs);
+    }
+    if let Some(store) = store {
+        engine = engine.with_store(store);
+    }
+    engine
+}
+
+/// Runs (or resumes) with progress and Ctrl-C handling, then presents the result.
+pub(super) async fn drive<F>(
+    plan: &Arc<Plan>,
+    name: &str,
+    definition: RunDefinition,
+    jobs: usize,
+    as_json: bool,
+    start: impl FnOnce(RunOptions) -> F,
+) -> u8
+where
+    F: std::future::Future<Output = Result<plait_engine::RunReport, RunError>>,
+{
+    let cancel = CancellationToken::new();
+    watch_interrupts(cancel.clone());
+    let progress = Progress::start(plan, name, jobs);
     let options = RunOptions::new()
         .observer(progress.clone())
         .cancel(cancel)
         .definition(definition);
-    let report = match engine.run(&plan, inputs, options).await {
+    let report = match start(options).await {
         Ok(report) => report,
         Err(error) => {
             progress.abandon();
             eprintln!("error: {error}");
-            if let Some(help) = input_help(&plan, &error) {
+            if let Some(help) = input_help(plan, &error) {
                 eprintln!("  help: {help}");
             }
             // The store failing mid-run stops the run; bad inputs stop it before it starts.
@@ -69,7 +98,7 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
     };
     progress.finish();
     summary::print(&report);
-    if args.json {
+    if as_json {
         println!("{}", json::report(&report));
     } else {
         for (name, value) in &report.outputs {

@@ -28,7 +28,7 @@ pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
 }
 
 /// The run with this id, or the only one whose id starts with it.
-async fn find(store: &dyn Store, wanted: &str) -> Result<RunRecord, String> {
+pub(super) async fn find(store: &dyn Store, wanted: &str) -> Result<RunRecord, String> {
     if let Some(record) = store.run(wanted).await.map_err(|e| e.to_string())? {
         return Ok(record);
     }

@@ -152,3 +152,76 @@ fn a_store_from_a_newer_plait_is_refused() {
         refused.stderr
     );
 }
+
+/// `boom` kills plait itself (SIGKILL, as a crash would) the first time it runs.
+const CRASHING: &str = r#"
+[tasks.a]
+command = ["sh", "-c", "echo a >> ledger; printf '{\"x\": 1}'"]
+provides = { x = "int" }
+
+[tasks.boom]
+command = ["sh", "-c", "echo boom >> ledger; [ -e killed ] || { touch killed; kill -9 $PPID; sleep 5; }; printf '{\"y\": %d}' $(({x} + 1))"]
+requires = { x = "int" }
+provides = { y = "int" }
+
+[tasks.c]
+command = ["sh", "-c", "echo c >> ledger; printf '{\"z\": %d}' $(({y} + 1))"]
+requires = { y = "int" }
+provides = { z = "int" }
+"#;
+
+/// Runs CRASHING until plait is killed; returns the interrupted run's id.
+fn crashed_run(scratch: &Scratch) -> String {
+    scratch.write("crash.toml", CRASHING);
+    let killed = scratch.plait(&["run", "crash.toml"]);
+    assert_eq!(killed.code, 128 + 9, "plait was killed: {}", killed.stderr);
+    let runs = scratch.plait(&["runs", "--json"]);
+    let runs = json(&runs.expect_code(0).stdout);
+    assert_eq!(runs[0]["status"], "interrupted");
+    runs[0]["run_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_killed_run_resumes_without_running_what_completed_again() {
+    let scratch = Scratch::new();
+    let run = crashed_run(&scratch);
+    let resumed = scratch
+        .plait(&["resume", &run, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(resumed.status(), "succeeded");
+    assert_eq!(resumed.output("z"), &serde_json::json!(3));
+    assert_eq!(
+        resumed.attempts("boom"),
+        2,
+        "started, never completed: run again"
+    );
+    assert_eq!(
+        scratch.read("ledger"),
+        "a\nboom\nboom\nc\n",
+        "`a` completed before the crash: not again"
+    );
+    let again = scratch.plait(&["resume", &run]);
+    assert!(
+        again
+            .expect_code(2)
+            .stderr
+            .contains("already ended (succeeded)"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn a_changed_definition_is_not_resumed() {
+    let scratch = Scratch::new();
+    let run = crashed_run(&scratch);
+    scratch.write("crash.toml", &format!("{CRASHING}\n# edited\n"));
+    let refused = scratch.plait(&["resume", &run]);
+    assert!(
+        refused.expect_code(2).stderr.contains("definition changed"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(scratch.read("ledger"), "a\nboom\n", "nothing ran");
+}

@@ -9,6 +9,7 @@ mod attempt;
 mod inputs;
 mod persist;
 mod record;
+mod resume;
 mod revert;
 mod schedule;
 mod scope;
@@ -29,6 +30,7 @@ use crate::report::{RunReport, TaskReport};
 
 pub(crate) use inputs::resolve_inputs;
 use record::NodeRecord;
+pub(crate) use resume::Prior;
 use scope::ScopeCell;
 
 pub(crate) struct RunConfig {
@@ -106,6 +108,19 @@ impl Shared {
         self.run_token.cancel();
     }
 
+    /// The value, if its provider has one (on resume, a provider may not).
+    fn try_value(&self, source: Source) -> Option<Value> {
+        match source {
+            Source::Input(idx) => Some(self.inputs[idx as usize].clone()),
+            Source::Output { node, port } => self
+                .record(node)
+                .outputs
+                .as_ref()
+                .and_then(|outputs| outputs.value_at(port as usize))
+                .cloned(),
+        }
+    }
+
     fn value(&self, source: Source) -> Value {
         match source {
             Source::Input(idx) => self.inputs[idx as usize].clone(),
@@ -130,17 +145,31 @@ pub(crate) async fn execute(
     plan: Arc<Plan>,
     inputs: Box<[Value]>,
     config: RunConfig,
+    prior: Option<Prior>,
 ) -> Result<RunReport, crate::RunError> {
     let started_at = config.clock.now();
     let user_cancel = config.cancel.clone();
     let shared = Arc::new(Shared::new(plan, inputs, config));
-    shared.create_run(started_at).await?;
+    let ready = match &prior {
+        None => {
+            shared.create_run(started_at).await?;
+            None
+        }
+        Some(prior) => Some(shared.restore(prior)),
+    };
     for node in 0..shared.plan.len() as NodeId {
-        if shared.plan.node(node).task().is_some() {
+        if shared.plan.node(node).task().is_some()
+            && shared.record(node).state == TaskState::Pending
+        {
             shared.emit(node, TaskState::Pending, 0, None);
         }
     }
-    schedule::seed(&shared);
+    match ready {
+        None => schedule::seed(&shared),
+        // A run that was reverting goes straight to its revert phase.
+        Some(_) if prior.as_ref().is_some_and(Prior::reverting) => shared.stop(),
+        Some(ready) => schedule::make_ready(&shared, ready, None),
+    }
     loop {
         if shared.is_idle() {
             break;

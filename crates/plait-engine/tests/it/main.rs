@@ -4,6 +4,7 @@ mod common;
 mod failure;
 mod oracle;
 mod parallel;
+mod resume;
 mod sharing;
 mod store;
 mod subprocess;

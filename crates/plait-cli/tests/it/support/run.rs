@@ -30,9 +30,10 @@ impl Output {
     pub(super) fn new(output: std::process::Output) -> Output {
         let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
         let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
-        let Some(code) = output.status.code() else {
-            panic!("plait was killed ({:?}); stderr:\n{stderr}", output.status)
-        };
+        // Killed by a signal: the shell's convention, 128 + the signal.
+        let code = output.status.code().unwrap_or_else(|| {
+            128 + std::os::unix::process::ExitStatusExt::signal(&output.status).unwrap_or(0)
+        });
         Output {
             code,
             stdout,

@@ -1,0 +1,78 @@
+//! `plait resume RUN`: continue an interrupted run where its record stops.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use plait_engine::RunDefinition;
+use plait_store::{RunState, Store};
+
+use crate::cli::ResumeArgs;
+use crate::exit;
+
+pub(crate) async fn resume(args: ResumeArgs) -> u8 {
+    let Ok(Some(store)) = super::store::for_reading(&args.store) else {
+        eprintln!(
+            "error: no runs are recorded in `{}`",
+            args.store.path.display()
+        );
+        return exit::BAD_INPUT;
+    };
+    let record = match super::show::find(&store, &args.run).await {
+        Ok(record) => record,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let run_id = record.summary.run_id.clone();
+    match record.summary.state {
+        RunState::Interrupted => {}
+        RunState::Running => {
+            let owner = &record.summary.owner;
+            eprintln!(
+                "error: run `{run_id}` is still running (process {} on {}): wait for it, or stop it first",
+                owner.pid, owner.host
+            );
+            return exit::BAD_INPUT;
+        }
+        RunState::Finished(status) => {
+            eprintln!(
+                "error: run `{run_id}` already ended ({status}): there is nothing to resume; `plait run` starts a new one"
+            );
+            return exit::BAD_INPUT;
+        }
+    }
+    let file = Path::new(&record.summary.source);
+    let loaded = match super::load(file) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    if loaded.hash != record.definition_hash {
+        eprintln!(
+            "error: definition changed: `{}` is not the workflow run `{run_id}` started with, so its record cannot be resumed with it",
+            file.display()
+        );
+        eprintln!("  help: restore the file as it was, or start a new run with `plait run`");
+        return exit::BAD_INPUT;
+    }
+    let store: Arc<dyn Store> = Arc::new(store);
+    let engine = super::run::engine(args.jobs, Some(store));
+    let definition = RunDefinition {
+        workflow: loaded.name.clone(),
+        source: record.summary.source.clone(),
+        text: loaded.text.to_string(),
+        hash: loaded.hash.clone(),
+    };
+    let plan = Arc::new(loaded.plan);
+    let jobs = engine.jobs();
+    eprintln!("resuming run `{run_id}`");
+    super::run::drive(
+        &plan,
+        &loaded.name,
+        definition,
+        jobs,
+        args.json,
+        |options| engine.resume(&plan, &record, options),
+    )
+    .await
+}

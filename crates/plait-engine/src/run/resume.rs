@@ -1,0 +1,160 @@
+//! Picking up a recorded run where it stopped.
+//!
+//! A task whose completion was recorded is not executed again: its recorded outputs feed its
+//! dependents. A task that started without completing runs again (execution is at least
+//! once). A run that was failing or reverting keeps reverting and executes nothing.
+
+use std::collections::HashMap;
+
+use plait_core::{NodeId, NodeKind, Outputs, TaskState};
+use plait_store::RunRecord;
+
+use super::Shared;
+
+/// What the record says of each task, by path.
+pub(crate) struct Prior {
+    tasks: HashMap<String, PriorTask>,
+    /// Some task failed for good or a revert began: the run resumes by reverting.
+    reverting: bool,
+}
+
+struct PriorTask {
+    state: TaskState,
+    attempts: u32,
+    error: Option<String>,
+    /// The outputs of its recorded completion, unless reverted since.
+    outputs: Option<serde_json::Value>,
+}
+
+impl Prior {
+    pub(crate) fn from_record(record: &RunRecord) -> Prior {
+        let mut tasks: HashMap<String, PriorTask> = record
+            .tasks
+            .iter()
+            .map(|task| {
+                let prior = PriorTask {
+                    state: task.state,
+                    attempts: task.attempts,
+                    error: task.error.clone(),
+                    outputs: None,
+                };
+                (task.task.clone(), prior)
+            })
+            .collect();
+        // A task still to revert has providers not reverted yet (dependents revert first),
+        // so the outputs its revert's inputs come from are all still in the record.
+        for task in &record.tasks {
+            if let (Some(prior), Some(outputs)) = (tasks.get_mut(&task.task), &task.outputs) {
+                prior.outputs = Some(outputs.clone());
+            }
+        }
+        let reverting = record.tasks.iter().any(|task| {
+            matches!(
+                task.state,
+                TaskState::Failed
+                    | TaskState::Reverting
+                    | TaskState::Reverted
+                    | TaskState::RevertFailed
+            )
+        });
+        Prior { tasks, reverting }
+    }
+
+    pub(crate) fn reverting(&self) -> bool {
+        self.reverting
+    }
+}
+
+impl Shared {
+    /// Applies the record before anything runs. Returns the nodes that are ready.
+    pub(super) fn restore(&self, prior: &Prior) -> Vec<NodeId> {
+        for node in 0..self.plan.len() as NodeId {
+            let plan_node = self.plan.node(node);
+            let NodeKind::Task(slot) = &plan_node.kind else {
+                continue;
+            };
+            let Some(task) = prior.tasks.get(&*plan_node.path) else {
+                continue;
+            };
+            let outputs = task
+                .outputs
+                .as_ref()
+                .and_then(|json| restore_outputs(json, &slot.provides));
+            let mut record = self.record(node);
+            record.attempts = task.attempts;
+            if prior.reverting {
+                // The states are the revert's starting point; inputs are rebuilt below.
+                record.state = match task.state {
+                    // Started, never finished: it may have had an effect.
+                    TaskState::Running | TaskState::Retrying => TaskState::Cancelled,
+                    // Interrupted in its revert: revert again.
+                    TaskState::Reverting => TaskState::Succeeded,
+                    state => state,
+                };
+                record.outputs = outputs;
+                // A revert is told why its task failed.
+                record.error = task.error.as_deref().map(plait_core::TaskError::permanent);
+                continue;
+            }
+            if task.state == TaskState::Succeeded
+                && let Some(outputs) = outputs
+            {
+                record.state = TaskState::Succeeded;
+                record.outputs = Some(outputs);
+                record.released = true;
+            }
+        }
+        if prior.reverting {
+            self.rebuild_revert_inputs();
+            return Vec::new();
+        }
+        // Completed tasks count as finished for their successors.
+        for node in 0..self.plan.len() as NodeId {
+            if self.record(node).released {
+                for &next in self.plan.successors(node) {
+                    self.remaining[next as usize].fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                }
+            }
+        }
+        (0..self.plan.len() as NodeId)
+            .filter(|&node| {
+                self.remaining[node as usize].load(std::sync::atomic::Ordering::Acquire) == 0
+                    && self.record(node).state == TaskState::Pending
+            })
+            .collect()
+    }
+
+    /// A revert gets the inputs its task ran with: the run's inputs and its providers'
+    /// recorded outputs.
+    fn rebuild_revert_inputs(&self) {
+        for node in 0..self.plan.len() as NodeId {
+            let Some(slot) = self.plan.node(node).task() else {
+                continue;
+            };
+            if !slot.task.has_revert() || !self.record(node).needs_revert() {
+                continue;
+            }
+            let values: Option<Vec<_>> = slot
+                .sources
+                .iter()
+                .map(|&source| self.try_value(source))
+                .collect();
+            if let Some(values) = values {
+                self.record(node).inputs =
+                    Some(plait_core::Inputs::new(slot.requires.clone(), values));
+            }
+        }
+    }
+}
+
+/// Typed values from a recorded outputs object; `None` if any is missing or does not fit
+/// (a native value has no JSON form: such a task runs again).
+fn restore_outputs(json: &serde_json::Value, ports: &[plait_core::Port]) -> Option<Outputs> {
+    let object = json.as_object()?;
+    let mut outputs = Outputs::with_capacity(ports.len());
+    for port in ports {
+        let value = port.ty.value_from_json(object.get(&*port.name)?).ok()?;
+        outputs.insert(port.name.clone(), value);
+    }
+    outputs.into_declared(ports).ok()
+}
