@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod check_and_graph;
+mod crash;
 mod examples;
 mod failures;
 mod interrupt;

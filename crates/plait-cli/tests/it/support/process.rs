@@ -82,6 +82,21 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Lets plait run for at most `limit`, then SIGKILLs it, as a crash would.
+    pub(crate) fn kill_after(mut self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Running {
     /// A test that failed half-way does not leave plait running.
     fn drop(&mut self) {

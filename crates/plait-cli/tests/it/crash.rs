@@ -1,0 +1,171 @@
+//! Crash and resume (RELIABILITY.md): SIGKILL `plait` at random points of a 500-task
+//! workflow whose commands append to a ledger, resume, and again, until the run ends. Every
+//! trial must end with the outputs of an uninterrupted run, no task whose completion was
+//! recorded executed again, and the store passing `PRAGMA integrity_check`.
+//!
+//! `PLAIT_CRASH_TRIALS` sets the number of trials (50 by default; 1,000 for a long local run);
+//! `PLAIT_CRASH_SEED` replays one trial's random choices.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::support::Scratch;
+
+const LAYERS: usize = 10;
+const WIDTH: usize = 50;
+
+/// splitmix64: the trials' randomness, reproducible from a seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Task `t{i}` of layer k > 0 needs one or two tasks of layer k - 1 and provides the sum of
+/// their values plus one; layer 0 provides 1. Returns the file and each task's value.
+fn workflow() -> (String, Vec<i64>) {
+    let mut rng = Rng(7);
+    let mut text = String::from("outputs = [");
+    let last: Vec<String> = ((LAYERS - 1) * WIDTH..LAYERS * WIDTH)
+        .map(|i| format!("\"v{i}\""))
+        .collect();
+    text.push_str(&last.join(", "));
+    text.push_str("]\n");
+    let mut values = Vec::new();
+    for i in 0..LAYERS * WIDTH {
+        let layer = i / WIDTH;
+        let deps: Vec<usize> = if layer == 0 {
+            Vec::new()
+        } else {
+            let base = (layer - 1) * WIDTH;
+            let first = base + (rng.next() % WIDTH as u64) as usize;
+            let second = base + (rng.next() % WIDTH as u64) as usize;
+            if first == second {
+                vec![first]
+            } else {
+                vec![first, second]
+            }
+        };
+        let value = 1 + deps.iter().map(|&d| values[d]).sum::<i64>();
+        values.push(value);
+        let sum: String = deps.iter().map(|d| format!("{{v{d}}} + ")).collect();
+        let requires: Vec<String> = deps.iter().map(|d| format!("v{d} = \"int\"")).collect();
+        text.push_str(&format!(
+            "\n[tasks.t{i}]\ncommand = [\"sh\", \"-c\", \"echo t{i} >> ledger; printf '{{\\\"v{i}\\\": %d}}' $(({sum}1))\"]\nrequires = {{ {} }}\nprovides = {{ v{i} = \"int\" }}\n",
+            requires.join(", ")
+        ));
+    }
+    (text, values)
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
+}
+
+/// Tasks whose completion the store holds now.
+fn completed(scratch: &Scratch, run: &str) -> BTreeSet<String> {
+    let shown = scratch.plait(&["show", run, "--json"]);
+    let shown = json(&shown.expect_code(0).stdout);
+    shown["tasks"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, task)| task["state"] == "succeeded")
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Starts `args`, and SIGKILLs it after `delay` unless it ended first.
+fn run_and_kill(scratch: &Scratch, args: &[&str], delay: Duration) {
+    scratch.spawn(args).kill_after(delay);
+}
+
+fn trial(seed: u64, text: &str, values: &[i64]) {
+    let mut rng = Rng(seed);
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", text);
+    run_and_kill(
+        &scratch,
+        &["run", "flow.toml", "--jobs", "4"],
+        Duration::from_millis(rng.next() % 700),
+    );
+    let runs = json(&scratch.plait(&["runs", "--json"]).expect_code(0).stdout);
+    let Some(run) = runs[0]["run_id"].as_str().map(str::to_owned) else {
+        // Killed before the run was recorded: nothing to resume, nothing to check.
+        return;
+    };
+    for round in 0.. {
+        assert!(round < 50, "seed {seed}: the run never ended");
+        let status =
+            json(&scratch.plait(&["runs", "--json"]).expect_code(0).stdout)[0]["status"].clone();
+        if status == "succeeded" {
+            break;
+        }
+        assert_eq!(status, "interrupted", "seed {seed}");
+        let done = completed(&scratch, &run);
+        let ledger_before = std::fs::read_to_string(scratch.join("ledger"))
+            .unwrap_or_default()
+            .len();
+        // Every other round runs to the end, so trials finish.
+        let delay = if round % 2 == 0 {
+            rng.next() % 500
+        } else {
+            60_000
+        };
+        run_and_kill(
+            &scratch,
+            &["resume", &run, "--jobs", "4"],
+            Duration::from_millis(delay),
+        );
+        let ledger = std::fs::read_to_string(scratch.join("ledger")).unwrap_or_default();
+        for task in ledger[ledger_before..].lines() {
+            assert!(
+                !done.contains(task),
+                "seed {seed}: `{task}` ran again after its completion was recorded"
+            );
+        }
+    }
+    let shown = json(
+        &scratch
+            .plait(&["show", &run, "--json"])
+            .expect_code(0)
+            .stdout,
+    );
+    for (i, value) in values.iter().enumerate() {
+        let task = &shown["tasks"][format!("t{i}")];
+        assert_eq!(
+            task["outputs"][format!("v{i}")],
+            serde_json::json!(value),
+            "seed {seed}: t{i}"
+        );
+    }
+    let db = rusqlite::Connection::open(scratch.join(".plait/plait.db")).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok", "seed {seed}");
+}
+
+#[test]
+fn killed_runs_resume_to_the_outputs_of_an_uninterrupted_run() {
+    let (text, values) = workflow();
+    if let Some(seed) = std::env::var("PLAIT_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return trial(seed, &text, &values);
+    }
+    let trials: u64 = std::env::var("PLAIT_CRASH_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    for seed in 0..trials {
+        trial(seed, &text, &values);
+    }
+}
