@@ -235,3 +235,102 @@ async fn a_run_recorded_in_sqlite_reads_back_whole() {
         RunState::Finished(RunStatus::Succeeded)
     );
 }
+
+/// A failpoint at every persistence call of a 20-task run in turn, then a resume from what
+/// was recorded: every time, the outputs are right and no recorded completion runs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_every_persistence_point_resumes_correctly() {
+    // t0..t4 independent; t5..t19 each needs the task five before it.
+    let executions = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let make_flow = || {
+        let mut flow = Flow::graph("twenty");
+        for idx in 0..20usize {
+            let requires: Vec<String> = if idx >= 5 {
+                vec![format!("v{}", idx - 5)]
+            } else {
+                vec![]
+            };
+            let requires: Vec<&str> = requires.iter().map(String::as_str).collect();
+            let name = format!("v{idx}");
+            let log = executions.clone();
+            let task_name = format!("t{idx}");
+            let task = FnTask::raw(ints(&requires), ints(&[&name]), move |_, inputs| {
+                log.lock().unwrap().push(task_name.clone());
+                let total = inputs
+                    .values()
+                    .iter()
+                    .filter_map(Value::as_int)
+                    .sum::<i64>()
+                    + 1;
+                let name = name.clone();
+                async move { Ok(Outputs::new().set(name, total)) }
+            });
+            flow = flow.task(format!("t{idx}"), task);
+        }
+        flow
+    };
+    let outputs: Vec<String> = (15..20).map(|i| format!("v{i}")).collect();
+    let plan = plan(Workflow::new(make_flow()).outputs(outputs.clone()));
+    // 20 intents, 20 completions and the run's end: 41 writes in a clean run.
+    for fail_at in 0..41 {
+        executions.lock().unwrap().clear();
+        let inner = MemoryStore::new();
+        let failing = Failing {
+            inner: inner.clone(),
+            ok: fail_at,
+            writes: AtomicUsize::new(0),
+        };
+        let engine = Engine::new().with_store(Arc::new(failing));
+        let first = engine
+            .run(
+                &plan,
+                Vec::<(&str, i64)>::new(),
+                RunOptions::new().run_id("r1"),
+            )
+            .await;
+        if fail_at < 40 {
+            assert!(
+                matches!(first, Err(RunError::Store(_))),
+                "failpoint {fail_at}: {first:?}"
+            );
+        }
+        let record = inner.run("r1").await.unwrap().unwrap();
+        let recorded: Vec<String> = record
+            .tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Succeeded)
+            .map(|t| t.task.clone())
+            .collect();
+        if record.summary.state == RunState::Finished(RunStatus::Succeeded) {
+            continue;
+        }
+        executions.lock().unwrap().clear();
+        let engine = Engine::new().with_store(Arc::new(inner.clone()));
+        let resumed = engine
+            .resume(&plan, &record, RunOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(resumed.status, RunStatus::Succeeded, "failpoint {fail_at}");
+        for (i, name) in outputs.iter().enumerate() {
+            assert_eq!(
+                resumed.output(name),
+                Some(&Value::Int(4)),
+                "failpoint {fail_at}: v{}",
+                15 + i
+            );
+        }
+        let again = executions.lock().unwrap().clone();
+        for task in &recorded {
+            assert!(
+                !again.contains(task),
+                "failpoint {fail_at}: `{task}` ran again after its completion was recorded"
+            );
+        }
+        let finished = inner.run("r1").await.unwrap().unwrap();
+        assert_eq!(
+            finished.summary.state,
+            RunState::Finished(RunStatus::Succeeded),
+            "failpoint {fail_at}"
+        );
+    }
+}
