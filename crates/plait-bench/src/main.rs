@@ -36,7 +36,8 @@ struct Args {
     /// Runs made first and not measured (thread start-up, first-touch page faults).
     #[arg(long, default_value_t = 1)]
     warmup: usize,
-    /// Record every transition: `memory` or `sqlite` (a file in a temporary directory).
+    /// Record every transition: `memory`, `sqlite` (a file in a temporary directory, each
+    /// commit synced) or `sqlite-normal` (the same, safe against a killed process only).
     #[arg(long)]
     store: Option<String>,
     /// Print one JSON line.
@@ -67,11 +68,16 @@ fn main() -> anyhow::Result<()> {
     match args.store.as_deref() {
         None => {}
         Some("memory") => engine = engine.with_store(Arc::new(plait_store::MemoryStore::new())),
-        Some("sqlite") => {
-            let store = plait_store_sqlite::SqliteStore::open(store_dir.path().join("plait.db"))?;
+        Some(kind @ ("sqlite" | "sqlite-normal")) => {
+            let options = plait_store_sqlite::SqliteOptions {
+                power_loss_safe: kind == "sqlite",
+                ..plait_store_sqlite::SqliteOptions::default()
+            };
+            let path = store_dir.path().join("plait.db");
+            let store = plait_store_sqlite::SqliteStore::open_with(path, options)?;
             engine = engine.with_store(Arc::new(store));
         }
-        Some(other) => bail!("unknown store `{other}`: use memory or sqlite"),
+        Some(other) => bail!("unknown store `{other}`: use memory, sqlite or sqlite-normal"),
     }
     let mut walls = Vec::with_capacity(args.repeat);
     let mut checksum = 0;

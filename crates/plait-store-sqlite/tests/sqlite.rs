@@ -176,6 +176,7 @@ async fn a_store_locked_by_another_process_gives_a_typed_error() {
     let path = dir.path().join("plait.db");
     let options = SqliteOptions {
         busy_timeout: Duration::from_millis(100),
+        ..SqliteOptions::default()
     };
     let store = SqliteStore::open_with(&path, options).unwrap();
     // Another connection holds the write lock, as another plait mid-commit would.

@@ -64,8 +64,9 @@ fn json_prints_exactly_one_object_on_stdout() {
 fn without_json_outputs_are_lines_on_stdout_and_progress_is_on_stderr() {
     let scratch = Scratch::new();
     scratch.write("workflow.toml", NOISY);
-    // One task at a time, so the progress lines come in one order.
-    let run = scratch.plait(&["run", "workflow.toml", "--jobs", "1"]);
+    // One job and no store, so the progress lines come in one order (a store adds runners
+    // that wait on commits, and independent tasks may then start in any order).
+    let run = scratch.plait(&["run", "workflow.toml", "--jobs", "1", "--store", ":memory:"]);
     run.expect_code(0);
     expect![[r#"
         total = 17
@@ -97,7 +98,15 @@ fn a_failed_run_still_prints_its_report_and_exits_1() {
             r#""-c", "echo 'describe gave up' >&2; exit 4; printf '{\"total\""#,
         ),
     );
-    let run = scratch.plait(&["run", "workflow.toml", "--json", "--jobs", "1"]);
+    let run = scratch.plait(&[
+        "run",
+        "workflow.toml",
+        "--json",
+        "--jobs",
+        "1",
+        "--store",
+        ":memory:",
+    ]);
     let report = run.expect_code(1).json();
     expect![[r#"
         status: reverted

@@ -62,6 +62,20 @@ pub(super) async fn run_attempts(
         {
             return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
         }
+        // With a store, more runners exist than `jobs` (they wait on commits together); only
+        // `jobs` execute at once.
+        let permit = match &shared.exec_slots {
+            Some(slots) => Some(
+                slots
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed"),
+            ),
+            None => None,
+        };
+        if permit.is_some() && shared.is_stopping() {
+            return never_started(shared, node, attempt, first_attempt).await;
+        }
         shared.emit(node, TaskState::Running, attempt, None);
         let token = shared.attempt_token(node, &slot.policy, local);
         let ctx = TaskContext::new(
@@ -78,6 +92,7 @@ pub(super) async fn run_attempts(
         }
         .expect("the inputs are taken by the last attempt only");
         let outcome = attempt_once(slot, ctx, attempt_inputs, &token).await;
+        drop(permit);
         let error = match outcome {
             Outcome::Done(outputs) => {
                 // Durable before any dependent can see it. Unrecorded, the work counts for
@@ -143,6 +158,33 @@ pub(super) async fn run_attempts(
         }
         attempt += 1;
     }
+}
+
+/// The run stopped while the attempt waited for an execution slot: it never started. The
+/// store keeps its intent and learns it was cancelled; in memory it is as if it had not been
+/// claimed, so this run does not revert what never ran.
+async fn never_started(
+    shared: &Shared,
+    node: NodeId,
+    attempt: u32,
+    first_attempt: u32,
+) -> Attempted {
+    if shared.store_failure().is_none() {
+        shared
+            .persist(node, TaskState::Cancelled, attempt, None, None)
+            .await;
+    }
+    let mut record = shared.record(node);
+    record.attempts = attempt - 1;
+    record.state = if attempt == first_attempt {
+        TaskState::Pending
+    } else {
+        TaskState::Cancelled
+    };
+    if record.attempts == 0 {
+        record.started_at = None;
+    }
+    Attempted::Cancelled
 }
 
 async fn finish(

@@ -50,6 +50,9 @@ struct Sched {
     active: usize,
 }
 
+/// Runners beyond `jobs` that may wait on the store's commits at once.
+const COMMIT_RUNNERS: usize = 64;
+
 struct Shared {
     plan: Arc<Plan>,
     inputs: Box<[Value]>,
@@ -69,6 +72,12 @@ struct Shared {
     runtime: tokio::runtime::Handle,
     /// The first store failure; the run stops where its record stops.
     store_error: Mutex<Option<plait_store::StoreError>>,
+    /// Runner loops allowed at once: `jobs`, or more with a store (see `exec_slots`).
+    max_runners: usize,
+    /// With a store, a task spends most of its time waiting for its records to commit, which
+    /// is not work: extra runners wait on commits together (one commit carries all their
+    /// writes) while these `jobs` permits bound what actually executes.
+    exec_slots: Option<tokio::sync::Semaphore>,
 }
 
 impl Shared {
@@ -197,6 +206,7 @@ pub(crate) async fn execute(
 
 impl Shared {
     fn new(plan: Arc<Plan>, inputs: Box<[Value]>, config: RunConfig) -> Shared {
+        let (jobs, has_store) = (config.jobs, config.store.is_some());
         let n_nodes = plan.len();
         let records = (0..n_nodes)
             .map(|_| Mutex::new(NodeRecord::default()))
@@ -223,6 +233,12 @@ impl Shared {
             scopes,
             runtime: tokio::runtime::Handle::current(),
             store_error: Mutex::new(None),
+            max_runners: if has_store {
+                jobs + COMMIT_RUNNERS
+            } else {
+                jobs
+            },
+            exec_slots: has_store.then(|| tokio::sync::Semaphore::new(jobs)),
         }
     }
 

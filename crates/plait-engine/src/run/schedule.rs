@@ -112,7 +112,7 @@ fn enqueue(shared: &Arc<Shared>, node: NodeId) {
             .sched
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if sched.active < shared.config.jobs {
+        if sched.active < shared.max_runners {
             sched.active += 1;
             true
         } else {

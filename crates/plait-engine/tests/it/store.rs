@@ -334,3 +334,37 @@ async fn a_failure_at_every_persistence_point_resumes_correctly() {
         );
     }
 }
+
+/// With a store, extra runners wait on commits, but no more than `jobs` tasks execute at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_does_not_raise_the_jobs_bound() {
+    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut flow = Flow::unordered("wide");
+    for idx in 0..60 {
+        let (now, peak) = (now.clone(), peak.clone());
+        let task = FnTask::raw(vec![], vec![], move |_, _| {
+            let (now, peak) = (now.clone(), peak.clone());
+            async move {
+                let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(current, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok(Outputs::new())
+            }
+        });
+        flow = flow.task(format!("t{idx}"), task);
+    }
+    let engine = Engine::new()
+        .with_jobs(3)
+        .with_store(Arc::new(MemoryStore::new()));
+    let report = engine
+        .run(
+            &plan(Workflow::new(flow)),
+            Vec::<(&str, i64)>::new(),
+            RunOptions::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Succeeded);
+    assert_eq!(peak.load(Ordering::SeqCst), 3);
+}
