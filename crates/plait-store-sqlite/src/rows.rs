@@ -1,26 +1,32 @@
 //! Reading and writing the tables.
 
+use std::collections::HashMap;
+
 use plait_core::{RunStatus, TaskState};
 use plait_store::{
-    NewRun, Owner, RunRecord, RunState, RunSummary, StoreError, TaskRecord, Transition, Write,
-    host_name, owner_alive,
+    NewRun, Owner, RunRecord, RunState, RunSummary, TaskRecord, Transition, Write, host_name,
+    owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub(crate) fn insert_run(
+/// Whether `run_id` is in the store, asking the database once per batch.
+pub(crate) fn run_exists(
     tx: &Connection,
-    run: &NewRun,
-) -> rusqlite::Result<Result<(), StoreError>> {
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)",
-        [&run.run_id],
-        |row| row.get(0),
-    )?;
-    if exists {
-        return Ok(Err(StoreError::DuplicateRun {
-            run_id: run.run_id.clone(),
-        }));
+    known: &mut HashMap<String, bool>,
+    run_id: &str,
+) -> rusqlite::Result<bool> {
+    if let Some(&exists) = known.get(run_id) {
+        return Ok(exists);
     }
+    let exists = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)")?
+        .query_row([run_id], |row| row.get(0))?;
+    known.insert(run_id.to_owned(), exists);
+    Ok(exists)
+}
+
+/// Inserts a run the caller checked is new.
+pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -36,20 +42,12 @@ pub(crate) fn insert_run(
         run.owner.host,
         run.owner.pid,
     ])?;
-    Ok(Ok(()))
+    Ok(())
 }
 
-/// Applies one batch; `Ok(Err(..))` is a refusal (an unknown run) the caller rolls back.
-pub(crate) fn apply(tx: &Connection, writes: &[Write]) -> rusqlite::Result<Result<(), StoreError>> {
+/// Applies writes whose runs the caller checked exist.
+pub(crate) fn apply(tx: &Connection, writes: &[Write]) -> rusqlite::Result<()> {
     for write in writes {
-        let known: bool = tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)")?
-            .query_row([write.run_id()], |row| row.get(0))?;
-        if !known {
-            return Ok(Err(StoreError::UnknownRun {
-                run_id: write.run_id().to_owned(),
-            }));
-        }
         match write {
             Write::Transition(transition) => insert_transition(tx, transition, None)?,
             Write::Completed {
@@ -64,7 +62,7 @@ pub(crate) fn apply(tx: &Connection, writes: &[Write]) -> rusqlite::Result<Resul
             }
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 fn insert_transition(

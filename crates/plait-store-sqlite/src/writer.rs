@@ -3,6 +3,7 @@
 //! savepoint, so one refused request does not undo the others), commits once, and answers
 //! them all: a group commit, one sync for many tasks.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -80,18 +81,41 @@ fn commit(conn: &mut Connection, path: &str, requests: Vec<Request>, stats: &Sta
         // IMMEDIATE takes the write lock up front, through the busy handler: a deferred
         // transaction that reads first and then writes fails at once (SQLITE_BUSY, no retry)
         // when another process committed in between.
-        let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Each request is checked first (its runs known, a new run's id free), so the valid
+        // ones apply with no savepoint each: a batch is mostly one run's transitions.
+        let mut known: HashMap<String, bool> = HashMap::new();
         let mut results = Vec::with_capacity(changes.len());
         for change in &changes {
-            let savepoint = tx.savepoint()?;
             let result = match change {
-                Change::CreateRun(run) => rows::insert_run(&savepoint, run)?,
-                Change::Write(writes) => rows::apply(&savepoint, writes)?,
+                Change::CreateRun(run) => {
+                    if rows::run_exists(&tx, &mut known, &run.run_id)? {
+                        Err(StoreError::DuplicateRun {
+                            run_id: run.run_id.clone(),
+                        })
+                    } else {
+                        rows::insert_run(&tx, run)?;
+                        known.insert(run.run_id.clone(), true);
+                        Ok(())
+                    }
+                }
+                Change::Write(writes) => {
+                    let mut unknown = None;
+                    for write in writes {
+                        if !rows::run_exists(&tx, &mut known, write.run_id())? {
+                            unknown = Some(write.run_id().to_owned());
+                            break;
+                        }
+                    }
+                    match unknown {
+                        Some(run_id) => Err(StoreError::UnknownRun { run_id }),
+                        None => {
+                            rows::apply(&tx, writes)?;
+                            Ok(())
+                        }
+                    }
+                }
             };
-            // A refused request's savepoint rolls back when dropped.
-            if result.is_ok() {
-                savepoint.commit()?;
-            }
             results.push(result);
         }
         tx.commit()?;
