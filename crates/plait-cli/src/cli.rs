@@ -58,20 +58,21 @@ pub(crate) struct RunArgs {
     /// Set an input: `--set n=3`. Repeat for several.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub(crate) set: Vec<String>,
-    /// Tasks at once (default: the number of cores).
-    #[arg(long, short = 'j')]
-    pub(crate) jobs: Option<usize>,
-    /// Print one JSON object with the run's result on stdout.
-    #[arg(long)]
-    pub(crate) json: bool,
     #[command(flatten)]
-    pub(crate) store: StoreArgs,
+    pub(crate) execution: ExecutionArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ResumeArgs {
     /// The run's id, or a prefix of it that only it has.
     pub(crate) run: String,
+    #[command(flatten)]
+    pub(crate) execution: ExecutionArgs,
+}
+
+/// How a run (or a resumed one) executes and reports.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExecutionArgs {
     /// Tasks at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub(crate) jobs: Option<usize>,

@@ -10,10 +10,10 @@ use crate::cli::ResumeArgs;
 use crate::exit;
 
 pub(crate) async fn resume(args: ResumeArgs) -> u8 {
-    let Ok(Some(store)) = super::store::for_reading(&args.store) else {
+    let Ok(Some(store)) = super::store::for_reading(&args.execution.store) else {
         eprintln!(
             "error: no runs are recorded in `{}`",
-            args.store.path.display()
+            args.execution.store.path.display()
         );
         return exit::BAD_INPUT;
     };
@@ -56,7 +56,7 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
         return exit::BAD_INPUT;
     }
     let store: Arc<dyn Store> = Arc::new(store);
-    let engine = super::run::engine(args.jobs, Some(store));
+    let engine = super::run::engine(args.execution.jobs, Some(store));
     let definition = RunDefinition {
         workflow: loaded.name.clone(),
         source: record.summary.source.clone(),
@@ -71,7 +71,7 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
         &loaded.name,
         definition,
         jobs,
-        args.json,
+        args.execution.json,
         |options| engine.resume(&plan, &record, options),
     )
     .await

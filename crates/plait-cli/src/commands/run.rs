@@ -23,11 +23,11 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
-    if args.jobs == Some(0) {
+    if args.execution.jobs == Some(0) {
         eprintln!("error: `--jobs` must be at least 1");
         return exit::BAD_INPUT;
     }
-    let store = match super::store::for_run(&args.store) {
+    let store = match super::store::for_run(&args.execution.store) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -38,14 +38,14 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         hash: loaded.hash.clone(),
     };
     let plan = Arc::new(loaded.plan);
-    let engine = engine(args.jobs, store);
+    let engine = engine(args.execution.jobs, store);
     let jobs = engine.jobs();
     drive(
         &plan,
         &loaded.name,
         definition,
         jobs,
-        args.json,
+        args.execution.json,
         |options| engine.run(&plan, inputs, options),
     )
     .await
