@@ -28,8 +28,8 @@ pub(crate) fn run_exists(
 /// Inserts a run the caller checked is new.
 pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         run.run_id,
@@ -41,6 +41,7 @@ pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<()> 
         run.started_at,
         run.owner.host,
         run.owner.pid,
+        run.owner.started as i64,
     ])?;
     Ok(())
 }
@@ -85,14 +86,14 @@ fn insert_transition(
     Ok(())
 }
 
-const SUMMARY_COLUMNS: &str =
-    "run_id, workflow, source, status, started_at, finished_at, owner_host, owner_pid";
+const SUMMARY_COLUMNS: &str = "run_id, workflow, source, status, started_at, finished_at, owner_host, owner_pid, owner_started";
 
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let status: Option<String> = row.get(3)?;
     let owner = Owner {
         host: row.get(6)?,
         pid: row.get(7)?,
+        started: row.get::<_, i64>(8)? as u64,
     };
     let state = match status.as_deref().and_then(run_status) {
         Some(status) => RunState::Finished(status),
@@ -123,11 +124,11 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
     let found = conn
         .prepare_cached(&sql)?
         .query_row([run_id], |row| {
-            let inputs: String = row.get(10)?;
+            let inputs: String = row.get(11)?;
             Ok((
                 summary(row)?,
-                row.get::<_, String>(8)?,
                 row.get::<_, String>(9)?,
+                row.get::<_, String>(10)?,
                 inputs,
             ))
         })

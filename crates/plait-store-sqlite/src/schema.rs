@@ -17,7 +17,8 @@ CREATE TABLE runs (
     started_at      INTEGER NOT NULL,
     finished_at     INTEGER,
     owner_host      TEXT NOT NULL,
-    owner_pid       INTEGER NOT NULL
+    owner_pid       INTEGER NOT NULL,
+    owner_started   INTEGER NOT NULL
 );
 CREATE INDEX runs_by_start ON runs (started_at);
 CREATE TABLE transitions (

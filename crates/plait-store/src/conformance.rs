@@ -133,7 +133,14 @@ pub async fn dead_owners_mean_interrupted(store: &dyn Store) {
     let dead = Owner {
         host: crate::host_name(),
         pid: u32::MAX,
+        started: 0,
     };
+    // Our own pid, but another start time: the pid was reused, the owner is gone.
+    let reused = Owner {
+        started: this_process().started + 1,
+        ..this_process()
+    };
+    store.create_run(new_run("reused", reused)).await.unwrap();
     store.create_run(new_run("old", dead)).await.unwrap();
     let mut newer = new_run("new", this_process());
     newer.started_at = 2_000;
@@ -142,11 +149,16 @@ pub async fn dead_owners_mean_interrupted(store: &dyn Store) {
     let states: Vec<(&str, RunState)> = runs.iter().map(|r| (r.run_id.as_str(), r.state)).collect();
     assert_eq!(
         states,
-        [("new", RunState::Running), ("old", RunState::Interrupted)]
+        [
+            ("new", RunState::Running),
+            ("old", RunState::Interrupted),
+            ("reused", RunState::Interrupted)
+        ]
     );
     let elsewhere = Owner {
         host: "another-host".to_owned(),
         pid: u32::MAX,
+        started: 0,
     };
     store
         .create_run(new_run("remote", elsewhere))

@@ -46,18 +46,23 @@ pub fn owner_alive(owner: &Owner, this_host: &str) -> bool {
     if owner.host != this_host {
         return true;
     }
-    if owner.pid == std::process::id() {
-        return true;
+    // Alive: /proc has it, it is not a zombie, and it is the same process (start time).
+    match process_start(owner.pid) {
+        Some(started) => started == owner.started,
+        None => false,
     }
-    // A process is alive if /proc has it and it is not a zombie.
-    match std::fs::read_to_string(format!("/proc/{}/stat", owner.pid)) {
-        Ok(stat) => !matches!(
-            stat.rsplit_once(") ")
-                .and_then(|(_, rest)| rest.chars().next()),
-            Some('Z' | 'X')
-        ),
-        Err(_) => false,
+}
+
+/// The start time of a live (not zombie) process, from `/proc/PID/stat`.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name: state is the first, start time the 20th.
+    let (_, rest) = stat.rsplit_once(") ")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if matches!(fields.first(), Some(&("Z" | "X"))) {
+        return None;
     }
+    fields.get(19)?.parse().ok()
 }
 
 /// This machine's name, as recorded in [`Owner::host`].
@@ -69,8 +74,10 @@ pub fn host_name() -> String {
 
 /// The current process as an owner.
 pub fn this_process() -> Owner {
+    let pid = std::process::id();
     Owner {
         host: host_name(),
-        pid: std::process::id(),
+        pid,
+        started: process_start(pid).unwrap_or(0),
     }
 }

@@ -177,14 +177,15 @@ pub(crate) fn plait_with_env(dir: &Path, args: &[&str], env: &[(&str, String)]) 
 }
 
 /// `plait run examples/NAME/workflow.toml ARGS`, from the repository root, as the examples'
-/// READMEs say.
+/// READMEs say; with `--store :memory:`, so tests running at once record nothing in the
+/// repository (the store has tests of its own).
 pub(crate) fn run_example(name: &str, args: &[&str]) -> Output {
     run_example_with_env(name, args, &[])
 }
 
 pub(crate) fn run_example_with_env(name: &str, args: &[&str], env: &[(&str, String)]) -> Output {
     let file = format!("examples/{name}/workflow.toml");
-    let mut all = vec!["run", file.as_str()];
+    let mut all = vec!["run", file.as_str(), "--store", ":memory:"];
     all.extend_from_slice(args);
     plait_with_env(&repo_root(), &all, env)
 }
