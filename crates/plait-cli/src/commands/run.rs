@@ -33,7 +33,11 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
     };
     let definition = RunDefinition {
         workflow: loaded.name.clone(),
-        source: args.file.display().to_string(),
+        // Absolute, so `plait resume` finds the file from any directory.
+        source: std::path::absolute(&args.file)
+            .unwrap_or_else(|_| args.file.clone())
+            .display()
+            .to_string(),
         text: loaded.text.to_string(),
         hash: loaded.hash.clone(),
     };
