@@ -73,20 +73,11 @@ impl Engine {
         V: Into<Value>,
     {
         let inputs = run::resolve_inputs(plan, inputs)?;
-        let run_id: Arc<str> = match options.run_id {
-            Some(id) => id.into(),
+        let run_id: Arc<str> = match &options.run_id {
+            Some(id) => id.as_str().into(),
             None => uuid::Uuid::now_v7().to_string().into(),
         };
-        let config = run::RunConfig {
-            run_id,
-            jobs: self.jobs,
-            clock: self.clock.clone(),
-            observer: options.observer,
-            cancel: options.cancel,
-            store: self.store.clone(),
-            definition: options.definition,
-        };
-        run::execute(plan.clone(), inputs, config, None).await
+        run::execute(plan.clone(), inputs, self.config(run_id, options), None).await
     }
 }
 
@@ -103,6 +94,18 @@ pub struct RunDefinition {
 }
 
 impl Engine {
+    fn config(&self, run_id: Arc<str>, options: RunOptions) -> run::RunConfig {
+        run::RunConfig {
+            run_id,
+            jobs: self.jobs,
+            clock: self.clock.clone(),
+            observer: options.observer,
+            cancel: options.cancel,
+            store: self.store.clone(),
+            definition: options.definition,
+        }
+    }
+
     /// Continues the recorded run `record` of `plan`: tasks whose completion was recorded are
     /// not executed again, tasks that started without completing run again, and a run that
     /// was failing or reverting keeps reverting. The caller checks that `plan` is the
@@ -129,15 +132,7 @@ impl Engine {
             inputs.push((input.name.clone(), value));
         }
         let inputs = run::resolve_inputs(plan, inputs)?;
-        let config = run::RunConfig {
-            run_id: record.summary.run_id.as_str().into(),
-            jobs: self.jobs,
-            clock: self.clock.clone(),
-            observer: options.observer,
-            cancel: options.cancel,
-            store: self.store.clone(),
-            definition: options.definition,
-        };
+        let config = self.config(record.summary.run_id.as_str().into(), options);
         run::execute(
             plan.clone(),
             inputs,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use plait_core::{RunStatus, TaskState};
 use plait_store::{
-    NewRun, Owner, RunRecord, RunState, RunSummary, TaskRecord, Transition, Write, host_name,
+    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, Write, host_name,
     owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
@@ -154,18 +154,11 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
             outputs.and_then(|text| serde_json::from_str(&text).ok()),
         ))
     })?;
-    let mut tasks: Vec<TaskRecord> = Vec::new();
+    let mut tasks = TaskFold::default();
     let mut transitions = Vec::new();
     for row in rows {
         let (transition, outputs): (Transition, Option<serde_json::Value>) = row?;
-        let idx = match tasks.iter().position(|task| task.task == transition.task) {
-            Some(idx) => idx,
-            None => {
-                tasks.push(TaskRecord::pending(&transition.task));
-                tasks.len() - 1
-            }
-        };
-        tasks[idx].apply(&transition, outputs.as_ref());
+        tasks.apply(&transition, outputs.as_ref());
         transitions.push(transition);
     }
     Ok(Some(RunRecord {
@@ -173,7 +166,7 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
         definition,
         definition_hash,
         inputs: serde_json::from_str(&inputs).unwrap_or(serde_json::Value::Null),
-        tasks,
+        tasks: tasks.into_tasks(),
         transitions,
     }))
 }

@@ -15,7 +15,7 @@ pub mod conformance;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use record::{
-    Millis, NewRun, Owner, RunRecord, RunState, RunSummary, TaskRecord, Transition, Write,
+    Millis, NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, TaskRecord, Transition, Write,
 };
 
 use futures::future::BoxFuture;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 
 use crate::{
-    NewRun, RunRecord, RunState, RunSummary, Store, StoreError, TaskRecord, Write, host_name,
+    NewRun, RunRecord, RunState, RunSummary, Store, StoreError, TaskFold, Write, host_name,
     owner_alive,
 };
 
@@ -19,9 +19,9 @@ struct Inner {
 
 #[derive(Debug)]
 struct Run {
+    /// The run, but for its tasks, which `tasks` holds.
     record: RunRecord,
-    /// Task name -> its index in `record.tasks`.
-    tasks: HashMap<String, usize>,
+    tasks: TaskFold,
 }
 
 /// Keeps every record in memory. Writes are atomic per batch, as in every store.
@@ -70,7 +70,7 @@ impl Store for MemoryStore {
                 run.run_id,
                 Run {
                     record,
-                    tasks: HashMap::new(),
+                    tasks: TaskFold::default(),
                 },
             );
             Ok(())
@@ -97,7 +97,10 @@ impl Store for MemoryStore {
     }
 
     fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
-        let mut record = self.lock().runs.get(run_id).map(|run| run.record.clone());
+        let mut record = self.lock().runs.get(run_id).map(|run| RunRecord {
+            tasks: run.tasks.tasks().to_vec(),
+            ..run.record.clone()
+        });
         if let Some(record) = &mut record {
             settle_state(&mut record.summary);
         }
@@ -139,10 +142,6 @@ fn apply(run: &mut Run, write: Write) {
             outputs,
         } => (transition, Some(outputs)),
     };
-    let idx = *run.tasks.entry(transition.task.clone()).or_insert_with(|| {
-        record.tasks.push(TaskRecord::pending(&transition.task));
-        record.tasks.len() - 1
-    });
-    record.tasks[idx].apply(&transition, outputs.as_ref());
+    run.tasks.apply(&transition, outputs.as_ref());
     record.transitions.push(transition);
 }

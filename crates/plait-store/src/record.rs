@@ -160,6 +160,38 @@ impl TaskRecord {
     }
 }
 
+/// Tasks' latest states, folded from their transitions in the order recorded: the one way
+/// every store turns its log into [`RunRecord::tasks`].
+#[derive(Clone, Debug, Default)]
+pub struct TaskFold {
+    tasks: Vec<TaskRecord>,
+    /// Task name -> its index in `tasks`.
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl TaskFold {
+    pub fn apply(&mut self, transition: &Transition, outputs: Option<&serde_json::Value>) {
+        let tasks = &mut self.tasks;
+        let idx = *self
+            .index
+            .entry(transition.task.clone())
+            .or_insert_with(|| {
+                tasks.push(TaskRecord::pending(&transition.task));
+                tasks.len() - 1
+            });
+        tasks[idx].apply(transition, outputs);
+    }
+
+    /// In the order tasks first appeared.
+    pub fn tasks(&self) -> &[TaskRecord] {
+        &self.tasks
+    }
+
+    pub fn into_tasks(self) -> Vec<TaskRecord> {
+        self.tasks
+    }
+}
+
 /// Everything a store knows of one run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRecord {

@@ -1,6 +1,6 @@
 //! `plait runs`: the recorded runs, newest first.
 
-use plait_store::Store;
+use plait_store::{RunSummary, Store};
 use serde_json::json;
 
 use crate::cli::StoreArgs;
@@ -23,19 +23,7 @@ pub(crate) async fn runs(args: &StoreArgs, as_json: bool) -> u8 {
         None => Vec::new(),
     };
     if as_json {
-        let list: Vec<_> = runs
-            .iter()
-            .map(|run| {
-                json!({
-                    "run_id": run.run_id,
-                    "workflow": run.workflow,
-                    "source": run.source,
-                    "status": run.state.name(),
-                    "started_at": timestamp(run.started_at),
-                    "finished_at": run.finished_at.map(timestamp),
-                })
-            })
-            .collect();
+        let list: Vec<_> = runs.iter().map(summary_json).collect();
         println!("{}", serde_json::Value::Array(list));
         return exit::OK;
     }
@@ -61,4 +49,16 @@ pub(crate) async fn runs(args: &StoreArgs, as_json: bool) -> u8 {
         );
     }
     exit::OK
+}
+
+/// A run as `plait runs --json` lists it; `plait show --json` adds to it.
+pub(super) fn summary_json(run: &RunSummary) -> serde_json::Value {
+    json!({
+        "run_id": run.run_id,
+        "workflow": run.workflow,
+        "source": run.source,
+        "status": run.state.name(),
+        "started_at": timestamp(run.started_at),
+        "finished_at": run.finished_at.map(timestamp),
+    })
 }

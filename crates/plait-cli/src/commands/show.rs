@@ -119,15 +119,9 @@ fn to_json(record: &RunRecord) -> serde_json::Value {
             (task.task.clone(), entry)
         })
         .collect();
-    json!({
-        "run_id": run.run_id,
-        "workflow": run.workflow,
-        "source": run.source,
-        "status": run.state.name(),
-        "started_at": timestamp(run.started_at),
-        "finished_at": run.finished_at.map(timestamp),
-        "definition_hash": record.definition_hash,
-        "inputs": record.inputs,
-        "tasks": tasks,
-    })
+    let mut shown = super::runs::summary_json(run);
+    shown["definition_hash"] = json!(record.definition_hash);
+    shown["inputs"] = record.inputs.clone();
+    shown["tasks"] = serde_json::Value::Object(tasks);
+    shown
 }

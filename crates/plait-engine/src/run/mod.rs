@@ -117,7 +117,8 @@ impl Shared {
         self.run_token.cancel();
     }
 
-    /// The value, if its provider has one (on resume, a provider may not).
+    /// The value, if its provider has one (a provider that failed, or was not restored on
+    /// resume, has none).
     fn try_value(&self, source: Source) -> Option<Value> {
         match source {
             Source::Input(idx) => Some(self.inputs[idx as usize].clone()),
@@ -131,20 +132,8 @@ impl Shared {
     }
 
     fn value(&self, source: Source) -> Value {
-        match source {
-            Source::Input(idx) => self.inputs[idx as usize].clone(),
-            Source::Output { node, port } => {
-                let record = self.record(node);
-                let outputs = record
-                    .outputs
-                    .as_ref()
-                    .expect("a task starts only after its providers stored their outputs");
-                outputs
-                    .value_at(port as usize)
-                    .expect("outputs are checked against `provides`")
-                    .clone()
-            }
-        }
+        self.try_value(source)
+            .expect("a task starts only after its providers stored their outputs")
     }
 }
 
@@ -274,7 +263,7 @@ impl Shared {
                 .outputs()
                 .iter()
                 .filter_map(|(name, source)| {
-                    self.output(*source).map(|value| (name.clone(), value))
+                    self.try_value(*source).map(|value| (name.clone(), value))
                 })
                 .collect(),
             _ => Vec::new(),
@@ -286,19 +275,6 @@ impl Shared {
             tasks,
             started_at,
             finished_at: self.now(),
-        }
-    }
-
-    fn output(&self, source: Source) -> Option<Value> {
-        match source {
-            Source::Input(_) => Some(self.value(source)),
-            Source::Output { node, port } => {
-                let record = self.record(node);
-                record
-                    .outputs
-                    .as_ref()
-                    .and_then(|outputs| outputs.value_at(port as usize).cloned())
-            }
         }
     }
 
@@ -319,7 +295,7 @@ impl Shared {
             .plan
             .outputs()
             .iter()
-            .any(|(_, source)| self.output(*source).is_none());
+            .any(|(_, source)| self.try_value(*source).is_none());
         let failed = match self.plan.on_failure() {
             // A failure is a value: the run fails only where it reached an output.
             OnFailure::Continue => missing_output,
