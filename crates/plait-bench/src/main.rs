@@ -40,6 +40,10 @@ struct Args {
     /// commit synced) or `sqlite-normal` (the same, safe against a killed process only).
     #[arg(long)]
     store: Option<String>,
+    /// Measure a second, fully cached run of each store's first run (needs `--store`):
+    /// every task's result is reused, none executed.
+    #[arg(long)]
+    rerun: bool,
     /// Print one JSON line.
     #[arg(long)]
     json: bool,
@@ -59,34 +63,44 @@ fn main() -> anyhow::Result<()> {
     drop(workflow);
     let build_s = build_start.elapsed().as_secs_f64();
     let n_tasks = plan.n_tasks();
+    if args.rerun && args.store.is_none() {
+        bail!("`--rerun` measures the cache, which lives in a store: add `--store`");
+    }
     let mut engine = Engine::new();
     if let Some(jobs) = args.jobs {
         engine = engine.with_jobs(jobs);
     }
-    // Kept until the end: the SQLite file lives in it.
-    let store_dir = tempfile::tempdir()?;
-    match args.store.as_deref() {
-        None => {}
-        Some("memory") => engine = engine.with_store(Arc::new(plait_store::MemoryStore::new())),
-        Some(kind @ ("sqlite" | "sqlite-normal")) => {
-            let options = plait_store_sqlite::SqliteOptions {
-                power_loss_safe: kind == "sqlite",
-                ..plait_store_sqlite::SqliteOptions::default()
-            };
-            let path = store_dir.path().join("plait.db");
-            let store = plait_store_sqlite::SqliteStore::open_with(path, options)?;
-            engine = engine.with_store(Arc::new(store));
-        }
-        Some(other) => bail!("unknown store `{other}`: use memory, sqlite or sqlite-normal"),
-    }
     let mut walls = Vec::with_capacity(args.repeat);
+    let mut first_walls = Vec::with_capacity(args.repeat);
     let mut checksum = 0;
     for run in 0..args.warmup + args.repeat.max(1) {
-        let start = Instant::now();
-        let report =
-            runtime.block_on(engine.run(&plan, Vec::<(&str, Value)>::new(), RunOptions::new()))?;
+        // A fresh store each time: a first run finds nothing cached, a re-run everything.
+        let store_dir = tempfile::tempdir()?;
+        let engine = match store(args.store.as_deref(), store_dir.path())? {
+            Some(store) => engine.clone().with_store(store),
+            None => engine.clone(),
+        };
+        let timed = || -> anyhow::Result<(f64, plait_engine::RunReport)> {
+            let start = Instant::now();
+            let report = runtime.block_on(engine.run(
+                &plan,
+                Vec::<(&str, Value)>::new(),
+                RunOptions::new(),
+            ))?;
+            Ok((start.elapsed().as_secs_f64(), report))
+        };
+        let (mut wall, mut report) = timed()?;
+        if args.rerun {
+            if run >= args.warmup {
+                first_walls.push(wall);
+            }
+            (wall, report) = timed()?;
+            if report.executed() != 0 {
+                bail!("the re-run executed {} tasks", report.executed());
+            }
+        }
         if run >= args.warmup {
-            walls.push(start.elapsed().as_secs_f64());
+            walls.push(wall);
         }
         if report.status != RunStatus::Succeeded {
             bail!("the run ended {}", report.status);
@@ -105,10 +119,19 @@ fn main() -> anyhow::Result<()> {
             bail!("checksum {checksum} differs from the sequential evaluation's {expected}");
         }
     }
+    first_walls.sort_by(f64::total_cmp);
+    let first_per_task_us = first_walls
+        .get(first_walls.len() / 2)
+        .map(|wall| wall * 1e6 / n_tasks as f64);
     walls.sort_by(f64::total_cmp);
     let wall_s = walls[walls.len() / 2];
     let per_task_us = wall_s * 1e6 / n_tasks as f64;
     let peak_rss_mb = peak_rss_mb();
+    let label = if args.rerun {
+        format!("{} (cached re-run)", args.workload)
+    } else {
+        args.workload.clone()
+    };
     if args.json {
         let line = serde_json::json!({
             "workload": args.workload,
@@ -121,19 +144,43 @@ fn main() -> anyhow::Result<()> {
             "checksum": checksum,
             "repeat": args.repeat,
             "store": args.store,
+            "rerun": args.rerun,
+            "first_per_task_us": first_per_task_us,
             "warmup": args.warmup,
         });
         println!("{line}");
     } else {
+        if let Some(first) = first_per_task_us {
+            println!("first run: {first:.3} us/task");
+        }
         println!(
-            "{}: {n_tasks} tasks, {} jobs: {:.3} s, {per_task_us:.3} us/task (build {build_s:.3} s, peak RSS {})",
-            args.workload,
+            "{label}: {n_tasks} tasks, {} jobs: {:.3} s, {per_task_us:.3} us/task (build {build_s:.3} s, peak RSS {})",
             engine.jobs(),
             wall_s,
             peak_rss_mb.map_or("unknown".to_owned(), |mb| format!("{mb:.0} MB")),
         );
     }
     Ok(())
+}
+
+/// The store `--store` names, in `dir`.
+fn store(
+    kind: Option<&str>,
+    dir: &std::path::Path,
+) -> anyhow::Result<Option<Arc<dyn plait_store::Store>>> {
+    Ok(match kind {
+        None => None,
+        Some("memory") => Some(Arc::new(plait_store::MemoryStore::new())),
+        Some(kind @ ("sqlite" | "sqlite-normal")) => {
+            let options = plait_store_sqlite::SqliteOptions {
+                power_loss_safe: kind == "sqlite",
+                ..plait_store_sqlite::SqliteOptions::default()
+            };
+            let store = plait_store_sqlite::SqliteStore::open_with(dir.join("plait.db"), options)?;
+            Some(Arc::new(store))
+        }
+        Some(other) => bail!("unknown store `{other}`: use memory, sqlite or sqlite-normal"),
+    })
 }
 
 /// The process's peak resident set, from Linux's /proc.

@@ -42,6 +42,22 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Say why a task of a recorded run was executed or reused, by comparing its cache key
+    /// with the one it had in the previous run of the same workflow.
+    Explain {
+        /// The run's id, or a prefix of it that only it has.
+        run: String,
+        /// The task's path, such as `build/compile`.
+        task: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect or trim the result cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Print a workflow's graph.
     Graph {
         /// The workflow file (.toml or .json).
@@ -79,8 +95,52 @@ pub(crate) struct ExecutionArgs {
     /// Print one JSON object with the run's result on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Execute every task, reusing no earlier result; the new results replace the old ones
+    /// in the cache.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CacheCommand {
+    /// How many results the cache holds, their size, and the hit rate over recorded runs.
+    Stats {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove results not used for a while, then the least recently used ones beyond a size.
+    Gc {
+        /// Remove results not used for this long: `30d`, `12h`.
+        #[arg(long, value_name = "AGE", value_parser = parse_age)]
+        older_than: Option<std::time::Duration>,
+        /// Then keep at most this much, most recently used first: `500MB`, `2GiB`.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
+        /// Report what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|error| format!("{error}: write an age such as `30d`, `12h` or `90m`"))
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|error| format!("{error}: write a size such as `500MB` or `2GiB`"))
 }
 
 /// Where runs are recorded.

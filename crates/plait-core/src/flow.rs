@@ -45,6 +45,8 @@ pub struct TaskNode {
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) isolation: Option<Isolation>,
+    pub(crate) cache: Option<bool>,
+    pub(crate) version: Option<Arc<str>>,
     pub(crate) after: Vec<Arc<str>>,
     pub(crate) description: Option<String>,
 }
@@ -74,6 +76,8 @@ impl TaskNode {
             retry: None,
             timeout: None,
             isolation: None,
+            cache: None,
+            version: None,
             after: Vec::new(),
             description: None,
         }
@@ -97,6 +101,18 @@ impl TaskNode {
 
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = Some(isolation);
+        self
+    }
+
+    /// Whether an earlier result for the same inputs may be reused (default: yes).
+    pub fn cache(mut self, cache: bool) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Part of the cache key: a new version never reuses an older one's results.
+    pub fn version(mut self, version: impl Into<Arc<str>>) -> Self {
+        self.version = Some(version.into());
         self
     }
 

@@ -1,5 +1,6 @@
 //! How a task is run: retries, timeout, isolation.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where a task's `execute` runs.
@@ -84,11 +85,30 @@ impl RetryPolicy {
 }
 
 /// Everything the engine needs to know about how to run one task.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
     pub retry: RetryPolicy,
     pub timeout: Option<Duration>,
     pub isolation: Isolation,
+    /// Whether the engine may reuse an earlier result for the same inputs (when the run has a
+    /// store to keep results in). Turn it off for a task with effects that must happen each
+    /// run, or whose result depends on something that is not an input (the clock, a network).
+    pub cache: bool,
+    /// Part of the cache key: change it to invalidate earlier results when the task's
+    /// behaviour changed in a way its [`crate::TaskCode`] does not show.
+    pub version: Option<Arc<str>>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            retry: RetryPolicy::default(),
+            timeout: None,
+            isolation: Isolation::default(),
+            cache: true,
+            version: None,
+        }
+    }
 }
 
 /// Parses `"250ms"`, `"5s"`, `"1m 30s"`.

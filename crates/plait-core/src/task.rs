@@ -63,6 +63,12 @@ pub trait Task: Send + Sync + 'static {
         Policy::default()
     }
 
+    /// What the task does, as far as the cache key needs it: the result of the same code on
+    /// the same inputs is reused. `None` (the default): the task cannot be cached.
+    fn code(&self) -> Option<TaskCode> {
+        None
+    }
+
     /// A short word for graphs and logs: `fn`, `command`, ...
     fn kind(&self) -> &str {
         "task"
@@ -73,6 +79,18 @@ pub trait Task: Send + Sync + 'static {
     fn problems(&self) -> Vec<String> {
         Vec::new()
     }
+}
+
+/// What a task does, for its cache key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskCode {
+    /// The task describes itself completely, as text that changes whenever its behaviour
+    /// does: a command's arguments, environment and working directory.
+    Text(String),
+    /// Compiled code, known by its type name. The code itself cannot be read, so the engine
+    /// adds the running program's identity to the key: rebuilding the program invalidates
+    /// the results of its compiled tasks (bump the task's `version` to do it without one).
+    Compiled(&'static str),
 }
 
 /// How an executed task ended, as its revert sees it.

@@ -51,6 +51,8 @@ impl Engine {
 
     /// Records every run in `store`: each task's intent before it executes, its completion
     /// (with its outputs) before any dependent starts, every other transition as it happens.
+    /// The store also keeps results for reuse: a task whose key (its code, version and input
+    /// values) matches an earlier result is not executed again (see `docs/cache.md`).
     pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
         self
@@ -103,6 +105,7 @@ impl Engine {
             cancel: options.cancel,
             store: self.store.clone(),
             definition: options.definition,
+            reuse_cached: !options.no_cache,
         }
     }
 
@@ -153,6 +156,9 @@ pub struct RunOptions {
     pub observer: Option<Arc<dyn Observer>>,
     /// Cancelling it stops the run: running tasks are cancelled, completed ones reverted.
     pub cancel: CancellationToken,
+    /// Execute every task even where the store has a result for the same key; the new
+    /// results replace the old ones.
+    pub no_cache: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -162,6 +168,7 @@ impl std::fmt::Debug for RunOptions {
             .field("observer", &self.observer.is_some())
             .field("cancel", &self.cancel)
             .field("definition", &self.definition)
+            .field("no_cache", &self.no_cache)
             .finish()
     }
 }
@@ -188,6 +195,12 @@ impl RunOptions {
 
     pub fn cancel(mut self, cancel: CancellationToken) -> Self {
         self.cancel = cancel;
+        self
+    }
+
+    /// See [`RunOptions::no_cache`].
+    pub fn no_cache(mut self, no_cache: bool) -> Self {
+        self.no_cache = no_cache;
         self
     }
 }

@@ -30,6 +30,7 @@
 mod clock;
 mod engine;
 mod event;
+pub mod explain;
 mod report;
 mod run;
 

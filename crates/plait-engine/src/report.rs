@@ -18,6 +18,8 @@ pub struct TaskReport {
     pub error: Option<TaskError>,
     /// Why its revert failed.
     pub revert_error: Option<TaskError>,
+    /// Its result was reused from the cache: it was not executed.
+    pub cached: bool,
 }
 
 /// The result of a run.
@@ -59,6 +61,16 @@ impl RunReport {
 
     pub fn count(&self, state: TaskState) -> usize {
         self.tasks.iter().filter(|task| task.state == state).count()
+    }
+
+    /// Tasks that were executed (at least one attempt), as opposed to reused or not reached.
+    pub fn executed(&self) -> usize {
+        self.tasks.iter().filter(|task| task.attempts > 0).count()
+    }
+
+    /// Tasks whose result was reused from the cache.
+    pub fn cached(&self) -> usize {
+        self.tasks.iter().filter(|task| task.cached).count()
     }
 }
 

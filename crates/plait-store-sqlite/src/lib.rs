@@ -4,8 +4,16 @@
 //! other processes sharing the file, and one writer thread that folds every request waiting
 //! into one transaction (see `writer.rs`). The schema is migrated on open; a file written by
 //! a newer plait is refused.
+//!
+//! The result cache lives in the same file (`cache.rs`); cache lookups are answered by a
+//! second thread on a read connection of its own (`reader.rs`), so they never wait for a
+//! commit. Cached files are kept in a blob directory beside the database (`.plait/blobs`,
+//! `blobs.rs`).
 
+mod blobs;
+mod cache;
 mod error;
+mod reader;
 mod rows;
 mod schema;
 mod writer;
@@ -16,11 +24,16 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use plait_store::{NewRun, RunRecord, RunSummary, Store, StoreError, Write};
+use plait_store::blobs::BlobDir;
+use plait_store::{
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, NewRun, RunRecord, RunSummary, Store,
+    StoreError, Write,
+};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 use crate::error::from_sqlite;
+use crate::reader::Read;
 use crate::writer::{Request, Stats};
 
 /// Options for [`SqliteStore::open_with`].
@@ -49,12 +62,17 @@ impl Default for SqliteOptions {
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    /// To the writer thread: every change, run reads and gc.
     requests: mpsc::Sender<Request>,
+    /// To the reader thread: cache lookups and stats.
+    reads: mpsc::Sender<Read>,
+    blobs: BlobDir,
     stats: Arc<Stats>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store at `path`, and its directory.
+    /// Opens (creating if needed) the store at `path`, and its directory. The blob
+    /// directory, `blobs` beside the file, is created when a first file is kept.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         SqliteStore::open_with(path, SqliteOptions::default())
     }
@@ -79,18 +97,26 @@ impl SqliteStore {
             })?;
         }
         let conn = open_retrying(&path, &shown, &options)?;
+        // Opened once the writer's connection has made and migrated the file.
+        let read_conn = open_reader(&path, &shown, &options)?;
+        let blobs = blobs::dir_for(&path);
         let stats = Arc::new(Stats::default());
         let (requests, receiver) = mpsc::channel();
         let thread_stats = stats.clone();
-        std::thread::Builder::new()
-            .name("plait-store".to_owned())
-            .spawn(move || writer::run(conn, shown, receiver, thread_stats))
-            .map_err(|error| StoreError::Other {
-                detail: format!("cannot start the store's thread: {error}"),
-            })?;
+        let (thread_path, thread_blobs) = (shown.clone(), blobs.clone());
+        spawn("plait-store", move || {
+            writer::run(conn, thread_path, thread_blobs, receiver, thread_stats)
+        })?;
+        let (reads, read_receiver) = mpsc::channel();
+        let thread_blobs = blobs.clone();
+        spawn("plait-store-read", move || {
+            reader::run(read_conn, shown, thread_blobs, read_receiver)
+        })?;
         Ok(SqliteStore {
             path,
             requests,
+            reads,
+            blobs,
             stats,
         })
     }
@@ -112,21 +138,49 @@ impl SqliteStore {
         &self,
         request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Request,
     ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.requests.send(request(sender));
-        Box::pin(async move {
-            if sent.is_err() {
-                return Err(closed());
-            }
-            receiver.await.unwrap_or_else(|_| Err(closed()))
+        ask(&self.requests, request, closed)
+    }
+
+    fn ask_reader<T: Send + 'static>(
+        &self,
+        request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Read,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
+        ask(&self.reads, request, || StoreError::Other {
+            detail: "the store's reader stopped".to_owned(),
         })
     }
+}
+
+/// Sends a request to a thread and waits for its answer; `stopped` if the thread is gone.
+fn ask<R, T: Send + 'static>(
+    thread: &mpsc::Sender<R>,
+    request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> R,
+    stopped: fn() -> StoreError,
+) -> BoxFuture<'static, Result<T, StoreError>> {
+    let (sender, receiver) = oneshot::channel();
+    let sent = thread.send(request(sender)).is_ok();
+    Box::pin(async move {
+        if !sent {
+            return Err(stopped());
+        }
+        receiver.await.unwrap_or_else(|_| Err(stopped()))
+    })
 }
 
 fn closed() -> StoreError {
     StoreError::Other {
         detail: "the store's writer stopped; its last commit may not have happened".to_owned(),
     }
+}
+
+fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(body)
+        .map(drop)
+        .map_err(|error| StoreError::Other {
+            detail: format!("cannot start the store's thread: {error}"),
+        })
 }
 
 /// Setting a new store up (switching to WAL, creating the schema) takes locks the busy
@@ -207,6 +261,23 @@ fn open_connection(
     Ok(conn)
 }
 
+/// The reader thread's connection: the file exists and is migrated, in WAL mode (a mode the
+/// file keeps), so it only needs the busy timeout.
+fn open_reader(
+    path: &Path,
+    shown: &str,
+    options: &SqliteOptions,
+) -> Result<Connection, StoreError> {
+    let sqlite = |error: rusqlite::Error| from_sqlite(shown, &error);
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    conn.busy_timeout(options.busy_timeout).map_err(sqlite)?;
+    // Every change goes through the writer, with its batching and its lock taken up front.
+    conn.pragma_update(None, "query_only", true)
+        .map_err(sqlite)?;
+    Ok(conn)
+}
+
 impl Store for SqliteStore {
     fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>> {
         self.ask(|reply| Request::CreateRun(run, reply))
@@ -223,5 +294,30 @@ impl Store for SqliteStore {
 
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
         self.ask(Request::Runs)
+    }
+
+    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        let key = key.to_owned();
+        self.ask_reader(|reply| Read::CacheGet(key, reply))
+    }
+
+    fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
+        Box::pin(blobs::put(self.blobs.clone(), path))
+    }
+
+    fn restore_blob(
+        &self,
+        blob: Blob,
+        to: PathBuf,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        Box::pin(blobs::restore(self.blobs.clone(), blob, to))
+    }
+
+    fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
+        self.ask_reader(Read::CacheStats)
+    }
+
+    fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
+        self.ask(|reply| Request::CacheGc(gc, reply))
     }
 }

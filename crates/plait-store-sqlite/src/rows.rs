@@ -1,13 +1,16 @@
-//! Reading and writing the tables.
+//! Reading and writing the tables of runs (the cache's own rows are in `cache.rs`).
 
 use std::collections::HashMap;
 
 use plait_core::{RunStatus, TaskState};
+use plait_store::blobs::BlobDir;
 use plait_store::{
     NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, Write, host_name,
     owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::cache;
 
 /// Whether `run_id` is in the store, asking the database once per batch.
 pub(crate) fn run_exists(
@@ -46,15 +49,29 @@ pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<()> 
     Ok(())
 }
 
-/// Applies writes whose runs the caller checked exist.
-pub(crate) fn apply(tx: &Connection, writes: &[Write]) -> rusqlite::Result<()> {
+/// Applies writes whose runs the caller checked exist. `blobs` is where a cache entry's
+/// files must be for the entry to be recorded.
+pub(crate) fn apply(tx: &Connection, blobs: &BlobDir, writes: &[Write]) -> rusqlite::Result<()> {
     for write in writes {
         match write {
             Write::Transition(transition) => insert_transition(tx, transition, None)?,
             Write::Completed {
                 transition,
                 outputs,
-            } => insert_transition(tx, transition, Some(outputs))?,
+                cache,
+            } => {
+                insert_transition(tx, transition, Some(outputs))?;
+                if let Some(entry) = cache {
+                    cache::insert_entry(tx, blobs, entry)?;
+                }
+            }
+            Write::Key {
+                run_id,
+                task,
+                key,
+                at,
+            } => cache::record_key(tx, run_id, task, key, *at)?,
+            Write::Forget { key, .. } => cache::forget(tx, key)?,
             Write::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
                     "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
@@ -161,6 +178,10 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
         tasks.apply(&transition, outputs.as_ref());
         transitions.push(transition);
     }
+    // Keys after the transitions: a task appears where its first transition put it, and one
+    // with only a key comes last. Folding everything as written gives the same order, as
+    // the engine writes a task's key in the same batch as, just before, its first transition.
+    cache::fold_keys(conn, run_id, &mut tasks)?;
     Ok(Some(RunRecord {
         summary,
         definition,

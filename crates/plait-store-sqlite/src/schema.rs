@@ -34,9 +34,92 @@ CREATE TABLE transitions (
 CREATE INDEX transitions_by_run ON transitions (run_id, id);
 ";
 
+/// The result cache, and the key each task of a run ran under.
+///
+/// `cache` is looked up by key on every task of a cached run, so it is clustered on the key
+/// (`WITHOUT ROWID`: one b-tree search, the row in the leaf); eviction goes by `used_at`.
+/// `blobs` lists the entry's files as `[output, hash, size]` triples; `size` is
+/// `CacheEntry::size()`, kept so `gc` and `stats` need not parse every entry.
+///
+/// `task_keys` holds the latest key per task of a run (`Write::Key` upserts it). It keeps
+/// its rowid, which an upsert does not change: reading a run folds the keys in the order
+/// they were first recorded.
+const V2: &str = "
+CREATE TABLE cache (
+    key        TEXT PRIMARY KEY,
+    task       TEXT NOT NULL,
+    run_id     TEXT NOT NULL,
+    outputs    TEXT NOT NULL,
+    blobs      TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX cache_by_use ON cache (used_at);
+CREATE TABLE task_keys (
+    run_id      TEXT NOT NULL REFERENCES runs (run_id),
+    task        TEXT NOT NULL,
+    key         TEXT,
+    components  TEXT NOT NULL,
+    cached_from TEXT,
+    PRIMARY KEY (run_id, task)
+);
+";
+
+/// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 1;
+pub(crate) const LATEST: i64 = 2;
+
+#[cfg(test)]
+mod tests {
+    use plait_core::TaskState;
+    use plait_store::Store;
+
+    use super::*;
+    use crate::SqliteStore;
+
+    /// A store a plait of schema V1 wrote opens, is migrated, and still reads back.
+    #[test]
+    fn a_v1_store_is_migrated_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plait.db");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            migrations().to_version(&mut conn, 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, status, started_at, finished_at, owner_host, owner_pid, owner_started)
+                 VALUES ('old', 'demo', 'demo.toml', '', 'hash', '{\"n\":1}', 'succeeded', 1, 2, 'host', 1, 1);
+                 INSERT INTO transitions (run_id, task, state, attempt, at, error, outputs)
+                 VALUES ('old', 'a', 'succeeded', 1, 2, NULL, '{\"x\":9}');",
+            )
+            .unwrap();
+            let version: i64 = conn
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap();
+            assert_eq!(version, 1);
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let record = futures::executor::block_on(store.run("old"))
+            .unwrap()
+            .expect("the run survives the migration");
+        assert_eq!(record.tasks.len(), 1);
+        assert_eq!(record.tasks[0].state, TaskState::Succeeded);
+        assert_eq!(record.tasks[0].outputs, Some(serde_json::json!({"x": 9})));
+        assert_eq!(record.tasks[0].key, None);
+        assert_eq!(record.inputs, serde_json::json!({"n": 1}));
+        let stats = futures::executor::block_on(store.cache_stats()).unwrap();
+        assert_eq!((stats.entries, stats.hits, stats.misses), (0, 0, 0));
+        drop(store);
+
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, LATEST);
+    }
+}

@@ -1,23 +1,38 @@
 //! The one thread that owns the connection. Requests queue on a channel; the thread takes
 //! every request waiting, applies the writes in one transaction (each request under its own
 //! savepoint, so one refused request does not undo the others), commits once, and answers
-//! them all: a group commit, one sync for many tasks.
+//! them all: a group commit, one sync for many tasks. A cache gc runs here too, in a
+//! transaction of its own; cache lookups have their own thread (`reader.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
-use plait_store::{NewRun, RunRecord, RunSummary, StoreError, Write};
+use plait_store::blobs::BlobDir;
+use plait_store::{CacheGc, CacheGcReport, NewRun, RunRecord, RunSummary, StoreError, Write};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::from_sqlite;
-use crate::rows;
+use crate::{cache, rows};
 
 /// Most requests folded into one commit, so one huge burst cannot delay its first answers
 /// without bound.
 const MAX_BATCH: usize = 4_096;
+
+/// Waits for a request, then takes every other one already waiting (up to [`MAX_BATCH`]).
+/// `None` once every sender is gone.
+pub(crate) fn next_batch<T>(requests: &mpsc::Receiver<T>) -> Option<Vec<T>> {
+    let mut batch = vec![requests.recv().ok()?];
+    while batch.len() < MAX_BATCH {
+        match requests.try_recv() {
+            Ok(request) => batch.push(request),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
 
 pub(crate) enum Request {
     CreateRun(NewRun, oneshot::Sender<Result<(), StoreError>>),
@@ -27,6 +42,7 @@ pub(crate) enum Request {
         oneshot::Sender<Result<Option<RunRecord>, StoreError>>,
     ),
     Runs(oneshot::Sender<Result<Vec<RunSummary>, StoreError>>),
+    CacheGc(CacheGc, oneshot::Sender<Result<CacheGcReport, StoreError>>),
 }
 
 #[derive(Debug, Default)]
@@ -38,25 +54,24 @@ pub(crate) struct Stats {
 pub(crate) fn run(
     mut conn: Connection,
     path: String,
+    blobs: BlobDir,
     requests: mpsc::Receiver<Request>,
     stats: Arc<Stats>,
 ) {
-    while let Ok(first) = requests.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match requests.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
-            }
-        }
-        let (changes, reads): (Vec<Request>, Vec<Request>) = batch
+    while let Some(batch) = next_batch(&requests) {
+        let (changes, others): (Vec<Request>, Vec<Request>) = batch
             .into_iter()
             .partition(|r| matches!(r, Request::CreateRun(..) | Request::Write(..)));
         if !changes.is_empty() {
-            commit(&mut conn, &path, changes, &stats);
+            commit(&mut conn, &path, &blobs, changes, &stats);
         }
-        for read in reads {
-            answer_read(&conn, &path, read);
+        for other in others {
+            match other {
+                Request::CacheGc(gc, sender) => {
+                    let _ = sender.send(cache::gc(&mut conn, &path, &blobs, &gc));
+                }
+                read => answer_read(&conn, &path, read),
+            }
         }
     }
 }
@@ -68,13 +83,21 @@ enum Change {
 }
 
 /// Applies every change in one transaction and answers each once the commit is durable.
-fn commit(conn: &mut Connection, path: &str, requests: Vec<Request>, stats: &Stats) {
+fn commit(
+    conn: &mut Connection,
+    path: &str,
+    blobs: &BlobDir,
+    requests: Vec<Request>,
+    stats: &Stats,
+) {
     let (changes, senders): (Vec<Change>, Vec<oneshot::Sender<Result<(), StoreError>>>) = requests
         .into_iter()
         .map(|request| match request {
             Request::CreateRun(run, sender) => (Change::CreateRun(run), sender),
             Request::Write(writes, sender) => (Change::Write(writes), sender),
-            Request::Run(..) | Request::Runs(..) => unreachable!("reads are answered apart"),
+            Request::Run(..) | Request::Runs(..) | Request::CacheGc(..) => {
+                unreachable!("reads and gc are answered apart")
+            }
         })
         .unzip();
     let outcome = (|| -> rusqlite::Result<Vec<Result<(), StoreError>>> {
@@ -110,7 +133,7 @@ fn commit(conn: &mut Connection, path: &str, requests: Vec<Request>, stats: &Sta
                     match unknown {
                         Some(run_id) => Err(StoreError::UnknownRun { run_id }),
                         None => {
-                            rows::apply(&tx, writes)?;
+                            rows::apply(&tx, blobs, writes)?;
                             Ok(())
                         }
                     }
@@ -150,6 +173,8 @@ fn answer_read(conn: &Connection, path: &str, read: Request) {
         Request::Runs(sender) => {
             let _ = sender.send(rows::runs(conn).map_err(|e| from_sqlite(path, &e)));
         }
-        Request::CreateRun(..) | Request::Write(..) => unreachable!("changes are committed apart"),
+        Request::CreateRun(..) | Request::Write(..) | Request::CacheGc(..) => {
+            unreachable!("changes are committed apart")
+        }
     }
 }

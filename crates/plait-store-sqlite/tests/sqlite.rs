@@ -1,14 +1,20 @@
-//! The SQLite store: conformance, durability across reopening, group commit, and typed errors
-//! for a store that is newer, corrupt, read-only or locked.
+//! The SQLite store: conformance, durability across reopening, group commit, typed errors
+//! for a store that is newer, corrupt, read-only or locked, and the cache's files and
+//! lookups.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 
 use plait_core::TaskState;
 use plait_store::conformance::{new_run, transition};
-use plait_store::{Store, StoreError, Write, this_process};
+use plait_store::{
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, Store, StoreError, TaskKey, Write,
+    this_process,
+};
 use plait_store_sqlite::{SqliteOptions, SqliteStore};
+use serde_json::json;
 
 /// A store in a directory of its own, removed when the store is dropped.
 #[derive(Clone, Debug)]
@@ -32,6 +38,25 @@ impl Store for Fresh {
     }
     fn runs(&self) -> BoxFuture<'static, Result<Vec<plait_store::RunSummary>, StoreError>> {
         self.store.runs()
+    }
+    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        self.store.cache_get(key)
+    }
+    fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
+        self.store.put_blob(path)
+    }
+    fn restore_blob(
+        &self,
+        blob: Blob,
+        to: PathBuf,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.store.restore_blob(blob, to)
+    }
+    fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
+        self.store.cache_stats()
+    }
+    fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
+        self.store.cache_gc(gc)
     }
 }
 
@@ -120,7 +145,7 @@ fn a_newer_schema_is_refused() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 1,
+                known: 2,
                 ..
             }
         ),
@@ -209,4 +234,229 @@ fn many_processes_may_create_one_store_at_once() {
             opener.join().unwrap().unwrap();
         }
     }
+}
+
+fn entry(key: &str, blobs: Vec<(String, Blob)>) -> CacheEntry {
+    CacheEntry {
+        key: key.to_owned(),
+        task: "a".to_owned(),
+        run_id: "r1".to_owned(),
+        outputs: json!({"out": "out.bin"}),
+        blobs,
+        created_at: 7,
+        used_at: 7,
+    }
+}
+
+fn completed(task: &str, cache: Option<CacheEntry>) -> Write {
+    Write::Completed {
+        transition: transition("r1", task, TaskState::Succeeded, 1, 7),
+        outputs: json!({"out": "out.bin"}),
+        cache,
+    }
+}
+
+fn task_key(key: &str) -> TaskKey {
+    TaskKey {
+        key: Some(key.to_owned()),
+        components: json!({"task": "a", "inputs": {"n": "hash"}}),
+        cached_from: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_and_its_files_are_there_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".plait").join("plait.db");
+    let output = dir.path().join("out.bin");
+    std::fs::write(&output, b"kept").unwrap();
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .create_run(new_run("r1", this_process()))
+            .await
+            .unwrap();
+        let blob = store.put_blob(output.clone()).await.unwrap();
+        store
+            .write(vec![
+                Write::Key {
+                    run_id: "r1".to_owned(),
+                    task: "a".to_owned(),
+                    key: task_key("k1"),
+                    at: 6,
+                },
+                completed("a", Some(entry("k1", vec![("out".to_owned(), blob)]))),
+            ])
+            .await
+            .unwrap();
+    }
+    // The files are kept beside the database.
+    let kept = dir.path().join(".plait").join("blobs");
+    assert!(kept.is_dir(), "no blob directory at {}", kept.display());
+
+    let store = SqliteStore::open(&path).unwrap();
+    let found = store.cache_get("k1").await.unwrap().expect("cached");
+    assert_eq!(found.blobs.len(), 1);
+    assert_eq!(found.blobs[0].1.size, 4);
+    std::fs::remove_file(&output).unwrap();
+    assert!(
+        store
+            .restore_blob(found.blobs[0].1.clone(), output.clone())
+            .await
+            .unwrap()
+    );
+    assert_eq!(std::fs::read(&output).unwrap(), b"kept");
+    let record = store.run("r1").await.unwrap().unwrap();
+    assert_eq!(record.tasks[0].key, Some(task_key("k1")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_with_only_a_key_is_listed_with_it() {
+    let fresh = fresh();
+    let store = &fresh.store;
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    let mut second = task_key("k2");
+    second.cached_from = Some("r0".to_owned());
+    store
+        .write(vec![
+            Write::Key {
+                run_id: "r1".to_owned(),
+                task: "b".to_owned(),
+                key: task_key("old"),
+                at: 1,
+            },
+            Write::Transition(transition("r1", "a", TaskState::Running, 1, 2)),
+            // The latest key of a task wins.
+            Write::Key {
+                run_id: "r1".to_owned(),
+                task: "b".to_owned(),
+                key: second.clone(),
+                at: 3,
+            },
+        ])
+        .await
+        .unwrap();
+    let record = store.run("r1").await.unwrap().unwrap();
+    let tasks: Vec<(&str, TaskState, Option<&TaskKey>)> = record
+        .tasks
+        .iter()
+        .map(|task| (task.task.as_str(), task.state, task.key.as_ref()))
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            ("a", TaskState::Running, None),
+            ("b", TaskState::Pending, Some(&second))
+        ]
+    );
+    let error = store
+        .write(vec![Write::Key {
+            run_id: "ghost".to_owned(),
+            task: "a".to_owned(),
+            key: task_key("k"),
+            at: 1,
+        }])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::UnknownRun { .. }), "{error:?}");
+}
+
+/// A file a gc removed after the task kept it, before its completion was committed: the
+/// completion is recorded, the entry is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_whose_file_a_gc_removed_meanwhile_is_not_cached() {
+    let fresh = fresh();
+    let store = &fresh.store;
+    let output = fresh._dir.path().join("out.bin");
+    std::fs::write(&output, b"bytes").unwrap();
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    let blob = store.put_blob(output).await.unwrap();
+    let report = store.cache_gc(CacheGc::default()).await.unwrap();
+    assert_eq!(report.blobs_removed, 1, "no entry names the file yet");
+    store
+        .write(vec![completed(
+            "a",
+            Some(entry("k1", vec![("out".to_owned(), blob)])),
+        )])
+        .await
+        .unwrap();
+    assert!(store.cache_get("k1").await.unwrap().is_none());
+    let record = store.run("r1").await.unwrap().unwrap();
+    assert_eq!(record.tasks[0].state, TaskState::Succeeded);
+}
+
+/// Lookups have a connection of their own: one answers while the writer waits for a lock
+/// another process holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_does_not_wait_for_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plait.db");
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_secs(5),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&path, options).unwrap();
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    store
+        .write(vec![completed("a", Some(entry("k1", Vec::new())))])
+        .await
+        .unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let blocked = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .write(vec![Write::Transition(transition(
+                    "r1",
+                    "b",
+                    TaskState::Running,
+                    1,
+                    8,
+                ))])
+                .await
+        }
+    });
+    // Let the writer reach the lock.
+    std::thread::sleep(Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    let found = store.cache_get("k1").await.unwrap();
+    assert!(found.is_some());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the lookup waited {:?}",
+        started.elapsed()
+    );
+    assert!(!blocked.is_finished(), "the writer should still be waiting");
+    holder.execute_batch("ROLLBACK").unwrap();
+    blocked.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_gc_keeps_every_file() {
+    let fresh = fresh();
+    let store = &fresh.store;
+    let output = fresh._dir.path().join("out.bin");
+    std::fs::write(&output, b"bytes").unwrap();
+    let blob = store.put_blob(output.clone()).await.unwrap();
+    let dry = store
+        .cache_gc(CacheGc {
+            dry_run: true,
+            ..CacheGc::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(dry.blobs_removed, 1);
+    assert_eq!(store.cache_stats().await.unwrap().blobs, 1);
+    std::fs::remove_file(&output).unwrap();
+    assert!(store.restore_blob(blob, output).await.unwrap());
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use plait_core::{RunStatus, TaskState};
 use serde_json::json;
 
-use crate::{NewRun, Owner, RunState, Store, StoreError, Transition, Write, this_process};
+use crate::{
+    Blob, CacheEntry, CacheGc, NewRun, Owner, RunState, Store, StoreError, TaskKey, Transition,
+    Write, this_process,
+};
 
 pub fn new_run(run_id: &str, owner: Owner) -> NewRun {
     NewRun {
@@ -55,6 +58,7 @@ pub async fn lifecycle(store: &dyn Store) {
             Write::Completed {
                 transition: transition("r1", "a", TaskState::Succeeded, 1, 1_003),
                 outputs: json!({"x": 9}),
+                cache: None,
             },
             Write::Transition(failed),
         ])
@@ -203,6 +207,221 @@ pub async fn concurrent_writes_all_land(store: Arc<dyn Store>) {
     assert_eq!(record.tasks.len(), 200);
 }
 
+fn entry(key: &str, run_id: &str, used_at: i64, blobs: Vec<(String, Blob)>) -> CacheEntry {
+    CacheEntry {
+        key: key.to_owned(),
+        task: "a".to_owned(),
+        run_id: run_id.to_owned(),
+        outputs: json!({"x": key}),
+        blobs,
+        created_at: used_at,
+        used_at,
+    }
+}
+
+fn completed(run_id: &str, task: &str, at: i64, cache: Option<CacheEntry>) -> Write {
+    Write::Completed {
+        transition: transition(run_id, task, TaskState::Succeeded, 1, at),
+        outputs: json!({"x": 1}),
+        cache,
+    }
+}
+
+/// Results are cached with their completion, found by key, marked used when reused,
+/// forgotten when reverted; keys are recorded per task; stats count hits and misses.
+pub async fn cache_entries(store: &dyn Store) {
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    assert!(store.cache_get("k1").await.unwrap().is_none());
+    let key = |key: &str, from: Option<&str>| TaskKey {
+        key: Some(key.to_owned()),
+        components: json!({"task": "a", "inputs": {}}),
+        cached_from: from.map(str::to_owned),
+    };
+    store
+        .write(vec![
+            Write::Key {
+                run_id: "r1".to_owned(),
+                task: "a".to_owned(),
+                key: key("k1", None),
+                at: 10,
+            },
+            completed("r1", "a", 11, Some(entry("k1", "r1", 11, Vec::new()))),
+            completed("r1", "b", 12, Some(entry("k2", "r1", 12, Vec::new()))),
+        ])
+        .await
+        .unwrap();
+    let found = store.cache_get("k1").await.unwrap().expect("cached");
+    assert_eq!(found, entry("k1", "r1", 11, Vec::new()));
+    let record = store.run("r1").await.unwrap().unwrap();
+    assert_eq!(record.tasks[0].key, Some(key("k1", None)));
+    assert!(!record.tasks[0].cached());
+
+    // A second run reuses k1: the entry is marked used then.
+    store
+        .create_run(new_run("r2", this_process()))
+        .await
+        .unwrap();
+    store
+        .write(vec![
+            Write::Key {
+                run_id: "r2".to_owned(),
+                task: "a".to_owned(),
+                key: key("k1", Some("r1")),
+                at: 50,
+            },
+            completed("r2", "a", 50, None),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.cache_get("k1").await.unwrap().unwrap().used_at, 50);
+    assert!(store.run("r2").await.unwrap().unwrap().tasks[0].cached());
+    let stats = store.cache_stats().await.unwrap();
+    assert_eq!((stats.entries, stats.hits, stats.misses), (2, 1, 1));
+    assert_eq!(
+        (stats.oldest_used_at, stats.newest_used_at),
+        (Some(12), Some(50))
+    );
+
+    // Reverted: the result is no longer valid.
+    store
+        .write(vec![Write::Forget {
+            run_id: "r2".to_owned(),
+            key: "k1".to_owned(),
+        }])
+        .await
+        .unwrap();
+    assert!(store.cache_get("k1").await.unwrap().is_none());
+    assert!(store.cache_get("k2").await.unwrap().is_some());
+}
+
+/// Files are kept by content and put back; an entry whose file is gone is not cached;
+/// gc removes by age and by size, and then the files nothing needs.
+pub async fn cache_files_and_gc(store: &dyn Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.bin");
+    std::fs::write(&file, b"result bytes").unwrap();
+    let blob = store.put_blob(file.clone()).await.unwrap();
+    assert_eq!(blob.size, 12);
+    assert_eq!(
+        blob.hash,
+        blake3::hash(b"result bytes").to_hex().to_string()
+    );
+
+    std::fs::write(&file, b"overwritten").unwrap();
+    assert!(
+        store
+            .restore_blob(blob.clone(), file.clone())
+            .await
+            .unwrap()
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"result bytes");
+    let missing = Blob {
+        hash: "0".repeat(64),
+        size: 1,
+    };
+    assert!(
+        !store
+            .restore_blob(missing.clone(), file.clone())
+            .await
+            .unwrap()
+    );
+
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    let with_file = vec![("out".to_owned(), blob.clone())];
+    store
+        .write(vec![
+            completed(
+                "r1",
+                "old",
+                1_000,
+                Some(entry("old", "r1", 1_000, Vec::new())),
+            ),
+            completed(
+                "r1",
+                "file",
+                5_000,
+                Some(entry("file", "r1", 5_000, with_file)),
+            ),
+            completed(
+                "r1",
+                "new",
+                9_000,
+                Some(entry("new", "r1", 9_000, Vec::new())),
+            ),
+            completed(
+                "r1",
+                "lost",
+                9_000,
+                Some(entry(
+                    "lost",
+                    "r1",
+                    9_000,
+                    vec![("out".to_owned(), missing)],
+                )),
+            ),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        store.cache_get("lost").await.unwrap().is_none(),
+        "an entry naming a file the store does not have is not cached"
+    );
+    let stats = store.cache_stats().await.unwrap();
+    assert_eq!((stats.entries, stats.blobs, stats.blob_bytes), (3, 1, 12));
+
+    // By age: "old" was last used before 10_000 - 8_000.
+    let by_age = CacheGc {
+        now: 10_000,
+        unused_for: Some(8_000),
+        ..CacheGc::default()
+    };
+    let dry = store
+        .cache_gc(CacheGc {
+            dry_run: true,
+            ..by_age.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!((dry.entries_removed, dry.entries_kept), (1, 2));
+    assert!(
+        store.cache_get("old").await.unwrap().is_some(),
+        "a dry run removes nothing"
+    );
+    let report = store.cache_gc(by_age).await.unwrap();
+    assert_eq!((report.entries_removed, report.blobs_removed), (1, 0));
+    assert!(store.cache_get("old").await.unwrap().is_none());
+
+    // By size: only the most recently used entry fits; the file goes with its entry.
+    let new_size = store.cache_get("new").await.unwrap().unwrap().size();
+    let report = store
+        .cache_gc(CacheGc {
+            now: 10_000,
+            max_bytes: Some(new_size),
+            ..CacheGc::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.entries_removed,
+            report.entries_kept,
+            report.blobs_removed
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(report.bytes_kept, new_size);
+    assert!(store.cache_get("file").await.unwrap().is_none());
+    assert!(!store.restore_blob(blob, file).await.unwrap());
+    let stats = store.cache_stats().await.unwrap();
+    assert_eq!((stats.entries, stats.blobs), (1, 0));
+}
+
 /// Generates one test per check for a store built by `$make`.
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -223,6 +442,18 @@ macro_rules! store_conformance_tests {
         async fn dead_owners_mean_interrupted() {
             let store = $make;
             $crate::conformance::dead_owners_mean_interrupted(&store).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn cache_entries() {
+            let store = $make;
+            $crate::conformance::cache_entries(&store).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn cache_files_and_gc() {
+            let store = $make;
+            $crate::conformance::cache_files_and_gc(&store).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,8 @@
 //! it stopped. Implementations: [`MemoryStore`] here (tests, `--store :memory:`), SQLite in
 //! `plait-store-sqlite` (the default), PostgreSQL later. See `docs/store.md`.
 
+pub mod blobs;
+mod cache;
 mod error;
 mod memory;
 mod record;
@@ -12,11 +14,14 @@ mod record;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use cache::{Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, TaskKey};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use record::{
     Millis, NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, TaskRecord, Transition, Write,
 };
+
+use std::path::PathBuf;
 
 use futures::future::BoxFuture;
 
@@ -37,6 +42,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Every run, newest first.
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>>;
+
+    /// The cached result for `key`, if any. Entries are written by [`Write::Completed`] and
+    /// removed by [`Write::Forget`] and [`Store::cache_gc`].
+    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>>;
+
+    /// Keeps a copy of the file at `path`, for a cache entry to name.
+    fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>>;
+
+    /// Puts a kept file back at `to`; `false` if the store no longer has it intact.
+    fn restore_blob(&self, blob: Blob, to: PathBuf)
+    -> BoxFuture<'static, Result<bool, StoreError>>;
+
+    fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>>;
+
+    /// Removes entries as `gc` says (see [`CacheGc::select`]), then the files no remaining
+    /// entry names.
+    fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>>;
 }
 
 /// Whether the process that owns a run is still alive, for telling `running` from

@@ -1,13 +1,14 @@
 //! A store in memory: for tests, and for runs that need not survive the process.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 
 use crate::{
-    NewRun, RunRecord, RunState, RunSummary, Store, StoreError, TaskFold, Write, host_name,
-    owner_alive,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, NewRun, RunRecord, RunState,
+    RunSummary, Store, StoreError, TaskFold, Write, host_name, owner_alive,
 };
 
 #[derive(Debug, Default)]
@@ -15,6 +16,9 @@ struct Inner {
     runs: HashMap<String, Run>,
     /// Run ids in creation order.
     order: Vec<String>,
+    cache: HashMap<String, CacheEntry>,
+    /// Kept files' contents, by hash.
+    blobs: HashMap<String, Arc<[u8]>>,
 }
 
 #[derive(Debug)]
@@ -88,8 +92,7 @@ impl Store for MemoryStore {
                 });
             }
             for write in writes {
-                let run = inner.runs.get_mut(write.run_id()).expect("checked above");
-                apply(run, write);
+                apply(&mut inner, write);
             }
             Ok(())
         })();
@@ -119,6 +122,127 @@ impl Store for MemoryStore {
         runs.iter_mut().for_each(settle_state);
         Box::pin(async move { Ok(runs) })
     }
+
+    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        let entry = self.lock().cache.get(key).cloned();
+        Box::pin(async move { Ok(entry) })
+    }
+
+    fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
+        let result = std::fs::read(&path)
+            .map_err(|error| blob_error(&path, &error))
+            .map(|content| {
+                let blob = Blob {
+                    hash: blake3::hash(&content).to_hex().to_string(),
+                    size: content.len() as u64,
+                };
+                self.lock()
+                    .blobs
+                    .entry(blob.hash.clone())
+                    .or_insert_with(|| content.into());
+                blob
+            });
+        Box::pin(async move { result })
+    }
+
+    fn restore_blob(
+        &self,
+        blob: Blob,
+        to: PathBuf,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let content = self.lock().blobs.get(&blob.hash).cloned();
+        let result = match content {
+            None => Ok(false),
+            Some(content) => write_atomically(&to, &content)
+                .map(|()| true)
+                .map_err(|error| blob_error(&to, &error)),
+        };
+        Box::pin(async move { result })
+    }
+
+    fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
+        let inner = self.lock();
+        let mut stats = CacheStats {
+            entries: inner.cache.len() as u64,
+            bytes: inner.cache.values().map(CacheEntry::size).sum(),
+            blobs: inner.blobs.len() as u64,
+            blob_bytes: inner.blobs.values().map(|b| b.len() as u64).sum(),
+            oldest_used_at: inner.cache.values().map(|e| e.used_at).min(),
+            newest_used_at: inner.cache.values().map(|e| e.used_at).max(),
+            ..CacheStats::default()
+        };
+        for run in inner.runs.values() {
+            for task in run.tasks.tasks() {
+                match &task.key {
+                    Some(key) if key.cached_from.is_some() => stats.hits += 1,
+                    Some(key) if key.key.is_some() => stats.misses += 1,
+                    _ => {}
+                }
+            }
+        }
+        Box::pin(async move { Ok(stats) })
+    }
+
+    fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
+        let mut inner = self.lock();
+        let uses: Vec<EntryUse> = inner
+            .cache
+            .values()
+            .map(|entry| EntryUse {
+                key: entry.key.clone(),
+                used_at: entry.used_at,
+                size: entry.size(),
+            })
+            .collect();
+        let doomed = gc.select(&uses);
+        let mut report = CacheGcReport::default();
+        let mut remaining = inner.cache.clone();
+        for key in &doomed {
+            if let Some(entry) = remaining.remove(key) {
+                report.entries_removed += 1;
+                report.bytes_removed += entry.size();
+            }
+        }
+        report.entries_kept = remaining.len() as u64;
+        report.bytes_kept = remaining.values().map(CacheEntry::size).sum();
+        let needed: std::collections::HashSet<&str> = remaining
+            .values()
+            .flat_map(|entry| entry.blobs.iter().map(|(_, blob)| blob.hash.as_str()))
+            .collect();
+        let unneeded: Vec<String> = inner
+            .blobs
+            .keys()
+            .filter(|hash| !needed.contains(hash.as_str()))
+            .cloned()
+            .collect();
+        report.blobs_removed = unneeded.len() as u64;
+        if !gc.dry_run {
+            for hash in &unneeded {
+                inner.blobs.remove(hash);
+            }
+            inner.cache = remaining;
+        }
+        Box::pin(async move { Ok(report) })
+    }
+}
+
+fn blob_error(path: &std::path::Path, error: &std::io::Error) -> StoreError {
+    StoreError::Other {
+        detail: format!("{}: {error}", path.display()),
+    }
+}
+
+fn write_atomically(to: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = to
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(content)?;
+    temp.persist(to).map_err(|error| error.error)?;
+    Ok(())
 }
 
 /// A running run whose owner died is interrupted.
@@ -128,7 +252,8 @@ fn settle_state(summary: &mut RunSummary) {
     }
 }
 
-fn apply(run: &mut Run, write: Write) {
+fn apply(inner: &mut Inner, write: Write) {
+    let run = inner.runs.get_mut(write.run_id()).expect("checked above");
     let record = &mut run.record;
     let (transition, outputs) = match write {
         Write::RunFinished { status, at, .. } => {
@@ -136,12 +261,42 @@ fn apply(run: &mut Run, write: Write) {
             record.summary.finished_at = Some(at);
             return;
         }
+        Write::Key { task, key, at, .. } => {
+            run.tasks.apply_key(&task, &key);
+            if let (Some(hash), Some(_)) = (&key.key, &key.cached_from)
+                && let Some(entry) = inner.cache.get_mut(hash)
+            {
+                entry.used_at = entry.used_at.max(at);
+            }
+            return;
+        }
+        Write::Forget { key, .. } => {
+            inner.cache.remove(&key);
+            return;
+        }
         Write::Transition(transition) => (transition, None),
         Write::Completed {
             transition,
             outputs,
-        } => (transition, Some(outputs)),
+            cache,
+        } => {
+            // An entry whose files are gone (a gc between the task's put and now) could never
+            // be restored: the completion is recorded, the result is not cached.
+            if let Some(entry) = cache
+                && entry
+                    .blobs
+                    .iter()
+                    .all(|(_, blob)| inner.blobs.contains_key(&blob.hash))
+            {
+                inner.cache.insert(entry.key.clone(), entry);
+            }
+            (transition, Some(outputs))
+        }
     };
+    let run = inner
+        .runs
+        .get_mut(&transition.run_id)
+        .expect("checked above");
     run.tasks.apply(&transition, outputs.as_ref());
-    record.transitions.push(transition);
+    run.record.transitions.push(transition);
 }

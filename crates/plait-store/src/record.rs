@@ -3,6 +3,8 @@
 
 use plait_core::{RunStatus, TaskState};
 
+use crate::{CacheEntry, TaskKey};
+
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
@@ -50,11 +52,24 @@ pub struct Transition {
 pub enum Write {
     /// A transition; `running` is the intent recorded before a task executes.
     Transition(Transition),
-    /// A task succeeded: the transition and its outputs (a JSON object) in one record.
+    /// A task succeeded: the transition and its outputs (a JSON object) in one record, and
+    /// the result for the cache when the task may be cached.
     Completed {
         transition: Transition,
         outputs: serde_json::Value,
+        cache: Option<CacheEntry>,
     },
+    /// The cache key a task runs under, recorded before it executes or with a reused result
+    /// (which also marks the entry used at `at`).
+    Key {
+        run_id: String,
+        task: String,
+        key: TaskKey,
+        at: Millis,
+    },
+    /// A cached result is no longer valid: the task that produced or reused it was reverted,
+    /// so its effect was undone.
+    Forget { run_id: String, key: String },
     /// The run ended.
     RunFinished {
         run_id: String,
@@ -69,7 +84,9 @@ impl Write {
             Write::Transition(transition) | Write::Completed { transition, .. } => {
                 &transition.run_id
             }
-            Write::RunFinished { run_id, .. } => run_id,
+            Write::Key { run_id, .. }
+            | Write::Forget { run_id, .. }
+            | Write::RunFinished { run_id, .. } => run_id,
         }
     }
 }
@@ -118,6 +135,8 @@ pub struct TaskRecord {
     pub outputs: Option<serde_json::Value>,
     pub error: Option<String>,
     pub revert_error: Option<String>,
+    /// The cache key of its latest attempt, if one was recorded.
+    pub key: Option<TaskKey>,
 }
 
 impl TaskRecord {
@@ -132,7 +151,15 @@ impl TaskRecord {
             outputs: None,
             error: None,
             revert_error: None,
+            key: None,
         }
+    }
+
+    /// Whether its result was reused rather than executed.
+    pub fn cached(&self) -> bool {
+        self.key
+            .as_ref()
+            .is_some_and(|key| key.cached_from.is_some())
     }
 
     /// Folds a transition into the task's latest state, the same way in every store.
@@ -171,15 +198,20 @@ pub struct TaskFold {
 
 impl TaskFold {
     pub fn apply(&mut self, transition: &Transition, outputs: Option<&serde_json::Value>) {
+        self.task(&transition.task).apply(transition, outputs);
+    }
+
+    pub fn apply_key(&mut self, task: &str, key: &TaskKey) {
+        self.task(task).key = Some(key.clone());
+    }
+
+    fn task(&mut self, task: &str) -> &mut TaskRecord {
         let tasks = &mut self.tasks;
-        let idx = *self
-            .index
-            .entry(transition.task.clone())
-            .or_insert_with(|| {
-                tasks.push(TaskRecord::pending(&transition.task));
-                tasks.len() - 1
-            });
-        tasks[idx].apply(transition, outputs);
+        let idx = *self.index.entry(task.to_owned()).or_insert_with(|| {
+            tasks.push(TaskRecord::pending(task));
+            tasks.len() - 1
+        });
+        &mut tasks[idx]
     }
 
     /// In the order tasks first appeared.

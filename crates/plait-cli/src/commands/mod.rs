@@ -1,6 +1,8 @@
 //! One module per subcommand; each returns the process's exit code.
 
+mod cache;
 mod check;
+mod explain;
 mod graph;
 mod resume;
 mod run;
@@ -23,6 +25,13 @@ pub(crate) async fn dispatch(command: Command) -> u8 {
         Command::Resume(args) => resume::resume(args).await,
         Command::Runs { store, json } => runs::runs(&store, json).await,
         Command::Show { run, store, json } => show::show(&run, &store, json).await,
+        Command::Explain {
+            run,
+            task,
+            store,
+            json,
+        } => explain::explain(&run, &task, &store, json).await,
+        Command::Cache(command) => cache::cache(command).await,
         Command::Graph { file, format } => graph::graph(&file, format),
     }
 }

@@ -70,8 +70,8 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
         &plan,
         &loaded.name,
         definition,
+        &args.execution,
         jobs,
-        args.execution.json,
         |options| engine.resume(&plan, &record, options),
     )
     .await

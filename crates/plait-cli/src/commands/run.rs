@@ -48,8 +48,8 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         &plan,
         &loaded.name,
         definition,
+        &args.execution,
         jobs,
-        args.execution.json,
         |options| engine.run(&plan, inputs, options),
     )
     .await
@@ -71,8 +71,8 @@ pub(super) async fn drive<F>(
     plan: &Arc<Plan>,
     name: &str,
     definition: RunDefinition,
+    execution: &crate::cli::ExecutionArgs,
     jobs: usize,
-    as_json: bool,
     start: impl FnOnce(RunOptions) -> F,
 ) -> u8
 where
@@ -84,7 +84,9 @@ where
     let options = RunOptions::new()
         .observer(progress.clone())
         .cancel(cancel)
-        .definition(definition);
+        .definition(definition)
+        .no_cache(execution.no_cache);
+    let as_json = execution.json;
     let report = match start(options).await {
         Ok(report) => report,
         Err(error) => {

@@ -18,6 +18,7 @@ pub(crate) fn report(report: &RunReport) -> Value {
             let mut entry = json!({
                 "state": task.state.name(),
                 "attempts": task.attempts,
+                "cached": task.cached,
                 "started_at": task.started_at.map(timestamp),
                 "finished_at": task.finished_at.map(timestamp),
             });
@@ -35,6 +36,8 @@ pub(crate) fn report(report: &RunReport) -> Value {
         "status": report.status.name(),
         "outputs": outputs,
         "tasks": tasks,
+        "executed": report.executed(),
+        "cached": report.cached(),
         "started_at": timestamp(report.started_at),
         "finished_at": timestamp(report.finished_at),
     })

@@ -17,6 +17,13 @@ pub(crate) fn print(report: &RunReport) {
             counts.push(format!("{count} {state}"));
         }
     }
+    let cached = report.cached();
+    if cached > 0 {
+        counts.push(format!(
+            "{} executed, {cached} reused from the cache",
+            report.executed()
+        ));
+    }
     eprintln!(
         "run {} {} in {} ({})",
         report.run_id,

@@ -4,6 +4,7 @@
 //! `support.rs`.
 
 mod bad_input;
+mod cache;
 mod check_and_graph;
 mod crash;
 mod examples;

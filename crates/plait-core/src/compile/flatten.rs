@@ -136,6 +136,8 @@ impl Builder {
             retry: node.retry.clone().unwrap_or(default.retry),
             timeout: node.timeout.or(default.timeout),
             isolation: node.isolation.unwrap_or(default.isolation),
+            cache: node.cache.unwrap_or(default.cache),
+            version: node.version.clone().or(default.version),
         };
         let slot = TaskSlot {
             task: task.clone(),

@@ -18,8 +18,8 @@ pub use arity::{AsyncKind, SyncKind, TaskFunction};
 pub use convert::{FromValue, IntoTaskResult, IntoValue, Native};
 
 use crate::{
-    BoxFuture, Inputs, Isolation, Outcome, Outputs, Policy, Port, Task, TaskContext, TaskError,
-    ValueType,
+    BoxFuture, Inputs, Isolation, Outcome, Outputs, Policy, Port, Task, TaskCode, TaskContext,
+    TaskError, ValueType,
 };
 
 type RevertFn =
@@ -35,6 +35,8 @@ pub struct FnTask {
     revert: Option<Arc<RevertFn>>,
     isolation: Isolation,
     problems: Vec<String>,
+    /// The function's type name, for the cache key.
+    code: &'static str,
 }
 
 impl std::fmt::Debug for FnTask {
@@ -124,6 +126,7 @@ impl FnTask {
             revert: None,
             isolation,
             problems,
+            code: std::any::type_name::<F>(),
         }
     }
 
@@ -144,6 +147,7 @@ impl FnTask {
             revert: None,
             isolation: Isolation::Async,
             problems: Vec::new(),
+            code: std::any::type_name::<F>(),
         }
     }
 
@@ -199,6 +203,10 @@ impl Task for FnTask {
             isolation: self.isolation,
             ..Policy::default()
         }
+    }
+
+    fn code(&self) -> Option<TaskCode> {
+        Some(TaskCode::Compiled(self.code))
     }
 
     fn kind(&self) -> &str {

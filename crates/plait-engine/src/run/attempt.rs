@@ -12,7 +12,9 @@ use plait_core::{
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use super::cache::{Decision, Keyed};
 use super::schedule::RunnerLocal;
+use plait_store::CacheEntry;
 
 /// How a task's attempts ended.
 pub(super) enum Attempted {
@@ -41,6 +43,23 @@ pub(super) async fn run_attempts(
         .iter()
         .map(|&source| shared.value(source))
         .collect();
+    let mut keyed = None;
+    match shared.cache_decision(node, &values).await {
+        Decision::Off => {}
+        Decision::Uncached(key) => shared.record(node).pending_key = Some(key),
+        Decision::Hit(hit, entry, outputs) => {
+            if shared.restore_files(node, &entry).await {
+                return reuse(shared, node, &hit, &entry, outputs).await;
+            }
+            keyed = Some(hit);
+        }
+        Decision::Run(run) => keyed = Some(run),
+    }
+    if let Some(keyed) = &keyed {
+        let mut record = shared.record(node);
+        record.pending_key = Some(keyed.record(None));
+        record.cache_key = Some(keyed.key.clone());
+    }
     let mut inputs = Some(Inputs::new(slot.requires.clone(), values));
     // A revert gets the same inputs, so a task with one keeps them.
     let keep_inputs = slot.task.has_revert();
@@ -97,9 +116,19 @@ pub(super) async fn run_attempts(
             Outcome::Done(outputs) => {
                 // Durable before any dependent can see it. Unrecorded, the work counts for
                 // nothing: a resume runs the task again.
+                let entry = match &keyed {
+                    Some(keyed) => shared.cache_entry(node, keyed, &outputs).await,
+                    None => None,
+                };
                 if shared.has_store()
                     && !shared
-                        .persist(node, TaskState::Succeeded, attempt, None, Some(&outputs))
+                        .persist(
+                            node,
+                            TaskState::Succeeded,
+                            attempt,
+                            None,
+                            Some((&outputs, entry)),
+                        )
                         .await
                 {
                     return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
@@ -158,6 +187,34 @@ pub(super) async fn run_attempts(
         }
         attempt += 1;
     }
+}
+
+/// An earlier result is reused: recorded, then handed to dependents like a fresh one. The
+/// task did not run, so it counts no attempt and this run's revert leaves it alone.
+async fn reuse(
+    shared: &Shared,
+    node: NodeId,
+    keyed: &Keyed,
+    entry: &CacheEntry,
+    outputs: Outputs,
+) -> Attempted {
+    let writes = shared.reuse_writes(node, keyed, entry, &outputs);
+    if !shared.commit(node, writes).await {
+        let mut record = shared.record(node);
+        record.attempts -= 1;
+        record.state = TaskState::Cancelled;
+        return Attempted::Cancelled;
+    }
+    let mut record = shared.record(node);
+    record.attempts -= 1;
+    record.outputs = Some(outputs);
+    record.state = TaskState::Succeeded;
+    record.finished_at = Some(shared.now());
+    record.released = true;
+    record.cached = true;
+    drop(record);
+    shared.emit(node, TaskState::Succeeded, 0, None);
+    Attempted::Succeeded
 }
 
 /// The run stopped while the attempt waited for an execution slot: it never started. The

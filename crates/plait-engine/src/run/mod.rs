@@ -6,6 +6,7 @@
 //! per task.
 
 mod attempt;
+mod cache;
 mod inputs;
 mod persist;
 mod record;
@@ -41,6 +42,8 @@ pub(crate) struct RunConfig {
     pub(crate) cancel: CancellationToken,
     pub(crate) store: Option<Arc<dyn plait_store::Store>>,
     pub(crate) definition: Option<crate::engine::RunDefinition>,
+    /// Whether earlier results may be reused (results are kept either way).
+    pub(crate) reuse_cached: bool,
 }
 
 /// The ready queue and how many runner loops exist, under one lock so a runner retiring and a
@@ -78,6 +81,7 @@ struct Shared {
     /// is not work: extra runners wait on commits together (one commit carries all their
     /// writes) while these `jobs` permits bound what actually executes.
     exec_slots: Option<tokio::sync::Semaphore>,
+    cache_files: cache::FileHashes,
 }
 
 impl Shared {
@@ -228,6 +232,7 @@ impl Shared {
                 jobs
             },
             exec_slots: has_store.then(|| tokio::sync::Semaphore::new(jobs)),
+            cache_files: cache::FileHashes::default(),
         }
     }
 
@@ -254,6 +259,7 @@ impl Shared {
                 finished_at: record.finished_at,
                 error: record.error.clone(),
                 revert_error: record.revert_error.clone(),
+                cached: record.cached,
             });
         }
         let status = self.status(&tasks);

@@ -8,7 +8,7 @@
 use std::time::SystemTime;
 
 use plait_core::{NodeId, Outputs, RunStatus, TaskError, TaskState};
-use plait_store::{NewRun, StoreError, Transition, Write, this_process};
+use plait_store::{CacheEntry, NewRun, StoreError, Transition, Write, this_process};
 
 use super::Shared;
 use crate::clock::unix_millis;
@@ -78,35 +78,75 @@ impl Shared {
             .await
     }
 
-    /// Records a transition (with the outputs, for a success). False if the store failed, in
-    /// which case the run is stopping and the caller must not act on the transition.
-    pub(super) async fn persist(
+    pub(super) fn transition(
         &self,
         node: NodeId,
         state: TaskState,
         attempt: u32,
         error: Option<&TaskError>,
-        outputs: Option<&Outputs>,
-    ) -> bool {
-        let Some(store) = &self.config.store else {
-            return true;
-        };
-        let transition = Transition {
+    ) -> Transition {
+        Transition {
             run_id: self.config.run_id.to_string(),
             task: self.plan.node(node).path.to_string(),
             state,
             attempt,
             at: millis(self.now()),
             error: error.map(TaskError::to_string),
-        };
-        let write = match outputs {
-            Some(outputs) => Write::Completed {
+        }
+    }
+
+    /// Records a transition. A task's first `running` carries its cache key; a success its
+    /// outputs and, when it may be cached, the cache entry; a revert forgets the result
+    /// the task left in the cache. False if the store failed, in which case the run is
+    /// stopping and the caller must not act on the transition.
+    pub(super) async fn persist(
+        &self,
+        node: NodeId,
+        state: TaskState,
+        attempt: u32,
+        error: Option<&TaskError>,
+        completion: Option<(&Outputs, Option<CacheEntry>)>,
+    ) -> bool {
+        if self.config.store.is_none() {
+            return true;
+        }
+        let transition = self.transition(node, state, attempt, error);
+        let mut writes = Vec::with_capacity(2);
+        if state == TaskState::Running
+            && let Some(key) = self.record(node).pending_key.take()
+        {
+            writes.push(Write::Key {
+                run_id: transition.run_id.clone(),
+                task: transition.task.clone(),
+                key,
+                at: transition.at,
+            });
+        }
+        if state == TaskState::Reverting
+            && let Some(key) = self.record(node).cache_key.clone()
+        {
+            writes.push(Write::Forget {
+                run_id: transition.run_id.clone(),
+                key,
+            });
+        }
+        writes.push(match completion {
+            Some((outputs, cache)) => Write::Completed {
                 transition,
                 outputs: outputs.to_json(),
+                cache,
             },
             None => Write::Transition(transition),
+        });
+        self.commit(node, writes).await
+    }
+
+    /// Commits `writes` for `node`. False if the store failed: the run is stopping.
+    pub(super) async fn commit(&self, node: NodeId, writes: Vec<Write>) -> bool {
+        let Some(store) = &self.config.store else {
+            return true;
         };
-        match store.write(vec![write]).await {
+        match store.write(writes).await {
             Ok(()) => true,
             Err(error) => {
                 tracing::error!(%error, task = %self.plan.node(node).path, "recording a transition failed: stopping the run");
@@ -117,6 +157,6 @@ impl Shared {
     }
 }
 
-fn millis(time: SystemTime) -> i64 {
+pub(super) fn millis(time: SystemTime) -> i64 {
     i64::try_from(unix_millis(time)).unwrap_or(i64::MAX)
 }

@@ -21,6 +21,12 @@ pub(super) struct NodeRecord {
     pub(super) poisoned: bool,
     /// The node has decremented its successors' counters (undone when a retried flow resets).
     pub(super) released: bool,
+    /// Its result was reused from the cache, not executed.
+    pub(super) cached: bool,
+    /// The cache key it executed under: forgotten from the cache if the task is reverted.
+    pub(super) cache_key: Option<String>,
+    /// The key (or why there is none) to record with the task's next `running` intent.
+    pub(super) pending_key: Option<plait_store::TaskKey>,
 }
 
 impl Default for NodeRecord {
@@ -36,6 +42,9 @@ impl Default for NodeRecord {
             inputs: None,
             poisoned: false,
             released: false,
+            cached: false,
+            cache_key: None,
+            pending_key: None,
         }
     }
 }

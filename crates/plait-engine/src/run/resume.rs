@@ -24,6 +24,10 @@ struct PriorTask {
     error: Option<String>,
     /// The outputs of its recorded completion, unless reverted since.
     outputs: Option<serde_json::Value>,
+    /// Its result was reused, not executed.
+    cached: bool,
+    /// The cache key it executed under, to forget if it is reverted.
+    cache_key: Option<String>,
 }
 
 impl Prior {
@@ -37,6 +41,12 @@ impl Prior {
                     attempts: task.attempts,
                     error: task.error.clone(),
                     outputs: None,
+                    cached: task.cached(),
+                    cache_key: task
+                        .key
+                        .as_ref()
+                        .filter(|key| key.cached_from.is_none())
+                        .and_then(|key| key.key.clone()),
                 };
                 (task.task.clone(), prior)
             })
@@ -82,6 +92,8 @@ impl Shared {
                 .and_then(|json| restore_outputs(json, &slot.provides));
             let mut record = self.record(node);
             record.attempts = task.attempts;
+            record.cached = task.cached;
+            record.cache_key = task.cache_key.clone();
             if prior.reverting {
                 // The states are the revert's starting point; inputs are rebuilt below.
                 record.state = match task.state {
@@ -149,7 +161,10 @@ impl Shared {
 
 /// Typed values from a recorded outputs object; `None` if any is missing or does not fit
 /// (a native value has no JSON form: such a task runs again).
-fn restore_outputs(json: &serde_json::Value, ports: &[plait_core::Port]) -> Option<Outputs> {
+pub(super) fn restore_outputs(
+    json: &serde_json::Value,
+    ports: &[plait_core::Port],
+) -> Option<Outputs> {
     let object = json.as_object()?;
     let mut outputs = Outputs::with_capacity(ports.len());
     for port in ports {

@@ -1,5 +1,6 @@
 //! The engine's integration tests: one binary (STYLE.md rule 11).
 
+mod cache;
 mod common;
 mod failure;
 mod oracle;

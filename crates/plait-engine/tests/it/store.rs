@@ -7,7 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::future::BoxFuture;
 use plait_core::{Flow, FnTask, Outputs, RunStatus, TaskError, TaskState, Value, Workflow};
 use plait_engine::{Engine, RunDefinition, RunError, RunOptions};
-use plait_store::{MemoryStore, NewRun, RunRecord, RunState, RunSummary, Store, StoreError, Write};
+use std::path::PathBuf;
+
+use plait_store::{
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, MemoryStore, NewRun, RunRecord, RunState,
+    RunSummary, Store, StoreError, Write,
+};
 
 use crate::common::*;
 
@@ -151,6 +156,25 @@ impl Store for Failing {
     }
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
         self.inner.runs()
+    }
+    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        self.inner.cache_get(key)
+    }
+    fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
+        self.inner.put_blob(path)
+    }
+    fn restore_blob(
+        &self,
+        blob: Blob,
+        to: PathBuf,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.inner.restore_blob(blob, to)
+    }
+    fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
+        self.inner.cache_stats()
+    }
+    fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
+        self.inner.cache_gc(gc)
     }
 }
 

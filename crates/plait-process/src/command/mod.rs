@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use plait_core::{
-    BoxFuture, Inputs, Isolation, Outcome, Outputs, Policy, Port, Task, TaskContext, TaskError,
+    BoxFuture, Inputs, Isolation, Outcome, Outputs, Policy, Port, Task, TaskCode, TaskContext,
+    TaskError,
 };
 
 use crate::{DEFAULT_KILL_GRACE, Subprocess};
@@ -180,11 +181,13 @@ impl Task for CommandTask {
         let process = self.subprocess(&self.argv, &ctx, &inputs);
         let provides = self.spec.provides.clone();
         let permanent = self.spec.permanent_exit_codes.clone();
+        let workdir = self.spec.workdir.clone();
         Box::pin(async move {
             let process = process?;
             let program = program(&process);
             let stdout = exit::stdout_or_error(&program, process.run().await, &permanent)?;
-            outputs::parse(&stdout, &provides)
+            let outputs = outputs::parse(&stdout, &provides)?;
+            Ok(outputs::anchor_files(outputs, workdir.as_deref()))
         })
     }
 
@@ -221,6 +224,26 @@ impl Task for CommandTask {
             isolation: Isolation::Subprocess,
             ..Policy::default()
         }
+    }
+
+    /// The arguments, environment, working directory and ports, as JSON: what decides the
+    /// result besides the inputs. The program's own file is not read: a script whose content
+    /// should count is declared as a `file` input.
+    fn code(&self) -> Option<TaskCode> {
+        let ports = |ports: &[Port]| -> Vec<String> {
+            ports
+                .iter()
+                .map(|port| format!("{}: {}", port.name, port.ty.name()))
+                .collect()
+        };
+        let code = serde_json::json!({
+            "argv": self.spec.argv,
+            "env": self.spec.env,
+            "workdir": self.spec.workdir,
+            "requires": ports(&self.spec.requires),
+            "provides": ports(&self.spec.provides),
+        });
+        Some(TaskCode::Text(code.to_string()))
     }
 
     fn kind(&self) -> &str {

@@ -1,9 +1,31 @@
 //! Reading a command's outputs from the JSON object it printed on stdout.
 
-use plait_core::{Outputs, Port, TaskError};
+use plait_core::{Outputs, Port, TaskError, Value};
 
 /// How much of stdout an error message quotes.
 const EXCERPT_CHARS: usize = 120;
+
+/// Makes relative `file` outputs absolute, against the directory the command ran in: a
+/// relative path means something else to a task with another working directory, and to the
+/// store that keeps the file for the cache.
+pub(crate) fn anchor_files(outputs: Outputs, workdir: Option<&std::path::Path>) -> Outputs {
+    outputs
+        .iter()
+        .map(|(name, value)| {
+            let value = match value.as_path() {
+                Some(path) if path.is_relative() => {
+                    let path = match workdir {
+                        Some(dir) => dir.join(path),
+                        None => path.to_path_buf(),
+                    };
+                    Value::file(std::path::absolute(&path).unwrap_or(path))
+                }
+                _ => value.clone(),
+            };
+            (name.to_owned(), value)
+        })
+        .collect()
+}
 
 /// Reads each declared output from stdout, which must be one JSON object holding exactly the
 /// declared names. With nothing declared, stdout is not read at all (it may be a log).

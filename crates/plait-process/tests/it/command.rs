@@ -89,10 +89,12 @@ async fn outputs_are_read_from_the_json_object_on_stdout() {
             port("path", ValueType::File),
             port("doc", ValueType::Json),
         ],
+        // A relative file output is anchored where the command ran.
+        workdir: Some(std::path::PathBuf::from("/tmp")),
         ..CommandSpec::default()
     });
     let outputs = task.execute(ctx(), inputs(&[], &[])).await.unwrap();
-    expect![[r#"[("ok", true), ("n", 3), ("path", "out/a.txt"), ("doc", [1])]"#]]
+    expect![[r#"[("ok", true), ("n", 3), ("path", "/tmp/out/a.txt"), ("doc", [1])]"#]]
         .assert_eq(&format!("{:?}", outputs.iter().collect::<Vec<_>>()));
 }
 

@@ -219,22 +219,31 @@ impl Reader {
             spec.permanent_exit_codes =
                 self.exit_codes(node, &format!("`permanent_exit_codes` of {what}"));
         }
-        // Reserved for the result cache: accepted, checked, not used yet.
-        if let Some(node) = fields.node("cache") {
-            self.bool(node, &format!("`cache` of {what}"));
-        }
-        if let Some(node) = fields.node("version")
-            && node.as_str().is_none()
-            && !matches!(node.value, crate::syntax::Value::Int(_))
-        {
-            self.bad_type(
-                node,
-                &format!("`version` of {what}"),
-                "a string or an integer",
-            );
-        }
+        let cache = fields
+            .node("cache")
+            .and_then(|node| self.bool(node, &format!("`cache` of {what}")));
+        let version = fields.node("version").and_then(|node| match &node.value {
+            crate::syntax::Value::Int(n) => Some(n.to_string()),
+            _ => match node.as_str() {
+                Some(text) => Some(text.to_owned()),
+                None => {
+                    self.bad_type(
+                        node,
+                        &format!("`version` of {what}"),
+                        "a string or an integer",
+                    );
+                    None
+                }
+            },
+        });
 
         let mut task = TaskNode::new(entry.key.as_str(), CommandTask::new(spec));
+        if let Some(cache) = cache {
+            task = task.cache(cache);
+        }
+        if let Some(version) = version {
+            task = task.version(version);
+        }
         for (port, name) in rebind {
             task = task.rebind(port, name);
         }

@@ -1,0 +1,105 @@
+//! `plait explain RUN TASK`: why a task was executed or reused.
+
+use plait_engine::explain::{Explanation, Verdict, explain as explain_task};
+use plait_store::{RunRecord, Store};
+use serde_json::json;
+
+use crate::cli::StoreArgs;
+use crate::exit;
+
+/// Earlier runs looked at, newest first, for one that recorded the task.
+const EARLIER_RUNS: usize = 20;
+
+pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json: bool) -> u8 {
+    let Ok(Some(store)) = super::store::for_reading(args) else {
+        eprintln!("error: no runs are recorded in `{}`", args.path.display());
+        return exit::BAD_INPUT;
+    };
+    let run = match super::show::find(&store, wanted).await {
+        Ok(run) => run,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let earlier = match earlier_runs(&store, &run).await {
+        Ok(earlier) => earlier,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit::BAD_INPUT;
+        }
+    };
+    match explain_task(&run, task, &earlier) {
+        Ok(explanation) if as_json => println!("{}", to_json(&explanation)),
+        Ok(explanation) => print(&run, &explanation),
+        Err(error) => {
+            eprintln!("error: {error}");
+            eprintln!(
+                "  help: `plait show {}` lists its tasks",
+                run.summary.run_id
+            );
+            return exit::BAD_INPUT;
+        }
+    }
+    exit::OK
+}
+
+/// Runs of the same workflow file started before `run`, newest first.
+async fn earlier_runs(
+    store: &dyn Store,
+    run: &RunRecord,
+) -> Result<Vec<RunRecord>, plait_store::StoreError> {
+    let summaries = store.runs().await?;
+    let mut earlier = Vec::new();
+    let older = summaries
+        .iter()
+        .skip_while(|summary| summary.run_id != run.summary.run_id)
+        .skip(1)
+        .filter(|summary| summary.source == run.summary.source);
+    for summary in older.take(EARLIER_RUNS) {
+        if let Some(record) = store.run(&summary.run_id).await? {
+            earlier.push(record);
+        }
+    }
+    Ok(earlier)
+}
+
+fn verdict(explanation: &Explanation) -> String {
+    match &explanation.verdict {
+        Verdict::Reused { from_run } => format!("reused the result of run {from_run}"),
+        Verdict::Executed => "executed".to_owned(),
+        Verdict::NotRun => "not run".to_owned(),
+    }
+}
+
+fn print(run: &RunRecord, explanation: &Explanation) {
+    println!(
+        "`{}` in run {}: {}",
+        explanation.task,
+        run.summary.run_id,
+        verdict(explanation)
+    );
+    for (idx, reason) in explanation.reasons.iter().enumerate() {
+        let lead = if idx == 0 { "because" } else { "    and" };
+        println!("  {lead} {reason}");
+    }
+    if let Some(earlier) = &explanation.compared_with {
+        println!("  (compared with run {earlier}, the latest earlier run that recorded it)");
+    }
+}
+
+fn to_json(explanation: &Explanation) -> serde_json::Value {
+    let (verdict, from) = match &explanation.verdict {
+        Verdict::Reused { from_run } => ("reused", Some(from_run.as_str())),
+        Verdict::Executed => ("executed", None),
+        Verdict::NotRun => ("not_run", None),
+    };
+    json!({
+        "task": explanation.task,
+        "verdict": verdict,
+        "reused_from": from,
+        "reasons": explanation.reasons,
+        "compared_with": explanation.compared_with,
+        "key": explanation.key,
+    })
+}

@@ -1,0 +1,264 @@
+//! The result cache's rows: entries by key, the key each task of a run ran under, and the
+//! one gc that removes entries and then the files no entry names.
+
+use std::collections::HashSet;
+
+use plait_store::blobs::BlobDir;
+use plait_store::{
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, Millis, StoreError, TaskFold,
+    TaskKey,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::error::{from_io, from_sqlite};
+
+/// An entry's files as stored in `cache.blobs`: `[output, hash, size]` triples.
+type BlobRow = (String, String, u64);
+
+/// Records the entry a completion carries, replacing any under its key. Skipped, silently,
+/// when a file it names is gone: a gc (of this process or another) may have removed it
+/// between the task's `put_blob` and this commit, and an entry whose file cannot be
+/// restored could only ever miss. No gc runs meanwhile: gc holds the write lock
+/// throughout, and this runs inside the writer's transaction.
+pub(crate) fn insert_entry(
+    tx: &Connection,
+    blobs: &BlobDir,
+    entry: &CacheEntry,
+) -> rusqlite::Result<()> {
+    if !entry
+        .blobs
+        .iter()
+        .all(|(_, blob)| blobs.contains(&blob.hash))
+    {
+        return Ok(());
+    }
+    let files: Vec<(&str, &str, u64)> = entry
+        .blobs
+        .iter()
+        .map(|(name, blob)| (name.as_str(), blob.hash.as_str(), blob.size))
+        .collect();
+    let files = serde_json::to_string(&files)
+        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO cache (key, task, run_id, outputs, blobs, size, created_at, used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        entry.key,
+        entry.task,
+        entry.run_id,
+        entry.outputs.to_string(),
+        files,
+        to_sql_size(entry.size()),
+        entry.created_at,
+        entry.used_at,
+    ])?;
+    Ok(())
+}
+
+/// Records the key a task runs under (the latest wins); a reused result's entry is marked
+/// used at `at`.
+pub(crate) fn record_key(
+    tx: &Connection,
+    run_id: &str,
+    task: &str,
+    key: &TaskKey,
+    at: Millis,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO task_keys (run_id, task, key, components, cached_from) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (run_id, task) DO UPDATE
+         SET key = excluded.key, components = excluded.components, cached_from = excluded.cached_from",
+    )?
+    .execute(params![
+        run_id,
+        task,
+        key.key,
+        key.components.to_string(),
+        key.cached_from,
+    ])?;
+    if let (Some(hash), Some(_)) = (&key.key, &key.cached_from) {
+        tx.prepare_cached("UPDATE cache SET used_at = max(used_at, ?2) WHERE key = ?1")?
+            .execute(params![hash, at])?;
+    }
+    Ok(())
+}
+
+/// A reverted task's result is no longer valid.
+pub(crate) fn forget(tx: &Connection, key: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM cache WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
+/// The entry under `key`. One that cannot be read back (its JSON damaged) is a miss, with a
+/// warning: the task then runs, and its completion replaces the entry.
+pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<CacheEntry>> {
+    let found = conn
+        .prepare_cached(
+            "SELECT task, run_id, outputs, blobs, created_at, used_at FROM cache WHERE key = ?1",
+        )?
+        .query_row([key], |row| {
+            // Parsed from the row's own text, with no copy of it first.
+            let outputs = serde_json::from_str(row.get_ref(2)?.as_str()?);
+            let files = serde_json::from_str::<Vec<BlobRow>>(row.get_ref(3)?.as_str()?);
+            let (Ok(outputs), Ok(files)) = (outputs, files) else {
+                tracing::warn!(key, "a cache entry is damaged; taken as a miss");
+                return Ok(None);
+            };
+            Ok(Some(CacheEntry {
+                key: key.to_owned(),
+                task: row.get(0)?,
+                run_id: row.get(1)?,
+                outputs,
+                blobs: files
+                    .into_iter()
+                    .map(|(name, hash, size)| (name, Blob { hash, size }))
+                    .collect(),
+                created_at: row.get(4)?,
+                used_at: row.get(5)?,
+            }))
+        })
+        .optional()?;
+    Ok(found.flatten())
+}
+
+/// Folds the run's task keys into its tasks, in the order the keys were first recorded (an
+/// upsert keeps the row's rowid). A task with a key and no transition yet still appears.
+pub(crate) fn fold_keys(
+    conn: &Connection,
+    run_id: &str,
+    tasks: &mut TaskFold,
+) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare_cached(
+        "SELECT task, key, components, cached_from FROM task_keys WHERE run_id = ?1 ORDER BY rowid",
+    )?;
+    let mut rows = statement.query([run_id])?;
+    while let Some(row) = rows.next()? {
+        let task: String = row.get(0)?;
+        let key = TaskKey {
+            key: row.get(1)?,
+            components: serde_json::from_str(row.get_ref(2)?.as_str()?)
+                .unwrap_or(serde_json::Value::Null),
+            cached_from: row.get(3)?,
+        };
+        tasks.apply_key(&task, &key);
+    }
+    Ok(())
+}
+
+/// What the cache's tables hold; the caller adds what the blob directory holds.
+pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<CacheStats> {
+    let (entries, bytes, oldest_used_at, newest_used_at) = conn
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(size), 0), min(used_at), max(used_at) FROM cache",
+        )?
+        .query_row([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get(2)?,
+                row.get(3)?,
+            ))
+        })?;
+    // A hit reused a result; a miss had a key (so could have) and executed.
+    let (hits, misses) = conn
+        .prepare_cached(
+            "SELECT count(cached_from), coalesce(sum(key IS NOT NULL AND cached_from IS NULL), 0)
+             FROM task_keys",
+        )?
+        .query_row([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))?;
+    Ok(CacheStats {
+        entries: entries as u64,
+        bytes: bytes as u64,
+        oldest_used_at,
+        newest_used_at,
+        hits: hits as u64,
+        misses: misses as u64,
+        ..CacheStats::default()
+    })
+}
+
+/// Removes the entries `gc` selects, then every file no remaining entry names, inside one
+/// `BEGIN IMMEDIATE` transaction: no commit of this process or another interleaves, so an
+/// entry naming a file cannot be committed between listing the files and removing them
+/// (a completion whose file went meanwhile finds it gone, see [`insert_entry`]). A dry run
+/// reads the same and changes nothing.
+///
+/// A file that cannot be removed fails the gc, and the entries it selected stay; files
+/// already removed stay removed, and an entry naming one of them misses (its task runs
+/// again, and its completion keeps the file anew).
+pub(crate) fn gc(
+    conn: &mut Connection,
+    path: &str,
+    blobs: &BlobDir,
+    gc: &CacheGc,
+) -> Result<CacheGcReport, StoreError> {
+    let sqlite = |error: rusqlite::Error| from_sqlite(path, &error);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sqlite)?;
+    // Every entry's use, and the files of those that have any.
+    let mut uses = Vec::new();
+    let mut files: Vec<Option<String>> = Vec::new();
+    {
+        let mut statement = tx
+            .prepare_cached("SELECT key, used_at, size, blobs FROM cache")
+            .map_err(sqlite)?;
+        let mut rows = statement.query([]).map_err(sqlite)?;
+        while let Some(row) = rows.next().map_err(sqlite)? {
+            uses.push(EntryUse {
+                key: row.get(0).map_err(sqlite)?,
+                used_at: row.get(1).map_err(sqlite)?,
+                size: row.get::<_, i64>(2).map_err(sqlite)? as u64,
+            });
+            let listed: String = row.get(3).map_err(sqlite)?;
+            files.push((listed != "[]").then_some(listed));
+        }
+    }
+    let doomed: HashSet<String> = gc.select(&uses).into_iter().collect();
+    let mut report = CacheGcReport::default();
+    let mut needed: HashSet<String> = HashSet::new();
+    for (entry, listed) in uses.iter().zip(files) {
+        if doomed.contains(&entry.key) {
+            report.entries_removed += 1;
+            report.bytes_removed += entry.size;
+            continue;
+        }
+        report.entries_kept += 1;
+        report.bytes_kept += entry.size;
+        // An entry whose list is damaged is a miss anyway (see `get`): it keeps no file.
+        if let Some(Ok(listed)) = listed.map(|text| serde_json::from_str::<Vec<BlobRow>>(&text)) {
+            needed.extend(listed.into_iter().map(|(_, hash, _)| hash));
+        }
+    }
+    if !gc.dry_run {
+        let mut delete = tx
+            .prepare_cached("DELETE FROM cache WHERE key = ?1")
+            .map_err(sqlite)?;
+        for key in &doomed {
+            delete.execute([key]).map_err(sqlite)?;
+        }
+    }
+    let io = |error: std::io::Error| from_io(blobs.root(), &error);
+    let unneeded: Vec<String> = blobs
+        .list()
+        .map_err(io)?
+        .into_iter()
+        .map(|blob| blob.hash)
+        .filter(|hash| !needed.contains(hash))
+        .collect();
+    report.blobs_removed = unneeded.len() as u64;
+    if !gc.dry_run {
+        for hash in &unneeded {
+            blobs.remove(hash).map_err(io)?;
+        }
+        tx.commit().map_err(sqlite)?;
+    }
+    Ok(report)
+}
+
+/// SQLite integers are signed; no entry is 8 EiB.
+fn to_sql_size(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,229 @@
+//! A content-addressed directory of files: where a store keeps `file` outputs so a cache hit
+//! can put them back. A blob is named by the blake3 hash of its content
+//! (`<root>/ab/abcdef...`), written to a temporary name and renamed into place, so a reader
+//! never sees half a blob; a restore re-hashes what it copies, so a damaged blob is a miss,
+//! never a wrong file.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::Blob;
+
+/// The hash and size of a file's content.
+pub fn digest_file(path: &Path) -> io::Result<Blob> {
+    let mut hasher = blake3::Hasher::new();
+    let size = io::copy(&mut File::open(path)?, &mut HashWriter(&mut hasher))?;
+    Ok(Blob {
+        hash: hasher.finalize().to_hex().to_string(),
+        size,
+    })
+}
+
+/// Feeds what is written into a hasher (blake3's own `update_reader` needs a `Read`; this
+/// lets one `io::copy` hash while it copies).
+struct HashWriter<'h>(&'h mut blake3::Hasher);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Copies `from` to `to` through a temporary file beside `to`, hashing on the way; the copy
+/// is synced and renamed into place only if its hash is `expect` (when given).
+fn copy_checked(from: &Path, to: &Path, expect: Option<&str>) -> io::Result<Option<Blob>> {
+    let dir = to.parent().filter(|dir| !dir.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        fs::create_dir_all(dir)?;
+    }
+    let mut temp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new(".")))?;
+    let mut source = File::open(from)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = source.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        temp.write_all(&buf[..n])?;
+        size += n as u64;
+    }
+    let hash = hasher.finalize().to_hex().to_string();
+    if expect.is_some_and(|expect| expect != hash) {
+        return Ok(None);
+    }
+    temp.as_file().sync_all()?;
+    temp.as_file()
+        .set_permissions(source.metadata()?.permissions())?;
+    temp.persist(to).map_err(|error| error.error)?;
+    Ok(Some(Blob { hash, size }))
+}
+
+/// A blob directory.
+#[derive(Clone, Debug)]
+pub struct BlobDir {
+    root: PathBuf,
+}
+
+/// A blob on disk, as `gc` sees it.
+#[derive(Clone, Debug)]
+pub struct StoredBlob {
+    pub hash: String,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+impl BlobDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        BlobDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the blob is kept (not whether it is intact: a restore checks that).
+    pub fn contains(&self, hash: &str) -> bool {
+        hash.len() == 64
+            && hash.bytes().all(|byte| byte.is_ascii_hexdigit())
+            && self.path(hash).is_file()
+    }
+
+    fn path(&self, hash: &str) -> PathBuf {
+        let prefix = hash.get(..2).unwrap_or("00");
+        self.root.join(prefix).join(hash)
+    }
+
+    /// Keeps a copy of the file at `path`. A blob already kept is only touched, so `gc`
+    /// sees it as fresh.
+    pub fn put(&self, path: &Path) -> io::Result<Blob> {
+        let digest = digest_file(path)?;
+        let target = self.path(&digest.hash);
+        if target.exists() {
+            File::options()
+                .append(true)
+                .open(&target)?
+                .set_modified(SystemTime::now())?;
+            return Ok(digest);
+        }
+        // The file may change between hashing and copying: keep what was copied, under
+        // the hash of what was copied.
+        match copy_checked(path, &target, Some(&digest.hash))? {
+            Some(blob) => Ok(blob),
+            None => Err(io::Error::other(format!(
+                "{} changed while it was being stored",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Puts the blob's content at `to`. `Ok(false)` if the blob is gone or damaged (the
+    /// damaged copy is removed): the result cannot be restored.
+    pub fn restore(&self, blob: &Blob, to: &Path) -> io::Result<bool> {
+        let source = self.path(&blob.hash);
+        if !source.exists() {
+            return Ok(false);
+        }
+        // Already there, as a task that rewrote the same content would have left it.
+        if let Ok(meta) = fs::metadata(to)
+            && meta.len() == blob.size
+            && digest_file(to)?.hash == blob.hash
+        {
+            return Ok(true);
+        }
+        match copy_checked(&source, to, Some(&blob.hash))? {
+            Some(_) => Ok(true),
+            None => {
+                remove_quietly(&source);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Every blob kept.
+    pub fn list(&self) -> io::Result<Vec<StoredBlob>> {
+        let mut blobs = Vec::new();
+        let shards = match fs::read_dir(&self.root) {
+            Ok(shards) => shards,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(blobs),
+            Err(error) => return Err(error),
+        };
+        for shard in shards {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for file in fs::read_dir(shard.path())? {
+                let file = file?;
+                let meta = file.metadata()?;
+                // Temporary files of a put in progress are not blobs yet.
+                let name = file.file_name().to_string_lossy().into_owned();
+                if !meta.is_file() || name.len() != 64 {
+                    continue;
+                }
+                blobs.push(StoredBlob {
+                    hash: name,
+                    size: meta.len(),
+                    modified: meta.modified()?,
+                });
+            }
+        }
+        Ok(blobs)
+    }
+
+    pub fn remove(&self, hash: &str) -> io::Result<()> {
+        match fs::remove_file(self.path(hash)) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A damaged blob is removed on a best-effort basis: failing to remove it only means the
+/// next restore checks it again.
+fn remove_quietly(path: &Path) {
+    let _ = fs::remove_file(path);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_then_restore_round_trips_and_detects_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobDir::new(dir.path().join("blobs"));
+        let file = dir.path().join("out.txt");
+        fs::write(&file, b"hello").unwrap();
+        let blob = blobs.put(&file).unwrap();
+        assert_eq!(blob.size, 5);
+        assert_eq!(blob, digest_file(&file).unwrap());
+        // Idempotent.
+        assert_eq!(blobs.put(&file).unwrap(), blob);
+        assert_eq!(blobs.list().unwrap().len(), 1);
+
+        fs::write(&file, b"changed").unwrap();
+        assert!(blobs.restore(&blob, &file).unwrap());
+        assert_eq!(fs::read(&file).unwrap(), b"hello");
+        let elsewhere = dir.path().join("a/b/c.txt");
+        assert!(blobs.restore(&blob, &elsewhere).unwrap());
+        assert_eq!(fs::read(&elsewhere).unwrap(), b"hello");
+
+        // A damaged blob is a miss, and is removed.
+        fs::write(blobs.path(&blob.hash), b"hellO").unwrap();
+        fs::remove_file(&file).unwrap();
+        assert!(!blobs.restore(&blob, &file).unwrap());
+        assert!(!file.exists());
+        assert!(!blobs.restore(&blob, &file).unwrap());
+        assert!(blobs.list().unwrap().is_empty());
+    }
+}
