@@ -72,11 +72,14 @@ fn main() -> anyhow::Result<()> {
     }
     let mut walls = Vec::with_capacity(args.repeat);
     let mut first_walls = Vec::with_capacity(args.repeat);
+    // SQLite's (commits, write requests) per measured store: the group commit's batching.
+    let mut commits = Vec::new();
     let mut checksum = 0;
     for run in 0..args.warmup + args.repeat.max(1) {
         // A fresh store each time: a first run finds nothing cached, a re-run everything.
         let store_dir = tempfile::tempdir()?;
-        let engine = match store(args.store.as_deref(), store_dir.path())? {
+        let (store, sqlite) = store(args.store.as_deref(), store_dir.path())?;
+        let engine = match store {
             Some(store) => engine.clone().with_store(store),
             None => engine.clone(),
         };
@@ -101,6 +104,9 @@ fn main() -> anyhow::Result<()> {
         }
         if run >= args.warmup {
             walls.push(wall);
+            if let Some(sqlite) = &sqlite {
+                commits.push(sqlite.commits());
+            }
         }
         if report.status != RunStatus::Succeeded {
             bail!("the run ended {}", report.status);
@@ -127,6 +133,10 @@ fn main() -> anyhow::Result<()> {
     let wall_s = walls[walls.len() / 2];
     let per_task_us = wall_s * 1e6 / n_tasks as f64;
     let peak_rss_mb = peak_rss_mb();
+    // Every store's total (first run and re-run alike), the median store's.
+    commits.sort_unstable();
+    let commits = commits.get(commits.len() / 2).copied();
+    let writes_per_commit = commits.map(|(commits, writes)| writes as f64 / commits.max(1) as f64);
     let label = if args.rerun {
         format!("{} (cached re-run)", args.workload)
     } else {
@@ -146,12 +156,17 @@ fn main() -> anyhow::Result<()> {
             "store": args.store,
             "rerun": args.rerun,
             "first_per_task_us": first_per_task_us,
+            "commits": commits.map(|(commits, _)| commits),
+            "writes_per_commit": writes_per_commit,
             "warmup": args.warmup,
         });
         println!("{line}");
     } else {
         if let Some(first) = first_per_task_us {
             println!("first run: {first:.3} us/task");
+        }
+        if let (Some((commits, _)), Some(batching)) = (commits, writes_per_commit) {
+            println!("{commits} commits, {batching:.1} write requests per commit");
         }
         println!(
             "{label}: {n_tasks} tasks, {} jobs: {:.3} s, {per_task_us:.3} us/task (build {build_s:.3} s, peak RSS {})",
@@ -163,21 +178,24 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A store for the engine, and the same store as SQLite (for its commit counts), if it is.
+type Stores = (
+    Option<Arc<dyn plait_store::Store>>,
+    Option<plait_store_sqlite::SqliteStore>,
+);
+
 /// The store `--store` names, in `dir`.
-fn store(
-    kind: Option<&str>,
-    dir: &std::path::Path,
-) -> anyhow::Result<Option<Arc<dyn plait_store::Store>>> {
+fn store(kind: Option<&str>, dir: &std::path::Path) -> anyhow::Result<Stores> {
     Ok(match kind {
-        None => None,
-        Some("memory") => Some(Arc::new(plait_store::MemoryStore::new())),
+        None => (None, None),
+        Some("memory") => (Some(Arc::new(plait_store::MemoryStore::new())), None),
         Some(kind @ ("sqlite" | "sqlite-normal")) => {
             let options = plait_store_sqlite::SqliteOptions {
                 power_loss_safe: kind == "sqlite",
                 ..plait_store_sqlite::SqliteOptions::default()
             };
             let store = plait_store_sqlite::SqliteStore::open_with(dir.join("plait.db"), options)?;
-            Some(Arc::new(store))
+            (Some(Arc::new(store.clone())), Some(store))
         }
         Some(other) => bail!("unknown store `{other}`: use memory, sqlite or sqlite-normal"),
     })

@@ -81,13 +81,14 @@ pub fn explain(
     } else {
         Verdict::NotRun
     };
-    if let Some(why) = key.components.get("disabled").and_then(Json::as_str) {
+    let components = key.components_json();
+    if let Some(why) = components.get("disabled").and_then(Json::as_str) {
         explanation
             .reasons
             .push(format!("it is never reused: {why}"));
         return Ok(explanation);
     }
-    if let Some(why) = key.components.get("not_reused").and_then(Json::as_str) {
+    if let Some(why) = components.get("not_reused").and_then(Json::as_str) {
         explanation.reasons.push(format!(
             "{why} (`--no-cache`): it ran, and its result replaced any earlier one"
         ));
@@ -101,6 +102,20 @@ pub fn explain(
         return Ok(explanation);
     };
     let prior_key = prior.key.as_ref().expect("chosen for having a key");
+    // A reuse records only its key and source: the components are the source run's.
+    let (prior_key, older) = match &prior_key.cached_from {
+        None => (prior_key, older),
+        Some(source) => match source_key(earlier, source, task) {
+            Some(found) => found,
+            None => {
+                explanation.reasons.push(format!(
+                    "its key differs from the one in run {}, which reused the result of run {source}; that run is too far back to compare with",
+                    older.summary.run_id
+                ));
+                return Ok(explanation);
+            }
+        },
+    };
     let changes = differences(prior_key, key, older, run);
     if changes.is_empty() {
         explanation
@@ -110,6 +125,17 @@ pub fn explain(
         explanation.reasons.extend(changes);
     }
     Ok(explanation)
+}
+
+/// The key `task` executed under in run `source`, if that run is among `earlier`.
+fn source_key<'r>(
+    earlier: &'r [RunRecord],
+    source: &str,
+    task: &str,
+) -> Option<(&'r TaskKey, &'r RunRecord)> {
+    let run = earlier.iter().find(|run| run.summary.run_id == source)?;
+    let key = run.tasks.iter().find(|t| t.task == task)?.key.as_ref()?;
+    Some((key, run))
 }
 
 fn unknown_task(run: &RunRecord, task: &str) -> ExplainError {
@@ -139,7 +165,7 @@ fn same_key_reason(prior: &TaskRecord, prior_key: &TaskKey, older: &RunRecord) -
         return format!(
             "run {run_id} did not keep its result ({})",
             prior_key
-                .components
+                .components_json()
                 .get("disabled")
                 .and_then(Json::as_str)
                 .unwrap_or("caching was off")
@@ -163,7 +189,7 @@ fn differences(
     old_run: &RunRecord,
     new_run: &RunRecord,
 ) -> Vec<String> {
-    let (old, new) = (&old.components, &new.components);
+    let (old, new) = (&old.components_json(), &new.components_json());
     let mut changes = Vec::new();
     if old.get("disabled").is_some() {
         changes.push(format!(
@@ -289,7 +315,7 @@ mod tests {
             attempts: u32::from(from.is_none()),
             key: Some(TaskKey {
                 key: Some(key.to_owned()),
-                components,
+                components: components.to_string(),
                 cached_from: from.map(str::to_owned),
             }),
             ..TaskRecord::pending(name)

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, Millis, StoreError, TaskFold,
-    TaskKey,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, Millis, StoreError,
+    USE_RESOLUTION,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -39,11 +39,14 @@ pub(crate) fn insert_entry(
         .collect();
     let files = serde_json::to_string(&files)
         .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+    // The newest result for a key replaces any other.
+    forget(tx, &entry.key)?;
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO cache (key, task, run_id, outputs, blobs, size, created_at, used_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO cache (prefix, key, task, run_id, outputs, blobs, size, created_at, used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
+        prefix(&entry.key),
         entry.key,
         entry.task,
         entry.run_id,
@@ -56,38 +59,20 @@ pub(crate) fn insert_entry(
     Ok(())
 }
 
-/// Records the key a task runs under (the latest wins); a reused result's entry is marked
-/// used at `at`.
-pub(crate) fn record_key(
-    tx: &Connection,
-    run_id: &str,
-    task: &str,
-    key: &TaskKey,
-    at: Millis,
-) -> rusqlite::Result<()> {
+/// A reuse marks its entry used, when `used_at` is older than [`USE_RESOLUTION`]: a hit
+/// soon after the last use writes nothing.
+pub(crate) fn mark_used(tx: &Connection, key: &str, at: Millis) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO task_keys (run_id, task, key, components, cached_from) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (run_id, task) DO UPDATE
-         SET key = excluded.key, components = excluded.components, cached_from = excluded.cached_from",
+        "UPDATE cache SET used_at = ?3 WHERE prefix = ?1 AND key = ?2 AND used_at <= ?4",
     )?
-    .execute(params![
-        run_id,
-        task,
-        key.key,
-        key.components.to_string(),
-        key.cached_from,
-    ])?;
-    if let (Some(hash), Some(_)) = (&key.key, &key.cached_from) {
-        tx.prepare_cached("UPDATE cache SET used_at = max(used_at, ?2) WHERE key = ?1")?
-            .execute(params![hash, at])?;
-    }
+    .execute(params![prefix(key), key, at, at - USE_RESOLUTION])?;
     Ok(())
 }
 
 /// A reverted task's result is no longer valid.
 pub(crate) fn forget(tx: &Connection, key: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("DELETE FROM cache WHERE key = ?1")?
-        .execute([key])?;
+    tx.prepare_cached("DELETE FROM cache WHERE prefix = ?1 AND key = ?2")?
+        .execute(params![prefix(key), key])?;
     Ok(())
 }
 
@@ -96,9 +81,10 @@ pub(crate) fn forget(tx: &Connection, key: &str) -> rusqlite::Result<()> {
 pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<CacheEntry>> {
     let found = conn
         .prepare_cached(
-            "SELECT task, run_id, outputs, blobs, created_at, used_at FROM cache WHERE key = ?1",
+            "SELECT task, run_id, outputs, blobs, created_at, used_at FROM cache
+             WHERE prefix = ?1 AND key = ?2",
         )?
-        .query_row([key], |row| {
+        .query_row(params![prefix(key), key], |row| {
             // Parsed from the row's own text, with no copy of it first.
             let outputs = serde_json::from_str(row.get_ref(2)?.as_str()?);
             let files = serde_json::from_str::<Vec<BlobRow>>(row.get_ref(3)?.as_str()?);
@@ -123,30 +109,6 @@ pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<Cache
     Ok(found.flatten())
 }
 
-/// Folds the run's task keys into its tasks, in the order the keys were first recorded (an
-/// upsert keeps the row's rowid). A task with a key and no transition yet still appears.
-pub(crate) fn fold_keys(
-    conn: &Connection,
-    run_id: &str,
-    tasks: &mut TaskFold,
-) -> rusqlite::Result<()> {
-    let mut statement = conn.prepare_cached(
-        "SELECT task, key, components, cached_from FROM task_keys WHERE run_id = ?1 ORDER BY rowid",
-    )?;
-    let mut rows = statement.query([run_id])?;
-    while let Some(row) = rows.next()? {
-        let task: String = row.get(0)?;
-        let key = TaskKey {
-            key: row.get(1)?,
-            components: serde_json::from_str(row.get_ref(2)?.as_str()?)
-                .unwrap_or(serde_json::Value::Null),
-            cached_from: row.get(3)?,
-        };
-        tasks.apply_key(&task, &key);
-    }
-    Ok(())
-}
-
 /// What the cache's tables hold; the caller adds what the blob directory holds.
 pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<CacheStats> {
     let (entries, bytes, oldest_used_at, newest_used_at) = conn
@@ -161,11 +123,12 @@ pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<CacheStats> {
                 row.get(3)?,
             ))
         })?;
-    // A hit reused a result; a miss had a key (so could have) and executed.
+    // A hit reused a result; a miss had a key (so could have) and executed: its key is on
+    // its first `running` transition, once per execution.
     let (hits, misses) = conn
         .prepare_cached(
             "SELECT count(cached_from), coalesce(sum(key IS NOT NULL AND cached_from IS NULL), 0)
-             FROM task_keys",
+             FROM transitions WHERE key IS NOT NULL",
         )?
         .query_row([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))?;
     Ok(CacheStats {
@@ -233,11 +196,8 @@ pub(crate) fn gc(
         }
     }
     if !gc.dry_run {
-        let mut delete = tx
-            .prepare_cached("DELETE FROM cache WHERE key = ?1")
-            .map_err(sqlite)?;
         for key in &doomed {
-            delete.execute([key]).map_err(sqlite)?;
+            forget(&tx, key).map_err(sqlite)?;
         }
     }
     let io = |error: std::io::Error| from_io(blobs.root(), &error);
@@ -256,6 +216,16 @@ pub(crate) fn gc(
         tx.commit().map_err(sqlite)?;
     }
     Ok(report)
+}
+
+/// The key's index value: 63 bits of its hash. The index on it is small (a few bytes per
+/// entry), so inserting keys in random order touches few pages; the full key is compared in
+/// the row.
+fn prefix(key: &str) -> i64 {
+    let hash = blake3::hash(key.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash.as_bytes()[..8]);
+    (u64::from_le_bytes(bytes) >> 1) as i64
 }
 
 /// SQLite integers are signed; no entry is 8 EiB.

@@ -5,15 +5,14 @@
 //! into one transaction (see `writer.rs`). The schema is migrated on open; a file written by
 //! a newer plait is refused.
 //!
-//! The result cache lives in the same file (`cache.rs`); cache lookups are answered by a
-//! second thread on a read connection of its own (`reader.rs`), so they never wait for a
-//! commit. Cached files are kept in a blob directory beside the database (`.plait/blobs`,
+//! The result cache lives in the same file (`cache.rs`); cache lookups are answered on the
+//! caller's thread by read connections of their own, so they never wait for a commit.
+//! Cached files are kept in a blob directory beside the database (`.plait/blobs`,
 //! `blobs.rs`).
 
 mod blobs;
 mod cache;
 mod error;
-mod reader;
 mod rows;
 mod schema;
 mod writer;
@@ -33,7 +32,6 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 use crate::error::from_sqlite;
-use crate::reader::Read;
 use crate::writer::{Request, Stats};
 
 /// Options for [`SqliteStore::open_with`].
@@ -64,8 +62,10 @@ pub struct SqliteStore {
     path: PathBuf,
     /// To the writer thread: every change, run reads and gc.
     requests: mpsc::Sender<Request>,
-    /// To the reader thread: cache lookups and stats.
-    reads: mpsc::Sender<Read>,
+    /// Read connections for lookups made on the caller's thread, one per thread asking at
+    /// once.
+    lookups: Arc<std::sync::Mutex<Vec<Connection>>>,
+    options: SqliteOptions,
     blobs: BlobDir,
     stats: Arc<Stats>,
 }
@@ -97,8 +97,6 @@ impl SqliteStore {
             })?;
         }
         let conn = open_retrying(&path, &shown, &options)?;
-        // Opened once the writer's connection has made and migrated the file.
-        let read_conn = open_reader(&path, &shown, &options)?;
         let blobs = blobs::dir_for(&path);
         let stats = Arc::new(Stats::default());
         let (requests, receiver) = mpsc::channel();
@@ -107,15 +105,11 @@ impl SqliteStore {
         spawn("plait-store", move || {
             writer::run(conn, thread_path, thread_blobs, receiver, thread_stats)
         })?;
-        let (reads, read_receiver) = mpsc::channel();
-        let thread_blobs = blobs.clone();
-        spawn("plait-store-read", move || {
-            reader::run(read_conn, shown, thread_blobs, read_receiver)
-        })?;
         Ok(SqliteStore {
             path,
             requests,
-            reads,
+            lookups: Arc::default(),
+            options,
             blobs,
             stats,
         })
@@ -134,20 +128,35 @@ impl SqliteStore {
         )
     }
 
+    /// Runs `read` on a read connection of this thread's own (taken from a pool): in WAL
+    /// mode a reader never waits for the writer, and sees every commit made before it began.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection, &str) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let shown = self.path.display().to_string();
+        let taken = self
+            .lookups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => open_reader(&self.path, &shown, &self.options)?,
+        };
+        let found = read(&conn, &shown);
+        self.lookups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(conn);
+        found
+    }
+
     fn ask<T: Send + 'static>(
         &self,
         request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Request,
     ) -> BoxFuture<'static, Result<T, StoreError>> {
         ask(&self.requests, request, closed)
-    }
-
-    fn ask_reader<T: Send + 'static>(
-        &self,
-        request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Read,
-    ) -> BoxFuture<'static, Result<T, StoreError>> {
-        ask(&self.reads, request, || StoreError::Other {
-            detail: "the store's reader stopped".to_owned(),
-        })
     }
 }
 
@@ -296,9 +305,13 @@ impl Store for SqliteStore {
         self.ask(Request::Runs)
     }
 
+    /// Answered on the caller's thread: an indexed read takes a few microseconds, less
+    /// than handing the lookup to another thread and back, and a fully cached re-run makes
+    /// one per task.
     fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
-        let key = key.to_owned();
-        self.ask_reader(|reply| Read::CacheGet(key, reply))
+        let result = self
+            .read(|conn, shown| cache::get(conn, key).map_err(|error| from_sqlite(shown, &error)));
+        Box::pin(std::future::ready(result))
     }
 
     fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
@@ -314,7 +327,17 @@ impl Store for SqliteStore {
     }
 
     fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
-        self.ask_reader(Read::CacheStats)
+        let result = self.read(|conn, shown| {
+            let mut stats = cache::stats(conn).map_err(|error| from_sqlite(shown, &error))?;
+            let kept = self
+                .blobs
+                .list()
+                .map_err(|error| crate::error::from_io(self.blobs.root(), &error))?;
+            stats.blobs = kept.len() as u64;
+            stats.blob_bytes = kept.iter().map(|blob| blob.size).sum();
+            Ok(stats)
+        });
+        Box::pin(std::future::ready(result))
     }
 
     fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, Write, host_name,
-    owner_alive,
+    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, TaskKey, Transition, Write,
+    host_name, owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -58,19 +58,8 @@ pub(crate) fn apply(tx: &Connection, blobs: &BlobDir, writes: &[Write]) -> rusql
             Write::Completed {
                 transition,
                 outputs,
-                cache,
-            } => {
-                insert_transition(tx, transition, Some(outputs))?;
-                if let Some(entry) = cache {
-                    cache::insert_entry(tx, blobs, entry)?;
-                }
-            }
-            Write::Key {
-                run_id,
-                task,
-                key,
-                at,
-            } => cache::record_key(tx, run_id, task, key, *at)?,
+            } => insert_transition(tx, transition, Some(outputs))?,
+            Write::Cache(entry) => cache::insert_entry(tx, blobs, entry)?,
             Write::Forget { key, .. } => cache::forget(tx, key)?,
             Write::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
@@ -88,8 +77,10 @@ fn insert_transition(
     transition: &Transition,
     outputs: Option<&serde_json::Value>,
 ) -> rusqlite::Result<()> {
+    let key = transition.key.as_ref();
     tx.prepare_cached(
-        "INSERT INTO transitions (run_id, task, state, attempt, at, error, outputs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO transitions (run_id, task, state, attempt, at, error, outputs, key, components, cached_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         transition.run_id,
@@ -99,7 +90,20 @@ fn insert_transition(
         transition.at,
         transition.error,
         outputs.map(|outputs| outputs.to_string()),
+        key.and_then(|key| key.key.as_deref()),
+        // A reuse's components are its source run's: only the key and source are kept.
+        key.filter(|key| key.cached_from.is_none())
+            .map(|key| key.components.as_str()),
+        key.and_then(|key| key.cached_from.as_deref()),
     ])?;
+    if let Some(TaskKey {
+        key: Some(hash),
+        cached_from: Some(_),
+        ..
+    }) = key
+    {
+        cache::mark_used(tx, hash, transition.at)?;
+    }
     Ok(())
 }
 
@@ -154,11 +158,19 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
         return Ok(None);
     };
     let mut statement = conn.prepare_cached(
-        "SELECT task, state, attempt, at, error, outputs FROM transitions WHERE run_id = ?1 ORDER BY id",
+        "SELECT task, state, attempt, at, error, outputs, key, components, cached_from
+         FROM transitions WHERE run_id = ?1 ORDER BY id",
     )?;
     let rows = statement.query_map([run_id], |row| {
         let state: String = row.get(1)?;
         let outputs: Option<String> = row.get(5)?;
+        let components: Option<String> = row.get(7)?;
+        let cached_from: Option<String> = row.get(8)?;
+        let key = (components.is_some() || cached_from.is_some()).then(|| TaskKey {
+            key: row.get(6).ok().flatten(),
+            components: components.unwrap_or_default(),
+            cached_from,
+        });
         Ok((
             Transition {
                 run_id: run_id.to_owned(),
@@ -167,6 +179,7 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
                 attempt: row.get(2)?,
                 at: row.get(3)?,
                 error: row.get(4)?,
+                key,
             },
             outputs.and_then(|text| serde_json::from_str(&text).ok()),
         ))
@@ -178,10 +191,6 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
         tasks.apply(&transition, outputs.as_ref());
         transitions.push(transition);
     }
-    // Keys after the transitions: a task appears where its first transition put it, and one
-    // with only a key comes last. Folding everything as written gives the same order, as
-    // the engine writes a task's key in the same batch as, just before, its first transition.
-    cache::fold_keys(conn, run_id, &mut tasks)?;
     Ok(Some(RunRecord {
         summary,
         definition,

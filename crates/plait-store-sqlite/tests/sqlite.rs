@@ -248,18 +248,25 @@ fn entry(key: &str, blobs: Vec<(String, Blob)>) -> CacheEntry {
     }
 }
 
-fn completed(task: &str, cache: Option<CacheEntry>) -> Write {
-    Write::Completed {
+fn completed(task: &str, cache: Option<CacheEntry>) -> Vec<Write> {
+    let mut writes = vec![Write::Completed {
         transition: transition("r1", task, TaskState::Succeeded, 1, 7),
         outputs: json!({"out": "out.bin"}),
-        cache,
-    }
+    }];
+    writes.extend(cache.map(Write::Cache));
+    writes
+}
+
+fn running_with_key(task: &str, key: TaskKey) -> Write {
+    let mut running = transition("r1", task, TaskState::Running, 1, 6);
+    running.key = Some(key);
+    Write::Transition(running)
 }
 
 fn task_key(key: &str) -> TaskKey {
     TaskKey {
         key: Some(key.to_owned()),
-        components: json!({"task": "a", "inputs": {"n": "hash"}}),
+        components: json!({"task": "a", "inputs": {"n": "hash"}}).to_string(),
         cached_from: None,
     }
 }
@@ -277,18 +284,12 @@ async fn the_cache_and_its_files_are_there_after_reopening() {
             .await
             .unwrap();
         let blob = store.put_blob(output.clone()).await.unwrap();
-        store
-            .write(vec![
-                Write::Key {
-                    run_id: "r1".to_owned(),
-                    task: "a".to_owned(),
-                    key: task_key("k1"),
-                    at: 6,
-                },
-                completed("a", Some(entry("k1", vec![("out".to_owned(), blob)]))),
-            ])
-            .await
-            .unwrap();
+        let mut writes = vec![running_with_key("a", task_key("k1"))];
+        writes.extend(completed(
+            "a",
+            Some(entry("k1", vec![("out".to_owned(), blob)])),
+        ));
+        store.write(writes).await.unwrap();
     }
     // The files are kept beside the database.
     let kept = dir.path().join(".plait").join("blobs");
@@ -310,58 +311,47 @@ async fn the_cache_and_its_files_are_there_after_reopening() {
     assert_eq!(record.tasks[0].key, Some(task_key("k1")));
 }
 
+/// A key rides on transitions: the latest wins; a reuse keeps the key and the run it came
+/// from, not the components (they are the source run's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_with_only_a_key_is_listed_with_it() {
+async fn keys_are_read_back_from_the_transitions_that_carry_them() {
     let fresh = fresh();
     let store = &fresh.store;
     store
         .create_run(new_run("r1", this_process()))
         .await
         .unwrap();
-    let mut second = task_key("k2");
-    second.cached_from = Some("r0".to_owned());
+    let mut reused = task_key("k2");
+    reused.cached_from = Some("r0".to_owned());
+    let mut hit = transition("r1", "b", TaskState::Succeeded, 0, 3);
+    hit.key = Some(reused.clone());
     store
         .write(vec![
-            Write::Key {
-                run_id: "r1".to_owned(),
-                task: "b".to_owned(),
-                key: task_key("old"),
-                at: 1,
-            },
-            Write::Transition(transition("r1", "a", TaskState::Running, 1, 2)),
-            // The latest key of a task wins.
-            Write::Key {
-                run_id: "r1".to_owned(),
-                task: "b".to_owned(),
-                key: second.clone(),
-                at: 3,
+            running_with_key("a", task_key("old")),
+            running_with_key("a", task_key("new")),
+            Write::Transition(transition("r1", "a", TaskState::Failed, 1, 7)),
+            Write::Completed {
+                transition: hit,
+                outputs: json!({"y": 1}),
             },
         ])
         .await
         .unwrap();
     let record = store.run("r1").await.unwrap().unwrap();
-    let tasks: Vec<(&str, TaskState, Option<&TaskKey>)> = record
+    let tasks: Vec<(&str, TaskState, Option<TaskKey>)> = record
         .tasks
         .iter()
-        .map(|task| (task.task.as_str(), task.state, task.key.as_ref()))
+        .map(|task| (task.task.as_str(), task.state, task.key.clone()))
         .collect();
+    reused.components = String::new();
     assert_eq!(
         tasks,
         [
-            ("a", TaskState::Running, None),
-            ("b", TaskState::Pending, Some(&second))
+            ("a", TaskState::Failed, Some(task_key("new"))),
+            ("b", TaskState::Succeeded, Some(reused))
         ]
     );
-    let error = store
-        .write(vec![Write::Key {
-            run_id: "ghost".to_owned(),
-            task: "a".to_owned(),
-            key: task_key("k"),
-            at: 1,
-        }])
-        .await
-        .unwrap_err();
-    assert!(matches!(error, StoreError::UnknownRun { .. }), "{error:?}");
+    assert!(record.tasks[1].cached());
 }
 
 /// A file a gc removed after the task kept it, before its completion was committed: the
@@ -380,10 +370,10 @@ async fn an_entry_whose_file_a_gc_removed_meanwhile_is_not_cached() {
     let report = store.cache_gc(CacheGc::default()).await.unwrap();
     assert_eq!(report.blobs_removed, 1, "no entry names the file yet");
     store
-        .write(vec![completed(
+        .write(completed(
             "a",
             Some(entry("k1", vec![("out".to_owned(), blob)])),
-        )])
+        ))
         .await
         .unwrap();
     assert!(store.cache_get("k1").await.unwrap().is_none());
@@ -407,7 +397,7 @@ async fn a_lookup_does_not_wait_for_the_writer() {
         .await
         .unwrap();
     store
-        .write(vec![completed("a", Some(entry("k1", Vec::new())))])
+        .write(completed("a", Some(entry("k1", Vec::new()))))
         .await
         .unwrap();
     let holder = rusqlite::Connection::open(&path).unwrap();

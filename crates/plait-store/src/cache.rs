@@ -2,6 +2,11 @@
 
 use crate::Millis;
 
+/// How stale an entry's `used_at` must be before a reuse moves it forward. Eviction by age
+/// works in hours and days; moving it on every hit would cost a random write per reused
+/// task.
+pub const USE_RESOLUTION: Millis = 60 * 60 * 1000;
+
 /// The cache key a task ran under, recorded with the run so `plait explain` can compare two
 /// runs' keys component by component.
 #[derive(Clone, Debug, PartialEq)]
@@ -9,11 +14,20 @@ pub struct TaskKey {
     /// The blake3 hash (hex) of `components`; `None` when the task could not be cached, and
     /// `components.disabled` says why.
     pub key: Option<String>,
-    /// What went into the key, as a JSON object: `task`, `version`, `code`, `program` and
-    /// `inputs` (each input's value hash and where it came from).
-    pub components: serde_json::Value,
+    /// What went into the key, as the text of a JSON object: `task`, `version`, `code`,
+    /// `program` and `inputs` (each input's value hash and where it came from). Kept as
+    /// text: it is written with every executed task and read only by `plait explain`.
+    /// Empty for a reused result (the components are those of the run that computed it).
+    pub components: String,
     /// The run whose result was reused, when the task was not executed.
     pub cached_from: Option<String>,
+}
+
+impl TaskKey {
+    /// The components as JSON (`Null` when there are none or they cannot be read).
+    pub fn components_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.components).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// A file kept in the store's content-addressed blob store.

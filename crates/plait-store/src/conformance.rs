@@ -32,6 +32,7 @@ pub fn transition(run_id: &str, task: &str, state: TaskState, attempt: u32, at: 
         attempt,
         at,
         error: None,
+        key: None,
     }
 }
 
@@ -58,7 +59,6 @@ pub async fn lifecycle(store: &dyn Store) {
             Write::Completed {
                 transition: transition("r1", "a", TaskState::Succeeded, 1, 1_003),
                 outputs: json!({"x": 9}),
-                cache: None,
             },
             Write::Transition(failed),
         ])
@@ -219,12 +219,13 @@ fn entry(key: &str, run_id: &str, used_at: i64, blobs: Vec<(String, Blob)>) -> C
     }
 }
 
-fn completed(run_id: &str, task: &str, at: i64, cache: Option<CacheEntry>) -> Write {
-    Write::Completed {
+fn completed(run_id: &str, task: &str, at: i64, cache: Option<CacheEntry>) -> Vec<Write> {
+    let mut writes = vec![Write::Completed {
         transition: transition(run_id, task, TaskState::Succeeded, 1, at),
         outputs: json!({"x": 1}),
-        cache,
-    }
+    }];
+    writes.extend(cache.map(Write::Cache));
+    writes
 }
 
 /// Results are cached with their completion, found by key, marked used when reused,
@@ -237,19 +238,30 @@ pub async fn cache_entries(store: &dyn Store) {
     assert!(store.cache_get("k1").await.unwrap().is_none());
     let key = |key: &str, from: Option<&str>| TaskKey {
         key: Some(key.to_owned()),
-        components: json!({"task": "a", "inputs": {}}),
+        components: json!({"task": "a", "inputs": {}}).to_string(),
         cached_from: from.map(str::to_owned),
     };
+    let mut running = transition("r1", "a", TaskState::Running, 1, 10);
+    running.key = Some(key("k1", None));
+    store
+        .write(
+            [
+                vec![Write::Transition(running)],
+                completed("r1", "a", 11, None),
+                completed("r1", "b", 12, None),
+            ]
+            .concat(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.cache_get("k1").await.unwrap().is_none(),
+        "an entry is its own write"
+    );
     store
         .write(vec![
-            Write::Key {
-                run_id: "r1".to_owned(),
-                task: "a".to_owned(),
-                key: key("k1", None),
-                at: 10,
-            },
-            completed("r1", "a", 11, Some(entry("k1", "r1", 11, Vec::new()))),
-            completed("r1", "b", 12, Some(entry("k2", "r1", 12, Vec::new()))),
+            Write::Cache(entry("k1", "r1", 11, Vec::new())),
+            Write::Cache(entry("k2", "r1", 12, Vec::new())),
         ])
         .await
         .unwrap();
@@ -257,32 +269,35 @@ pub async fn cache_entries(store: &dyn Store) {
     assert_eq!(found, entry("k1", "r1", 11, Vec::new()));
     let record = store.run("r1").await.unwrap().unwrap();
     assert_eq!(record.tasks[0].key, Some(key("k1", None)));
+    assert_eq!(record.tasks[0].state, TaskState::Succeeded);
     assert!(!record.tasks[0].cached());
 
-    // A second run reuses k1: the entry is marked used then.
+    // A second run reuses k1 soon after: `used_at` stays; much later, it moves.
     store
         .create_run(new_run("r2", this_process()))
         .await
         .unwrap();
-    store
-        .write(vec![
-            Write::Key {
-                run_id: "r2".to_owned(),
-                task: "a".to_owned(),
-                key: key("k1", Some("r1")),
-                at: 50,
-            },
-            completed("r2", "a", 50, None),
-        ])
-        .await
-        .unwrap();
-    assert_eq!(store.cache_get("k1").await.unwrap().unwrap().used_at, 50);
-    assert!(store.run("r2").await.unwrap().unwrap().tasks[0].cached());
+    let reuse = |task: &str, at: i64| {
+        let mut reused = transition("r2", task, TaskState::Succeeded, 0, at);
+        reused.key = Some(key("k1", Some("r1")));
+        Write::Completed {
+            transition: reused,
+            outputs: json!({"x": 1}),
+        }
+    };
+    store.write(vec![reuse("a", 50)]).await.unwrap();
+    assert_eq!(store.cache_get("k1").await.unwrap().unwrap().used_at, 11);
+    let later = 11 + crate::USE_RESOLUTION;
+    store.write(vec![reuse("c", later)]).await.unwrap();
+    assert_eq!(store.cache_get("k1").await.unwrap().unwrap().used_at, later);
+    let reused = store.run("r2").await.unwrap().unwrap();
+    assert!(reused.tasks[0].cached());
+    assert_eq!(reused.tasks[0].outputs, Some(json!({"x": 1})));
     let stats = store.cache_stats().await.unwrap();
-    assert_eq!((stats.entries, stats.hits, stats.misses), (2, 1, 1));
+    assert_eq!((stats.entries, stats.hits, stats.misses), (2, 2, 1));
     assert_eq!(
         (stats.oldest_used_at, stats.newest_used_at),
-        (Some(12), Some(50))
+        (Some(12), Some(later))
     );
 
     // Reverted: the result is no longer valid.
@@ -335,37 +350,40 @@ pub async fn cache_files_and_gc(store: &dyn Store) {
         .unwrap();
     let with_file = vec![("out".to_owned(), blob.clone())];
     store
-        .write(vec![
-            completed(
-                "r1",
-                "old",
-                1_000,
-                Some(entry("old", "r1", 1_000, Vec::new())),
-            ),
-            completed(
-                "r1",
-                "file",
-                5_000,
-                Some(entry("file", "r1", 5_000, with_file)),
-            ),
-            completed(
-                "r1",
-                "new",
-                9_000,
-                Some(entry("new", "r1", 9_000, Vec::new())),
-            ),
-            completed(
-                "r1",
-                "lost",
-                9_000,
-                Some(entry(
-                    "lost",
+        .write(
+            [
+                completed(
                     "r1",
+                    "old",
+                    1_000,
+                    Some(entry("old", "r1", 1_000, Vec::new())),
+                ),
+                completed(
+                    "r1",
+                    "file",
+                    5_000,
+                    Some(entry("file", "r1", 5_000, with_file)),
+                ),
+                completed(
+                    "r1",
+                    "new",
                     9_000,
-                    vec![("out".to_owned(), missing)],
-                )),
-            ),
-        ])
+                    Some(entry("new", "r1", 9_000, Vec::new())),
+                ),
+                completed(
+                    "r1",
+                    "lost",
+                    9_000,
+                    Some(entry(
+                        "lost",
+                        "r1",
+                        9_000,
+                        vec![("out".to_owned(), missing)],
+                    )),
+                ),
+            ]
+            .concat(),
+        )
         .await
         .unwrap();
     assert!(

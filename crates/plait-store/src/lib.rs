@@ -14,7 +14,9 @@ mod record;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use cache::{Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, TaskKey};
+pub use cache::{
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, TaskKey, USE_RESOLUTION,
+};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use record::{
@@ -43,7 +45,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every run, newest first.
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>>;
 
-    /// The cached result for `key`, if any. Entries are written by [`Write::Completed`] and
+    /// The cached result for `key`, if any. Entries are written by [`Write::Cache`] and
     /// removed by [`Write::Forget`] and [`Store::cache_gc`].
     fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>>;
 

@@ -8,7 +8,8 @@ use futures::future::BoxFuture;
 
 use crate::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, NewRun, RunRecord, RunState,
-    RunSummary, Store, StoreError, TaskFold, Write, host_name, owner_alive,
+    RunSummary, Store, StoreError, TaskFold, TaskKey, USE_RESOLUTION, Write, host_name,
+    owner_alive,
 };
 
 #[derive(Debug, Default)]
@@ -261,38 +262,38 @@ fn apply(inner: &mut Inner, write: Write) {
             record.summary.finished_at = Some(at);
             return;
         }
-        Write::Key { task, key, at, .. } => {
-            run.tasks.apply_key(&task, &key);
-            if let (Some(hash), Some(_)) = (&key.key, &key.cached_from)
-                && let Some(entry) = inner.cache.get_mut(hash)
-            {
-                entry.used_at = entry.used_at.max(at);
-            }
-            return;
-        }
         Write::Forget { key, .. } => {
             inner.cache.remove(&key);
+            return;
+        }
+        Write::Cache(entry) => {
+            // An entry whose files are gone (a gc between the task's put and now) could never
+            // be restored.
+            if entry
+                .blobs
+                .iter()
+                .all(|(_, blob)| inner.blobs.contains_key(&blob.hash))
+            {
+                inner.cache.insert(entry.key.clone(), entry);
+            }
             return;
         }
         Write::Transition(transition) => (transition, None),
         Write::Completed {
             transition,
             outputs,
-            cache,
-        } => {
-            // An entry whose files are gone (a gc between the task's put and now) could never
-            // be restored: the completion is recorded, the result is not cached.
-            if let Some(entry) = cache
-                && entry
-                    .blobs
-                    .iter()
-                    .all(|(_, blob)| inner.blobs.contains_key(&blob.hash))
-            {
-                inner.cache.insert(entry.key.clone(), entry);
-            }
-            (transition, Some(outputs))
-        }
+        } => (transition, Some(outputs)),
     };
+    if let Some(TaskKey {
+        key: Some(hash),
+        cached_from: Some(_),
+        ..
+    }) = &transition.key
+        && let Some(entry) = inner.cache.get_mut(hash)
+        && entry.used_at <= transition.at - USE_RESOLUTION
+    {
+        entry.used_at = transition.at;
+    }
     let run = inner
         .runs
         .get_mut(&transition.run_id)

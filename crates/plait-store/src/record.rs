@@ -44,6 +44,9 @@ pub struct Transition {
     pub attempt: u32,
     pub at: Millis,
     pub error: Option<String>,
+    /// The cache key the task runs under (on its first `running`), or the key of the result
+    /// it reused (on a `succeeded` with `cached_from`).
+    pub key: Option<TaskKey>,
 }
 
 /// A change to record. A batch of writes passed to [`crate::Store::write`] is committed
@@ -52,23 +55,19 @@ pub struct Transition {
 pub enum Write {
     /// A transition; `running` is the intent recorded before a task executes.
     Transition(Transition),
-    /// A task succeeded: the transition and its outputs (a JSON object) in one record, and
-    /// the result for the cache when the task may be cached.
+    /// A task succeeded: the transition and its outputs (a JSON object) in one record. A
+    /// reused result's transition names the key and the run it came from, and marks the
+    /// cache entry used.
     Completed {
         transition: Transition,
         outputs: serde_json::Value,
-        cache: Option<CacheEntry>,
     },
-    /// The cache key a task runs under, recorded before it executes or with a reused result
-    /// (which also marks the entry used at `at`).
-    Key {
-        run_id: String,
-        task: String,
-        key: TaskKey,
-        at: Millis,
-    },
-    /// A cached result is no longer valid: the task that produced or reused it was reverted,
-    /// so its effect was undone.
+    /// A result to reuse, computed by `entry.run_id`. It is derived data, written after
+    /// the completion it copies (the engine batches them): losing one costs a re-execution.
+    /// An entry whose files the store no longer has is not recorded.
+    Cache(CacheEntry),
+    /// A cached result is no longer valid: the task that produced it was reverted, so its
+    /// effect was undone.
     Forget { run_id: String, key: String },
     /// The run ended.
     RunFinished {
@@ -84,9 +83,8 @@ impl Write {
             Write::Transition(transition) | Write::Completed { transition, .. } => {
                 &transition.run_id
             }
-            Write::Key { run_id, .. }
-            | Write::Forget { run_id, .. }
-            | Write::RunFinished { run_id, .. } => run_id,
+            Write::Cache(entry) => &entry.run_id,
+            Write::Forget { run_id, .. } | Write::RunFinished { run_id, .. } => run_id,
         }
     }
 }
@@ -164,6 +162,9 @@ impl TaskRecord {
 
     /// Folds a transition into the task's latest state, the same way in every store.
     pub fn apply(&mut self, transition: &Transition, outputs: Option<&serde_json::Value>) {
+        if let Some(key) = &transition.key {
+            self.key = Some(key.clone());
+        }
         self.state = transition.state;
         self.attempts = self.attempts.max(transition.attempt);
         match transition.state {
@@ -198,20 +199,15 @@ pub struct TaskFold {
 
 impl TaskFold {
     pub fn apply(&mut self, transition: &Transition, outputs: Option<&serde_json::Value>) {
-        self.task(&transition.task).apply(transition, outputs);
-    }
-
-    pub fn apply_key(&mut self, task: &str, key: &TaskKey) {
-        self.task(task).key = Some(key.clone());
-    }
-
-    fn task(&mut self, task: &str) -> &mut TaskRecord {
         let tasks = &mut self.tasks;
-        let idx = *self.index.entry(task.to_owned()).or_insert_with(|| {
-            tasks.push(TaskRecord::pending(task));
-            tasks.len() - 1
-        });
-        &mut tasks[idx]
+        let idx = *self
+            .index
+            .entry(transition.task.clone())
+            .or_insert_with(|| {
+                tasks.push(TaskRecord::pending(&transition.task));
+                tasks.len() - 1
+            });
+        tasks[idx].apply(transition, outputs);
     }
 
     /// In the order tasks first appeared.

@@ -49,15 +49,16 @@ pub(super) async fn run_attempts(
         Decision::Uncached(key) => shared.record(node).pending_key = Some(key),
         Decision::Hit(hit, entry, outputs) => {
             if shared.restore_files(node, &entry).await {
-                return reuse(shared, node, &hit, &entry, outputs).await;
+                return reuse(shared, node, hit, entry, outputs).await;
             }
             keyed = Some(hit);
         }
         Decision::Run(run) => keyed = Some(run),
     }
     if let Some(keyed) = &keyed {
+        let key = shared.key_record(node, keyed);
         let mut record = shared.record(node);
-        record.pending_key = Some(keyed.record(None));
+        record.pending_key = Some(key);
         record.cache_key = Some(keyed.key.clone());
     }
     let mut inputs = Some(Inputs::new(slot.requires.clone(), values));
@@ -116,30 +117,30 @@ pub(super) async fn run_attempts(
             Outcome::Done(outputs) => {
                 // Durable before any dependent can see it. Unrecorded, the work counts for
                 // nothing: a resume runs the task again.
+                // Files are kept before any dependent can see them: what the cache keeps is
+                // what this task made, not what a dependent changed since.
                 let entry = match &keyed {
                     Some(keyed) => shared.cache_entry(node, keyed, &outputs).await,
                     None => None,
                 };
                 if shared.has_store()
                     && !shared
-                        .persist(
-                            node,
-                            TaskState::Succeeded,
-                            attempt,
-                            None,
-                            Some((&outputs, entry)),
-                        )
+                        .persist(node, TaskState::Succeeded, attempt, None, Some(&outputs))
                         .await
                 {
                     return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
                 }
-                let mut record = shared.record(node);
-                record.outputs = Some(outputs);
-                record.state = TaskState::Succeeded;
-                record.finished_at = Some(shared.now());
-                record.released = true;
-                record.inputs = inputs;
-                drop(record);
+                {
+                    let mut record = shared.record(node);
+                    record.outputs = Some(outputs);
+                    record.state = TaskState::Succeeded;
+                    record.finished_at = Some(shared.now());
+                    record.released = true;
+                    record.inputs = inputs;
+                }
+                if let Some(entry) = entry {
+                    shared.keep_result(entry);
+                }
                 shared.emit(node, TaskState::Succeeded, attempt, None);
                 return Attempted::Succeeded;
             }
@@ -194,12 +195,12 @@ pub(super) async fn run_attempts(
 async fn reuse(
     shared: &Shared,
     node: NodeId,
-    keyed: &Keyed,
-    entry: &CacheEntry,
+    keyed: Keyed,
+    entry: CacheEntry,
     outputs: Outputs,
 ) -> Attempted {
-    let writes = shared.reuse_writes(node, keyed, entry, &outputs);
-    if !shared.commit(node, writes).await {
+    let write = shared.reuse_write(node, keyed, entry);
+    if !shared.commit(node, vec![write]).await {
         let mut record = shared.record(node);
         record.attempts -= 1;
         record.state = TaskState::Cancelled;

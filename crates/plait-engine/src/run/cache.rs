@@ -21,24 +21,50 @@ use serde_json::json;
 use super::Shared;
 use super::persist::millis;
 
-/// Hex digits of an input's hash kept in the components: 128 bits.
-const INPUT_HASH_HEX: usize = 32;
+/// Hex digits of the program's identity.
+const PROGRAM_HEX: usize = 32;
 
-/// The key a task runs under, and what went into it.
+/// Queued results written in one batch.
+const FLUSH_ENTRIES: usize = 512;
+
+/// The key a task runs under, and the input hashes that went into it (the rest of the
+/// components is the plan's, rebuilt only when a key is recorded: a reuse records none).
 #[derive(Clone, Debug)]
 pub(super) struct Keyed {
     pub(super) key: String,
-    components: serde_json::Value,
+    inputs: Vec<InputHash>,
+    /// Set when the run executes every task whatever the cache holds.
+    not_reused: bool,
 }
 
-impl Keyed {
-    pub(super) fn record(&self, cached_from: Option<String>) -> TaskKey {
-        TaskKey {
-            key: Some(self.key.clone()),
-            components: self.components.clone(),
-            cached_from,
-        }
-    }
+/// An input value's hash: 128 bits of blake3.
+type InputHash = [u8; 16];
+
+/// What went into a key, as recorded (the text of a JSON object).
+#[derive(serde::Serialize)]
+struct Components<'a> {
+    task: &'a str,
+    version: Option<&'a str>,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    program: Option<&'a str>,
+    #[serde(serialize_with = "as_map")]
+    inputs: Vec<(&'a str, InputComponent)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_reused: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct InputComponent {
+    hash: String,
+    from: String,
+}
+
+fn as_map<S: serde::Serializer>(
+    entries: &[(&str, InputComponent)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(entries.iter().map(|(name, input)| (name, input)))
 }
 
 /// What the cache says about a task about to run.
@@ -51,6 +77,15 @@ pub(super) enum Decision {
     Run(Keyed),
     /// An earlier result for the same key, its outputs decoded.
     Hit(Keyed, CacheEntry, Outputs),
+}
+
+/// Results waiting to be written to the cache in a batch. Tasks add to `pending` without
+/// waiting; a batch being written holds `writing`, which a forget takes too (see
+/// [`Shared::forget_then`]).
+#[derive(Default)]
+pub(super) struct ResultQueue {
+    pending: Mutex<Vec<CacheEntry>>,
+    writing: tokio::sync::Mutex<()>,
 }
 
 /// Per-run memo of file hashes, so a file many tasks read is hashed once while unchanged.
@@ -78,14 +113,14 @@ impl Shared {
             Err(why) => {
                 return Decision::Uncached(TaskKey {
                     key: None,
-                    components: json!({ "disabled": why }),
+                    components: json!({ "disabled": why }).to_string(),
                     cached_from: None,
                 });
             }
         };
         if !self.config.reuse_cached {
             let mut keyed = keyed;
-            keyed.components["not_reused"] = json!("caching was off for the run");
+            keyed.not_reused = true;
             return Decision::Run(keyed);
         }
         let entry = match store.cache_get(&keyed.key).await {
@@ -126,6 +161,10 @@ impl Shared {
                 port.name
             ));
         }
+        let code = slot
+            .task
+            .code()
+            .ok_or_else(|| "the task does not describe its code (`Task::code`)".to_owned())?;
         let mut hasher = blake3::Hasher::new();
         let mut field = |bytes: &[u8]| {
             // Length-prefixed, so no two different component lists hash alike.
@@ -134,46 +173,72 @@ impl Shared {
         };
         field(b"plait cache key v1");
         field(task_path.as_bytes());
-        let version = slot.policy.version.as_deref();
-        field(version.unwrap_or("").as_bytes());
-        let mut components = serde_json::Map::new();
-        components.insert("task".into(), json!(&**task_path));
-        components.insert("version".into(), json!(version));
-        match slot.task.code() {
-            None => return Err("the task does not describe its code (`Task::code`)".to_owned()),
-            Some(TaskCode::Text(text)) => {
+        field(slot.policy.version.as_deref().unwrap_or("").as_bytes());
+        match &code {
+            TaskCode::Text(text) => {
                 field(b"text");
                 field(text.as_bytes());
-                components.insert("code".into(), json!(text));
             }
-            Some(TaskCode::Compiled(name)) => {
-                let program = program_identity();
+            TaskCode::Compiled(name) => {
                 field(b"compiled");
                 field(name.as_bytes());
-                field(program.as_bytes());
-                components.insert("code".into(), json!(name));
-                components.insert("program".into(), json!(program));
+                field(program_identity().as_bytes());
             }
         }
-        let mut inputs = serde_json::Map::new();
+        let mut inputs = Vec::with_capacity(values.len());
         // In port order, which is part of the task's code; the names label them.
-        for ((port, value), &source) in slot.requires.iter().zip(values).zip(slot.sources.iter()) {
+        for (port, value) in slot.requires.iter().zip(values) {
             let hash = self
                 .value_hash(value)
                 .await
                 .map_err(|why| format!("input `{}` {why}", port.name))?;
             field(port.name.as_bytes());
-            field(hash.as_bytes());
-            inputs.insert(
-                port.name.to_string(),
-                json!({ "hash": hash, "from": self.source_name(source) }),
-            );
+            field(&hash);
+            inputs.push(hash);
         }
-        components.insert("inputs".into(), serde_json::Value::Object(inputs));
         Ok(Keyed {
             key: hasher.finalize().to_hex().to_string(),
-            components: serde_json::Value::Object(components),
+            inputs,
+            not_reused: false,
         })
+    }
+
+    /// The key as recorded with an execution: its components, for `plait explain`.
+    pub(super) fn key_record(&self, node: NodeId, keyed: &Keyed) -> TaskKey {
+        let plan_node = self.plan.node(node);
+        let slot = plan_node.task().expect("only tasks have keys");
+        let code = slot.task.code();
+        let (code, program) = match &code {
+            Some(TaskCode::Text(text)) => (text.as_str(), None),
+            Some(TaskCode::Compiled(name)) => (*name, Some(program_identity())),
+            None => ("", None),
+        };
+        let inputs = slot
+            .requires
+            .iter()
+            .zip(&keyed.inputs)
+            .zip(slot.sources.iter())
+            .map(|((port, hash), &source)| {
+                let input = InputComponent {
+                    hash: hex(hash),
+                    from: self.source_name(source),
+                };
+                (&*port.name, input)
+            })
+            .collect();
+        let components = Components {
+            task: &plan_node.path,
+            version: slot.policy.version.as_deref(),
+            code,
+            program,
+            inputs,
+            not_reused: keyed.not_reused.then_some("caching was off for the run"),
+        };
+        TaskKey {
+            key: Some(keyed.key.clone()),
+            components: serde_json::to_string(&components).unwrap_or_default(),
+            cached_from: None,
+        }
     }
 
     /// Where an input comes from, for `plait explain`: `input <name>` or `<task>.<port>`.
@@ -191,18 +256,38 @@ impl Shared {
         }
     }
 
-    async fn value_hash(&self, value: &Value) -> Result<String, String> {
-        let text = match value {
+    async fn value_hash(&self, value: &Value) -> Result<InputHash, String> {
+        let mut hasher = blake3::Hasher::new();
+        // A type tag first: `1` the int and `"1"` the string differ.
+        hasher.update(value.value_type().name().as_bytes());
+        hasher.update(&[0]);
+        match value {
             Value::Native(..) => return Err("is a native value, which has no content hash".into()),
             Value::File(path) => {
                 let content = self.file_hash(path.to_path_buf()).await?;
-                format!("file\0{}\0{content}", path.display())
+                hasher.update(path.as_os_str().as_encoded_bytes());
+                hasher.update(&[0]);
+                hasher.update(content.as_bytes());
             }
-            Value::Json(json) => format!("json\0{}", canonical_json(json)),
-            other => format!("{}\0{}", other.value_type().name(), other.to_text()),
-        };
-        let hash = blake3::hash(text.as_bytes()).to_hex();
-        Ok(hash[..INPUT_HASH_HEX].to_owned())
+            Value::Json(json) => {
+                hasher.update(canonical_json(json).as_bytes());
+            }
+            Value::String(text) => {
+                hasher.update(text.as_bytes());
+            }
+            Value::Int(n) => {
+                hasher.update(&n.to_le_bytes());
+            }
+            Value::Float(x) => {
+                hasher.update(&x.to_bits().to_le_bytes());
+            }
+            Value::Bool(b) => {
+                hasher.update(&[u8::from(*b)]);
+            }
+        }
+        let mut hash = [0u8; 16];
+        hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+        Ok(hash)
     }
 
     async fn file_hash(&self, path: PathBuf) -> Result<String, String> {
@@ -291,29 +376,70 @@ impl Shared {
         true
     }
 
-    /// The writes recording a reused result.
-    pub(super) fn reuse_writes(
-        &self,
-        node: NodeId,
-        keyed: &Keyed,
-        entry: &CacheEntry,
-        outputs: &Outputs,
-    ) -> Vec<Write> {
-        let at = millis(self.now());
-        vec![
-            Write::Key {
-                run_id: self.config.run_id.to_string(),
-                task: self.plan.node(node).path.to_string(),
-                key: keyed.record(Some(entry.run_id.clone())),
-                at,
-            },
-            Write::Completed {
-                transition: self.transition(node, plait_core::TaskState::Succeeded, 0, None),
-                outputs: outputs.to_json(),
-                cache: None,
-            },
-        ]
+    /// The write recording a reused result: a completion naming the key and the run that
+    /// computed it (the components are that run's, so they are not repeated).
+    pub(super) fn reuse_write(&self, node: NodeId, keyed: Keyed, entry: CacheEntry) -> Write {
+        let mut transition = self.transition(node, plait_core::TaskState::Succeeded, 0, None);
+        transition.key = Some(TaskKey {
+            key: Some(keyed.key),
+            components: String::new(),
+            cached_from: Some(entry.run_id),
+        });
+        Write::Completed {
+            transition,
+            outputs: entry.outputs,
+        }
     }
+
+    /// Queues a result for the cache. Entries are derived data, written in batches sorted
+    /// by key (one commit, neighbouring pages) rather than one random insert per task on
+    /// the critical path; a crash loses only the queue, which costs re-executions.
+    pub(super) fn keep_result(&self, entry: CacheEntry) {
+        lock(&self.cache_queue.pending).push(entry);
+    }
+
+    /// Writes the queued results once there are enough for a batch; called after a task's
+    /// dependents were released, so they do not wait for it.
+    pub(super) async fn flush_results_if_many(&self) {
+        if self.has_store() && lock(&self.cache_queue.pending).len() >= FLUSH_ENTRIES {
+            self.flush_results().await;
+        }
+    }
+
+    /// Writes every queued result.
+    pub(super) async fn flush_results(&self) {
+        let Some(store) = &self.config.store else {
+            return;
+        };
+        let _writing = self.cache_queue.writing.lock().await;
+        let mut entries = std::mem::take(&mut *lock(&self.cache_queue.pending));
+        if entries.is_empty() {
+            return;
+        }
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let writes = entries.into_iter().map(Write::Cache).collect();
+        // Losing entries costs re-executions, not correctness: the run goes on.
+        if let Err(error) = store.write(writes).await {
+            tracing::warn!(%error, "keeping results in the cache failed");
+        }
+    }
+
+    /// Records `write` (a task's `reverting`) after forgetting the result it left in the
+    /// cache. With the queue's writing lock held, so a queued entry is dropped and one
+    /// being written is deleted after it lands, never before.
+    pub(super) async fn forget_then(&self, node: NodeId, key: String, write: Write) -> bool {
+        let _writing = self.cache_queue.writing.lock().await;
+        lock(&self.cache_queue.pending).retain(|entry| entry.key != key);
+        let forget = Write::Forget {
+            run_id: self.config.run_id.to_string(),
+            key,
+        };
+        self.commit(node, vec![forget, write]).await
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -379,7 +505,7 @@ fn program_identity() -> &'static str {
             ))
         });
         match described {
-            Ok(text) => blake3::hash(text.as_bytes()).to_hex()[..INPUT_HASH_HEX].to_owned(),
+            Ok(text) => blake3::hash(text.as_bytes()).to_hex()[..PROGRAM_HEX].to_owned(),
             // Unknown: a fresh identity per process, so nothing compiled is reused wrongly.
             Err(_) => uuid::Uuid::now_v7().simple().to_string(),
         }

@@ -54,7 +54,7 @@ struct Sched {
 }
 
 /// Runners beyond `jobs` that may wait on the store's commits at once.
-const COMMIT_RUNNERS: usize = 64;
+const COMMIT_RUNNERS: usize = 256;
 
 struct Shared {
     plan: Arc<Plan>,
@@ -82,6 +82,7 @@ struct Shared {
     /// writes) while these `jobs` permits bound what actually executes.
     exec_slots: Option<tokio::sync::Semaphore>,
     cache_files: cache::FileHashes,
+    cache_queue: cache::ResultQueue,
 }
 
 impl Shared {
@@ -192,6 +193,7 @@ pub(crate) async fn execute(
     if let Some(error) = shared.store_failure() {
         return Err(error.into());
     }
+    shared.flush_results().await;
     let report = shared.report(started_at);
     shared.finish_run(report.status).await?;
     Ok(report)
@@ -233,6 +235,7 @@ impl Shared {
             },
             exec_slots: has_store.then(|| tokio::sync::Semaphore::new(jobs)),
             cache_files: cache::FileHashes::default(),
+            cache_queue: cache::ResultQueue::default(),
         }
     }
 

@@ -8,7 +8,7 @@
 use std::time::SystemTime;
 
 use plait_core::{NodeId, Outputs, RunStatus, TaskError, TaskState};
-use plait_store::{CacheEntry, NewRun, StoreError, Transition, Write, this_process};
+use plait_store::{NewRun, StoreError, Transition, Write, this_process};
 
 use super::Shared;
 use crate::clock::unix_millis;
@@ -92,53 +92,44 @@ impl Shared {
             attempt,
             at: millis(self.now()),
             error: error.map(TaskError::to_string),
+            key: None,
         }
     }
 
     /// Records a transition. A task's first `running` carries its cache key; a success its
-    /// outputs and, when it may be cached, the cache entry; a revert forgets the result
-    /// the task left in the cache. False if the store failed, in which case the run is
-    /// stopping and the caller must not act on the transition.
+    /// outputs; a revert forgets the result the task left in the cache. False if the store
+    /// failed, in which case the run is stopping and the caller must not act on the
+    /// transition.
     pub(super) async fn persist(
         &self,
         node: NodeId,
         state: TaskState,
         attempt: u32,
         error: Option<&TaskError>,
-        completion: Option<(&Outputs, Option<CacheEntry>)>,
+        outputs: Option<&Outputs>,
     ) -> bool {
         if self.config.store.is_none() {
             return true;
         }
-        let transition = self.transition(node, state, attempt, error);
-        let mut writes = Vec::with_capacity(2);
-        if state == TaskState::Running
-            && let Some(key) = self.record(node).pending_key.take()
-        {
-            writes.push(Write::Key {
-                run_id: transition.run_id.clone(),
-                task: transition.task.clone(),
-                key,
-                at: transition.at,
-            });
+        let mut transition = self.transition(node, state, attempt, error);
+        if state == TaskState::Running {
+            transition.key = self.record(node).pending_key.take();
         }
-        if state == TaskState::Reverting
-            && let Some(key) = self.record(node).cache_key.clone()
-        {
-            writes.push(Write::Forget {
-                run_id: transition.run_id.clone(),
-                key,
-            });
-        }
-        writes.push(match completion {
-            Some((outputs, cache)) => Write::Completed {
+        let write = match outputs {
+            Some(outputs) => Write::Completed {
                 transition,
                 outputs: outputs.to_json(),
-                cache,
             },
             None => Write::Transition(transition),
-        });
-        self.commit(node, writes).await
+        };
+        let forget = match state {
+            TaskState::Reverting => self.record(node).cache_key.clone(),
+            _ => None,
+        };
+        match forget {
+            Some(key) => self.forget_then(node, key, write).await,
+            None => self.commit(node, vec![write]).await,
+        }
     }
 
     /// Commits `writes` for `node`. False if the store failed: the run is stopping.

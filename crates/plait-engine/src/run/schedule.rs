@@ -197,6 +197,7 @@ async fn run_task(
             let mut ready = Vec::new();
             release(shared, node, false, &mut ready);
             make_ready(shared, ready, Some(keep));
+            shared.flush_results_if_many().await;
         }
         Attempted::Cancelled => {}
         Attempted::Failed => on_failure(shared, node, &scopes, keep),

@@ -224,9 +224,12 @@ async fn cache_false_no_cache_and_versions_force_execution() {
     let clock = latest.tasks.iter().find(|t| t.task == "clock").unwrap();
     let key = clock.key.as_ref().unwrap();
     assert_eq!(key.key, None);
-    assert_eq!(key.components["disabled"], "`cache = false` on the task");
+    assert_eq!(
+        key.components_json()["disabled"],
+        "`cache = false` on the task"
+    );
     let pure = latest.tasks.iter().find(|t| t.task == "pure").unwrap();
-    let components = &pure.key.as_ref().unwrap().components;
+    let components = pure.key.as_ref().unwrap().components_json();
     assert_eq!(components["version"], "2");
     assert_eq!(components["inputs"]["a"]["from"], "input a");
 }

@@ -47,7 +47,6 @@ fn completed(task: &str, attempt: u32, outputs: serde_json::Value) -> Write {
     Write::Completed {
         transition: transition("r1", task, TaskState::Succeeded, attempt, 2),
         outputs,
-        cache: None,
     }
 }
 
