@@ -76,37 +76,57 @@ pub(crate) fn forget(tx: &Connection, key: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The entry under `key`. One that cannot be read back (its JSON damaged) is a miss, with a
-/// warning: the task then runs, and its completion replaces the entry.
+/// The entry under `key`.
 pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<CacheEntry>> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM cache WHERE prefix = ?1 AND key = ?2");
     let found = conn
-        .prepare_cached(
-            "SELECT task, run_id, outputs, blobs, created_at, used_at FROM cache
-             WHERE prefix = ?1 AND key = ?2",
-        )?
-        .query_row(params![prefix(key), key], |row| {
-            // Parsed from the row's own text, with no copy of it first.
-            let outputs = serde_json::from_str(row.get_ref(2)?.as_str()?);
-            let files = serde_json::from_str::<Vec<BlobRow>>(row.get_ref(3)?.as_str()?);
-            let (Ok(outputs), Ok(files)) = (outputs, files) else {
-                tracing::warn!(key, "a cache entry is damaged; taken as a miss");
-                return Ok(None);
-            };
-            Ok(Some(CacheEntry {
-                key: key.to_owned(),
-                task: row.get(0)?,
-                run_id: row.get(1)?,
-                outputs,
-                blobs: files
-                    .into_iter()
-                    .map(|(name, hash, size)| (name, Blob { hash, size }))
-                    .collect(),
-                created_at: row.get(4)?,
-                used_at: row.get(5)?,
-            }))
-        })
+        .prepare_cached(&sql)?
+        .query_row(params![prefix(key), key], entry)
         .optional()?;
     Ok(found.flatten())
+}
+
+/// Every entry computed by one of `tasks`, in one read transaction.
+pub(crate) fn entries_of(conn: &Connection, tasks: &[String]) -> rusqlite::Result<Vec<CacheEntry>> {
+    let snapshot = conn.unchecked_transaction()?;
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM cache WHERE task = ?1");
+    let mut statement = snapshot.prepare_cached(&sql)?;
+    let mut entries = Vec::new();
+    for task in tasks {
+        for found in statement.query_map([task], entry)? {
+            entries.extend(found?);
+        }
+    }
+    drop(statement);
+    snapshot.commit()?;
+    Ok(entries)
+}
+
+const ENTRY_COLUMNS: &str = "key, task, run_id, outputs, blobs, created_at, used_at";
+
+/// An entry from its row. One that cannot be read back (its JSON damaged) is a miss, with a
+/// warning: the task then runs, and its completion replaces the entry.
+fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CacheEntry>> {
+    // Parsed from the row's own text, with no copy of it first.
+    let outputs = serde_json::from_str(row.get_ref(3)?.as_str()?);
+    let files = serde_json::from_str::<Vec<BlobRow>>(row.get_ref(4)?.as_str()?);
+    let key: String = row.get(0)?;
+    let (Ok(outputs), Ok(files)) = (outputs, files) else {
+        tracing::warn!(key, "a cache entry is damaged; taken as a miss");
+        return Ok(None);
+    };
+    Ok(Some(CacheEntry {
+        key,
+        task: row.get(1)?,
+        run_id: row.get(2)?,
+        outputs,
+        blobs: files
+            .into_iter()
+            .map(|(name, hash, size)| (name, Blob { hash, size }))
+            .collect(),
+        created_at: row.get(5)?,
+        used_at: row.get(6)?,
+    }))
 }
 
 /// What the cache's tables hold; the caller adds what the blob directory holds.

@@ -314,6 +314,17 @@ impl Store for SqliteStore {
         Box::pin(std::future::ready(result))
     }
 
+    /// One read transaction, one indexed query per task.
+    fn cache_entries_of(
+        &self,
+        tasks: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
+        let result = self.read(|conn, shown| {
+            cache::entries_of(conn, &tasks).map_err(|error| from_sqlite(shown, &error))
+        });
+        Box::pin(std::future::ready(result))
+    }
+
     fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
         Box::pin(blobs::put(self.blobs.clone(), path))
     }

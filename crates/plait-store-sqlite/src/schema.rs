@@ -40,7 +40,7 @@ CREATE INDEX transitions_by_run ON transitions (run_id, id);
 /// in random order: rows are appended (rowid order) and only a small index on 63 bits of
 /// the key takes the random inserts, which keeps the pages a batch of entries dirties few
 /// (a table clustered on the 64-character key cost twice as much per entry here).
-/// Eviction goes by `used_at`.
+/// A run reads the entries of its tasks up front, by `task`. Eviction goes by `used_at`.
 /// `blobs` lists the entry's files as `[output, hash, size]` triples; `size` is
 /// `CacheEntry::size()`, kept so `gc` and `stats` need not parse every entry.
 ///
@@ -61,6 +61,7 @@ CREATE TABLE cache (
     used_at    INTEGER NOT NULL
 );
 CREATE INDEX cache_by_prefix ON cache (prefix);
+CREATE INDEX cache_by_task ON cache (task);
 CREATE INDEX cache_by_use ON cache (used_at);
 ALTER TABLE transitions ADD COLUMN key TEXT;
 ALTER TABLE transitions ADD COLUMN components TEXT;

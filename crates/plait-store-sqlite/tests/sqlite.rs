@@ -42,6 +42,12 @@ impl Store for Fresh {
     fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
         self.store.cache_get(key)
     }
+    fn cache_entries_of(
+        &self,
+        tasks: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
+        self.store.cache_entries_of(tasks)
+    }
     fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
         self.store.put_blob(path)
     }

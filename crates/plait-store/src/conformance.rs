@@ -267,6 +267,20 @@ pub async fn cache_entries(store: &dyn Store) {
         .unwrap();
     let found = store.cache_get("k1").await.unwrap().expect("cached");
     assert_eq!(found, entry("k1", "r1", 11, Vec::new()));
+    let of_a = store
+        .cache_entries_of(vec!["a".to_owned(), "z".to_owned()])
+        .await
+        .unwrap();
+    let mut keys: Vec<&str> = of_a.iter().map(|entry| entry.key.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["k1", "k2"], "both entries were computed by task `a`");
+    assert!(
+        store
+            .cache_entries_of(vec!["b".to_owned()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let record = store.run("r1").await.unwrap().unwrap();
     assert_eq!(record.tasks[0].key, Some(key("k1", None)));
     assert_eq!(record.tasks[0].state, TaskState::Succeeded);

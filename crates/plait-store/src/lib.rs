@@ -49,6 +49,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// removed by [`Write::Forget`] and [`Store::cache_gc`].
     fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>>;
 
+    /// Every entry computed by one of `tasks` (by path): a run reads its candidates once, in
+    /// one snapshot, instead of asking once per task.
+    fn cache_entries_of(
+        &self,
+        tasks: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>>;
+
     /// Keeps a copy of the file at `path`, for a cache entry to name.
     fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>>;
 

@@ -129,6 +129,21 @@ impl Store for MemoryStore {
         Box::pin(async move { Ok(entry) })
     }
 
+    fn cache_entries_of(
+        &self,
+        tasks: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
+        let tasks: std::collections::HashSet<String> = tasks.into_iter().collect();
+        let entries = self
+            .lock()
+            .cache
+            .values()
+            .filter(|entry| tasks.contains(&entry.task))
+            .cloned()
+            .collect();
+        Box::pin(async move { Ok(entries) })
+    }
+
     fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
         let result = std::fs::read(&path)
             .map_err(|error| blob_error(&path, &error))

@@ -24,6 +24,9 @@ use super::persist::millis;
 /// Hex digits of the program's identity.
 const PROGRAM_HEX: usize = 32;
 
+/// Plans up to this many tasks read their cache entries up front.
+const PRELOAD_MAX_TASKS: usize = 200_000;
+
 /// Queued results written in one batch.
 const FLUSH_ENTRIES: usize = 512;
 
@@ -102,6 +105,38 @@ struct FileStamp {
 }
 
 impl Shared {
+    /// Reads every entry the plan's tasks could reuse, in one go: a lookup per task costs
+    /// a read transaction each, more than the task itself when it is small. A plan too big
+    /// to hold its entries in memory looks them up one by one instead. The run sees the
+    /// cache as it was when it started.
+    pub(super) async fn preload_cache(&self) {
+        let Some(store) = &self.config.store else {
+            return;
+        };
+        if !self.config.reuse_cached || self.plan.n_tasks() > PRELOAD_MAX_TASKS {
+            return;
+        }
+        let tasks = self
+            .plan
+            .nodes()
+            .iter()
+            .filter(|node| node.task().is_some_and(|slot| slot.policy.cache))
+            .map(|node| node.path.to_string())
+            .collect();
+        match store.cache_entries_of(tasks).await {
+            Ok(entries) => {
+                let entries = entries
+                    .into_iter()
+                    .map(|entry| (entry.key.clone(), entry))
+                    .collect();
+                *lock(&self.cache_preloaded) = Some(entries);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "reading the cache failed; looking results up one by one");
+            }
+        }
+    }
+
     /// Computes the task's key and looks it up.
     pub(super) async fn cache_decision(&self, node: NodeId, values: &[Value]) -> Decision {
         let Some(store) = self.config.store.clone() else {
@@ -123,13 +158,19 @@ impl Shared {
             keyed.not_reused = true;
             return Decision::Run(keyed);
         }
-        let entry = match store.cache_get(&keyed.key).await {
-            Ok(entry) => entry,
-            Err(error) => {
-                // A lookup that fails costs a re-execution, not the run.
-                tracing::warn!(%error, task = %self.plan.node(node).path, "cache lookup failed; running the task");
-                None
-            }
+        let preloaded = lock(&self.cache_preloaded)
+            .as_mut()
+            .map(|entries| entries.remove(&keyed.key));
+        let entry = match preloaded {
+            Some(entry) => entry,
+            None => match store.cache_get(&keyed.key).await {
+                Ok(entry) => entry,
+                Err(error) => {
+                    // A lookup that fails costs a re-execution, not the run.
+                    tracing::warn!(%error, task = %self.plan.node(node).path, "cache lookup failed; running the task");
+                    None
+                }
+            },
         };
         let decoded = entry.and_then(|entry| {
             let outputs = super::resume::restore_outputs(&entry.outputs, &slot.provides)?;

@@ -83,6 +83,9 @@ struct Shared {
     exec_slots: Option<tokio::sync::Semaphore>,
     cache_files: cache::FileHashes,
     cache_queue: cache::ResultQueue,
+    /// The entries this run may reuse, by key, read when it started (see `preload_cache`);
+    /// `None`: looked up one by one.
+    cache_preloaded: Mutex<Option<std::collections::HashMap<String, plait_store::CacheEntry>>>,
 }
 
 impl Shared {
@@ -160,6 +163,7 @@ pub(crate) async fn execute(
         }
         Some(prior) => Some(shared.restore(prior)),
     };
+    shared.preload_cache().await;
     for node in 0..shared.plan.len() as NodeId {
         if shared.plan.node(node).task().is_some()
             && shared.record(node).state == TaskState::Pending
@@ -236,6 +240,7 @@ impl Shared {
             exec_slots: has_store.then(|| tokio::sync::Semaphore::new(jobs)),
             cache_files: cache::FileHashes::default(),
             cache_queue: cache::ResultQueue::default(),
+            cache_preloaded: Mutex::new(None),
         }
     }
 

@@ -160,6 +160,12 @@ impl Store for Failing {
     fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
         self.inner.cache_get(key)
     }
+    fn cache_entries_of(
+        &self,
+        tasks: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
+        self.inner.cache_entries_of(tasks)
+    }
     fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
         self.inner.put_blob(path)
     }
