@@ -390,4 +390,32 @@ mod tests {
         let error = explain(&rerun, "s/t2", &[]).unwrap_err();
         assert_eq!(error.to_string(), "run `r3` has no task `s/t2`");
     }
+
+    #[test]
+    fn a_reuse_is_compared_through_the_run_it_came_from() {
+        let source = run(
+            "r1",
+            json!({}),
+            vec![task("t", "k1", components("1", "c", "h", "x"), None)],
+        );
+        let reuse = run(
+            "r2",
+            json!({}),
+            vec![task("t", "k1", Json::Null, Some("r1"))],
+        );
+        let changed = run(
+            "r3",
+            json!({}),
+            vec![task("t", "k2", components("2", "c", "h", "x"), None)],
+        );
+        let explained = explain(&changed, "t", &[reuse.clone(), source]).unwrap();
+        assert_eq!(explained.compared_with.as_deref(), Some("r2"));
+        assert_eq!(explained.reasons, [r#"its version changed: "1" -> "2""#]);
+        let alone = explain(&changed, "t", &[reuse]).unwrap();
+        assert!(
+            alone.reasons[0].contains("too far back"),
+            "{:?}",
+            alone.reasons
+        );
+    }
 }

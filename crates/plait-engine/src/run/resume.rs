@@ -114,6 +114,8 @@ impl Shared {
                 record.state = TaskState::Succeeded;
                 record.outputs = Some(outputs);
                 record.released = true;
+                drop(record);
+                self.recache(node, task);
             }
         }
         if prior.reverting {
@@ -134,6 +136,37 @@ impl Shared {
                     && self.record(node).state == TaskState::Pending
             })
             .collect()
+    }
+
+    /// Results completed before the interruption may not have reached the cache (entries
+    /// are written in batches): queue them again. Not those with files: a file may have
+    /// changed since, and the cache must keep what the task made.
+    fn recache(&self, node: NodeId, task: &PriorTask) {
+        let slot = self
+            .plan
+            .node(node)
+            .task()
+            .expect("only tasks are restored");
+        let (Some(key), Some(outputs)) = (&task.cache_key, &task.outputs) else {
+            return;
+        };
+        let has_files = slot
+            .provides
+            .iter()
+            .any(|port| port.ty == plait_core::ValueType::File);
+        if task.cached || !slot.policy.cache || has_files {
+            return;
+        }
+        let now = super::persist::millis(self.now());
+        self.keep_result(plait_store::CacheEntry {
+            key: key.clone(),
+            task: self.plan.node(node).path.to_string(),
+            run_id: self.config.run_id.to_string(),
+            outputs: outputs.clone(),
+            blobs: Vec::new(),
+            created_at: now,
+            used_at: now,
+        });
     }
 
     /// A revert gets the inputs its task ran with: the run's inputs and its providers'

@@ -330,6 +330,48 @@ fn plan_with_file_input(flow: Flow) -> Arc<plait_core::Plan> {
     )
 }
 
+/// Entries are written in batches; a run stopped before its batch was written leaves them
+/// to its resume, which queues the recorded completions again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_completed_before_an_interruption_are_cached_by_the_resume() {
+    let executed = Executed::default();
+    let flow = Flow::linear("main")
+        .task("first", logged(&executed, &["a"], "x", |x| x + 1))
+        .task("second", logged(&executed, &["x"], "y", |x| x * 2));
+    let plan = plan(
+        Workflow::new(flow)
+            .input("a", ValueType::Int)
+            .outputs(["y"]),
+    );
+    let inner = MemoryStore::new();
+    // `first`'s intent and completion are recorded; `second`'s intent is not.
+    let failing = Failing {
+        inner: inner.clone(),
+        ok: 2,
+        writes: std::sync::atomic::AtomicUsize::new(0),
+    };
+    let interrupted = Engine::new()
+        .with_store(Arc::new(failing))
+        .run(&plan, vec![("a", 1)], RunOptions::new().run_id("r1"))
+        .await;
+    assert!(interrupted.is_err(), "the store failed");
+    assert_eq!(executed.take(), set(&["first"]));
+    assert_eq!(inner.cache_stats().await.unwrap().entries, 0);
+
+    let engine = Engine::new().with_store(Arc::new(inner.clone()));
+    let record = inner.run("r1").await.unwrap().unwrap();
+    let resumed = engine
+        .resume(&plan, &record, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(resumed.output("y"), Some(&Value::Int(4)));
+    assert_eq!(executed.take(), set(&["second"]));
+
+    let again = run(&engine, &plan, vec![("a", 1)], RunOptions::new()).await;
+    assert_eq!(again.cached(), 2, "both results were kept");
+    assert!(executed.take().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_store_nothing_is_cached() {
     let executed = Executed::default();

@@ -1,7 +1,14 @@
 //! Small tasks and a `run` helper shared by the tests.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use futures::future::BoxFuture;
+use plait_store::{
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, MemoryStore, NewRun, RunRecord,
+    RunSummary, Store, StoreError, Write,
+};
 use std::time::Duration;
 
 use plait_core::{FnTask, Outputs, Plan, Port, TaskError, ValueType, Workflow, compile};
@@ -136,4 +143,59 @@ pub(crate) async fn run_with(
         .await
         .expect("inputs fit");
     (report, log)
+}
+
+/// A store that fails every write after the first `ok` ones.
+#[derive(Debug)]
+pub(crate) struct Failing {
+    pub(crate) inner: MemoryStore,
+    pub(crate) ok: usize,
+    pub(crate) writes: AtomicUsize,
+}
+
+impl Store for Failing {
+    fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.inner.create_run(run)
+    }
+    fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
+        if self.writes.fetch_add(1, Ordering::SeqCst) >= self.ok {
+            return Box::pin(async {
+                Err(StoreError::Full {
+                    path: "test.db".into(),
+                })
+            });
+        }
+        self.inner.write(writes)
+    }
+    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
+        self.inner.run(run_id)
+    }
+    fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
+        self.inner.runs()
+    }
+    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        self.inner.cache_get(key)
+    }
+    fn cache_entries_of(
+        &self,
+        tasks: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
+        self.inner.cache_entries_of(tasks)
+    }
+    fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
+        self.inner.put_blob(path)
+    }
+    fn restore_blob(
+        &self,
+        blob: Blob,
+        to: PathBuf,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.inner.restore_blob(blob, to)
+    }
+    fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
+        self.inner.cache_stats()
+    }
+    fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
+        self.inner.cache_gc(gc)
+    }
 }

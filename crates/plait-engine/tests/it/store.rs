@@ -4,15 +4,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures::future::BoxFuture;
 use plait_core::{Flow, FnTask, Outputs, RunStatus, TaskError, TaskState, Value, Workflow};
 use plait_engine::{Engine, RunDefinition, RunError, RunOptions};
-use std::path::PathBuf;
-
-use plait_store::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, MemoryStore, NewRun, RunRecord, RunState,
-    RunSummary, Store, StoreError, Write,
-};
+use plait_store::{MemoryStore, RunState, Store, StoreError};
 
 use crate::common::*;
 
@@ -127,61 +121,6 @@ async fn reverts_are_recorded_too() {
         RunState::Finished(RunStatus::Reverted)
     );
     assert_eq!(record.tasks[1].error.as_deref(), Some("no"));
-}
-
-/// A store that fails every write after the first `ok` ones.
-#[derive(Debug)]
-struct Failing {
-    inner: MemoryStore,
-    ok: usize,
-    writes: AtomicUsize,
-}
-
-impl Store for Failing {
-    fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.inner.create_run(run)
-    }
-    fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
-        if self.writes.fetch_add(1, Ordering::SeqCst) >= self.ok {
-            return Box::pin(async {
-                Err(StoreError::Full {
-                    path: "test.db".into(),
-                })
-            });
-        }
-        self.inner.write(writes)
-    }
-    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
-        self.inner.run(run_id)
-    }
-    fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
-        self.inner.runs()
-    }
-    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
-        self.inner.cache_get(key)
-    }
-    fn cache_entries_of(
-        &self,
-        tasks: Vec<String>,
-    ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
-        self.inner.cache_entries_of(tasks)
-    }
-    fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
-        self.inner.put_blob(path)
-    }
-    fn restore_blob(
-        &self,
-        blob: Blob,
-        to: PathBuf,
-    ) -> BoxFuture<'static, Result<bool, StoreError>> {
-        self.inner.restore_blob(blob, to)
-    }
-    fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
-        self.inner.cache_stats()
-    }
-    fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
-        self.inner.cache_gc(gc)
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
