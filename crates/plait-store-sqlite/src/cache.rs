@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use plait_store::blobs::BlobDir;
 use plait_store::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, Millis, StoreError,
-    USE_RESOLUTION,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -59,13 +58,12 @@ pub(crate) fn insert_entry(
     Ok(())
 }
 
-/// A reuse marks its entry used, when `used_at` is older than [`USE_RESOLUTION`]: a hit
-/// soon after the last use writes nothing.
+/// A reuse marks its entry used (never back in time).
 pub(crate) fn mark_used(tx: &Connection, key: &str, at: Millis) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "UPDATE cache SET used_at = ?3 WHERE prefix = ?1 AND key = ?2 AND used_at <= ?4",
+        "UPDATE cache SET used_at = ?3 WHERE prefix = ?1 AND key = ?2 AND used_at < ?3",
     )?
-    .execute(params![prefix(key), key, at, at - USE_RESOLUTION])?;
+    .execute(params![prefix(key), key, at])?;
     Ok(())
 }
 
@@ -143,13 +141,10 @@ pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<CacheStats> {
                 row.get(3)?,
             ))
         })?;
-    // A hit reused a result; a miss had a key (so could have) and executed: its key is on
-    // its first `running` transition, once per execution.
+    // Counted as the log is written (`log.rs`): a hit reused a result; a miss had a key
+    // (so could have) and executed.
     let (hits, misses) = conn
-        .prepare_cached(
-            "SELECT count(cached_from), coalesce(sum(key IS NOT NULL AND cached_from IS NULL), 0)
-             FROM transitions WHERE key IS NOT NULL",
-        )?
+        .prepare_cached("SELECT hits, misses FROM cache_counts")?
         .query_row([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))?;
     Ok(CacheStats {
         entries: entries as u64,

@@ -13,6 +13,7 @@
 mod blobs;
 mod cache;
 mod error;
+mod log;
 mod rows;
 mod schema;
 mod writer;

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, TaskKey, Transition, Write,
-    host_name, owner_alive,
+    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, Write, host_name,
+    owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::cache;
+use crate::log::LogBatch;
 
 /// Whether `run_id` is in the store, asking the database once per batch.
 pub(crate) fn run_exists(
@@ -49,17 +50,24 @@ pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<()> 
     Ok(())
 }
 
-/// Applies writes whose runs the caller checked exist. `blobs` is where a cache entry's
-/// files must be for the entry to be recorded.
-pub(crate) fn apply(tx: &Connection, blobs: &BlobDir, writes: &[Write]) -> rusqlite::Result<()> {
+/// Applies writes whose runs the caller checked exist; transitions go to `log`, written
+/// once the whole batch is in. `blobs` is where a cache entry's files must be for the entry
+/// to be recorded.
+pub(crate) fn apply(
+    tx: &Connection,
+    blobs: &BlobDir,
+    writes: &[Write],
+    log: &mut LogBatch,
+) -> rusqlite::Result<()> {
     for write in writes {
         match write {
-            Write::Transition(transition) => insert_transition(tx, transition, None)?,
+            Write::Transition(transition) => log.push(transition, None)?,
             Write::Completed {
                 transition,
                 outputs,
-            } => insert_transition(tx, transition, Some(outputs))?,
+            } => log.push(transition, Some(outputs))?,
             Write::Cache(entry) => cache::insert_entry(tx, blobs, entry)?,
+            Write::Used { key, at, .. } => cache::mark_used(tx, key, *at)?,
             Write::Forget { key, .. } => cache::forget(tx, key)?,
             Write::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
@@ -68,41 +76,6 @@ pub(crate) fn apply(tx: &Connection, blobs: &BlobDir, writes: &[Write]) -> rusql
                 .execute(params![run_id, status.name(), at])?;
             }
         }
-    }
-    Ok(())
-}
-
-fn insert_transition(
-    tx: &Connection,
-    transition: &Transition,
-    outputs: Option<&serde_json::Value>,
-) -> rusqlite::Result<()> {
-    let key = transition.key.as_ref();
-    tx.prepare_cached(
-        "INSERT INTO transitions (run_id, task, state, attempt, at, error, outputs, key, components, cached_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        transition.run_id,
-        transition.task,
-        transition.state.name(),
-        transition.attempt,
-        transition.at,
-        transition.error,
-        outputs.map(|outputs| outputs.to_string()),
-        key.and_then(|key| key.key.as_deref()),
-        // A reuse's components are its source run's: only the key and source are kept.
-        key.filter(|key| key.cached_from.is_none())
-            .map(|key| key.components.as_str()),
-        key.and_then(|key| key.cached_from.as_deref()),
-    ])?;
-    if let Some(TaskKey {
-        key: Some(hash),
-        cached_from: Some(_),
-        ..
-    }) = key
-    {
-        cache::mark_used(tx, hash, transition.at)?;
     }
     Ok(())
 }
@@ -157,20 +130,13 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
     let Some((summary, definition, definition_hash, inputs)) = found else {
         return Ok(None);
     };
+    // Rows of a store written before the log came first; then the log.
     let mut statement = conn.prepare_cached(
-        "SELECT task, state, attempt, at, error, outputs, key, components, cached_from
-         FROM transitions WHERE run_id = ?1 ORDER BY id",
+        "SELECT task, state, attempt, at, error, outputs FROM transitions WHERE run_id = ?1 ORDER BY id",
     )?;
     let rows = statement.query_map([run_id], |row| {
         let state: String = row.get(1)?;
         let outputs: Option<String> = row.get(5)?;
-        let components: Option<String> = row.get(7)?;
-        let cached_from: Option<String> = row.get(8)?;
-        let key = (components.is_some() || cached_from.is_some()).then(|| TaskKey {
-            key: row.get(6).ok().flatten(),
-            components: components.unwrap_or_default(),
-            cached_from,
-        });
         Ok((
             Transition {
                 run_id: run_id.to_owned(),
@@ -179,15 +145,16 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
                 attempt: row.get(2)?,
                 at: row.get(3)?,
                 error: row.get(4)?,
-                key,
+                key: None,
             },
             outputs.and_then(|text| serde_json::from_str(&text).ok()),
         ))
     })?;
+    let mut recorded = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    recorded.extend(crate::log::read(conn, run_id)?);
     let mut tasks = TaskFold::default();
     let mut transitions = Vec::new();
-    for row in rows {
-        let (transition, outputs): (Transition, Option<serde_json::Value>) = row?;
+    for (transition, outputs) in recorded {
         tasks.apply(&transition, outputs.as_ref());
         transitions.push(transition);
     }
@@ -201,7 +168,7 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
     }))
 }
 
-fn task_state(name: &str) -> Option<TaskState> {
+pub(crate) fn task_state(name: &str) -> Option<TaskState> {
     TaskState::ALL
         .into_iter()
         .find(|state| state.name() == name)

@@ -44,9 +44,10 @@ CREATE INDEX transitions_by_run ON transitions (run_id, id);
 /// `blobs` lists the entry's files as `[output, hash, size]` triples; `size` is
 /// `CacheEntry::size()`, kept so `gc` and `stats` need not parse every entry.
 ///
-/// A task's key rides on its transitions, so recording it costs no row of its own: its
+/// Transitions are logged from V2 on in `log`, one row per run per commit (`log.rs`);
+/// `transitions` keeps what a V1 store recorded. A task's key rides on its transitions: its
 /// first `running` carries the key and its components, a reused result's `succeeded` the
-/// key and the run it came from.
+/// key and the run it came from. `cache_counts` holds the hits and misses they record.
 const V2: &str = "
 CREATE TABLE cache (
     id         INTEGER PRIMARY KEY,
@@ -63,9 +64,17 @@ CREATE TABLE cache (
 CREATE INDEX cache_by_prefix ON cache (prefix);
 CREATE INDEX cache_by_task ON cache (task);
 CREATE INDEX cache_by_use ON cache (used_at);
-ALTER TABLE transitions ADD COLUMN key TEXT;
-ALTER TABLE transitions ADD COLUMN components TEXT;
-ALTER TABLE transitions ADD COLUMN cached_from TEXT;
+CREATE TABLE cache_counts (
+    hits   INTEGER NOT NULL,
+    misses INTEGER NOT NULL
+);
+INSERT INTO cache_counts VALUES (0, 0);
+CREATE TABLE log (
+    id      INTEGER PRIMARY KEY,
+    run_id  TEXT NOT NULL REFERENCES runs (run_id),
+    entries TEXT NOT NULL
+);
+CREATE INDEX log_by_run ON log (run_id, id);
 ";
 
 /// Every version in order. A released migration is never edited: a change is a new one.
@@ -116,6 +125,24 @@ mod tests {
         assert_eq!(record.inputs, serde_json::json!({"n": 1}));
         let stats = futures::executor::block_on(store.cache_stats()).unwrap();
         assert_eq!((stats.entries, stats.hits, stats.misses), (0, 0, 0));
+        // A resume after the upgrade logs on: the old rows come first, then the log.
+        let reverting = plait_store::Transition {
+            run_id: "old".to_owned(),
+            task: "a".to_owned(),
+            state: TaskState::Reverting,
+            attempt: 1,
+            at: 3,
+            error: None,
+            key: None,
+        };
+        futures::executor::block_on(store.write(vec![plait_store::Write::Transition(reverting)]))
+            .unwrap();
+        let record = futures::executor::block_on(store.run("old"))
+            .unwrap()
+            .unwrap();
+        let states: Vec<TaskState> = record.transitions.iter().map(|t| t.state).collect();
+        assert_eq!(states, [TaskState::Succeeded, TaskState::Reverting]);
+        assert_eq!(record.tasks[0].state, TaskState::Reverting);
         drop(store);
 
         let conn = rusqlite::Connection::open(&path).unwrap();

@@ -15,6 +15,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::from_sqlite;
+use crate::log::LogBatch;
 use crate::{cache, rows};
 
 /// Most requests folded into one commit, so one huge burst cannot delay its first answers
@@ -109,6 +110,7 @@ fn commit(
         // ones apply with no savepoint each: a batch is mostly one run's transitions.
         let mut known: HashMap<String, bool> = HashMap::new();
         let mut results = Vec::with_capacity(changes.len());
+        let mut log = LogBatch::default();
         for change in &changes {
             let result = match change {
                 Change::CreateRun(run) => {
@@ -133,7 +135,7 @@ fn commit(
                     match unknown {
                         Some(run_id) => Err(StoreError::UnknownRun { run_id }),
                         None => {
-                            rows::apply(&tx, blobs, writes)?;
+                            rows::apply(&tx, blobs, writes, &mut log)?;
                             Ok(())
                         }
                     }
@@ -141,6 +143,7 @@ fn commit(
             };
             results.push(result);
         }
+        log.write(&tx)?;
         tx.commit()?;
         Ok(results)
     })();

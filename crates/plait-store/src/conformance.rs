@@ -286,7 +286,7 @@ pub async fn cache_entries(store: &dyn Store) {
     assert_eq!(record.tasks[0].state, TaskState::Succeeded);
     assert!(!record.tasks[0].cached());
 
-    // A second run reuses k1 soon after: `used_at` stays; much later, it moves.
+    // A second run reuses k1, and says so when the last use is old.
     store
         .create_run(new_run("r2", this_process()))
         .await
@@ -302,8 +302,22 @@ pub async fn cache_entries(store: &dyn Store) {
     store.write(vec![reuse("a", 50)]).await.unwrap();
     assert_eq!(store.cache_get("k1").await.unwrap().unwrap().used_at, 11);
     let later = 11 + crate::USE_RESOLUTION;
-    store.write(vec![reuse("c", later)]).await.unwrap();
+    let used = |at: i64| Write::Used {
+        run_id: "r2".to_owned(),
+        key: "k1".to_owned(),
+        at,
+    };
+    store
+        .write(vec![reuse("c", later), used(later)])
+        .await
+        .unwrap();
     assert_eq!(store.cache_get("k1").await.unwrap().unwrap().used_at, later);
+    store.write(vec![used(later - 5)]).await.unwrap();
+    assert_eq!(
+        store.cache_get("k1").await.unwrap().unwrap().used_at,
+        later,
+        "never back in time"
+    );
     let reused = store.run("r2").await.unwrap().unwrap();
     assert!(reused.tasks[0].cached());
     assert_eq!(reused.tasks[0].outputs, Some(json!({"x": 1})));

@@ -8,8 +8,7 @@ use futures::future::BoxFuture;
 
 use crate::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, NewRun, RunRecord, RunState,
-    RunSummary, Store, StoreError, TaskFold, TaskKey, USE_RESOLUTION, Write, host_name,
-    owner_alive,
+    RunSummary, Store, StoreError, TaskFold, Write, host_name, owner_alive,
 };
 
 #[derive(Debug, Default)]
@@ -281,6 +280,12 @@ fn apply(inner: &mut Inner, write: Write) {
             inner.cache.remove(&key);
             return;
         }
+        Write::Used { key, at, .. } => {
+            if let Some(entry) = inner.cache.get_mut(&key) {
+                entry.used_at = entry.used_at.max(at);
+            }
+            return;
+        }
         Write::Cache(entry) => {
             // An entry whose files are gone (a gc between the task's put and now) could never
             // be restored.
@@ -299,16 +304,6 @@ fn apply(inner: &mut Inner, write: Write) {
             outputs,
         } => (transition, Some(outputs)),
     };
-    if let Some(TaskKey {
-        key: Some(hash),
-        cached_from: Some(_),
-        ..
-    }) = &transition.key
-        && let Some(entry) = inner.cache.get_mut(hash)
-        && entry.used_at <= transition.at - USE_RESOLUTION
-    {
-        entry.used_at = transition.at;
-    }
     let run = inner
         .runs
         .get_mut(&transition.run_id)

@@ -56,8 +56,7 @@ pub enum Write {
     /// A transition; `running` is the intent recorded before a task executes.
     Transition(Transition),
     /// A task succeeded: the transition and its outputs (a JSON object) in one record. A
-    /// reused result's transition names the key and the run it came from, and marks the
-    /// cache entry used.
+    /// reused result's transition names the key and the run it came from.
     Completed {
         transition: Transition,
         outputs: serde_json::Value,
@@ -66,6 +65,14 @@ pub enum Write {
     /// the completion it copies (the engine batches them): losing one costs a re-execution.
     /// An entry whose files the store no longer has is not recorded.
     Cache(CacheEntry),
+    /// A cached result was reused at `at`: eviction by age goes by its last use. (The
+    /// engine sends it only when the entry's last use is older than
+    /// [`crate::USE_RESOLUTION`], so a hit costs no write to the cache.)
+    Used {
+        run_id: String,
+        key: String,
+        at: Millis,
+    },
     /// A cached result is no longer valid: the task that produced it was reverted, so its
     /// effect was undone.
     Forget { run_id: String, key: String },
@@ -84,7 +91,9 @@ impl Write {
                 &transition.run_id
             }
             Write::Cache(entry) => &entry.run_id,
-            Write::Forget { run_id, .. } | Write::RunFinished { run_id, .. } => run_id,
+            Write::Used { run_id, .. }
+            | Write::Forget { run_id, .. }
+            | Write::RunFinished { run_id, .. } => run_id,
         }
     }
 }

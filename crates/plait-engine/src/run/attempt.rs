@@ -199,8 +199,8 @@ async fn reuse(
     entry: CacheEntry,
     outputs: Outputs,
 ) -> Attempted {
-    let write = shared.reuse_write(node, keyed, entry);
-    if !shared.commit(node, vec![write]).await {
+    let writes = shared.reuse_writes(node, keyed, entry);
+    if !shared.commit(node, writes).await {
         let mut record = shared.record(node);
         record.attempts -= 1;
         record.state = TaskState::Cancelled;

@@ -417,19 +417,29 @@ impl Shared {
         true
     }
 
-    /// The write recording a reused result: a completion naming the key and the run that
-    /// computed it (the components are that run's, so they are not repeated).
-    pub(super) fn reuse_write(&self, node: NodeId, keyed: Keyed, entry: CacheEntry) -> Write {
+    /// The writes recording a reused result: a completion naming the key and the run that
+    /// computed it (the components are that run's, so they are not repeated), and the
+    /// entry's use when the last one is old.
+    pub(super) fn reuse_writes(&self, node: NodeId, keyed: Keyed, entry: CacheEntry) -> Vec<Write> {
         let mut transition = self.transition(node, plait_core::TaskState::Succeeded, 0, None);
+        let mut writes = Vec::with_capacity(2);
+        if entry.used_at <= transition.at - plait_store::USE_RESOLUTION {
+            writes.push(Write::Used {
+                run_id: transition.run_id.clone(),
+                key: keyed.key.clone(),
+                at: transition.at,
+            });
+        }
         transition.key = Some(TaskKey {
             key: Some(keyed.key),
             components: String::new(),
             cached_from: Some(entry.run_id),
         });
-        Write::Completed {
+        writes.push(Write::Completed {
             transition,
             outputs: entry.outputs,
-        }
+        });
+        writes
     }
 
     /// Queues a result for the cache. Entries are derived data, written in batches sorted
