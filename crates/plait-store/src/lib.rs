@@ -36,7 +36,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Records a new run. Fails with [`StoreError::DuplicateRun`] if the id is taken.
     fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>>;
 
-    /// Commits `writes` atomically. Every run they name must exist.
+    /// Commits `writes` atomically. Every run they name must exist. Requests commit in the
+    /// order the calls were made (a call made after another returned its future commits
+    /// no earlier than that one), though the futures may be awaited in any order.
     fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>>;
 
     /// Everything known of one run.

@@ -190,8 +190,9 @@ pub(super) async fn run_attempts(
     }
 }
 
-/// An earlier result is reused: recorded, then handed to dependents like a fresh one. The
-/// task did not run, so it counts no attempt and this run's revert leaves it alone.
+/// An earlier result is reused: staged for the next commit (see `Shared::stage`), then
+/// handed to dependents like a fresh one. The task did not run, so it counts no attempt and
+/// this run's revert leaves it alone.
 async fn reuse(
     shared: &Shared,
     node: NodeId,
@@ -200,7 +201,7 @@ async fn reuse(
     outputs: Outputs,
 ) -> Attempted {
     let writes = shared.reuse_writes(node, keyed, entry);
-    if !shared.commit(node, writes).await {
+    if shared.stage(writes) && !shared.commit(node, Vec::new()).await {
         let mut record = shared.record(node);
         record.attempts -= 1;
         record.state = TaskState::Cancelled;

@@ -65,17 +65,15 @@ impl Shared {
     }
 
     pub(super) async fn finish_run(&self, status: RunStatus) -> Result<(), StoreError> {
-        let Some(store) = &self.config.store else {
-            return Ok(());
+        let finished = Write::RunFinished {
+            run_id: self.config.run_id.to_string(),
+            status,
+            at: millis(self.now()),
         };
-        let run_id = self.config.run_id.to_string();
-        store
-            .write(vec![Write::RunFinished {
-                run_id,
-                status,
-                at: millis(self.now()),
-            }])
-            .await
+        match self.send_with_staged(vec![finished]) {
+            Some(written) => written.await,
+            None => Ok(()),
+        }
     }
 
     pub(super) fn transition(
@@ -132,12 +130,13 @@ impl Shared {
         }
     }
 
-    /// Commits `writes` for `node`. False if the store failed: the run is stopping.
+    /// Commits `writes` for `node`, after the staged ones. False if the store failed: the
+    /// run is stopping.
     pub(super) async fn commit(&self, node: NodeId, writes: Vec<Write>) -> bool {
-        let Some(store) = &self.config.store else {
+        let Some(written) = self.send_with_staged(writes) else {
             return true;
         };
-        match store.write(writes).await {
+        match written.await {
             Ok(()) => true,
             Err(error) => {
                 tracing::error!(%error, task = %self.plan.node(node).path, "recording a transition failed: stopping the run");
@@ -145,6 +144,42 @@ impl Shared {
                 false
             }
         }
+    }
+}
+
+/// Staged writes flushed by the task that stages this many, so a long run of reuses holds
+/// bounded memory.
+const MAX_STAGED: usize = 4_096;
+
+impl Shared {
+    /// Records `writes` later, with the next commit: a reused result. Nothing runs on it
+    /// before then (an execution's intent is a commit, and it carries them), and a crash
+    /// before then loses only reuses, which the resume finds again. True when the stage is
+    /// full and the caller must commit it.
+    pub(super) fn stage(&self, writes: Vec<Write>) -> bool {
+        let mut staged = self
+            .staged
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        staged.extend(writes);
+        staged.len() >= MAX_STAGED
+    }
+
+    /// Sends the staged writes and `writes` as one request. Taken and sent under the
+    /// stage's lock, so requests reach the store in the order their writes were staged (a
+    /// store commits requests in the order they were made).
+    fn send_with_staged(
+        &self,
+        writes: Vec<Write>,
+    ) -> Option<futures::future::BoxFuture<'static, Result<(), StoreError>>> {
+        let store = self.config.store.as_ref()?;
+        let mut staged = self
+            .staged
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut all = std::mem::take(&mut *staged);
+        all.extend(writes);
+        Some(store.write(all))
     }
 }
 

@@ -74,7 +74,7 @@ fn cached_engine() -> (Engine, MemoryStore) {
 async fn an_unchanged_rerun_executes_nothing_and_a_change_only_its_cone() {
     let executed = Executed::default();
     let plan = branches(&executed);
-    let (engine, _store) = cached_engine();
+    let (engine, store) = cached_engine();
 
     let first = run(&engine, &plan, vec![("a", 1), ("b", 2)], RunOptions::new()).await;
     assert_eq!(first.output("out"), Some(&Value::Int(16)));
@@ -123,6 +123,47 @@ async fn a_recomputed_value_equal_to_the_old_one_stops_the_propagation() {
     assert_eq!(executed.take(), set(&["parity"]), "4 % 2 == 2 % 2");
     assert_eq!(report.output("out"), Some(&Value::Int(100)));
     assert!(report.task("after").unwrap().cached);
+}
+
+/// Fails unless the store has recorded `provider`'s completion in this run.
+fn checking_provider(store: MemoryStore, provider: &'static str) -> FnTask {
+    FnTask::raw(ints(&["x"]), ints(&["y"]), move |ctx, inputs| {
+        let (store, run_id) = (store.clone(), ctx.run_id().to_owned());
+        let x = inputs.int("x");
+        async move {
+            let record = store.run(&run_id).await.unwrap().unwrap();
+            let done = record.tasks.iter().any(|task| {
+                task.task == provider && task.state == plait_core::TaskState::Succeeded
+            });
+            if !done {
+                return Err(TaskError::permanent(format!(
+                    "`{provider}` was not recorded before its dependent ran"
+                )));
+            }
+            Ok(Outputs::new().set("y", x? + 1))
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reuse_is_recorded_before_a_dependent_executes() {
+    let executed = Executed::default();
+    let (engine, store) = cached_engine();
+    let flow = Flow::linear("main")
+        .task("first", logged(&executed, &["a"], "x", |x| x + 1))
+        .add(
+            plait_core::TaskNode::new("second", checking_provider(store.clone(), "first"))
+                .cache(false),
+        );
+    let plan = plan(
+        Workflow::new(flow)
+            .input("a", ValueType::Int)
+            .outputs(["y"]),
+    );
+    run(&engine, &plan, vec![("a", 1)], RunOptions::new()).await;
+    let again = run(&engine, &plan, vec![("a", 1)], RunOptions::new()).await;
+    assert!(again.task("first").unwrap().cached);
+    assert_eq!(again.output("y"), Some(&Value::Int(3)), "{:?}", again.tasks);
 }
 
 /// Fails while `fail` is set.
