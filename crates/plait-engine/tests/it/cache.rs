@@ -91,6 +91,16 @@ async fn an_unchanged_rerun_executes_nothing_and_a_change_only_its_cone() {
             .iter()
             .all(|task| task.cached && task.attempts == 0)
     );
+    // Reuses are recorded too (with the run's end, as nothing executed).
+    let recorded = store.run(&again.run_id).await.unwrap().unwrap();
+    assert!(
+        recorded
+            .tasks
+            .iter()
+            .all(|task| task.state == plait_core::TaskState::Succeeded && task.cached()),
+        "{:?}",
+        recorded.tasks
+    );
 
     // `b` feeds only `right` and `join`.
     let changed = run(&engine, &plan, vec![("a", 1), ("b", 5)], RunOptions::new()).await;
