@@ -38,6 +38,9 @@ pub(crate) fn insert_entry(
         .collect();
     let files = serde_json::to_string(&files)
         .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+    // `CacheEntry::size`, without serialising the outputs twice.
+    let outputs = entry.outputs.to_string();
+    let size = outputs.len() as u64 + entry.blobs.iter().map(|(_, blob)| blob.size).sum::<u64>();
     // The newest result for a key replaces any other.
     forget(tx, &entry.key)?;
     tx.prepare_cached(
@@ -49,9 +52,9 @@ pub(crate) fn insert_entry(
         entry.key,
         entry.task,
         entry.run_id,
-        entry.outputs.to_string(),
+        outputs,
         files,
-        to_sql_size(entry.size()),
+        to_sql_size(size),
         entry.created_at,
         entry.used_at,
     ])?;

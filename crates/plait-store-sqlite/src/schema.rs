@@ -40,7 +40,9 @@ CREATE INDEX transitions_by_run ON transitions (run_id, id);
 /// in random order: rows are appended (rowid order) and only a small index on 63 bits of
 /// the key takes the random inserts, which keeps the pages a batch of entries dirties few
 /// (a table clustered on the 64-character key cost twice as much per entry here).
-/// A run reads the entries of its tasks up front, by `task`. Eviction goes by `used_at`.
+/// A run reads the entries of its tasks up front, by `task`. Eviction goes by `used_at`,
+/// with no index: `gc` and `stats` are rare and read every entry anyway, while an index
+/// would cost every entry written.
 /// `blobs` lists the entry's files as `[output, hash, size]` triples; `size` is
 /// `CacheEntry::size()`, kept so `gc` and `stats` need not parse every entry.
 ///
@@ -63,7 +65,6 @@ CREATE TABLE cache (
 );
 CREATE INDEX cache_by_prefix ON cache (prefix);
 CREATE INDEX cache_by_task ON cache (task);
-CREATE INDEX cache_by_use ON cache (used_at);
 CREATE TABLE cache_counts (
     hits   INTEGER NOT NULL,
     misses INTEGER NOT NULL
