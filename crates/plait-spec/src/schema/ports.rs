@@ -152,7 +152,9 @@ impl Reader {
                         }
                     };
                     if let (Some(ty), Some(default)) = (&ty, default) {
-                        input.default = self.default_value(default, ty, &what);
+                        input.default = self
+                            .default_value(default, ty, &what)
+                            .map(|value| self.anchored(value));
                     }
                     ty
                 }
@@ -165,6 +167,16 @@ impl Reader {
             inputs.push(input);
         }
         inputs
+    }
+
+    /// A relative `file` default means a file beside the workflow (where its commands run):
+    /// made absolute, it means the same file to the engine, which hashes it for the cache,
+    /// and to a task with another working directory.
+    fn anchored(&self, value: plait_core::Value) -> plait_core::Value {
+        match value.as_path() {
+            Some(path) if path.is_relative() => plait_core::Value::file(self.workdir.join(path)),
+            _ => value,
+        }
     }
 
     fn type_of_default(&mut self, default: &Node, what: &str) -> Option<ValueType> {

@@ -347,3 +347,33 @@ flow = "linear"
         "#]],
     );
 }
+
+/// A relative `file` default is a file beside the workflow (where commands run), made
+/// absolute so the engine, which hashes it for the cache, finds the same file.
+#[test]
+fn file_defaults_are_anchored_beside_the_workflow() {
+    let loaded = load_toml(
+        r#"
+workdir = "sub"
+
+[inputs]
+image = { type = "file", default = "images/a.ppm" }
+other = { type = "file", default = "/data/b.ppm" }
+text = { type = "string", default = "images/a.ppm" }
+
+[tasks.t]
+command = ["cat", "{image}", "{other}", "{text}"]
+requires = { image = "file", other = "file", text = "string" }
+"#,
+    );
+    let defaults: Vec<String> = loaded
+        .plan
+        .inputs()
+        .iter()
+        .map(|input| input.default.as_ref().unwrap().to_text())
+        .collect();
+    assert_eq!(
+        defaults,
+        ["/flows/sub/images/a.ppm", "/data/b.ppm", "images/a.ppm"]
+    );
+}
