@@ -218,6 +218,8 @@ pub(crate) fn gc(
             forget(&tx, key).map_err(sqlite)?;
         }
     }
+    // A tree's files are needed as long as the tree is.
+    let needed = blobs.needed(needed.iter().map(String::as_str));
     let io = |error: std::io::Error| from_io(blobs.root(), &error);
     let unneeded: Vec<String> = blobs
         .list()

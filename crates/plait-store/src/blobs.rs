@@ -3,13 +3,89 @@
 //! (`<root>/ab/abcdef...`), written to a temporary name and renamed into place, so a reader
 //! never sees half a blob; a restore re-hashes what it copies, so a damaged blob is a miss,
 //! never a wrong file.
+//!
+//! A directory is kept as a *tree*: each of its files as a blob, and a manifest (a blob too,
+//! starting with [`TREE_MAGIC`]) listing them by relative path. A directory's digest is its
+//! manifest's, so it changes exactly when a file in it is added, removed, renamed or changed.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::Blob;
+
+/// How a manifest starts: no text file does, so a blob is a tree exactly when it does.
+pub const TREE_MAGIC: &[u8] = b"\0plait-tree-v1\0";
+
+/// One file of a tree: its path relative to the tree's root (`/`-separated), its blob, and
+/// whether it is executable.
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct TreeFile {
+    path: String,
+    hash: String,
+    size: u64,
+    executable: bool,
+}
+
+/// The files under `dir`, sorted by relative path (symbolic links are followed).
+fn tree_files(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+    fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let path = entry?.path();
+            if fs::metadata(&path)?.is_dir() {
+                walk(root, &path, files)?;
+            } else {
+                let relative = path.strip_prefix(root).unwrap_or(&path);
+                let parts: Vec<String> = relative
+                    .components()
+                    .map(|part| part.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                files.push((parts.join("/"), path));
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+fn is_executable(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+/// The manifest of the tree at `dir`, each file hashed by `file` (which may also keep it).
+fn manifest(dir: &Path, mut file: impl FnMut(&Path) -> io::Result<Blob>) -> io::Result<Vec<u8>> {
+    let mut files = Vec::new();
+    for (path, full) in tree_files(dir)? {
+        let blob = file(&full)?;
+        files.push(TreeFile {
+            path,
+            hash: blob.hash,
+            size: blob.size,
+            executable: is_executable(&fs::metadata(&full)?),
+        });
+    }
+    let mut bytes = TREE_MAGIC.to_vec();
+    serde_json::to_writer(&mut bytes, &files).map_err(io::Error::other)?;
+    Ok(bytes)
+}
+
+/// The hash and size of a file's content; for a directory, of its manifest.
+pub fn digest_path(path: &Path) -> io::Result<Blob> {
+    if fs::metadata(path)?.is_dir() {
+        let bytes = manifest(path, digest_file)?;
+        return Ok(Blob {
+            hash: blake3::hash(&bytes).to_hex().to_string(),
+            size: bytes.len() as u64,
+        });
+    }
+    digest_file(path)
+}
 
 /// The hash and size of a file's content.
 pub fn digest_file(path: &Path) -> io::Result<Blob> {
@@ -103,9 +179,13 @@ impl BlobDir {
         self.root.join(prefix).join(hash)
     }
 
-    /// Keeps a copy of the file at `path`. A blob already kept is only touched, so `gc`
-    /// sees it as fresh.
+    /// Keeps a copy of the file (or the directory, as a tree) at `path`. A blob already kept
+    /// is only touched, so `gc` sees it as fresh.
     pub fn put(&self, path: &Path) -> io::Result<Blob> {
+        if fs::metadata(path)?.is_dir() {
+            let bytes = manifest(path, |file| self.put(file))?;
+            return self.put_bytes(&bytes);
+        }
         let digest = digest_file(path)?;
         let target = self.path(&digest.hash);
         if target.exists() {
@@ -126,12 +206,97 @@ impl BlobDir {
         }
     }
 
-    /// Puts the blob's content at `to`. `Ok(false)` if the blob is gone or damaged (the
-    /// damaged copy is removed): the result cannot be restored.
+    /// Keeps `bytes` (a manifest) as a blob.
+    fn put_bytes(&self, bytes: &[u8]) -> io::Result<Blob> {
+        let blob = Blob {
+            hash: blake3::hash(bytes).to_hex().to_string(),
+            size: bytes.len() as u64,
+        };
+        let target = self.path(&blob.hash);
+        if !target.exists() {
+            let dir = target.parent().expect("a blob path has a shard directory");
+            fs::create_dir_all(dir)?;
+            let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+            temp.write_all(bytes)?;
+            temp.as_file().sync_all()?;
+            temp.persist(&target).map_err(|error| error.error)?;
+        }
+        Ok(blob)
+    }
+
+    /// The manifest a blob holds, if it is a tree (and readable).
+    fn tree(&self, hash: &str) -> Option<Vec<TreeFile>> {
+        let bytes = fs::read(self.path(hash)).ok()?;
+        let json = bytes.strip_prefix(TREE_MAGIC)?;
+        if blake3::hash(&bytes).to_hex().as_str() != hash {
+            return None;
+        }
+        serde_json::from_slice(json).ok()
+    }
+
+    /// The blobs `hashes` need kept: themselves and, for trees, their files.
+    pub fn needed<'h>(&self, hashes: impl IntoIterator<Item = &'h str>) -> HashSet<String> {
+        let mut needed = HashSet::new();
+        for hash in hashes {
+            if let Some(files) = self.tree(hash) {
+                needed.extend(files.into_iter().map(|file| file.hash));
+            }
+            needed.insert(hash.to_owned());
+        }
+        needed
+    }
+
+    /// Puts a tree back at `to`, replacing what is there; built beside it and renamed into
+    /// place, so `to` is never half a tree.
+    fn restore_tree(&self, files: &[TreeFile], blob: &Blob, to: &Path) -> io::Result<bool> {
+        if fs::metadata(to).is_ok_and(|meta| meta.is_dir())
+            && digest_path(to).is_ok_and(|there| there.hash == blob.hash)
+        {
+            return Ok(true);
+        }
+        let parent = to
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)?;
+        let building = tempfile::Builder::new()
+            .prefix(".plait-restore-")
+            .tempdir_in(parent)?;
+        for file in files {
+            let target = building.path().join(&file.path);
+            let copied = Blob {
+                hash: file.hash.clone(),
+                size: file.size,
+            };
+            if !self.restore(&copied, &target)? {
+                return Ok(false);
+            }
+            if file.executable {
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(&target, fs::Permissions::from_mode(0o755))?;
+            }
+        }
+        let building = building.keep();
+        if let Ok(meta) = fs::symlink_metadata(to) {
+            if meta.is_dir() {
+                fs::remove_dir_all(to)?;
+            } else {
+                fs::remove_file(to)?;
+            }
+        }
+        fs::rename(&building, to)?;
+        Ok(true)
+    }
+
+    /// Puts the blob's content at `to` (a tree as a directory). `Ok(false)` if the blob is
+    /// gone or damaged (the damaged copy is removed): the result cannot be restored.
     pub fn restore(&self, blob: &Blob, to: &Path) -> io::Result<bool> {
         let source = self.path(&blob.hash);
         if !source.exists() {
             return Ok(false);
+        }
+        if let Some(files) = self.tree(&blob.hash) {
+            return self.restore_tree(&files, blob, to);
         }
         // Already there, as a task that rewrote the same content would have left it.
         if let Ok(meta) = fs::metadata(to)
@@ -197,6 +362,37 @@ fn remove_quietly(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directories_are_kept_as_trees() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobDir::new(dir.path().join("blobs"));
+        let out = dir.path().join("out");
+        fs::create_dir_all(out.join("sub")).unwrap();
+        fs::write(out.join("a.txt"), b"a").unwrap();
+        fs::write(out.join("sub/b.txt"), b"b").unwrap();
+        let tree = blobs.put(&out).unwrap();
+        assert_eq!(tree, digest_path(&out).unwrap());
+        assert_eq!(
+            blobs.needed([tree.hash.as_str()]).len(),
+            3,
+            "the manifest and two files"
+        );
+
+        fs::write(out.join("sub/b.txt"), b"changed").unwrap();
+        fs::write(out.join("extra.txt"), b"x").unwrap();
+        assert_ne!(digest_path(&out).unwrap(), tree);
+        assert!(blobs.restore(&tree, &out).unwrap());
+        assert_eq!(fs::read(out.join("sub/b.txt")).unwrap(), b"b");
+        assert!(
+            !out.join("extra.txt").exists(),
+            "the tree replaces what was there"
+        );
+        assert_eq!(digest_path(&out).unwrap(), tree);
+        fs::remove_dir_all(&out).unwrap();
+        assert!(blobs.restore(&tree, &out).unwrap());
+        assert_eq!(fs::read(out.join("a.txt")).unwrap(), b"a");
+    }
 
     #[test]
     fn put_then_restore_round_trips_and_detects_damage() {

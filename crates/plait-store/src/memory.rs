@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 
+use crate::blobs::BlobDir;
 use crate::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, NewRun, RunRecord, RunState,
     RunSummary, Store, StoreError, TaskFold, Write, host_name, owner_alive,
@@ -17,8 +18,19 @@ struct Inner {
     /// Run ids in creation order.
     order: Vec<String>,
     cache: HashMap<String, CacheEntry>,
-    /// Kept files' contents, by hash.
-    blobs: HashMap<String, Arc<[u8]>>,
+    /// Kept files, in a temporary directory of the store's own (made on the first file).
+    blobs: Option<(tempfile::TempDir, BlobDir)>,
+}
+
+impl Inner {
+    fn blobs(&mut self) -> std::io::Result<&BlobDir> {
+        if self.blobs.is_none() {
+            let dir = tempfile::Builder::new().prefix("plait-blobs-").tempdir()?;
+            let blobs = BlobDir::new(dir.path());
+            self.blobs = Some((dir, blobs));
+        }
+        Ok(&self.blobs.as_ref().expect("made above").1)
+    }
 }
 
 #[derive(Debug)]
@@ -144,19 +156,11 @@ impl Store for MemoryStore {
     }
 
     fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
-        let result = std::fs::read(&path)
-            .map_err(|error| blob_error(&path, &error))
-            .map(|content| {
-                let blob = Blob {
-                    hash: blake3::hash(&content).to_hex().to_string(),
-                    size: content.len() as u64,
-                };
-                self.lock()
-                    .blobs
-                    .entry(blob.hash.clone())
-                    .or_insert_with(|| content.into());
-                blob
-            });
+        let mut inner = self.lock();
+        let result = inner
+            .blobs()
+            .and_then(|blobs| blobs.put(&path))
+            .map_err(|error| blob_error(&path, &error));
         Box::pin(async move { result })
     }
 
@@ -165,23 +169,25 @@ impl Store for MemoryStore {
         blob: Blob,
         to: PathBuf,
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
-        let content = self.lock().blobs.get(&blob.hash).cloned();
-        let result = match content {
-            None => Ok(false),
-            Some(content) => write_atomically(&to, &content)
-                .map(|()| true)
-                .map_err(|error| blob_error(&to, &error)),
-        };
+        let mut inner = self.lock();
+        let result = inner
+            .blobs()
+            .and_then(|blobs| blobs.restore(&blob, &to))
+            .map_err(|error| blob_error(&to, &error));
         Box::pin(async move { result })
     }
 
     fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
         let inner = self.lock();
+        let kept = match &inner.blobs {
+            Some((_, blobs)) => blobs.list().unwrap_or_default(),
+            None => Vec::new(),
+        };
         let mut stats = CacheStats {
             entries: inner.cache.len() as u64,
             bytes: inner.cache.values().map(CacheEntry::size).sum(),
-            blobs: inner.blobs.len() as u64,
-            blob_bytes: inner.blobs.values().map(|b| b.len() as u64).sum(),
+            blobs: kept.len() as u64,
+            blob_bytes: kept.iter().map(|blob| blob.size).sum(),
             oldest_used_at: inner.cache.values().map(|e| e.used_at).min(),
             newest_used_at: inner.cache.values().map(|e| e.used_at).max(),
             ..CacheStats::default()
@@ -220,20 +226,29 @@ impl Store for MemoryStore {
         }
         report.entries_kept = remaining.len() as u64;
         report.bytes_kept = remaining.values().map(CacheEntry::size).sum();
-        let needed: std::collections::HashSet<&str> = remaining
-            .values()
-            .flat_map(|entry| entry.blobs.iter().map(|(_, blob)| blob.hash.as_str()))
-            .collect();
-        let unneeded: Vec<String> = inner
-            .blobs
-            .keys()
-            .filter(|hash| !needed.contains(hash.as_str()))
-            .cloned()
-            .collect();
+        let unneeded: Vec<String> = match &inner.blobs {
+            None => Vec::new(),
+            Some((_, blobs)) => {
+                let needed = blobs.needed(
+                    remaining
+                        .values()
+                        .flat_map(|entry| entry.blobs.iter().map(|(_, blob)| blob.hash.as_str())),
+                );
+                blobs
+                    .list()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|blob| blob.hash)
+                    .filter(|hash| !needed.contains(hash))
+                    .collect()
+            }
+        };
         report.blobs_removed = unneeded.len() as u64;
         if !gc.dry_run {
-            for hash in &unneeded {
-                inner.blobs.remove(hash);
+            if let Some((_, blobs)) = &inner.blobs {
+                for hash in &unneeded {
+                    let _ = blobs.remove(hash);
+                }
             }
             inner.cache = remaining;
         }
@@ -245,19 +260,6 @@ fn blob_error(path: &std::path::Path, error: &std::io::Error) -> StoreError {
     StoreError::Other {
         detail: format!("{}: {error}", path.display()),
     }
-}
-
-fn write_atomically(to: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = to
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(content)?;
-    temp.persist(to).map_err(|error| error.error)?;
-    Ok(())
 }
 
 /// A running run whose owner died is interrupted.
@@ -289,11 +291,13 @@ fn apply(inner: &mut Inner, write: Write) {
         Write::Cache(entry) => {
             // An entry whose files are gone (a gc between the task's put and now) could never
             // be restored.
-            if entry
-                .blobs
-                .iter()
-                .all(|(_, blob)| inner.blobs.contains_key(&blob.hash))
-            {
+            let kept = |hash: &str| {
+                inner
+                    .blobs
+                    .as_ref()
+                    .is_some_and(|(_, blobs)| blobs.contains(hash))
+            };
+            if entry.blobs.iter().all(|(_, blob)| kept(&blob.hash)) {
                 inner.cache.insert(entry.key.clone(), entry);
             }
             return;

@@ -339,14 +339,16 @@ impl Shared {
         let meta = std::fs::metadata(&path)
             .map_err(|error| format!("(file {}): {error}", path.display()))?;
         let memo = &self.cache_files.files;
-        if let Some((seen, hash)) = lock(memo).get(&path)
+        // A directory's own stamp does not change when a file in it does: hashed each time.
+        if !meta.is_dir()
+            && let Some((seen, hash)) = lock(memo).get(&path)
             && *seen == stamp(&meta)
         {
             return Ok(hash.clone());
         }
         let shown = path.display().to_string();
         let hashed = path.clone();
-        let digest = tokio::task::spawn_blocking(move || plait_store::blobs::digest_file(&hashed))
+        let digest = tokio::task::spawn_blocking(move || plait_store::blobs::digest_path(&hashed))
             .await
             .map_err(|error| format!("(file {shown}): {error}"))?
             .map_err(|error| format!("(file {shown}): {error}"))?;

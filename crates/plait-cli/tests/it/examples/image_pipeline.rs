@@ -333,3 +333,43 @@ fn posix_cksum_agrees_with_known_values() {
     assert_eq!(posix_cksum(b""), 4294967295);
     assert_eq!(posix_cksum(b"hello\n"), 3015617425);
 }
+
+/// Run again unchanged, nothing executes; the stored directory, deleted, comes back from the
+/// cache; another picture runs everything that depends on it.
+#[test]
+fn a_second_run_reuses_everything_and_puts_the_stored_directory_back() {
+    let scratch = Scratch::new();
+    copy_dir(&repo_root().join("examples").join(EXAMPLE), &scratch.path());
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "workflow.toml", "--json"];
+        all.extend_from_slice(args);
+        let output = scratch.plait(&all);
+        let report = output.expect_code(0).json();
+        assert!(
+            !output.stderr.contains("WARN"),
+            "no warning expected: {}",
+            output.stderr
+        );
+        report
+    };
+    let first = run(&[]);
+    assert_eq!(first.0["executed"], 5);
+    let stored = Path::new(first.output("stored").as_str().unwrap()).to_owned();
+    let stored_files = list(&stored);
+    let stored_half = std::fs::read(stored.join("half.ppm")).unwrap();
+
+    let again = run(&[]);
+    assert_eq!(
+        (again.0["executed"].as_u64(), again.0["cached"].as_u64()),
+        (Some(0), Some(5))
+    );
+
+    std::fs::remove_dir_all(scratch.join("out")).unwrap();
+    let restored = run(&[]);
+    assert_eq!(restored.0["executed"], 0);
+    assert_eq!(list(&stored), stored_files);
+    assert_eq!(std::fs::read(stored.join("half.ppm")).unwrap(), stored_half);
+
+    let other = run(&["--set", "image=images/rings.ppm"]);
+    assert_eq!(other.0["executed"], 5, "every task reads the picture");
+}
