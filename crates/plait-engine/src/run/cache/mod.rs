@@ -1,0 +1,180 @@
+//! The result cache, on the engine's side: a task's key, reusing a result, keeping one.
+//!
+//! A key is the blake3 hash of what decides a task's result: its path in the plan, its
+//! `version`, its code (a command's arguments and environment; a Rust function's type name
+//! and the program's build) and the hash of each input value (a `file` by its content).
+//! Upstream keys are not part of it, only upstream *values*: a task that re-runs and
+//! produces what it produced before leaves its dependents' keys unchanged, so they are
+//! reused (early cut-off).
+//!
+//! The components are recorded with the run, so `plait explain` can say which one changed.
+//! Here: reading the entries a run may reuse, deciding per task, reusing; `key.rs` makes
+//! keys, `queue.rs` keeps results. See `docs/cache.md`.
+
+mod key;
+mod queue;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use plait_core::{NodeId, Outputs, Value};
+use plait_store::{Blob, CacheEntry, TaskKey, Write};
+use serde_json::json;
+
+use super::Shared;
+
+pub(crate) use key::{FileHashes, Keyed};
+pub(crate) use queue::ResultQueue;
+
+/// Plans up to this many tasks read their cache entries up front.
+const PRELOAD_MAX_TASKS: usize = 200_000;
+
+/// What the cache says about a task about to run.
+pub(crate) enum Decision {
+    /// The run has no store: nothing to record.
+    Off,
+    /// The task runs and its result is not kept; the record says why.
+    Uncached(TaskKey),
+    /// The task runs and its result is kept for later runs.
+    Run(Keyed),
+    /// An earlier result for the same key, its outputs decoded.
+    Hit(Keyed, CacheEntry, Outputs),
+}
+
+impl Shared {
+    /// Reads every entry the plan's tasks could reuse, in one go: a lookup per task costs
+    /// a read transaction each, more than the task itself when it is small. A plan too big
+    /// to hold its entries in memory looks them up one by one instead. The run sees the
+    /// cache as it was when it started.
+    pub(crate) async fn preload_cache(&self) {
+        let Some(store) = &self.config.store else {
+            return;
+        };
+        if !self.config.reuse_cached || self.plan.n_tasks() > PRELOAD_MAX_TASKS {
+            return;
+        }
+        let tasks = self
+            .plan
+            .nodes()
+            .iter()
+            .filter(|node| node.task().is_some_and(|slot| slot.policy.cache))
+            .map(|node| node.path.to_string())
+            .collect();
+        match store.cache_entries_of(tasks).await {
+            Ok(entries) => {
+                let entries = entries
+                    .into_iter()
+                    .map(|entry| (entry.key.clone(), entry))
+                    .collect();
+                *lock(&self.cache_preloaded) = Some(entries);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "reading the cache failed; looking results up one by one");
+            }
+        }
+    }
+
+    /// Computes the task's key and looks it up.
+    pub(crate) async fn cache_decision(&self, node: NodeId, values: &[Value]) -> Decision {
+        let Some(store) = self.config.store.clone() else {
+            return Decision::Off;
+        };
+        let slot = self.plan.node(node).task().expect("only tasks are run");
+        let keyed = match self.cache_key(node, slot, values).await {
+            Ok(keyed) => keyed,
+            Err(why) => {
+                return Decision::Uncached(TaskKey {
+                    key: None,
+                    components: json!({ "disabled": why }).to_string(),
+                    cached_from: None,
+                });
+            }
+        };
+        if !self.config.reuse_cached {
+            let mut keyed = keyed;
+            keyed.not_reused = true;
+            return Decision::Run(keyed);
+        }
+        let preloaded = lock(&self.cache_preloaded)
+            .as_mut()
+            .map(|entries| entries.remove(&keyed.key));
+        let entry = match preloaded {
+            Some(entry) => entry,
+            None => match store.cache_get(&keyed.key).await {
+                Ok(entry) => entry,
+                Err(error) => {
+                    // A lookup that fails costs a re-execution, not the run.
+                    tracing::warn!(%error, task = %self.plan.node(node).path, "cache lookup failed; running the task");
+                    None
+                }
+            },
+        };
+        let decoded = entry.and_then(|entry| {
+            let outputs = super::resume::restore_outputs(&entry.outputs, &slot.provides)?;
+            Some((entry, outputs))
+        });
+        match decoded {
+            Some((entry, outputs)) => Decision::Hit(keyed, entry, outputs),
+            None => Decision::Run(keyed),
+        }
+    }
+
+    /// Puts a hit's files back. False if one cannot be: the task runs instead.
+    pub(crate) async fn restore_files(&self, node: NodeId, entry: &CacheEntry) -> bool {
+        let Some(store) = &self.config.store else {
+            return false;
+        };
+        let outputs = entry.outputs.as_object();
+        for (name, blob) in &entry.blobs {
+            let Some(path) = outputs
+                .and_then(|outputs| outputs.get(name))
+                .and_then(serde_json::Value::as_str)
+            else {
+                return false;
+            };
+            match store
+                .restore_blob(Blob::clone(blob), PathBuf::from(path))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(error) => {
+                    tracing::warn!(%error, task = %self.plan.node(node).path, output = %name, "cannot restore a cached file; running the task");
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The writes recording a reused result: a completion naming the key and the run that
+    /// computed it (the components are that run's, so they are not repeated), and the
+    /// entry's use when the last one is old.
+    pub(crate) fn reuse_writes(&self, node: NodeId, keyed: Keyed, entry: CacheEntry) -> Vec<Write> {
+        let mut transition = self.transition(node, plait_core::TaskState::Succeeded, 0, None);
+        let mut writes = Vec::with_capacity(2);
+        if entry.used_at <= transition.at - plait_store::USE_RESOLUTION {
+            writes.push(Write::Used {
+                run_id: transition.run_id.clone(),
+                key: keyed.key.clone(),
+                at: transition.at,
+            });
+        }
+        transition.key = Some(TaskKey {
+            key: Some(keyed.key),
+            components: String::new(),
+            cached_from: Some(entry.run_id),
+        });
+        writes.push(Write::Completed {
+            transition,
+            outputs: entry.outputs,
+        });
+        writes
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,106 @@
+//! Keeping results: a finished task's entry (its files kept first), queued and written in
+//! batches sorted by key, off the critical path; a reverted task's entry forgotten.
+
+use std::sync::Mutex;
+
+use plait_core::{NodeId, Outputs, Value};
+use plait_store::{CacheEntry, Write};
+
+use super::{Keyed, lock};
+use crate::run::Shared;
+use crate::run::persist::millis;
+
+/// Queued results written in one batch.
+const FLUSH_ENTRIES: usize = 512;
+
+/// Results waiting to be written to the cache in a batch. Tasks add to `pending` without
+/// waiting; a batch being written holds `writing`, which a forget takes too (see
+/// [`Shared::forget_then`]).
+#[derive(Default)]
+pub(crate) struct ResultQueue {
+    pending: Mutex<Vec<CacheEntry>>,
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Shared {
+    /// The result of a task that ran under `keyed`, for the cache: its file outputs are kept
+    /// in the store first. `None` (logged) if a file cannot be kept.
+    pub(crate) async fn cache_entry(
+        &self,
+        node: NodeId,
+        keyed: &Keyed,
+        outputs: &Outputs,
+    ) -> Option<CacheEntry> {
+        let store = self.config.store.as_ref()?;
+        let plan_node = self.plan.node(node);
+        let mut blobs = Vec::new();
+        for (name, value) in outputs.iter() {
+            let Value::File(path) = value else {
+                continue;
+            };
+            match store.put_blob(path.to_path_buf()).await {
+                Ok(blob) => blobs.push((name.to_owned(), blob)),
+                Err(error) => {
+                    tracing::warn!(%error, task = %plan_node.path, output = name, "cannot keep the file output; the result is not cached");
+                    return None;
+                }
+            }
+        }
+        let now = millis(self.now());
+        Some(CacheEntry {
+            key: keyed.key.clone(),
+            task: plan_node.path.to_string(),
+            run_id: self.config.run_id.to_string(),
+            outputs: outputs.to_json(),
+            blobs,
+            created_at: now,
+            used_at: now,
+        })
+    }
+
+    /// Queues a result for the cache. Entries are derived data, written in batches sorted
+    /// by key (one commit, neighbouring pages) rather than one random insert per task on
+    /// the critical path; a crash loses only the queue, which costs re-executions.
+    pub(crate) fn keep_result(&self, entry: CacheEntry) {
+        lock(&self.cache_queue.pending).push(entry);
+    }
+
+    /// Writes the queued results once there are enough for a batch; called after a task's
+    /// dependents were released, so they do not wait for it.
+    pub(crate) async fn flush_results_if_many(&self) {
+        if self.has_store() && lock(&self.cache_queue.pending).len() >= FLUSH_ENTRIES {
+            self.flush_results().await;
+        }
+    }
+
+    /// Writes every queued result.
+    pub(crate) async fn flush_results(&self) {
+        let Some(store) = &self.config.store else {
+            return;
+        };
+        let _writing = self.cache_queue.writing.lock().await;
+        let mut entries = std::mem::take(&mut *lock(&self.cache_queue.pending));
+        if entries.is_empty() {
+            return;
+        }
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let writes = entries.into_iter().map(Write::Cache).collect();
+        // Losing entries costs re-executions, not correctness: the run goes on.
+        if let Err(error) = store.write(writes).await {
+            tracing::warn!(%error, "keeping results in the cache failed");
+        }
+    }
+
+    /// Records `write` (a task's `reverting`) after forgetting the result it left in the
+    /// cache. With the queue's writing lock held, so a queued entry is dropped and one
+    /// being written is deleted after it lands, never before.
+    pub(crate) async fn forget_then(&self, node: NodeId, key: String, write: Write) -> bool {
+        let _writing = self.cache_queue.writing.lock().await;
+        lock(&self.cache_queue.pending).retain(|entry| entry.key != key);
+        let forget = Write::Forget {
+            run_id: self.config.run_id.to_string(),
+            key,
+        };
+        self.commit(node, vec![forget, write]).await
+    }
+}
