@@ -88,20 +88,41 @@ pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<Cache
 }
 
 /// Every entry computed by one of `tasks`, in one read transaction.
+///
+/// When the cache holds not many more entries than there are tasks (the common case: one
+/// project's store), one pass over the table beats a query per task; otherwise the index
+/// on `task` is used.
 pub(crate) fn entries_of(conn: &Connection, tasks: &[String]) -> rusqlite::Result<Vec<CacheEntry>> {
     let snapshot = conn.unchecked_transaction()?;
-    let sql = format!("SELECT {ENTRY_COLUMNS} FROM cache WHERE task = ?1");
-    let mut statement = snapshot.prepare_cached(&sql)?;
+    let total: i64 = snapshot
+        .prepare_cached("SELECT count(*) FROM cache")?
+        .query_row([], |row| row.get(0))?;
     let mut entries = Vec::new();
-    for task in tasks {
-        for found in statement.query_map([task], entry)? {
-            entries.extend(found?);
+    if total as usize <= SCAN_FACTOR * tasks.len() {
+        let wanted: HashSet<&str> = tasks.iter().map(String::as_str).collect();
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM cache");
+        let mut statement = snapshot.prepare_cached(&sql)?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            if wanted.contains(row.get_ref(1)?.as_str()?) {
+                entries.extend(entry(row)?);
+            }
+        }
+    } else {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM cache WHERE task = ?1");
+        let mut statement = snapshot.prepare_cached(&sql)?;
+        for task in tasks {
+            for found in statement.query_map([task], entry)? {
+                entries.extend(found?);
+            }
         }
     }
-    drop(statement);
     snapshot.commit()?;
     Ok(entries)
 }
+
+/// Up to this many entries per task wanted, [`entries_of`] reads the whole table.
+const SCAN_FACTOR: usize = 4;
 
 const ENTRY_COLUMNS: &str = "key, task, run_id, outputs, blobs, created_at, used_at";
 

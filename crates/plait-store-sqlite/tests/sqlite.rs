@@ -456,3 +456,40 @@ async fn a_dry_gc_keeps_every_file() {
     std::fs::remove_file(&output).unwrap();
     assert!(store.restore_blob(blob, output).await.unwrap());
 }
+
+/// A run's preload reads the whole table when the cache is about the plan's size, and asks
+/// per task when it is much bigger: both give the same entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_of_tasks_by_scan_or_by_index() {
+    let fresh = fresh();
+    let store = &fresh.store;
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    let mut writes = Vec::new();
+    for idx in 0..12 {
+        let mut cached = entry(&format!("k{idx}"), Vec::new());
+        cached.task = if idx < 10 { "a" } else { "b" }.to_owned();
+        writes.push(Write::Cache(cached));
+    }
+    store.write(writes).await.unwrap();
+    let keys = |entries: Vec<CacheEntry>| {
+        let mut keys: Vec<String> = entries.into_iter().map(|entry| entry.key).collect();
+        keys.sort();
+        keys
+    };
+    // 12 entries for 1 task wanted: by the index.
+    let of_b = store.cache_entries_of(vec!["b".to_owned()]).await.unwrap();
+    assert_eq!(keys(of_b), ["k10", "k11"]);
+    // 12 entries for 3 tasks wanted: one pass over the table.
+    let tasks = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+    assert_eq!(store.cache_entries_of(tasks).await.unwrap().len(), 12);
+    assert!(
+        store
+            .cache_entries_of(vec!["c".to_owned()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
