@@ -115,8 +115,9 @@ pub(super) async fn run_attempts(
         drop(permit);
         let error = match outcome {
             Outcome::Done(outputs) => {
-                // Durable before any dependent can see it. Unrecorded, the work counts for
-                // nothing: a resume runs the task again.
+                // Staged, and committed with the first dependent's intent (or at once, see
+                // `schedule.rs`): durable before any dependent executes. Unrecorded, the work
+                // counts for nothing: a resume runs the task again.
                 // Files are kept before any dependent can see them: what the cache keeps is
                 // what this task made, not what a dependent changed since.
                 let entry = match &keyed {
@@ -124,9 +125,8 @@ pub(super) async fn run_attempts(
                     None => None,
                 };
                 if shared.has_store()
-                    && !shared
-                        .persist(node, TaskState::Succeeded, attempt, None, Some(&outputs))
-                        .await
+                    && shared.stage_completion(node, attempt, &outputs)
+                    && !shared.commit(node, Vec::new()).await
                 {
                     return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
                 }

@@ -83,8 +83,8 @@ struct Shared {
     exec_slots: Option<tokio::sync::Semaphore>,
     cache_files: cache::FileHashes,
     cache_queue: cache::ResultQueue,
-    /// Writes recorded with the next commit (reused results, see `persist.rs`).
-    staged: Mutex<Vec<plait_store::Write>>,
+    /// Writes recorded with the next commit (reused results, completions; see `persist.rs`).
+    staged: Mutex<persist::Stage>,
     /// The entries this run may reuse, by key, read when it started (see `preload_cache`);
     /// `None`: looked up one by one.
     cache_preloaded: Mutex<Option<std::collections::HashMap<String, plait_store::CacheEntry>>>,
@@ -243,7 +243,7 @@ impl Shared {
             cache_files: cache::FileHashes::default(),
             cache_queue: cache::ResultQueue::default(),
             cache_preloaded: Mutex::new(None),
-            staged: Mutex::new(Vec::new()),
+            staged: Mutex::new(persist::Stage::default()),
         }
     }
 

@@ -1,9 +1,11 @@
 //! Recording a run in the store, when the engine has one.
 //!
 //! The order is the durability contract: a task's intent (`running`) is committed before it
-//! executes, its completion (with its outputs) before any dependent is released, and every
-//! other transition before it is shown. A store failure stops the run: nothing is reported
-//! done that was not recorded.
+//! executes; its completion (with its outputs) is committed before any dependent executes,
+//! in the same commit as the intent of the dependent its runner goes on with (RELIABILITY.md
+//! rule 8), or at once when there is none; every other transition is committed before it is
+//! shown. Reused results ride along with the next commit. A store failure stops the run,
+//! which then reports no result: nothing is reported done that was not recorded.
 
 use std::time::SystemTime;
 
@@ -151,18 +153,60 @@ impl Shared {
 /// bounded memory.
 const MAX_STAGED: usize = 4_096;
 
+/// Writes to record with the next commit.
+#[derive(Default)]
+pub(super) struct Stage {
+    writes: Vec<Write>,
+    /// Completions of executed tasks among them: those must not wait long (see
+    /// [`Shared::stage_completion`]).
+    executions: usize,
+}
+
 impl Shared {
+    fn stage_lock(&self) -> std::sync::MutexGuard<'_, Stage> {
+        self.staged
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Records `writes` later, with the next commit: a reused result. Nothing runs on it
     /// before then (an execution's intent is a commit, and it carries them), and a crash
-    /// before then loses only reuses, which the resume finds again. True when the stage is
-    /// full and the caller must commit it.
+    /// before then loses only reuses, which the resume finds again. True when the caller
+    /// must commit now: the stage is full, or holds an execution's completion.
     pub(super) fn stage(&self, writes: Vec<Write>) -> bool {
-        let mut staged = self
-            .staged
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        staged.extend(writes);
-        staged.len() >= MAX_STAGED
+        let mut stage = self.stage_lock();
+        stage.writes.extend(writes);
+        stage.writes.len() >= MAX_STAGED || stage.executions > 0
+    }
+
+    /// Records an executed task's completion with the next commit, which follows at once:
+    /// the intent of the dependent its runner goes on with (RELIABILITY.md rule 8: a
+    /// completion and the work it releases in one transaction), or the runner's own flush
+    /// when it has none (`flush_completions`). A dependent executes only once its intent is
+    /// committed, so never before the completion it depends on is durable.
+    pub(super) fn stage_completion(
+        &self,
+        node: NodeId,
+        attempt: u32,
+        outputs: &Outputs,
+    ) -> bool {
+        let write = Write::Completed {
+            transition: self.transition(node, TaskState::Succeeded, attempt, None),
+            outputs: outputs.to_json(),
+        };
+        let mut stage = self.stage_lock();
+        stage.writes.push(write);
+        stage.executions += 1;
+        stage.writes.len() >= MAX_STAGED
+    }
+
+    /// Commits the stage if it holds an executed task's completion. False if the store
+    /// failed.
+    pub(super) async fn flush_completions(&self, node: NodeId) -> bool {
+        if self.stage_lock().executions == 0 {
+            return true;
+        }
+        self.commit(node, Vec::new()).await
     }
 
     /// Sends the staged writes and `writes` as one request. Taken and sent under the
@@ -173,11 +217,9 @@ impl Shared {
         writes: Vec<Write>,
     ) -> Option<futures::future::BoxFuture<'static, Result<(), StoreError>>> {
         let store = self.config.store.as_ref()?;
-        let mut staged = self
-            .staged
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut all = std::mem::take(&mut *staged);
+        let mut stage = self.stage_lock();
+        let mut all = std::mem::take(&mut stage.writes);
+        stage.executions = 0;
         all.extend(writes);
         Some(store.write(all))
     }

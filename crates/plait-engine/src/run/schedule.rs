@@ -188,6 +188,8 @@ async fn run_task(
         claim(shared, node)
     };
     let Some(first_attempt) = first_attempt else {
+        // The completion that made this task ready may be waiting for its intent.
+        shared.flush_completions(node).await;
         shared.leave_scopes(&scopes).await;
         return;
     };
@@ -197,6 +199,11 @@ async fn run_task(
             let mut ready = Vec::new();
             release(shared, node, false, &mut ready);
             make_ready(shared, ready, Some(keep));
+            // The dependent this runner goes on with commits the completion with its intent;
+            // with none, it is committed now, not left waiting for some other commit.
+            if keep.is_none() {
+                shared.flush_completions(node).await;
+            }
             shared.flush_results_if_many().await;
         }
         Attempted::Cancelled => {}

@@ -395,7 +395,8 @@ async fn results_completed_before_an_interruption_are_cached_by_the_resume() {
             .outputs(["y"]),
     );
     let inner = MemoryStore::new();
-    // `first`'s intent and completion are recorded; `second`'s intent is not.
+    // Recorded: `first`'s intent, then its completion with `second`'s intent; `second`'s
+    // completion is not.
     let failing = Failing {
         inner: inner.clone(),
         ok: 2,
@@ -406,7 +407,7 @@ async fn results_completed_before_an_interruption_are_cached_by_the_resume() {
         .run(&plan, vec![("a", 1)], RunOptions::new().run_id("r1"))
         .await;
     assert!(interrupted.is_err(), "the store failed");
-    assert_eq!(executed.take(), set(&["first"]));
+    assert_eq!(executed.take(), set(&["first", "second"]));
     assert_eq!(inner.cache_stats().await.unwrap().entries, 0);
 
     let engine = Engine::new().with_store(Arc::new(inner.clone()));
