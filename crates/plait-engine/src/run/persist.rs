@@ -184,12 +184,7 @@ impl Shared {
     /// completion and the work it releases in one transaction), or the runner's own flush
     /// when it has none (`flush_completions`). A dependent executes only once its intent is
     /// committed, so never before the completion it depends on is durable.
-    pub(super) fn stage_completion(
-        &self,
-        node: NodeId,
-        attempt: u32,
-        outputs: &Outputs,
-    ) -> bool {
+    pub(super) fn stage_completion(&self, node: NodeId, attempt: u32, outputs: &Outputs) -> bool {
         let write = Write::Completed {
             transition: self.transition(node, TaskState::Succeeded, attempt, None),
             outputs: outputs.to_json(),
