@@ -87,7 +87,7 @@ struct Shared {
     staged: Mutex<persist::Stage>,
     /// The entries this run may reuse, by key, read when it started (see `preload_cache`);
     /// `None`: looked up one by one.
-    cache_preloaded: Mutex<Option<std::collections::HashMap<String, plait_store::CacheEntry>>>,
+    cache_preloaded: Mutex<Option<rustc_hash::FxHashMap<String, plait_store::CacheEntry>>>,
 }
 
 impl Shared {

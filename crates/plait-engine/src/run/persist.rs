@@ -213,9 +213,16 @@ impl Shared {
     ) -> Option<futures::future::BoxFuture<'static, Result<(), StoreError>>> {
         let store = self.config.store.as_ref()?;
         let mut stage = self.stage_lock();
-        let mut all = std::mem::take(&mut stage.writes);
+        let all = if stage.writes.is_empty() {
+            writes
+        } else {
+            // The next stage starts as big as this one was: a run of reuses stages many.
+            let capacity = stage.writes.capacity();
+            let mut all = std::mem::replace(&mut stage.writes, Vec::with_capacity(capacity));
+            all.extend(writes);
+            all
+        };
         stage.executions = 0;
-        all.extend(writes);
         Some(store.write(all))
     }
 }
