@@ -141,7 +141,10 @@ pub(super) async fn run_attempts(
                 if let Some(entry) = entry {
                     shared.keep_result(entry);
                 }
-                shared.emit(node, TaskState::Succeeded, attempt, None);
+                // With a store, shown once its completion is committed.
+                if !shared.has_store() {
+                    shared.emit(node, TaskState::Succeeded, attempt, None);
+                }
                 return Attempted::Succeeded;
             }
             Outcome::Cancelled => {
@@ -201,7 +204,7 @@ async fn reuse(
     outputs: Outputs,
 ) -> Attempted {
     let writes = shared.reuse_writes(node, keyed, entry);
-    if shared.stage(writes) && !shared.commit(node, Vec::new()).await {
+    if shared.stage(node, writes) && !shared.commit(node, Vec::new()).await {
         let mut record = shared.record(node);
         record.attempts -= 1;
         record.state = TaskState::Cancelled;
@@ -215,7 +218,7 @@ async fn reuse(
     record.released = true;
     record.cached = true;
     drop(record);
-    shared.emit(node, TaskState::Succeeded, 0, None);
+    // Its `succeeded` is shown once the reuse is committed (see `Shared::stage`).
     Attempted::Succeeded
 }
 

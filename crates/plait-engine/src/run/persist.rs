@@ -4,8 +4,9 @@
 //! executes; its completion (with its outputs) is committed before any dependent executes,
 //! in the same commit as the intent of the dependent its runner goes on with (RELIABILITY.md
 //! rule 8), or at once when there is none; every other transition is committed before it is
-//! shown. Reused results ride along with the next commit. A store failure stops the run,
-//! which then reports no result: nothing is reported done that was not recorded.
+//! shown. Reused results ride along with the next commit. A staged success is shown to the
+//! observer once its commit returns. A store failure stops the run, which then reports no
+//! result: nothing is reported done that was not recorded.
 
 use std::time::SystemTime;
 
@@ -72,10 +73,12 @@ impl Shared {
             status,
             at: millis(self.now()),
         };
-        match self.send_with_staged(vec![finished]) {
-            Some(written) => written.await,
-            None => Ok(()),
-        }
+        let Some((written, events)) = self.send_with_staged(vec![finished]) else {
+            return Ok(());
+        };
+        written.await?;
+        self.emit_committed(events);
+        Ok(())
     }
 
     pub(super) fn transition(
@@ -135,11 +138,14 @@ impl Shared {
     /// Commits `writes` for `node`, after the staged ones. False if the store failed: the
     /// run is stopping.
     pub(super) async fn commit(&self, node: NodeId, writes: Vec<Write>) -> bool {
-        let Some(written) = self.send_with_staged(writes) else {
+        let Some((written, events)) = self.send_with_staged(writes) else {
             return true;
         };
         match written.await {
-            Ok(()) => true,
+            Ok(()) => {
+                self.emit_committed(events);
+                true
+            }
             Err(error) => {
                 tracing::error!(%error, task = %self.plan.node(node).path, "recording a transition failed: stopping the run");
                 self.fail_store(error);
@@ -160,6 +166,9 @@ pub(super) struct Stage {
     /// Completions of executed tasks among them: those must not wait long (see
     /// [`Shared::stage_completion`]).
     executions: usize,
+    /// The `succeeded` events of the staged completions and reuses (node, attempt): shown
+    /// once they are durable, never before.
+    events: Vec<(NodeId, u32)>,
 }
 
 impl Shared {
@@ -173,9 +182,10 @@ impl Shared {
     /// before then (an execution's intent is a commit, and it carries them), and a crash
     /// before then loses only reuses, which the resume finds again. True when the caller
     /// must commit now: the stage is full, or holds an execution's completion.
-    pub(super) fn stage(&self, writes: Vec<Write>) -> bool {
+    pub(super) fn stage(&self, node: NodeId, writes: Vec<Write>) -> bool {
         let mut stage = self.stage_lock();
         stage.writes.extend(writes);
+        stage.events.push((node, 0));
         stage.writes.len() >= MAX_STAGED || stage.executions > 0
     }
 
@@ -192,6 +202,7 @@ impl Shared {
         let mut stage = self.stage_lock();
         stage.writes.push(write);
         stage.executions += 1;
+        stage.events.push((node, attempt));
         stage.writes.len() >= MAX_STAGED
     }
 
@@ -204,13 +215,11 @@ impl Shared {
         self.commit(node, Vec::new()).await
     }
 
-    /// Sends the staged writes and `writes` as one request. Taken and sent under the
-    /// stage's lock, so requests reach the store in the order their writes were staged (a
-    /// store commits requests in the order they were made).
-    fn send_with_staged(
-        &self,
-        writes: Vec<Write>,
-    ) -> Option<futures::future::BoxFuture<'static, Result<(), StoreError>>> {
+    /// Sends the staged writes and `writes` as one request; returns it with the staged
+    /// events, to show once it is committed. Taken and sent under the stage's lock, so
+    /// requests reach the store in the order their writes were staged (a store commits
+    /// requests in the order they were made).
+    fn send_with_staged(&self, writes: Vec<Write>) -> Option<(Written, Vec<(NodeId, u32)>)> {
         let store = self.config.store.as_ref()?;
         let mut stage = self.stage_lock();
         let all = if stage.writes.is_empty() {
@@ -223,9 +232,19 @@ impl Shared {
             all
         };
         stage.executions = 0;
-        Some(store.write(all))
+        let events = std::mem::take(&mut stage.events);
+        Some((store.write(all), events))
+    }
+
+    /// Shows the `succeeded` of what a commit made durable.
+    fn emit_committed(&self, events: Vec<(NodeId, u32)>) {
+        for (node, attempt) in events {
+            self.emit(node, TaskState::Succeeded, attempt, None);
+        }
     }
 }
+
+type Written = futures::future::BoxFuture<'static, Result<(), StoreError>>;
 
 pub(super) fn millis(time: SystemTime) -> i64 {
     i64::try_from(unix_millis(time)).unwrap_or(i64::MAX)

@@ -434,3 +434,58 @@ async fn without_a_store_nothing_is_cached() {
     assert_eq!(again.executed(), 4);
     assert_eq!(executed.take().len(), 4);
 }
+
+/// Checks, as each event arrives, that a `succeeded` is already in the store.
+struct SeenOnlyOnceRecorded {
+    store: MemoryStore,
+    seen: Mutex<usize>,
+    early: Mutex<Vec<String>>,
+}
+
+impl plait_engine::Observer for SeenOnlyOnceRecorded {
+    fn on_event(&self, event: &plait_engine::Event) {
+        use futures::FutureExt;
+        if event.state != plait_core::TaskState::Succeeded {
+            return;
+        }
+        *self.seen.lock().unwrap() += 1;
+        // The memory store answers at once.
+        let record = self
+            .store
+            .run(&event.run_id)
+            .now_or_never()
+            .expect("the memory store answers at once")
+            .unwrap()
+            .unwrap();
+        let recorded = record.tasks.iter().any(|task| {
+            *task.task == *event.task && task.state == plait_core::TaskState::Succeeded
+        });
+        if !recorded {
+            self.early.lock().unwrap().push(event.task.to_string());
+        }
+    }
+}
+
+/// Completions and reuses are committed with the next task's intent or in batches; what an
+/// observer (the CLI's progress) is told has succeeded is always already durable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_sees_a_success_only_once_it_is_recorded() {
+    let executed = Executed::default();
+    let plan = branches(&executed);
+    let (engine, store) = cached_engine();
+    let observer = Arc::new(SeenOnlyOnceRecorded {
+        store: store.clone(),
+        seen: Mutex::new(0),
+        early: Mutex::new(Vec::new()),
+    });
+    for b in [2, 2, 5] {
+        let options = RunOptions::new().observer(observer.clone());
+        run(&engine, &plan, vec![("a", 1), ("b", b)], options).await;
+    }
+    assert_eq!(*observer.seen.lock().unwrap(), 12, "4 tasks, 3 runs");
+    assert!(
+        observer.early.lock().unwrap().is_empty(),
+        "shown before recorded: {:?}",
+        observer.early.lock().unwrap()
+    );
+}
