@@ -77,7 +77,7 @@ pub(super) async fn run_attempts(
         // The intent is durable before the task runs: a resume knows it may have started.
         if shared.has_store()
             && !shared
-                .persist(node, TaskState::Running, attempt, None, None)
+                .persist(node, TaskState::Running, attempt, None)
                 .await
         {
             return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
@@ -166,7 +166,7 @@ pub(super) async fn run_attempts(
         }
         if shared.has_store()
             && !shared
-                .persist(node, TaskState::Retrying, attempt, Some(&error), None)
+                .persist(node, TaskState::Retrying, attempt, Some(&error))
                 .await
         {
             return finish(
@@ -233,7 +233,7 @@ async fn never_started(
 ) -> Attempted {
     if shared.store_failure().is_none() {
         shared
-            .persist(node, TaskState::Cancelled, attempt, None, None)
+            .persist(node, TaskState::Cancelled, attempt, None)
             .await;
     }
     let mut record = shared.record(node);
@@ -259,9 +259,7 @@ async fn finish(
 ) -> Attempted {
     // A broken store is already stopping the run; there is nothing more to record.
     if shared.has_store() && shared.store_failure().is_none() {
-        shared
-            .persist(node, state, attempt, error.as_ref(), None)
-            .await;
+        shared.persist(node, state, attempt, error.as_ref()).await;
     }
     {
         let mut record = shared.record(node);

@@ -99,17 +99,16 @@ impl Shared {
         }
     }
 
-    /// Records a transition. A task's first `running` carries its cache key; a success its
-    /// outputs; a revert forgets the result the task left in the cache. False if the store
-    /// failed, in which case the run is stopping and the caller must not act on the
-    /// transition.
+    /// Records a transition other than a success (see `stage_completion`). A task's first
+    /// `running` carries its cache key; a revert forgets the result the task left in the
+    /// cache. False if the store failed, in which case the run is stopping and the caller
+    /// must not act on the transition.
     pub(super) async fn persist(
         &self,
         node: NodeId,
         state: TaskState,
         attempt: u32,
         error: Option<&TaskError>,
-        outputs: Option<&Outputs>,
     ) -> bool {
         if self.config.store.is_none() {
             return true;
@@ -118,13 +117,7 @@ impl Shared {
         if state == TaskState::Running {
             transition.key = self.record(node).pending_key.take();
         }
-        let write = match outputs {
-            Some(outputs) => Write::Completed {
-                transition,
-                outputs: outputs.to_json(),
-            },
-            None => Write::Transition(transition),
-        };
+        let write = Write::Transition(transition);
         let forget = match state {
             TaskState::Reverting => self.record(node).cache_key.clone(),
             _ => None,

@@ -144,7 +144,7 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
     };
     if shared.has_store()
         && !shared
-            .persist(node, TaskState::Reverting, attempt, None, None)
+            .persist(node, TaskState::Reverting, attempt, None)
             .await
     {
         // The store is broken: leave the task as it is for a resume to revert.
@@ -177,9 +177,7 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
         Err(error) => (TaskState::RevertFailed, Some(error)),
     };
     if shared.has_store() {
-        shared
-            .persist(node, state, attempt, error.as_ref(), None)
-            .await;
+        shared.persist(node, state, attempt, error.as_ref()).await;
     }
     {
         let mut record = shared.record(node);
