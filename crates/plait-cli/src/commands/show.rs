@@ -75,7 +75,7 @@ fn print(record: &RunRecord) {
     println!("inputs    {}", record.inputs);
     println!();
     println!(
-        "{:<28}  {:<13}  {:>8}  {:<24}  {:>9}  ERROR",
+        "{:<28}  {:<13}  {:>8}  {:<24}  {:>9}  NOTE",
         "TASK", "STATE", "ATTEMPTS", "STARTED", "DURATION"
     );
     for task in &record.tasks {
@@ -89,7 +89,10 @@ fn print(record: &RunRecord) {
             .as_deref()
             .or(task.revert_error.as_deref())
             .unwrap_or("");
-        let error = error.lines().next().unwrap_or("");
+        let reused = reused_from(task).map(|run| format!("reused from run {run}"));
+        let error = reused
+            .as_deref()
+            .unwrap_or_else(|| error.lines().next().unwrap_or(""));
         println!(
             "{:<28}  {:<13}  {:>8}  {:<24}  {:>9}  {error}",
             task.task,
@@ -99,6 +102,11 @@ fn print(record: &RunRecord) {
             duration
         );
     }
+}
+
+/// The run whose result the task reused, if it did.
+fn reused_from(task: &plait_store::TaskRecord) -> Option<&str> {
+    task.key.as_ref()?.cached_from.as_deref()
 }
 
 fn to_json(record: &RunRecord) -> serde_json::Value {
@@ -115,6 +123,8 @@ fn to_json(record: &RunRecord) -> serde_json::Value {
                 "outputs": task.outputs,
                 "error": task.error,
                 "revert_error": task.revert_error,
+                "cached": task.cached(),
+                "reused_from": reused_from(task),
             });
             (task.task.clone(), entry)
         })

@@ -115,6 +115,19 @@ fn explain_names_the_changed_input_and_the_reused_result() {
     assert_eq!(count["verdict"], "reused");
     assert_eq!(count["reused_from"], first_id);
 
+    let shown = scratch.plait(&["show", second_id, "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown.expect_code(0).stdout).unwrap();
+    assert_eq!(shown["tasks"]["count"]["cached"], true);
+    assert_eq!(shown["tasks"]["count"]["reused_from"], first_id);
+    assert_eq!(shown["tasks"]["scale"]["cached"], false);
+    let text = scratch.plait(&["show", second_id]);
+    let text = &text.expect_code(0).stdout;
+    assert!(
+        text.lines().any(|line| line.starts_with("count")
+            && line.contains(&format!("reused from run {first_id}"))),
+        "{text}"
+    );
+
     let stamp = scratch.plait(&["explain", second_id, "stamp"]);
     let text = &stamp.expect_code(0).stdout;
     assert!(text.contains("`cache = false` on the task"), "{text}");
