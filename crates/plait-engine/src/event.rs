@@ -15,7 +15,8 @@ pub struct Event {
     /// The task's path in the workflow.
     pub task: Arc<str>,
     pub state: TaskState,
-    /// The attempt this transition belongs to (0 before the first).
+    /// The attempt this transition belongs to (0 before the first; a `succeeded` with 0 is a
+    /// result reused from the cache).
     pub attempt: u32,
     pub at: SystemTime,
     /// Why, for `retrying`, `failed` and `revert_failed`.

@@ -160,7 +160,12 @@ impl Observer for Progress {
                         .unwrap_or_default();
                     self.line(format!("{task}: failed: {error}"));
                 } else if self.bar.is_none() {
-                    self.line(format!("{task}: {}", event.state));
+                    // A success with no attempt is a result reused from the cache.
+                    if event.state == TaskState::Succeeded && event.attempt == 0 {
+                        self.line(format!("{task}: reused from the cache"));
+                    } else {
+                        self.line(format!("{task}: {}", event.state));
+                    }
                 }
             }
             TaskState::Reverting => {

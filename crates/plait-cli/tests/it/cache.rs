@@ -56,6 +56,16 @@ fn reruns_execute_only_what_changed() {
     assert_eq!(first.output("scaled"), 10);
 
     // Unchanged: only the task that must always run runs.
+    let shown = scratch.plait(&["run", "flow.toml"]);
+    assert!(
+        shown
+            .expect_code(0)
+            .stderr
+            .contains("write: reused from the cache"),
+        "{}",
+        shown.stderr
+    );
+    executed(&scratch);
     let again = run(&scratch, &[]);
     assert_eq!(executed(&scratch), ["stamp"]);
     assert_eq!(again.0["executed"], 1);
