@@ -44,9 +44,11 @@ pub(super) async fn run_attempts(
         .map(|&source| shared.value(source))
         .collect();
     let mut keyed = None;
+    // The key (or why there is none) recorded with the first intent.
+    let mut first_key = None;
     match shared.cache_decision(node, &values).await {
         Decision::Off => {}
-        Decision::Uncached(key) => shared.record(node).pending_key = Some(key),
+        Decision::Uncached(key) => first_key = Some(key),
         Decision::Hit(hit, entry, outputs) => {
             if shared.restore_files(node, &entry).await {
                 return reuse(shared, node, hit, entry, outputs).await;
@@ -56,10 +58,8 @@ pub(super) async fn run_attempts(
         Decision::Run(run) => keyed = Some(run),
     }
     if let Some(keyed) = &keyed {
-        let key = shared.key_record(node, keyed);
-        let mut record = shared.record(node);
-        record.pending_key = Some(key);
-        record.cache_key = Some(keyed.key.clone());
+        first_key = Some(shared.key_record(node, keyed));
+        shared.record(node).cache_key = Some(keyed.key.clone());
     }
     let mut inputs = Some(Inputs::new(slot.requires.clone(), values));
     // A revert gets the same inputs, so a task with one keeps them.
@@ -75,11 +75,7 @@ pub(super) async fn run_attempts(
             record.state = TaskState::Running;
         }
         // The intent is durable before the task runs: a resume knows it may have started.
-        if shared.has_store()
-            && !shared
-                .persist(node, TaskState::Running, attempt, None)
-                .await
-        {
+        if shared.has_store() && !shared.persist_intent(node, attempt, first_key.take()).await {
             return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
         }
         // With a store, more runners exist than `jobs` (they wait on commits together); only
@@ -120,12 +116,17 @@ pub(super) async fn run_attempts(
                 // counts for nothing: a resume runs the task again.
                 // Files are kept before any dependent can see them: what the cache keeps is
                 // what this task made, not what a dependent changed since.
-                let entry = match &keyed {
-                    Some(keyed) => shared.cache_entry(node, keyed, &outputs).await,
-                    None => None,
+                let json = shared.has_store().then(|| outputs.to_json());
+                let entry = match (&keyed, &json) {
+                    (Some(keyed), Some(json)) => {
+                        shared
+                            .cache_entry(node, keyed, &outputs, json.clone())
+                            .await
+                    }
+                    _ => None,
                 };
-                if shared.has_store()
-                    && shared.stage_completion(node, attempt, &outputs)
+                if let Some(json) = json
+                    && shared.stage_completion(node, attempt, json)
                     && !shared.commit(node, Vec::new()).await
                 {
                     return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;

@@ -53,6 +53,14 @@ struct Sched {
     active: usize,
 }
 
+/// Locks `mutex`. Every lock of a run is held only to read or update plain state, which a
+/// panic elsewhere cannot leave half-written: poisoning carries no information.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Runners beyond `jobs` that may wait on the store's commits at once.
 const COMMIT_RUNNERS: usize = 256;
 
@@ -92,11 +100,7 @@ struct Shared {
 
 impl Shared {
     fn record(&self, node: NodeId) -> MutexGuard<'_, NodeRecord> {
-        // A panic while holding a record is caught and turned into a failure elsewhere; the
-        // record itself is always left consistent, so poisoning carries no information.
-        self.records[node as usize]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.records[node as usize])
     }
 
     fn now(&self) -> std::time::SystemTime {
@@ -248,10 +252,7 @@ impl Shared {
     }
 
     fn is_idle(&self) -> bool {
-        let sched = self
-            .sched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sched = lock(&self.sched);
         sched.active == 0 && sched.ready.is_empty()
     }
 

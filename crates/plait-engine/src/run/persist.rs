@@ -10,10 +10,10 @@
 
 use std::time::SystemTime;
 
-use plait_core::{NodeId, Outputs, RunStatus, TaskError, TaskState};
+use plait_core::{NodeId, RunStatus, TaskError, TaskState};
 use plait_store::{NewRun, StoreError, Transition, Write, this_process};
 
-use super::Shared;
+use super::{Shared, lock};
 use crate::clock::unix_millis;
 
 impl Shared {
@@ -22,17 +22,11 @@ impl Shared {
     }
 
     pub(super) fn store_failure(&self) -> Option<StoreError> {
-        self.store_error
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        lock(&self.store_error).clone()
     }
 
     fn fail_store(&self, error: StoreError) {
-        self.store_error
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get_or_insert(error);
+        lock(&self.store_error).get_or_insert(error);
         self.stop();
     }
 
@@ -99,10 +93,23 @@ impl Shared {
         }
     }
 
-    /// Records a transition other than a success (see `stage_completion`). A task's first
-    /// `running` carries its cache key; a revert forgets the result the task left in the
-    /// cache. False if the store failed, in which case the run is stopping and the caller
-    /// must not act on the transition.
+    /// Records a task's intent (`running`) before it executes; the first carries its cache
+    /// key, or why it has none.
+    pub(super) async fn persist_intent(
+        &self,
+        node: NodeId,
+        attempt: u32,
+        key: Option<plait_store::TaskKey>,
+    ) -> bool {
+        let mut transition = self.transition(node, TaskState::Running, attempt, None);
+        transition.key = key;
+        self.commit(node, vec![Write::Transition(transition)]).await
+    }
+
+    /// Records a transition other than an intent or a success (see `persist_intent`,
+    /// `stage_completion`). A revert forgets the result the task left in the cache. False if
+    /// the store failed, in which case the run is stopping and the caller must not act on
+    /// the transition.
     pub(super) async fn persist(
         &self,
         node: NodeId,
@@ -113,11 +120,7 @@ impl Shared {
         if self.config.store.is_none() {
             return true;
         }
-        let mut transition = self.transition(node, state, attempt, error);
-        if state == TaskState::Running {
-            transition.key = self.record(node).pending_key.take();
-        }
-        let write = Write::Transition(transition);
+        let write = Write::Transition(self.transition(node, state, attempt, error));
         let forget = match state {
             TaskState::Reverting => self.record(node).cache_key.clone(),
             _ => None,
@@ -165,18 +168,12 @@ pub(super) struct Stage {
 }
 
 impl Shared {
-    fn stage_lock(&self) -> std::sync::MutexGuard<'_, Stage> {
-        self.staged
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Records `writes` later, with the next commit: a reused result. Nothing runs on it
     /// before then (an execution's intent is a commit, and it carries them), and a crash
     /// before then loses only reuses, which the resume finds again. True when the caller
     /// must commit now: the stage is full, or holds an execution's completion.
     pub(super) fn stage(&self, node: NodeId, writes: Vec<Write>) -> bool {
-        let mut stage = self.stage_lock();
+        let mut stage = lock(&self.staged);
         stage.writes.extend(writes);
         stage.events.push((node, 0));
         stage.writes.len() >= MAX_STAGED || stage.executions > 0
@@ -187,12 +184,17 @@ impl Shared {
     /// completion and the work it releases in one transaction), or the runner's own flush
     /// when it has none (`flush_completions`). A dependent executes only once its intent is
     /// committed, so never before the completion it depends on is durable.
-    pub(super) fn stage_completion(&self, node: NodeId, attempt: u32, outputs: &Outputs) -> bool {
+    pub(super) fn stage_completion(
+        &self,
+        node: NodeId,
+        attempt: u32,
+        outputs: serde_json::Value,
+    ) -> bool {
         let write = Write::Completed {
             transition: self.transition(node, TaskState::Succeeded, attempt, None),
-            outputs: outputs.to_json(),
+            outputs,
         };
-        let mut stage = self.stage_lock();
+        let mut stage = lock(&self.staged);
         stage.writes.push(write);
         stage.executions += 1;
         stage.events.push((node, attempt));
@@ -202,7 +204,7 @@ impl Shared {
     /// Commits the stage if it holds an executed task's completion. False if the store
     /// failed.
     pub(super) async fn flush_completions(&self, node: NodeId) -> bool {
-        if self.stage_lock().executions == 0 {
+        if lock(&self.staged).executions == 0 {
             return true;
         }
         self.commit(node, Vec::new()).await
@@ -214,7 +216,7 @@ impl Shared {
     /// requests in the order they were made).
     fn send_with_staged(&self, writes: Vec<Write>) -> Option<(Written, Vec<(NodeId, u32)>)> {
         let store = self.config.store.as_ref()?;
-        let mut stage = self.stage_lock();
+        let mut stage = lock(&self.staged);
         let all = if stage.writes.is_empty() {
             writes
         } else {

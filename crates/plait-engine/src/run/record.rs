@@ -25,8 +25,6 @@ pub(super) struct NodeRecord {
     pub(super) cached: bool,
     /// The cache key it executed under: forgotten from the cache if the task is reverted.
     pub(super) cache_key: Option<String>,
-    /// The key (or why there is none) to record with the task's next `running` intent.
-    pub(super) pending_key: Option<plait_store::TaskKey>,
 }
 
 impl Default for NodeRecord {
@@ -44,7 +42,6 @@ impl Default for NodeRecord {
             released: false,
             cached: false,
             cache_key: None,
-            pending_key: None,
         }
     }
 }

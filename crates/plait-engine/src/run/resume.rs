@@ -32,7 +32,9 @@ struct PriorTask {
 
 impl Prior {
     pub(crate) fn from_record(record: &RunRecord) -> Prior {
-        let mut tasks: HashMap<String, PriorTask> = record
+        // A task still to revert has providers not reverted yet (dependents revert first),
+        // so the outputs its revert's inputs come from are all still in the record.
+        let tasks: HashMap<String, PriorTask> = record
             .tasks
             .iter()
             .map(|task| {
@@ -40,7 +42,7 @@ impl Prior {
                     state: task.state,
                     attempts: task.attempts,
                     error: task.error.clone(),
-                    outputs: None,
+                    outputs: task.outputs.clone(),
                     cached: task.cached(),
                     cache_key: task
                         .key
@@ -51,13 +53,6 @@ impl Prior {
                 (task.task.clone(), prior)
             })
             .collect();
-        // A task still to revert has providers not reverted yet (dependents revert first),
-        // so the outputs its revert's inputs come from are all still in the record.
-        for task in &record.tasks {
-            if let (Some(prior), Some(outputs)) = (tasks.get_mut(&task.task), &task.outputs) {
-                prior.outputs = Some(outputs.clone());
-            }
-        }
         let reverting = record.tasks.iter().any(|task| {
             matches!(
                 task.state,
@@ -157,16 +152,8 @@ impl Shared {
         if task.cached || !slot.policy.cache || has_files {
             return;
         }
-        let now = super::persist::millis(self.now());
-        self.keep_result(plait_store::CacheEntry {
-            key: key.clone(),
-            task: self.plan.node(node).path.to_string(),
-            run_id: self.config.run_id.to_string(),
-            outputs: outputs.clone(),
-            blobs: Vec::new(),
-            created_at: now,
-            used_at: now,
-        });
+        let entry = self.new_entry(node, key.clone(), outputs.clone(), Vec::new());
+        self.keep_result(entry);
     }
 
     /// A revert gets the inputs its task ran with: the run's inputs and its providers'

@@ -16,7 +16,6 @@ use super::Shared;
 
 /// Reverts what ran in `region`. False if any revert failed (now or before).
 pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bool {
-    let in_region: FxHashSet<NodeId> = region.iter().copied().collect();
     // Barriers always take part: they carry the order between tasks of different flows.
     let members: Vec<NodeId> = region
         .iter()
@@ -64,7 +63,6 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
                     node,
                     is_blocked,
                     &member_set,
-                    &in_region,
                     &mut waiting,
                     &mut blocked,
                     &mut ready,
@@ -82,7 +80,6 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
             node,
             !ok,
             &member_set,
-            &in_region,
             &mut waiting,
             &mut blocked,
             &mut ready,
@@ -101,13 +98,13 @@ fn done(
     node: NodeId,
     failed: bool,
     members: &FxHashSet<NodeId>,
-    region: &FxHashSet<NodeId>,
     waiting: &mut FxHashMap<NodeId, usize>,
     blocked: &mut FxHashSet<NodeId>,
     ready: &mut Vec<NodeId>,
 ) {
     for &pred in shared.plan.predecessors(node) {
-        if !members.contains(&pred) || !region.contains(&pred) {
+        // Members are in the region: a predecessor outside it is no member.
+        if !members.contains(&pred) {
             continue;
         }
         if failed {

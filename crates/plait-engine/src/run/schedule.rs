@@ -11,8 +11,8 @@ use std::sync::atomic::Ordering;
 use plait_core::{NodeId, NodeKind, OnFailure, TaskError, TaskState};
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
 use super::attempt::{self, Attempted};
+use super::{Shared, lock};
 
 /// Makes every node without predecessors ready.
 pub(super) fn seed(shared: &Arc<Shared>) {
@@ -108,10 +108,7 @@ pub(super) fn release(
 /// Hands a ready task to an idle slot, or queues it if all `jobs` slots are busy.
 fn enqueue(shared: &Arc<Shared>, node: NodeId) {
     let spawn = {
-        let mut sched = shared
-            .sched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut sched = lock(&shared.sched);
         if sched.active < shared.max_runners {
             sched.active += 1;
             true
@@ -127,10 +124,7 @@ fn enqueue(shared: &Arc<Shared>, node: NodeId) {
 
 /// The next queued task, or `None` after retiring this runner.
 fn next_or_retire(shared: &Shared) -> Option<NodeId> {
-    let mut sched = shared
-        .sched
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut sched = lock(&shared.sched);
     if let Some(node) = sched.ready.pop_front() {
         return Some(node);
     }

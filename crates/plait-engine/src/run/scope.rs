@@ -14,7 +14,7 @@ use plait_core::{Isolation, NodeId, Plan, Policy, ScopeId, TaskState};
 use tokio_util::sync::CancellationToken;
 
 use super::schedule::RunnerLocal;
-use super::{Shared, revert, schedule};
+use super::{Shared, lock, revert, schedule};
 
 pub(super) struct ScopeCell {
     /// Attempts of this flow made so far (1 while the first runs).
@@ -45,10 +45,7 @@ pub(super) fn cells(plan: &Plan, run_token: &Arc<CancellationToken>) -> Box<[Sco
 
 impl ScopeCell {
     fn current_token(&self) -> Arc<CancellationToken> {
-        self.token
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        lock(&self.token).clone()
     }
 }
 
@@ -150,10 +147,7 @@ impl Shared {
             Some(parent) => self.scopes[parent as usize].current_token(),
             None => self.run_token.clone(),
         };
-        *cell
-            .token
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(parent.child_token());
+        *lock(&cell.token) = Arc::new(parent.child_token());
         self.renew_inner_scopes(scope);
         cell.failing.store(false, Ordering::SeqCst);
         let ready: Vec<NodeId> = info
@@ -181,10 +175,7 @@ impl Shared {
             }
             let token = Arc::new(self.scopes[parent as usize].current_token().child_token());
             let cell = &self.scopes[inner];
-            *cell
-                .token
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
+            *lock(&cell.token) = token;
             cell.attempt.store(1, Ordering::SeqCst);
             cell.failing.store(false, Ordering::SeqCst);
         }

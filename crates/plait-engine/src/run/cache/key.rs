@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use plait_core::{NodeId, Source, TaskCode, TaskSlot, Value, ValueType};
 use plait_store::TaskKey;
 
-use super::lock;
 use crate::run::Shared;
+use crate::run::lock;
 
 /// Hex digits of the program's identity.
 const PROGRAM_HEX: usize = 32;

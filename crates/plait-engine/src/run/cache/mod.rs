@@ -15,13 +15,12 @@ mod key;
 mod queue;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use plait_core::{NodeId, Outputs, Value};
 use plait_store::{Blob, CacheEntry, TaskKey, Write};
 use serde_json::json;
 
-use super::Shared;
+use super::{Shared, lock};
 
 pub(crate) use key::{FileHashes, Keyed};
 pub(crate) use queue::ResultQueue;
@@ -171,10 +170,4 @@ impl Shared {
         });
         writes
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

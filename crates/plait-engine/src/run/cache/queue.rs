@@ -6,8 +6,9 @@ use std::sync::Mutex;
 use plait_core::{NodeId, Outputs, Value};
 use plait_store::{CacheEntry, Write};
 
-use super::{Keyed, lock};
+use super::Keyed;
 use crate::run::Shared;
+use crate::run::lock;
 use crate::run::persist::millis;
 
 /// Queued results written in one batch.
@@ -30,6 +31,7 @@ impl Shared {
         node: NodeId,
         keyed: &Keyed,
         outputs: &Outputs,
+        outputs_json: serde_json::Value,
     ) -> Option<CacheEntry> {
         let store = self.config.store.as_ref()?;
         let plan_node = self.plan.node(node);
@@ -46,16 +48,27 @@ impl Shared {
                 }
             }
         }
+        Some(self.new_entry(node, keyed.key.clone(), outputs_json, blobs))
+    }
+
+    /// An entry for a result `node` computed in this run, now.
+    pub(crate) fn new_entry(
+        &self,
+        node: NodeId,
+        key: String,
+        outputs: serde_json::Value,
+        blobs: Vec<(String, plait_store::Blob)>,
+    ) -> CacheEntry {
         let now = millis(self.now());
-        Some(CacheEntry {
-            key: keyed.key.clone(),
-            task: plan_node.path.to_string(),
+        CacheEntry {
+            key,
+            task: self.plan.node(node).path.to_string(),
             run_id: self.config.run_id.to_string(),
-            outputs: outputs.to_json(),
+            outputs,
             blobs,
             created_at: now,
             used_at: now,
-        })
+        }
     }
 
     /// Queues a result for the cache. Entries are derived data, written in batches sorted
