@@ -40,7 +40,7 @@ pub(crate) fn insert_entry(
         .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
     // `CacheEntry::size`, without serialising the outputs twice.
     let outputs = entry.outputs.to_string();
-    let size = outputs.len() as u64 + entry.blobs.iter().map(|(_, blob)| blob.size).sum::<u64>();
+    let size = outputs.len() as u64 + entry.file_bytes();
     // The newest result for a key replaces any other.
     forget(tx, &entry.key)?;
     tx.prepare_cached(
@@ -239,16 +239,10 @@ pub(crate) fn gc(
             forget(&tx, key).map_err(sqlite)?;
         }
     }
-    // A tree's files are needed as long as the tree is.
-    let needed = blobs.needed(needed.iter().map(String::as_str));
     let io = |error: std::io::Error| from_io(blobs.root(), &error);
-    let unneeded: Vec<String> = blobs
-        .list()
-        .map_err(io)?
-        .into_iter()
-        .map(|blob| blob.hash)
-        .filter(|hash| !needed.contains(hash))
-        .collect();
+    let unneeded = blobs
+        .unneeded(needed.iter().map(String::as_str))
+        .map_err(io)?;
     report.blobs_removed = unneeded.len() as u64;
     if !gc.dry_run {
         for hash in &unneeded {

@@ -61,6 +61,8 @@ impl Default for SqliteOptions {
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    /// `path` as messages show it.
+    shown: Arc<str>,
     /// To the writer thread: every change, run reads and gc.
     requests: mpsc::Sender<Request>,
     /// Read connections for lookups made on the caller's thread, one per thread asking at
@@ -107,6 +109,7 @@ impl SqliteStore {
             writer::run(conn, thread_path, thread_blobs, receiver, thread_stats)
         })?;
         Ok(SqliteStore {
+            shown: shown.into(),
             path,
             requests,
             lookups: Arc::default(),
@@ -135,7 +138,7 @@ impl SqliteStore {
         &self,
         read: impl FnOnce(&Connection, &str) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let shown = self.path.display().to_string();
+        let shown = &*self.shown;
         let taken = self
             .lookups
             .lock()
@@ -143,9 +146,9 @@ impl SqliteStore {
             .pop();
         let conn = match taken {
             Some(conn) => conn,
-            None => open_reader(&self.path, &shown, &self.options)?,
+            None => open_reader(&self.path, shown, &self.options)?,
         };
-        let found = read(&conn, &shown);
+        let found = read(&conn, shown);
         self.lookups
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -271,8 +274,8 @@ fn open_connection(
     Ok(conn)
 }
 
-/// The reader thread's connection: the file exists and is migrated, in WAL mode (a mode the
-/// file keeps), so it only needs the busy timeout.
+/// A read connection: the file exists and is migrated, in WAL mode (a mode the file
+/// keeps), so it only needs the busy timeout.
 fn open_reader(
     path: &Path,
     shown: &str,
@@ -315,7 +318,7 @@ impl Store for SqliteStore {
         Box::pin(std::future::ready(result))
     }
 
-    /// One read transaction, one indexed query per task.
+    /// One read transaction (see `cache::entries_of`).
     fn cache_entries_of(
         &self,
         tasks: Vec<String>,
@@ -341,12 +344,10 @@ impl Store for SqliteStore {
     fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
         let result = self.read(|conn, shown| {
             let mut stats = cache::stats(conn).map_err(|error| from_sqlite(shown, &error))?;
-            let kept = self
+            (stats.blobs, stats.blob_bytes) = self
                 .blobs
-                .list()
+                .usage()
                 .map_err(|error| crate::error::from_io(self.blobs.root(), &error))?;
-            stats.blobs = kept.len() as u64;
-            stats.blob_bytes = kept.iter().map(|blob| blob.size).sum();
             Ok(stats)
         });
         Box::pin(std::future::ready(result))

@@ -1,8 +1,8 @@
 //! The one thread that owns the connection. Requests queue on a channel; the thread takes
-//! every request waiting, applies the writes in one transaction (each request under its own
-//! savepoint, so one refused request does not undo the others), commits once, and answers
-//! them all: a group commit, one sync for many tasks. A cache gc runs here too, in a
-//! transaction of its own; cache lookups have their own thread (`reader.rs`).
+//! every request waiting, checks each one's runs, applies the valid ones in one transaction
+//! (a refused request changes nothing), commits once, and answers them all: a group commit,
+//! one sync for many tasks. A cache gc runs here too, in a transaction of its own; cache
+//! lookups are read on the callers' threads (`SqliteStore::read`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -12,7 +12,6 @@ use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use crate::Blob;
 
@@ -150,12 +149,11 @@ pub struct BlobDir {
     root: PathBuf,
 }
 
-/// A blob on disk, as `gc` sees it.
+/// A blob on disk, as `gc` and `stats` see it.
 #[derive(Clone, Debug)]
 pub struct StoredBlob {
     pub hash: String,
     pub size: u64,
-    pub modified: SystemTime,
 }
 
 impl BlobDir {
@@ -179,8 +177,8 @@ impl BlobDir {
         self.root.join(prefix).join(hash)
     }
 
-    /// Keeps a copy of the file (or the directory, as a tree) at `path`. A blob already kept
-    /// is only touched, so `gc` sees it as fresh.
+    /// Keeps a copy of the file (or the directory, as a tree) at `path`, unless the same
+    /// content is kept already.
     pub fn put(&self, path: &Path) -> io::Result<Blob> {
         if fs::metadata(path)?.is_dir() {
             let bytes = manifest(path, |file| self.put(file))?;
@@ -189,10 +187,6 @@ impl BlobDir {
         let digest = digest_file(path)?;
         let target = self.path(&digest.hash);
         if target.exists() {
-            File::options()
-                .append(true)
-                .open(&target)?
-                .set_modified(SystemTime::now())?;
             return Ok(digest);
         }
         // The file may change between hashing and copying: keep what was copied, under
@@ -224,14 +218,43 @@ impl BlobDir {
         Ok(blob)
     }
 
-    /// The manifest a blob holds, if it is a tree (and readable).
+    /// The manifest a blob holds, if it is a tree (and readable). Only the magic is read
+    /// of a blob that is not: a restore and a gc ask this of every blob they meet.
     fn tree(&self, hash: &str) -> Option<Vec<TreeFile>> {
-        let bytes = fs::read(self.path(hash)).ok()?;
-        let json = bytes.strip_prefix(TREE_MAGIC)?;
+        let mut file = File::open(self.path(hash)).ok()?;
+        let mut magic = [0u8; TREE_MAGIC.len()];
+        file.read_exact(&mut magic).ok()?;
+        if magic != TREE_MAGIC {
+            return None;
+        }
+        let mut bytes = magic.to_vec();
+        file.read_to_end(&mut bytes).ok()?;
+        let json = &bytes[TREE_MAGIC.len()..];
         if blake3::hash(&bytes).to_hex().as_str() != hash {
             return None;
         }
         serde_json::from_slice(json).ok()
+    }
+
+    /// The kept blobs that none of `hashes` needs (see [`BlobDir::needed`]): what a gc
+    /// removes once the entries naming `hashes` are all that remain.
+    pub fn unneeded<'h>(
+        &self,
+        hashes: impl IntoIterator<Item = &'h str>,
+    ) -> io::Result<Vec<String>> {
+        let needed = self.needed(hashes);
+        Ok(self
+            .list()?
+            .into_iter()
+            .map(|blob| blob.hash)
+            .filter(|hash| !needed.contains(hash))
+            .collect())
+    }
+
+    /// How many blobs are kept, and their bytes.
+    pub fn usage(&self) -> io::Result<(u64, u64)> {
+        let kept = self.list()?;
+        Ok((kept.len() as u64, kept.iter().map(|blob| blob.size).sum()))
     }
 
     /// The blobs `hashes` need kept: themselves and, for trees, their files.
@@ -338,7 +361,6 @@ impl BlobDir {
                 blobs.push(StoredBlob {
                     hash: name,
                     size: meta.len(),
-                    modified: meta.modified()?,
                 });
             }
         }

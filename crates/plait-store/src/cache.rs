@@ -57,8 +57,12 @@ pub struct CacheEntry {
 impl CacheEntry {
     /// What the entry costs: its outputs and its files.
     pub fn size(&self) -> u64 {
-        let files: u64 = self.blobs.iter().map(|(_, blob)| blob.size).sum();
-        self.outputs.to_string().len() as u64 + files
+        self.outputs.to_string().len() as u64 + self.file_bytes()
+    }
+
+    /// The size of its files.
+    pub fn file_bytes(&self) -> u64 {
+        self.blobs.iter().map(|(_, blob)| blob.size).sum()
     }
 }
 

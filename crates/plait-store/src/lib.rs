@@ -98,11 +98,16 @@ fn process_start(pid: u32) -> Option<u64> {
     fields.get(19)?.parse().ok()
 }
 
-/// This machine's name, as recorded in [`Owner::host`].
+/// This machine's name, as recorded in [`Owner::host`] (read once: listing runs asks for
+/// every unfinished one).
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".to_owned())
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|name| name.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned())
+    })
+    .clone()
 }
 
 /// The current process as an owner.

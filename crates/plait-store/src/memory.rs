@@ -179,15 +179,15 @@ impl Store for MemoryStore {
 
     fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
         let inner = self.lock();
-        let kept = match &inner.blobs {
-            Some((_, blobs)) => blobs.list().unwrap_or_default(),
-            None => Vec::new(),
+        let (blobs, blob_bytes) = match &inner.blobs {
+            Some((_, blobs)) => blobs.usage().unwrap_or_default(),
+            None => (0, 0),
         };
         let mut stats = CacheStats {
             entries: inner.cache.len() as u64,
             bytes: inner.cache.values().map(CacheEntry::size).sum(),
-            blobs: kept.len() as u64,
-            blob_bytes: kept.iter().map(|blob| blob.size).sum(),
+            blobs,
+            blob_bytes,
             oldest_used_at: inner.cache.values().map(|e| e.used_at).min(),
             newest_used_at: inner.cache.values().map(|e| e.used_at).max(),
             ..CacheStats::default()
@@ -228,20 +228,13 @@ impl Store for MemoryStore {
         report.bytes_kept = remaining.values().map(CacheEntry::size).sum();
         let unneeded: Vec<String> = match &inner.blobs {
             None => Vec::new(),
-            Some((_, blobs)) => {
-                let needed = blobs.needed(
+            Some((_, blobs)) => blobs
+                .unneeded(
                     remaining
                         .values()
                         .flat_map(|entry| entry.blobs.iter().map(|(_, blob)| blob.hash.as_str())),
-                );
-                blobs
-                    .list()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|blob| blob.hash)
-                    .filter(|hash| !needed.contains(hash))
-                    .collect()
-            }
+                )
+                .unwrap_or_default(),
         };
         report.blobs_removed = unneeded.len() as u64;
         if !gc.dry_run {
