@@ -25,7 +25,8 @@ pub(crate) async fn cache(command: CacheCommand) -> u8 {
                 return exit::BAD_INPUT;
             }
             let gc = CacheGc {
-                now: plait_engine::unix_millis(std::time::SystemTime::now()) as i64,
+                now: i64::try_from(plait_engine::unix_millis(std::time::SystemTime::now()))
+                    .unwrap_or(i64::MAX),
                 unused_for: older_than
                     .map(|age| i64::try_from(age.as_millis()).unwrap_or(i64::MAX)),
                 max_bytes: max_size,

@@ -11,16 +11,9 @@ use crate::exit;
 const EARLIER_RUNS: usize = 20;
 
 pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json: bool) -> u8 {
-    let Ok(Some(store)) = super::store::for_reading(args) else {
-        eprintln!("error: no runs are recorded in `{}`", args.path.display());
-        return exit::BAD_INPUT;
-    };
-    let run = match super::show::find(&store, wanted).await {
-        Ok(run) => run,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::BAD_INPUT;
-        }
+    let (store, run) = match super::store::open_run(args, wanted).await {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     let earlier = match earlier_runs(&store, &run).await {
         Ok(earlier) => earlier,

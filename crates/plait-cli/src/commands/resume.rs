@@ -10,19 +10,9 @@ use crate::cli::ResumeArgs;
 use crate::exit;
 
 pub(crate) async fn resume(args: ResumeArgs) -> u8 {
-    let Ok(Some(store)) = super::store::for_reading(&args.execution.store) else {
-        eprintln!(
-            "error: no runs are recorded in `{}`",
-            args.execution.store.path.display()
-        );
-        return exit::BAD_INPUT;
-    };
-    let record = match super::show::find(&store, &args.run).await {
-        Ok(record) => record,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::BAD_INPUT;
-        }
+    let (store, record) = match super::store::open_run(&args.execution.store, &args.run).await {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     let run_id = record.summary.run_id.clone();
     match record.summary.state {

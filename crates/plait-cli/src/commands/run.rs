@@ -1,6 +1,5 @@
 //! `plait run FILE`: run a workflow, show progress, report the result.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use plait_core::{Plan, Value, ValueType};
@@ -136,19 +135,13 @@ fn parse_sets(plan: &Plan, sets: &[String]) -> Result<Vec<(String, Value)>, Stri
         // Commands run in the workflow's directory; a path given here is meant from here.
         let value = match (&input.ty, value) {
             (ValueType::File, Value::File(path)) if path.is_relative() => {
-                Value::file(absolute(&path))
+                Value::file(std::path::absolute(&path).unwrap_or_else(|_| path.to_path_buf()))
             }
             (_, value) => value,
         };
         inputs.push((name.to_owned(), value));
     }
     Ok(inputs)
-}
-
-fn absolute(path: &Path) -> std::path::PathBuf {
-    std::env::current_dir()
-        .map(|dir| dir.join(path))
-        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn known_inputs(plan: &Plan) -> String {

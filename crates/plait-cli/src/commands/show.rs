@@ -8,16 +8,9 @@ use crate::exit;
 use crate::render::time::{duration_between, timestamp};
 
 pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
-    let Ok(Some(store)) = super::store::for_reading(args) else {
-        eprintln!("error: no runs are recorded in `{}`", args.path.display());
-        return exit::BAD_INPUT;
-    };
-    let record = match find(&store, wanted).await {
-        Ok(record) => record,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::BAD_INPUT;
-        }
+    let (_, record) = match super::store::open_run(args, wanted).await {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     if as_json {
         println!("{}", to_json(&record));

@@ -33,3 +33,22 @@ pub(crate) fn for_reading(args: &StoreArgs) -> Result<Option<SqliteStore>, u8> {
         exit::BAD_INPUT
     })
 }
+
+/// The store and the recorded run `wanted` names (an id or a prefix only it has), for the
+/// commands about one run. `Err` is the exit code, after the reason was printed.
+pub(crate) async fn open_run(
+    args: &StoreArgs,
+    wanted: &str,
+) -> Result<(SqliteStore, plait_store::RunRecord), u8> {
+    let Ok(Some(store)) = for_reading(args) else {
+        eprintln!("error: no runs are recorded in `{}`", args.path.display());
+        return Err(exit::BAD_INPUT);
+    };
+    match super::show::find(&store, wanted).await {
+        Ok(record) => Ok((store, record)),
+        Err(message) => {
+            eprintln!("error: {message}");
+            Err(exit::BAD_INPUT)
+        }
+    }
+}

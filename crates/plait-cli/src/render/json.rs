@@ -1,9 +1,9 @@
 //! `--json`: exactly one object on stdout.
 
-use std::time::SystemTime;
-
 use plait_engine::RunReport;
 use serde_json::{Map, Value, json};
+
+use super::time::rfc3339;
 
 pub(crate) fn report(report: &RunReport) -> Value {
     let outputs: Map<String, Value> = report
@@ -19,8 +19,8 @@ pub(crate) fn report(report: &RunReport) -> Value {
                 "state": task.state.name(),
                 "attempts": task.attempts,
                 "cached": task.cached,
-                "started_at": task.started_at.map(timestamp),
-                "finished_at": task.finished_at.map(timestamp),
+                "started_at": task.started_at.map(rfc3339),
+                "finished_at": task.finished_at.map(rfc3339),
             });
             if let Some(error) = &task.error {
                 entry["error"] = json!(error.to_string());
@@ -38,12 +38,7 @@ pub(crate) fn report(report: &RunReport) -> Value {
         "tasks": tasks,
         "executed": report.executed(),
         "cached": report.cached(),
-        "started_at": timestamp(report.started_at),
-        "finished_at": timestamp(report.finished_at),
+        "started_at": rfc3339(report.started_at),
+        "finished_at": rfc3339(report.finished_at),
     })
-}
-
-/// RFC 3339 in UTC with milliseconds.
-fn timestamp(time: SystemTime) -> String {
-    humantime::format_rfc3339_millis(time).to_string()
 }

@@ -137,11 +137,7 @@ impl Observer for Progress {
             TaskState::Retrying => {
                 counts.running.retain(|name| name != task);
                 counts.retrying.push(task.clone());
-                let error = event
-                    .error
-                    .as_ref()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default();
+                let error = error_text(event);
                 self.line(format!(
                     "{task}: attempt {} failed, will retry: {error}",
                     event.attempt
@@ -153,12 +149,7 @@ impl Observer for Progress {
                 counts.done += 1;
                 if event.state == TaskState::Failed {
                     counts.failed += 1;
-                    let error = event
-                        .error
-                        .as_ref()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default();
-                    self.line(format!("{task}: failed: {error}"));
+                    self.line(format!("{task}: failed: {}", error_text(event)));
                 } else if self.bar.is_none() {
                     // A success with no attempt is a result reused from the cache.
                     if event.state == TaskState::Succeeded && event.attempt == 0 {
@@ -180,14 +171,19 @@ impl Observer for Progress {
                 }
             }
             TaskState::RevertFailed => {
-                let error = event
-                    .error
-                    .as_ref()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default();
+                let error = error_text(event);
                 self.line(format!("{task}: revert failed: {error}"));
             }
         }
         self.redraw(&counts);
     }
+}
+
+/// Why, for an event that says what went wrong.
+fn error_text(event: &Event) -> String {
+    event
+        .error
+        .as_ref()
+        .map(|error| error.to_string())
+        .unwrap_or_default()
 }

@@ -4,7 +4,11 @@ use std::time::{Duration, SystemTime};
 
 /// RFC 3339, UTC, milliseconds.
 pub(crate) fn timestamp(millis: i64) -> String {
-    let time = SystemTime::UNIX_EPOCH + Duration::from_millis(millis.max(0) as u64);
+    rfc3339(SystemTime::UNIX_EPOCH + Duration::from_millis(millis.max(0) as u64))
+}
+
+/// RFC 3339, UTC, milliseconds.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 

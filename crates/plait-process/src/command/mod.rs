@@ -72,6 +72,8 @@ pub struct CommandTask {
     argv: Template,
     revert: Option<Template>,
     problems: Vec<String>,
+    /// What decides the result besides the inputs, as [`Task::code`] gives it: made once.
+    code: String,
 }
 
 impl CommandTask {
@@ -83,11 +85,13 @@ impl CommandTask {
             .as_deref()
             .map(|revert| template("revert", revert, &spec.requires, &mut problems));
         problems.extend(env::collisions(&spec.requires));
+        let code = code_text(&spec);
         CommandTask {
             spec,
             argv,
             revert,
             problems,
+            code,
         }
     }
 
@@ -164,6 +168,24 @@ fn template(
     template
 }
 
+/// See [`Task::code`] for [`CommandTask`].
+fn code_text(spec: &CommandSpec) -> String {
+    let ports = |ports: &[Port]| -> Vec<String> {
+        ports
+            .iter()
+            .map(|port| format!("{}: {}", port.name, port.ty.name()))
+            .collect()
+    };
+    serde_json::json!({
+        "argv": spec.argv,
+        "env": spec.env,
+        "workdir": spec.workdir,
+        "requires": ports(&spec.requires),
+        "provides": ports(&spec.provides),
+    })
+    .to_string()
+}
+
 fn program(process: &Subprocess) -> String {
     process.argv().first().cloned().unwrap_or_default()
 }
@@ -230,20 +252,7 @@ impl Task for CommandTask {
     /// result besides the inputs. The program's own file is not read: a script whose content
     /// should count is declared as a `file` input.
     fn code(&self) -> Option<TaskCode> {
-        let ports = |ports: &[Port]| -> Vec<String> {
-            ports
-                .iter()
-                .map(|port| format!("{}: {}", port.name, port.ty.name()))
-                .collect()
-        };
-        let code = serde_json::json!({
-            "argv": self.spec.argv,
-            "env": self.spec.env,
-            "workdir": self.spec.workdir,
-            "requires": ports(&self.spec.requires),
-            "provides": ports(&self.spec.provides),
-        });
-        Some(TaskCode::Text(code.to_string()))
+        Some(TaskCode::Text(self.code.clone()))
     }
 
     fn kind(&self) -> &str {
