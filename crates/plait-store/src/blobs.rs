@@ -111,14 +111,11 @@ impl Write for HashWriter<'_> {
     }
 }
 
-/// Copies `from` to `to` through a temporary file beside `to`, hashing on the way; the copy
-/// is synced and renamed into place only if its hash is `expect` (when given).
-fn copy_checked(from: &Path, to: &Path, expect: Option<&str>) -> io::Result<Option<Blob>> {
-    let dir = to.parent().filter(|dir| !dir.as_os_str().is_empty());
-    if let Some(dir) = dir {
-        fs::create_dir_all(dir)?;
-    }
-    let mut temp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new(".")))?;
+/// Copies `from` into a new temporary file in `dir`, hashing on the way: the content kept is
+/// exactly the content hashed, read once.
+fn copy_hashing(from: &Path, dir: &Path) -> io::Result<(tempfile::NamedTempFile, Blob)> {
+    fs::create_dir_all(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     let mut source = File::open(from)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 256 * 1024];
@@ -132,15 +129,32 @@ fn copy_checked(from: &Path, to: &Path, expect: Option<&str>) -> io::Result<Opti
         temp.write_all(&buf[..n])?;
         size += n as u64;
     }
-    let hash = hasher.finalize().to_hex().to_string();
-    if expect.is_some_and(|expect| expect != hash) {
-        return Ok(None);
-    }
-    temp.as_file().sync_all()?;
     temp.as_file()
         .set_permissions(source.metadata()?.permissions())?;
+    let hash = hasher.finalize().to_hex().to_string();
+    Ok((temp, Blob { hash, size }))
+}
+
+/// Syncs a finished copy and renames it to `to`.
+fn persist(temp: tempfile::NamedTempFile, to: &Path) -> io::Result<()> {
+    temp.as_file().sync_all()?;
     temp.persist(to).map_err(|error| error.error)?;
-    Ok(Some(Blob { hash, size }))
+    Ok(())
+}
+
+/// Copies `from` to `to` through a temporary file beside `to`, hashing on the way; the copy
+/// is renamed into place only if its hash is `expect`.
+fn copy_checked(from: &Path, to: &Path, expect: &str) -> io::Result<bool> {
+    let dir = to
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let (temp, blob) = copy_hashing(from, dir)?;
+    if blob.hash != expect {
+        return Ok(false);
+    }
+    persist(temp, to)?;
+    Ok(true)
 }
 
 /// A blob directory.
@@ -184,20 +198,15 @@ impl BlobDir {
             let bytes = manifest(path, |file| self.put(file))?;
             return self.put_bytes(&bytes);
         }
-        let digest = digest_file(path)?;
-        let target = self.path(&digest.hash);
-        if target.exists() {
-            return Ok(digest);
+        // Copied first and named by what was copied: the file is read once, and a file
+        // changing meanwhile is kept as it was read.
+        let (temp, blob) = copy_hashing(path, &self.root)?;
+        let target = self.path(&blob.hash);
+        if !target.exists() {
+            fs::create_dir_all(target.parent().expect("a blob path has a shard directory"))?;
+            persist(temp, &target)?;
         }
-        // The file may change between hashing and copying: keep what was copied, under
-        // the hash of what was copied.
-        match copy_checked(path, &target, Some(&digest.hash))? {
-            Some(blob) => Ok(blob),
-            None => Err(io::Error::other(format!(
-                "{} changed while it was being stored",
-                path.display()
-            ))),
-        }
+        Ok(blob)
     }
 
     /// Keeps `bytes` (a manifest) as a blob.
@@ -328,13 +337,11 @@ impl BlobDir {
         {
             return Ok(true);
         }
-        match copy_checked(&source, to, Some(&blob.hash))? {
-            Some(_) => Ok(true),
-            None => {
-                remove_quietly(&source);
-                Ok(false)
-            }
+        if copy_checked(&source, to, &blob.hash)? {
+            return Ok(true);
         }
+        remove_quietly(&source);
+        Ok(false)
     }
 
     /// Every blob kept.
