@@ -51,6 +51,9 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.rerun && args.store.is_none() {
+        bail!("`--rerun` measures the cache, which lives in a store: add `--store`");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -63,9 +66,6 @@ fn main() -> anyhow::Result<()> {
     drop(workflow);
     let build_s = build_start.elapsed().as_secs_f64();
     let n_tasks = plan.n_tasks();
-    if args.rerun && args.store.is_none() {
-        bail!("`--rerun` measures the cache, which lives in a store: add `--store`");
-    }
     let mut engine = Engine::new();
     if let Some(jobs) = args.jobs {
         engine = engine.with_jobs(jobs);

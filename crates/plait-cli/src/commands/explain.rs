@@ -15,7 +15,7 @@ pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json:
         Ok(found) => found,
         Err(code) => return code,
     };
-    let earlier = match earlier_runs(&store, &run).await {
+    let earlier = match earlier_runs(&store, &run, task).await {
         Ok(earlier) => earlier,
         Err(error) => {
             eprintln!("error: {error}");
@@ -37,10 +37,13 @@ pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json:
     exit::OK
 }
 
-/// Runs of the same workflow file started before `run`, newest first.
+/// Runs of the same workflow file started before `run`, newest first, read up to the one an
+/// explanation compares with: the latest that recorded a key for `task`, and the run its
+/// result came from if it reused one.
 async fn earlier_runs(
     store: &dyn Store,
     run: &RunRecord,
+    task: &str,
 ) -> Result<Vec<RunRecord>, plait_store::StoreError> {
     let summaries = store.runs().await?;
     let mut earlier = Vec::new();
@@ -49,9 +52,24 @@ async fn earlier_runs(
         .skip_while(|summary| summary.run_id != run.summary.run_id)
         .skip(1)
         .filter(|summary| summary.source == run.summary.source);
+    // Set once the run compared with is read: `None` if that is all, else its source.
+    let mut wanted: Option<Option<String>> = None;
     for summary in older.take(EARLIER_RUNS) {
-        if let Some(record) = store.run(&summary.run_id).await? {
-            earlier.push(record);
+        let Some(record) = store.run(&summary.run_id).await? else {
+            continue;
+        };
+        let key = record
+            .tasks
+            .iter()
+            .find(|t| t.task == task)
+            .and_then(|t| t.key.as_ref());
+        let is_source = matches!(&wanted, Some(Some(source)) if *source == record.summary.run_id);
+        if wanted.is_none() && key.is_some() {
+            wanted = Some(key.and_then(|key| key.cached_from.clone()));
+        }
+        earlier.push(record);
+        if is_source || matches!(wanted, Some(None)) {
+            break;
         }
     }
     Ok(earlier)
