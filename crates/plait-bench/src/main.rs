@@ -1,5 +1,6 @@
 //! `plait-bench`: whole-engine workloads through the public API, timed.
 
+mod live;
 mod workloads;
 
 use std::sync::Arc;
@@ -22,7 +23,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Args {
     /// wide (N tasks into one join), layered (layers of 100, 2-3 random inputs each),
     /// chain (N in a line), sleepy (20 layers x 10 tasks sleeping 10 ms on blocking threads)
-    /// or sleepy-async (the same with tokio's millisecond timer)
+    /// or sleepy-async (the same with tokio's millisecond timer); live: one change at a
+    /// time to a live flow of 10 layers in which a change reaches 10 tasks
     workload: String,
     /// Number of tasks (sleepy is always 200).
     #[arg(long, default_value_t = 10_000)]
@@ -47,6 +49,10 @@ struct Args {
     /// Print one JSON line.
     #[arg(long)]
     json: bool,
+    /// live only: run the flow and the code changing it on one thread (tokio's
+    /// current-thread runtime), as an application's event loop may.
+    #[arg(long)]
+    one_thread: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -57,6 +63,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.workload == "live" {
+        return live_main(&args, &runtime);
+    }
     let build_start = Instant::now();
     let (workflow, outputs, expected) = workloads::build(&args.workload, args.tasks)?;
     let plan = Arc::new(
@@ -207,4 +216,45 @@ fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+fn live_main(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    if args.store.is_some() || args.rerun {
+        bail!("live flows keep their state in memory: drop `--store` and `--rerun`");
+    }
+    let one_thread;
+    let runtime = if args.one_thread {
+        one_thread = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        &one_thread
+    } else {
+        runtime
+    };
+    let figures = live::measure(runtime, args.tasks, args.jobs, args.repeat)?;
+    let peak_rss_mb = peak_rss_mb();
+    if args.json {
+        let line = serde_json::json!({
+            "workload": "live",
+            "tasks": figures.tasks,
+            "affected": figures.affected,
+            "per_change_us": figures.per_change_us,
+            "runtime": if args.one_thread { "current_thread" } else { "multi_thread" },
+            "changes": figures.changes,
+            "repeat": args.repeat,
+            "build_s": figures.build_s,
+            "peak_rss_mb": peak_rss_mb,
+        });
+        println!("{line}");
+    } else {
+        println!(
+            "live: {} tasks, {:.1} recomputed per change: {:.2} us per change, from set to settled (build {:.3} s, peak RSS {})",
+            figures.tasks,
+            figures.affected,
+            figures.per_change_us,
+            figures.build_s,
+            peak_rss_mb.map_or("unknown".to_owned(), |mb| format!("{mb:.0} MB")),
+        );
+    }
+    Ok(())
 }

@@ -31,10 +31,12 @@ mod clock;
 mod engine;
 mod event;
 pub mod explain;
+pub mod live;
 mod report;
 mod run;
 
 pub use clock::{Clock, SystemClock, TokioClock, unix_millis};
 pub use engine::{Engine, RunDefinition, RunOptions};
 pub use event::{ChannelObserver, Event, EventLog, Observer};
+pub use live::LiveFlow;
 pub use report::{RunError, RunReport, TaskReport};

@@ -21,6 +21,10 @@ use crate::{Diagnostic, FlowKind, Invalid, RetryPolicy, Workflow};
 /// warnings; on failure every diagnostic is returned, errors and warnings.
 pub fn compile(workflow: &Workflow) -> Result<Plan, Invalid> {
     let mut builder = Builder::default();
+    for (idx, input) in workflow.inputs.iter().enumerate() {
+        // The first of two inputs with one name wins, as a scan would find it.
+        builder.input_index.entry(input.name.clone()).or_insert(idx);
+    }
     builder.flatten(&workflow.flow);
     builder.collect_provides();
     builder.wire(workflow);
@@ -75,6 +79,9 @@ struct Builder {
     /// broken wiring is not "unused", it is already reported.
     claimed: rustc_hash::FxHashSet<Source>,
     diagnostics: Vec<Diagnostic>,
+    /// The workflow's inputs by name: a grid of tasks may have one input per column, so
+    /// looking one up must not cost a scan of them all.
+    input_index: rustc_hash::FxHashMap<Arc<str>, usize>,
 }
 
 impl Builder {

@@ -25,14 +25,18 @@ impl Builder {
         match &workflow.outputs {
             Some(names) => {
                 for name in names {
-                    match root.iter().find(|(n, _)| n == name) {
+                    let found = root
+                        .binary_search_by(|(n, _)| n.cmp(name))
+                        .ok()
+                        .map(|idx| &root[idx]);
+                    match found {
                         Some((_, providers)) if providers.len() == 1 => {
                             let (node, port) = providers[0];
                             outputs.push((name.clone(), Source::Output { node, port }));
                         }
                         Some((_, providers)) => self.ambiguous_output(name, providers),
-                        None => match workflow.inputs.iter().position(|i| i.name == *name) {
-                            Some(idx) => outputs.push((name.clone(), Source::Input(idx as u32))),
+                        None => match self.input_index.get(name) {
+                            Some(&idx) => outputs.push((name.clone(), Source::Input(idx as u32))),
                             None => self.report(
                                 Diagnostic::error(
                                     Code::UnknownOutput,

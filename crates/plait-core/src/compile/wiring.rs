@@ -75,12 +75,10 @@ impl Builder {
                 }
             }
         }
+        let outputs: rustc_hash::FxHashSet<&Arc<str>> = workflow.outputs.iter().flatten().collect();
         for (idx, input) in workflow.inputs.iter().enumerate() {
             let used = self.claimed.contains(&Source::Input(idx as u32));
-            let is_output = workflow
-                .outputs
-                .as_ref()
-                .is_some_and(|o| o.contains(&input.name));
+            let is_output = outputs.contains(&input.name);
             if !used && !is_output {
                 self.report(
                     Diagnostic::warning(
@@ -125,7 +123,7 @@ impl Builder {
             name = self.flows[f].rebind.get(&name).unwrap_or(&name).clone();
             flow = self.flows[f].parent;
         }
-        if let Some(idx) = workflow.inputs.iter().position(|input| input.name == name) {
+        if let Some(&idx) = self.input_index.get(&name) {
             self.claimed.insert(Source::Input(idx as u32));
             let input = &workflow.inputs[idx];
             if input.ty != port_ty {

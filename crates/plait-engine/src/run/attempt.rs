@@ -24,7 +24,7 @@ pub(super) enum Attempted {
 }
 
 /// How one attempt ended.
-enum Outcome {
+pub(crate) enum Outcome {
     Done(Outputs),
     Failed(TaskError),
     Cancelled,
@@ -281,7 +281,9 @@ async fn finish(
     }
 }
 
-async fn attempt_once(
+/// Executes `slot` once under its isolation and timeout; cancelling `token` stops it (the
+/// future dropped, the blocking code's token cancelled, the child's process group killed).
+pub(crate) async fn attempt_once(
     slot: &TaskSlot,
     ctx: TaskContext,
     inputs: Inputs,

@@ -46,7 +46,7 @@ where
         .collect()
 }
 
-fn type_word(value: &Value) -> &'static str {
+pub(crate) fn type_word(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "string",
         Value::Int(_) => "int",

@@ -5,7 +5,7 @@
 //! with one of them, so a chain runs with no hand-offs at all and a wide graph with one lock
 //! per task.
 
-mod attempt;
+pub(crate) mod attempt;
 mod cache;
 mod inputs;
 mod persist;
@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use crate::event::{Event, Observer};
 use crate::report::{RunReport, TaskReport};
 
-pub(crate) use inputs::resolve_inputs;
+pub(crate) use inputs::{resolve_inputs, type_word};
 use record::NodeRecord;
 pub(crate) use resume::Prior;
 use scope::ScopeCell;

@@ -3,6 +3,8 @@
 mod cache;
 mod common;
 mod failure;
+mod live;
+mod live_oracle;
 mod oracle;
 mod parallel;
 mod resume;

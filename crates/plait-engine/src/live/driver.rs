@@ -1,0 +1,784 @@
+//! The one task that owns a live flow's state. Changes and finished executions arrive on
+//! channels; nothing here is shared, so no lock sits on the path from a change to the
+//! executions it starts.
+//!
+//! A node is `Clean` (its outputs are right for the current revision), `Dirty` (a change
+//! reached it; it waits for its predecessors), `Ready` (its predecessors are clean and its
+//! inputs changed: it waits for a job slot or for changes to pause) or `Running`. Marking
+//! walks successors only while they are clean, so a change costs what it reaches, not the
+//! size of the graph. Each node counts its predecessors that are not clean; at zero a dirty
+//! node is checked: inputs equal to the ones its outputs were computed from make it clean
+//! without executing (early cut-off), and the check moves on to its successors.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use plait_core::{Inputs, NodeId, NodeKind, Source, TaskContext, TaskError, TaskSlot, Value};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::graph::Graph;
+use super::publish::{Board, LiveEvent, LiveFailure, LiveValue, Revision, Update};
+use super::same::same_values;
+use crate::run::attempt::{Outcome, attempt_once};
+
+/// One input's new value.
+#[derive(Debug)]
+pub(crate) struct Change {
+    pub(crate) input: u32,
+    pub(crate) value: Value,
+}
+
+/// A finished execution, as its spawned task reports it.
+struct Done {
+    node: NodeId,
+    execution: u64,
+    outcome: Outcome,
+    /// The inputs it ran with (for an event node, `None`: its outputs are not kept).
+    inputs: Option<Vec<Value>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Clean,
+    Dirty,
+    Ready,
+    Running,
+}
+
+/// A task's outputs, by port, or the failure in their place.
+type Results = Result<Arc<[Value]>, LiveFailure>;
+
+struct Node {
+    status: Status,
+    /// Predecessors (data or ordering) that are not clean.
+    unclean_preds: u32,
+    results: Option<Results>,
+    /// The input values `results` were computed from; `None` forces the next check to
+    /// execute.
+    used: Option<Vec<Value>>,
+    /// The revision at which `results` last changed, and at which they were last confirmed.
+    changed_at: Revision,
+    checked_at: Revision,
+    /// The current execution's number and token; a report with another number is stale.
+    execution: u64,
+    token: Option<Arc<CancellationToken>>,
+    /// A change cancelled this node's last execution: it restarts once changes pause.
+    cancelled: bool,
+    /// An event node's waiting events (the revision that sent each).
+    events: VecDeque<(Revision, LiveValue)>,
+    /// The revision the running execution computes (an event node's outputs' tag).
+    running_revision: Revision,
+}
+
+pub(crate) struct Driver {
+    graph: Arc<Graph>,
+    board: Arc<Board>,
+    jobs: usize,
+    restart_delay: Duration,
+    revision: Revision,
+    inputs: Vec<Option<Value>>,
+    nodes: Vec<Node>,
+    /// Nodes not clean (state nodes) or running (event nodes), and events waiting.
+    busy: usize,
+    running: usize,
+    /// Ready nodes waiting for a job slot, in the order they became ready.
+    ready: VecDeque<NodeId>,
+    /// Ready nodes whose last execution a change cancelled, waiting for changes to pause.
+    deferred: Vec<NodeId>,
+    /// Event nodes that may have an event to deliver.
+    to_fire: VecDeque<NodeId>,
+    last_change: Instant,
+    next_execution: u64,
+    done_tx: mpsc::UnboundedSender<Done>,
+    done_rx: mpsc::UnboundedReceiver<Done>,
+    /// Changes applied so far, as counted by the handles (the initial inputs are the first).
+    applied: u64,
+    logging: bool,
+    /// The newest revision at which nothing was left to compute.
+    settled_revision: Revision,
+    /// Outputs published since then.
+    published: Vec<usize>,
+    run_id: Arc<str>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        graph: Arc<Graph>,
+        board: Arc<Board>,
+        inputs: Vec<Option<Value>>,
+        jobs: usize,
+        restart_delay: Duration,
+    ) -> Driver {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let nodes = (0..graph.plan.len())
+            .map(|_| Node {
+                status: Status::Clean,
+                unclean_preds: 0,
+                results: None,
+                used: None,
+                changed_at: 0,
+                checked_at: 0,
+                execution: 0,
+                token: None,
+                cancelled: false,
+                events: VecDeque::new(),
+                running_revision: 0,
+            })
+            .collect();
+        Driver {
+            graph,
+            board,
+            jobs,
+            restart_delay,
+            revision: 0,
+            inputs,
+            nodes,
+            busy: 0,
+            running: 0,
+            ready: VecDeque::new(),
+            deferred: Vec::new(),
+            to_fire: VecDeque::new(),
+            last_change: Instant::now(),
+            next_execution: 0,
+            done_tx,
+            done_rx,
+            applied: 1,
+            logging: false,
+            settled_revision: 0,
+            published: Vec::new(),
+            run_id: format!("live-{}", uuid::Uuid::now_v7()).into(),
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut changes: mpsc::UnboundedReceiver<Vec<Change>>) {
+        self.logging = self.board.has_listeners();
+        self.initial();
+        self.after_step();
+        loop {
+            let deadline =
+                (!self.deferred.is_empty()).then(|| self.last_change + self.restart_delay);
+            tokio::select! {
+                // Changes first: whatever is waiting joins one revision.
+                biased;
+                batch = changes.recv() => {
+                    let Some(batch) = batch else { break };
+                    let mut all = batch;
+                    let mut count = 1;
+                    while let Ok(more) = changes.try_recv() {
+                        all.extend(more);
+                        count += 1;
+                    }
+                    self.apply(all);
+                    self.applied += count;
+                }
+                Some(done) = self.done_rx.recv() => {
+                    self.finish(done);
+                    while let Ok(done) = self.done_rx.try_recv() {
+                        self.finish(done);
+                    }
+                }
+                () = sleep_until(deadline) => {
+                    for node in std::mem::take(&mut self.deferred) {
+                        if self.nodes[node as usize].status == Status::Ready {
+                            self.nodes[node as usize].cancelled = false;
+                            self.ready.push_back(node);
+                        }
+                    }
+                }
+            }
+            self.after_step();
+        }
+        for node in &self.nodes {
+            if let Some(token) = &node.token {
+                token.cancel();
+            }
+        }
+        self.board.close();
+    }
+
+    /// Starts what can start; records a snapshot when nothing is left to do.
+    fn after_step(&mut self) {
+        self.logging = self.board.has_listeners();
+        loop {
+            // A work list, not recursion: an execution that finishes on its first poll
+            // delivers its event here, and a queue of them must not grow the stack.
+            while let Some(node) = self.to_fire.pop_front() {
+                self.fire(node);
+            }
+            self.start_ready();
+            if self.to_fire.is_empty() {
+                break;
+            }
+        }
+        if self.busy == 0 {
+            if self.settled_revision != self.revision {
+                self.settled_revision = self.revision;
+                self.board.settle(self.revision, &self.published);
+                self.published.clear();
+                self.log(|| LiveEvent::Settled {
+                    revision: self.revision,
+                });
+            }
+            self.board
+                .settled
+                .send_replace((self.applied, self.settled_revision));
+        }
+    }
+
+    fn log(&self, event: impl FnOnce() -> LiveEvent) {
+        if self.logging {
+            self.board.log(event());
+        }
+    }
+
+    fn path(&self, node: NodeId) -> Arc<str> {
+        self.graph.plan.node(node).path.clone()
+    }
+
+    /// Revision 1: every state node computes.
+    fn initial(&mut self) {
+        self.revision = 1;
+        self.board.revisions.store(1, Ordering::Relaxed);
+        let inputs = self
+            .graph
+            .plan
+            .inputs()
+            .iter()
+            .zip(&self.graph.input_is_event)
+            .filter(|(_, event)| !**event)
+            .map(|(input, _)| input.name.clone())
+            .collect();
+        self.log(|| LiveEvent::Revision {
+            revision: 1,
+            inputs,
+        });
+        for input in 0..self.inputs.len() {
+            self.publish_input(input);
+        }
+        let n = self.nodes.len() as NodeId;
+        for node in 0..n {
+            if !self.graph.is_event[node as usize] {
+                self.nodes[node as usize].status = Status::Dirty;
+                self.busy += 1;
+            }
+        }
+        for node in 0..n {
+            if self.graph.is_event[node as usize] {
+                continue;
+            }
+            for &succ in self.graph.plan.successors(node) {
+                self.nodes[succ as usize].unclean_preds += 1;
+            }
+        }
+        for node in 0..n {
+            let state = &self.nodes[node as usize];
+            if state.status == Status::Dirty && state.unclean_preds == 0 {
+                self.check_and_settle(node);
+            }
+        }
+    }
+
+    /// Applies a batch of changes as one revision.
+    fn apply(&mut self, changes: Vec<Change>) {
+        self.last_change = Instant::now();
+        let mut changed_inputs = Vec::new();
+        let mut events = Vec::new();
+        for Change { input, value } in changes {
+            let idx = input as usize;
+            if self.graph.input_is_event[idx] {
+                events.push((idx, value));
+                continue;
+            }
+            if let Some(old) = &self.inputs[idx]
+                && super::same::same_value(old, &value)
+            {
+                continue;
+            }
+            self.inputs[idx] = Some(value);
+            if !changed_inputs.contains(&idx) {
+                changed_inputs.push(idx);
+            }
+        }
+        if changed_inputs.is_empty() && events.is_empty() {
+            return;
+        }
+        self.revision += 1;
+        self.board.revisions.fetch_add(1, Ordering::Relaxed);
+        let revision = self.revision;
+        self.log(|| LiveEvent::Revision {
+            revision,
+            inputs: changed_inputs
+                .iter()
+                .chain(events.iter().map(|(idx, _)| idx))
+                .map(|&idx| self.graph.plan.inputs()[idx].name.clone())
+                .collect(),
+        });
+        // Mark everything first, then check: a node reached by two inputs is checked once,
+        // with both changes in.
+        let mut to_check = Vec::new();
+        for &input in &changed_inputs {
+            self.publish_input(input);
+            let consumers = self.graph.input_consumers[input].clone();
+            for node in consumers {
+                if !self.graph.is_event[node as usize] {
+                    self.mark(node, &mut to_check);
+                }
+            }
+        }
+        for node in to_check {
+            let state = &self.nodes[node as usize];
+            if state.status == Status::Dirty && state.unclean_preds == 0 {
+                self.check_and_settle(node);
+            }
+        }
+        for (input, value) in events {
+            let consumers = self.graph.input_consumers[input].clone();
+            for node in consumers {
+                self.enqueue_event(node, revision, Ok(value.clone()));
+            }
+        }
+    }
+
+    /// Marks `node` and what depends on it dirty, cancelling executions the change makes
+    /// stale. `to_check` collects the nodes whose own inputs changed.
+    fn mark(&mut self, start: NodeId, to_check: &mut Vec<NodeId>) {
+        let mut stack = vec![start];
+        to_check.push(start);
+        while let Some(node) = stack.pop() {
+            let state = &mut self.nodes[node as usize];
+            match state.status {
+                Status::Dirty => continue,
+                Status::Ready => {
+                    // Checked again once the change settles; its successors are dirty.
+                    state.status = Status::Dirty;
+                    continue;
+                }
+                Status::Running => {
+                    self.cancel(node);
+                    self.nodes[node as usize].status = Status::Dirty;
+                    continue;
+                }
+                Status::Clean => {
+                    state.status = Status::Dirty;
+                    self.busy += 1;
+                }
+            }
+            for &succ in self.graph.plan.successors(node) {
+                self.nodes[succ as usize].unclean_preds += 1;
+                if !self.graph.is_event[succ as usize] {
+                    stack.push(succ);
+                }
+            }
+        }
+    }
+
+    fn cancel(&mut self, node: NodeId) {
+        let state = &mut self.nodes[node as usize];
+        if let Some(token) = state.token.take() {
+            token.cancel();
+        }
+        state.cancelled = true;
+        // A later report of this execution is stale.
+        state.execution = 0;
+        self.running -= 1;
+        self.board.cancelled.fetch_add(1, Ordering::Relaxed);
+        let revision = state.running_revision;
+        self.log(|| LiveEvent::Cancelled {
+            revision,
+            task: self.path(node),
+        });
+    }
+
+    /// Checks a dirty node whose predecessors are all clean, and settles it (with what
+    /// follows) if it needs no execution.
+    fn check_and_settle(&mut self, node: NodeId) {
+        if let Some(changed) = self.check(node) {
+            self.settle(node, changed);
+        }
+    }
+
+    /// A dirty node whose predecessors are all clean: `Some(changed)` if it is up to date
+    /// without executing (the caller settles it), `None` once it is queued to execute.
+    fn check(&mut self, node: NodeId) -> Option<bool> {
+        let plan = self.graph.plan.clone();
+        let order_changed = self.graph.order_preds[node as usize].iter().any(|&pred| {
+            self.nodes[pred as usize].changed_at > self.nodes[node as usize].checked_at
+        });
+        let NodeKind::Task(slot) = &plan.node(node).kind else {
+            return Some(order_changed);
+        };
+        let inputs = match self.gather(slot, None) {
+            Ok(inputs) => inputs,
+            Err(failure) => {
+                // An input failed: the failure stands in for this task's outputs.
+                let state = &mut self.nodes[node as usize];
+                let changed = !matches!(&state.results, Some(Err(old)) if old.same(&failure));
+                state.results = Some(Err(failure));
+                state.used = None;
+                return Some(changed);
+            }
+        };
+        let state = &mut self.nodes[node as usize];
+        let unchanged = !order_changed
+            && state.results.is_some()
+            && state
+                .used
+                .as_deref()
+                .is_some_and(|used| same_values(used, &inputs));
+        if unchanged {
+            self.board.unchanged.fetch_add(1, Ordering::Relaxed);
+            let revision = self.revision;
+            self.log(|| LiveEvent::Unchanged {
+                revision,
+                task: self.path(node),
+            });
+            return Some(false);
+        }
+        state.status = Status::Ready;
+        if state.cancelled && !self.restart_delay.is_zero() {
+            self.deferred.push(node);
+        } else {
+            self.ready.push_back(node);
+        }
+        None
+    }
+
+    /// The values feeding `slot`, in port order; the first failure among them instead.
+    /// `event` puts an event node's event in its place.
+    fn gather(
+        &self,
+        slot: &TaskSlot,
+        event: Option<(usize, &LiveValue)>,
+    ) -> Result<Vec<Value>, LiveFailure> {
+        let mut values = Vec::with_capacity(slot.sources.len());
+        for (idx, source) in slot.sources.iter().enumerate() {
+            if let Some((event_idx, event)) = event
+                && event_idx == idx
+            {
+                values.push(event.clone()?);
+                continue;
+            }
+            let value = match *source {
+                Source::Input(input) => self.inputs[input as usize]
+                    .clone()
+                    .expect("state inputs always have a value"),
+                Source::Output { node, port } => match self.nodes[node as usize].results.as_ref() {
+                    Some(Ok(values)) => values[port as usize].clone(),
+                    Some(Err(failure)) => return Err(failure.clone()),
+                    None => unreachable!("a clean predecessor has results"),
+                },
+            };
+            values.push(value);
+        }
+        Ok(values)
+    }
+
+    fn start_ready(&mut self) {
+        while self.running < self.jobs {
+            let Some(node) = self.ready.pop_front() else {
+                break;
+            };
+            if self.nodes[node as usize].status != Status::Ready {
+                continue;
+            }
+            let plan = self.graph.plan.clone();
+            let NodeKind::Task(slot) = &plan.node(node).kind else {
+                unreachable!("only tasks execute")
+            };
+            let inputs = match self.gather(slot, None) {
+                Ok(inputs) => inputs,
+                Err(_) => unreachable!("a ready node's inputs are values"),
+            };
+            self.spawn(node, slot, inputs, false);
+        }
+    }
+
+    fn spawn(&mut self, node: NodeId, slot: &TaskSlot, inputs: Vec<Value>, event: bool) {
+        self.next_execution += 1;
+        let execution = self.next_execution;
+        let token = Arc::new(CancellationToken::new());
+        let state = &mut self.nodes[node as usize];
+        state.status = Status::Running;
+        state.execution = execution;
+        state.token = Some(token.clone());
+        state.running_revision = self.revision;
+        self.running += 1;
+        self.board.started.fetch_add(1, Ordering::Relaxed);
+        let revision = self.revision;
+        self.log(|| LiveEvent::Started {
+            revision,
+            task: self.path(node),
+        });
+        let path = self.path(node);
+        let ctx = TaskContext::new(self.run_id.clone(), path, 1, token.clone());
+        let kept = (!event).then(|| inputs.clone());
+        let task_inputs = Inputs::new(slot.requires.clone(), inputs);
+        // The future owns the plan and borrows the slot from it: cheaper than a copy of
+        // the slot per execution.
+        let plan = self.graph.plan.clone();
+        let mut attempt = Box::pin(async move {
+            let NodeKind::Task(slot) = &plan.node(node).kind else {
+                unreachable!("only tasks execute")
+            };
+            attempt_once(slot, ctx, task_inputs, &token).await
+        });
+        // Polled here first: most in-process tasks finish on their first poll, and then
+        // cost no spawn and no trip through the channel. A pending one moves to its own
+        // task, whose first poll gives it the real waker (a future must accept a new one).
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match attempt.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(outcome) => self.finish(Done {
+                node,
+                execution,
+                outcome,
+                inputs: kept,
+            }),
+            std::task::Poll::Pending => {
+                let done = self.done_tx.clone();
+                tokio::spawn(async move {
+                    let outcome = attempt.await;
+                    let _ = done.send(Done {
+                        node,
+                        execution,
+                        outcome,
+                        inputs: kept,
+                    });
+                });
+            }
+        }
+    }
+
+    /// An execution ended.
+    fn finish(&mut self, done: Done) {
+        let node = done.node;
+        if self.nodes[node as usize].execution != done.execution || done.execution == 0 {
+            // Cancelled by a newer revision: already counted, its result is stale.
+            return;
+        }
+        self.running -= 1;
+        let state = &mut self.nodes[node as usize];
+        state.token = None;
+        state.cancelled = false;
+        state.execution = 0;
+        let results = self.results(node, done.outcome);
+        self.board.finished.fetch_add(1, Ordering::Relaxed);
+        if self.graph.is_event[node as usize] {
+            self.finish_event(node, results);
+            return;
+        }
+        let state = &mut self.nodes[node as usize];
+        let changed = match (&state.results, &results) {
+            (Some(Ok(old)), Ok(new)) => !same_values(old, new),
+            (Some(Err(old)), Err(new)) => !old.same(new),
+            _ => true,
+        };
+        let failed = results.is_err();
+        // Keep the old values when equal, so later comparisons are by pointer.
+        if changed {
+            state.results = Some(results);
+        }
+        state.used = if failed { None } else { done.inputs };
+        let revision = state.running_revision;
+        self.log(|| LiveEvent::Finished {
+            revision,
+            task: self.path(node),
+            changed,
+            failed,
+        });
+        self.settle(node, changed);
+    }
+
+    fn results(&self, node: NodeId, outcome: Outcome) -> Results {
+        let failure = |error| LiveFailure {
+            task: self.path(node),
+            error,
+        };
+        match outcome {
+            Outcome::Done(outputs) => Ok((0..outputs.len())
+                .map(|idx| {
+                    outputs
+                        .value_at(idx)
+                        .expect("outputs are in declared order")
+                        .clone()
+                })
+                .collect()),
+            Outcome::Failed(error) => Err(failure(error)),
+            Outcome::Cancelled => Err(failure(TaskError::permanent("the task was cancelled"))),
+        }
+    }
+
+    /// A state node is clean for the current revision: publish what changed and check the
+    /// successors this was the last unclean predecessor of.
+    fn settle(&mut self, start: NodeId, changed: bool) {
+        let mut work = vec![(start, changed)];
+        while let Some((node, changed)) = work.pop() {
+            let revision = self.revision;
+            let state = &mut self.nodes[node as usize];
+            state.status = Status::Clean;
+            state.cancelled = false;
+            state.checked_at = revision;
+            if changed {
+                state.changed_at = revision;
+            }
+            self.busy -= 1;
+            if changed {
+                self.publish_node(node);
+            }
+            let graph = self.graph.clone();
+            for &succ in graph.plan.successors(node) {
+                let succ_state = &mut self.nodes[succ as usize];
+                succ_state.unclean_preds -= 1;
+                if succ_state.unclean_preds != 0 {
+                    continue;
+                }
+                if self.graph.is_event[succ as usize] {
+                    self.to_fire.push_back(succ);
+                } else if succ_state.status == Status::Dirty
+                    && let Some(changed) = self.check(succ)
+                {
+                    // On the work list rather than recursing: a long run of cut-offs
+                    // must not grow the stack.
+                    work.push((succ, changed));
+                }
+            }
+        }
+    }
+
+    fn publish_input(&mut self, input: usize) {
+        let Some(value) = self.inputs[input].clone() else {
+            return;
+        };
+        let graph = self.graph.clone();
+        for &output in &graph.input_outputs[input] {
+            self.publish(output, Ok(value.clone()));
+        }
+    }
+
+    fn publish_node(&mut self, node: NodeId) {
+        if let Some(results) = self.nodes[node as usize].results.clone() {
+            self.publish_results(node, self.revision, &results);
+        }
+    }
+
+    /// Publishes, as of `revision`, the plan outputs `results` (of `node`) feed.
+    fn publish_results(&mut self, node: NodeId, revision: Revision, results: &Results) {
+        let graph = self.graph.clone();
+        for &output in &graph.feeds_outputs[node as usize] {
+            if let Source::Output { port, .. } = graph.plan.outputs()[output].1 {
+                self.publish_at(output, revision, port_value(results, port));
+            }
+        }
+    }
+
+    fn publish(&mut self, output: usize, value: LiveValue) {
+        self.publish_at(output, self.revision, value);
+    }
+
+    fn publish_at(&mut self, output: usize, revision: Revision, value: LiveValue) {
+        self.published.push(output);
+        self.log(|| LiveEvent::Published {
+            revision,
+            output: self.board.names.list[output].clone(),
+        });
+        self.board.publish(output, Update { revision, value });
+    }
+
+    fn enqueue_event(&mut self, node: NodeId, revision: Revision, event: LiveValue) {
+        self.nodes[node as usize]
+            .events
+            .push_back((revision, event));
+        self.busy += 1;
+        self.to_fire.push_back(node);
+    }
+
+    /// Delivers an event node's next event if its state inputs are clean and it is idle.
+    fn fire(&mut self, node: NodeId) {
+        loop {
+            let state = &self.nodes[node as usize];
+            if state.status == Status::Running || state.unclean_preds != 0 {
+                return;
+            }
+            let Some((revision, event)) = self.nodes[node as usize].events.pop_front() else {
+                return;
+            };
+            let plan = self.graph.plan.clone();
+            let NodeKind::Task(slot) = &plan.node(node).kind else {
+                unreachable!("barriers carry no events")
+            };
+            let event_idx = self.graph.event_source[node as usize].expect("an event node");
+            match self.gather(slot, Some((event_idx, &event))) {
+                Ok(inputs) => {
+                    // Tagged with the current revision: its state inputs are clean at it.
+                    // The event stays counted in `busy` until its execution ends.
+                    self.spawn(node, slot, inputs, true);
+                    return;
+                }
+                Err(failure) => {
+                    self.busy -= 1;
+                    self.deliver_results(node, revision, Err(failure));
+                }
+            }
+        }
+    }
+
+    fn finish_event(&mut self, node: NodeId, results: Results) {
+        self.nodes[node as usize].status = Status::Clean;
+        self.busy -= 1;
+        let revision = self.nodes[node as usize].running_revision;
+        let failed = results.is_err();
+        self.log(|| LiveEvent::Finished {
+            revision,
+            task: self.path(node),
+            changed: true,
+            failed,
+        });
+        self.nodes[node as usize].results = Some(results.clone());
+        self.deliver_results(node, revision, results);
+        self.to_fire.push_back(node);
+    }
+
+    /// An event node's outcome for one event: to the subscribers of the outputs it feeds,
+    /// and to each event task reading them.
+    fn deliver_results(&mut self, node: NodeId, revision: Revision, results: Results) {
+        self.publish_results(node, revision, &results);
+        let plan = self.graph.plan.clone();
+        for &succ in plan.successors(node) {
+            if !self.graph.is_event[succ as usize] {
+                continue;
+            }
+            let NodeKind::Task(slot) = &plan.node(succ).kind else {
+                continue;
+            };
+            let Some(idx) = self.graph.event_source[succ as usize] else {
+                continue;
+            };
+            let Source::Output { node: from, port } = slot.sources[idx] else {
+                continue;
+            };
+            if from != node {
+                continue;
+            }
+            self.enqueue_event(succ, revision, port_value(&results, port));
+        }
+    }
+}
+
+/// Port `port` of a task's results, or the failure standing in for all of them.
+fn port_value(results: &Results, port: u32) -> LiveValue {
+    match results {
+        Ok(values) => Ok(values[port as usize].clone()),
+        Err(failure) => Err(failure.clone()),
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
