@@ -69,8 +69,8 @@ struct Node {
     token: Option<Arc<CancellationToken>>,
     /// A change cancelled this node's last execution: it restarts once changes pause.
     cancelled: bool,
-    /// An event node's waiting events (the revision that sent each).
-    events: VecDeque<(Revision, LiveValue)>,
+    /// An event node's waiting events.
+    events: VecDeque<LiveValue>,
     /// The revision the running execution computes (an event node's outputs' tag).
     running_revision: Revision,
 }
@@ -339,7 +339,7 @@ impl Driver {
         for (input, value) in events {
             let consumers = self.graph.input_consumers[input].clone();
             for node in consumers {
-                self.enqueue_event(node, revision, Ok(value.clone()));
+                self.enqueue_event(node, Ok(value.clone()));
             }
         }
     }
@@ -688,10 +688,8 @@ impl Driver {
         self.board.publish(output, Update { revision, value });
     }
 
-    fn enqueue_event(&mut self, node: NodeId, revision: Revision, event: LiveValue) {
-        self.nodes[node as usize]
-            .events
-            .push_back((revision, event));
+    fn enqueue_event(&mut self, node: NodeId, event: LiveValue) {
+        self.nodes[node as usize].events.push_back(event);
         self.busy += 1;
         self.to_fire.push_back(node);
     }
@@ -703,7 +701,7 @@ impl Driver {
             if state.status == Status::Running || state.unclean_preds != 0 {
                 return;
             }
-            let Some((revision, event)) = self.nodes[node as usize].events.pop_front() else {
+            let Some(event) = self.nodes[node as usize].events.pop_front() else {
                 return;
             };
             let plan = self.graph.plan.clone();
@@ -719,8 +717,9 @@ impl Driver {
                     return;
                 }
                 Err(failure) => {
+                    // Tagged like an execution would be, so an output's revisions only grow.
                     self.busy -= 1;
-                    self.deliver_results(node, revision, Err(failure));
+                    self.deliver_results(node, self.revision, Err(failure));
                 }
             }
         }
@@ -763,7 +762,7 @@ impl Driver {
             if from != node {
                 continue;
             }
-            self.enqueue_event(succ, revision, port_value(&results, port));
+            self.enqueue_event(succ, port_value(&results, port));
         }
     }
 }
