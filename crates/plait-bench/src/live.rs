@@ -77,6 +77,7 @@ pub(crate) fn measure(
     tasks: usize,
     jobs: Option<usize>,
     repeat: usize,
+    warmup: usize,
 ) -> anyhow::Result<Figures> {
     let build_start = Instant::now();
     let (workflow, width) = workflow(tasks)?;
@@ -84,8 +85,8 @@ pub(crate) fn measure(
         compile(&workflow).map_err(|invalid| anyhow::anyhow!("{:?}", invalid.diagnostics))?,
     );
     drop(workflow);
-    // The changes come from a task on the runtime, as a server's handlers would make
-    // them: the driver then wakes on the same worker, not through another thread.
+    // The changes come from a task on the runtime, as a server's handlers would make them,
+    // not from a thread outside it (tokio may still wake an idle worker to look for work).
     runtime.block_on(runtime.spawn(async move {
         let mut builder = LiveFlow::builder(plan);
         if let Some(jobs) = jobs {
@@ -99,8 +100,8 @@ pub(crate) fn measure(
         let mut random = SplitMix64::new(7);
         let mut rounds = Vec::with_capacity(repeat);
         let mut affected = 0.0;
-        // One unmeasured round first: thread start-up, first-touch page faults.
-        for round in 0..=repeat.max(1) {
+        // Unmeasured rounds first: thread start-up, first-touch page faults.
+        for round in 0..warmup + repeat.max(1) {
             let before = live.stats().started;
             let start = Instant::now();
             for _ in 0..CHANGES {
@@ -110,7 +111,7 @@ pub(crate) fn measure(
                 live.settled_revision().await?;
             }
             let elapsed = start.elapsed().as_secs_f64();
-            if round > 0 {
+            if round >= warmup {
                 rounds.push(elapsed * 1e6 / CHANGES as f64);
                 affected = (live.stats().started - before) as f64 / CHANGES as f64;
             }

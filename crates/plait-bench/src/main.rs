@@ -231,7 +231,7 @@ fn live_main(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(
     } else {
         runtime
     };
-    let figures = live::measure(runtime, args.tasks, args.jobs, args.repeat)?;
+    let figures = live::measure(runtime, args.tasks, args.jobs, args.repeat, args.warmup)?;
     let peak_rss_mb = peak_rss_mb();
     if args.json {
         let line = serde_json::json!({
@@ -242,6 +242,7 @@ fn live_main(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(
             "runtime": if args.one_thread { "current_thread" } else { "multi_thread" },
             "changes": figures.changes,
             "repeat": args.repeat,
+            "warmup": args.warmup,
             "build_s": figures.build_s,
             "peak_rss_mb": peak_rss_mb,
         });

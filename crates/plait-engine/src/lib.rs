@@ -38,5 +38,4 @@ mod run;
 pub use clock::{Clock, SystemClock, TokioClock, unix_millis};
 pub use engine::{Engine, RunDefinition, RunOptions};
 pub use event::{ChannelObserver, Event, EventLog, Observer};
-pub use live::LiveFlow;
 pub use report::{RunError, RunReport, TaskReport};

@@ -1,6 +1,6 @@
 //! The one task that owns a live flow's state. Changes and finished executions arrive on
-//! channels; nothing here is shared, so no lock sits on the path from a change to the
-//! executions it starts.
+//! channels; the nodes' state is the driver's alone, so tasks and handles never wait on it
+//! (the locks it takes are the subscribers' queues, when it publishes).
 //!
 //! A node is `Clean` (its outputs are right for the current revision), `Dirty` (a change
 //! reached it; it waits for its predecessors), `Ready` (its predecessors are clean and its
@@ -11,20 +11,22 @@
 //! without executing (early cut-off), and the check moves on to its successors.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use plait_core::{Inputs, NodeId, NodeKind, Source, TaskContext, TaskError, TaskSlot, Value};
-use tokio::sync::mpsc;
+use plait_core::{NodeId, NodeKind, Plan, Source, TaskSlot, Value};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::graph::Graph;
 use super::publish::{Board, LiveEvent, LiveFailure, LiveValue, Revision, Update};
-use super::same::same_values;
-use crate::run::attempt::{Outcome, attempt_once};
+use super::same::{same_value, same_values};
+use crate::run::attempt::Outcome;
+
+mod events;
+mod execute;
 
 /// One input's new value.
 #[derive(Debug)]
@@ -57,10 +59,13 @@ struct Node {
     status: Status,
     /// Predecessors (data or ordering) that are not clean.
     unclean_preds: u32,
+    /// What the node's outputs are now: its last execution's, or a failed input's failure.
     results: Option<Results>,
-    /// The input values `results` were computed from; `None` forces the next check to
-    /// execute.
-    used: Option<Vec<Value>>,
+    /// The last execution: the input values it ran with and what it gave (the same `Arc`
+    /// as `results` unless an input failed since). Inputs equal to these again restore it
+    /// without executing.
+    executed_with: Option<Vec<Value>>,
+    executed: Option<Results>,
     /// The revision at which `results` last changed, and at which they were last confirmed.
     changed_at: Revision,
     checked_at: Revision,
@@ -75,9 +80,14 @@ struct Node {
     running_revision: Revision,
 }
 
+/// How many changes the driver had applied when it last had nothing left to compute, and
+/// that revision. Dropped with the driver, which tells waiting handles it is gone.
+pub(crate) type Progress = watch::Sender<(u64, Revision)>;
+
 pub(crate) struct Driver {
     graph: Arc<Graph>,
     board: Arc<Board>,
+    progress: Progress,
     jobs: usize,
     restart_delay: Duration,
     revision: Revision,
@@ -98,11 +108,11 @@ pub(crate) struct Driver {
     done_rx: mpsc::UnboundedReceiver<Done>,
     /// Changes applied so far, as counted by the handles (the initial inputs are the first).
     applied: u64,
-    logging: bool,
     /// The newest revision at which nothing was left to compute.
     settled_revision: Revision,
-    /// Outputs published since then.
+    /// Outputs published since then, once each, and per output whether it is listed.
     published: Vec<usize>,
+    unsettled_outputs: Vec<bool>,
     run_id: Arc<str>,
 }
 
@@ -110,17 +120,20 @@ impl Driver {
     pub(crate) fn new(
         graph: Arc<Graph>,
         board: Arc<Board>,
+        progress: Progress,
         inputs: Vec<Option<Value>>,
         jobs: usize,
         restart_delay: Duration,
     ) -> Driver {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let graph_outputs = graph.plan.outputs().len();
         let nodes = (0..graph.plan.len())
             .map(|_| Node {
                 status: Status::Clean,
                 unclean_preds: 0,
                 results: None,
-                used: None,
+                executed_with: None,
+                executed: None,
                 changed_at: 0,
                 checked_at: 0,
                 execution: 0,
@@ -133,6 +146,7 @@ impl Driver {
         Driver {
             graph,
             board,
+            progress,
             jobs,
             restart_delay,
             revision: 0,
@@ -148,20 +162,23 @@ impl Driver {
             done_tx,
             done_rx,
             applied: 1,
-            logging: false,
             settled_revision: 0,
             published: Vec::new(),
+            unsettled_outputs: vec![false; graph_outputs],
             run_id: format!("live-{}", uuid::Uuid::now_v7()).into(),
         }
     }
 
     pub(crate) async fn run(mut self, mut changes: mpsc::UnboundedReceiver<Vec<Change>>) {
-        self.logging = self.board.has_listeners();
         self.initial();
         self.after_step();
         loop {
-            let deadline =
-                (!self.deferred.is_empty()).then(|| self.last_change + self.restart_delay);
+            // `None` (no deadline) also for a delay too long to add to an instant.
+            let deadline = if self.deferred.is_empty() {
+                None
+            } else {
+                self.last_change.checked_add(self.restart_delay)
+            };
             tokio::select! {
                 // Changes first: whatever is waiting joins one revision.
                 biased;
@@ -193,17 +210,10 @@ impl Driver {
             }
             self.after_step();
         }
-        for node in &self.nodes {
-            if let Some(token) = &node.token {
-                token.cancel();
-            }
-        }
-        self.board.close();
     }
 
     /// Starts what can start; records a snapshot when nothing is left to do.
     fn after_step(&mut self) {
-        self.logging = self.board.has_listeners();
         loop {
             // A work list, not recursion: an execution that finishes on its first poll
             // delivers its event here, and a queue of them must not grow the stack.
@@ -219,19 +229,20 @@ impl Driver {
             if self.settled_revision != self.revision {
                 self.settled_revision = self.revision;
                 self.board.settle(self.revision, &self.published);
-                self.published.clear();
+                for output in self.published.drain(..) {
+                    self.unsettled_outputs[output] = false;
+                }
                 self.log(|| LiveEvent::Settled {
                     revision: self.revision,
                 });
             }
-            self.board
-                .settled
+            self.progress
                 .send_replace((self.applied, self.settled_revision));
         }
     }
 
     fn log(&self, event: impl FnOnce() -> LiveEvent) {
-        if self.logging {
+        if self.board.is_listened_to() {
             self.board.log(event());
         }
     }
@@ -283,10 +294,12 @@ impl Driver {
         }
     }
 
-    /// Applies a batch of changes as one revision.
+    /// Applies a batch of changes as one revision. Every event of the batch sees the
+    /// batch's state (the batch is one moment), whatever order the calls came in.
     fn apply(&mut self, changes: Vec<Change>) {
-        self.last_change = Instant::now();
-        let mut changed_inputs = Vec::new();
+        // Each state input's value before the batch: an input set and set back within it
+        // did not change.
+        let mut before: Vec<(usize, Option<Value>)> = Vec::new();
         let mut events = Vec::new();
         for Change { input, value } in changes {
             let idx = input as usize;
@@ -294,38 +307,49 @@ impl Driver {
                 events.push((idx, value));
                 continue;
             }
-            if let Some(old) = &self.inputs[idx]
-                && super::same::same_value(old, &value)
-            {
-                continue;
+            if !before.iter().any(|(seen, _)| *seen == idx) {
+                before.push((idx, self.inputs[idx].clone()));
             }
             self.inputs[idx] = Some(value);
-            if !changed_inputs.contains(&idx) {
-                changed_inputs.push(idx);
-            }
         }
+        let changed_inputs: Vec<usize> = before
+            .into_iter()
+            .filter(|(idx, old)| {
+                let new = self.inputs[*idx].as_ref().expect("just set");
+                !old.as_ref().is_some_and(|old| same_value(old, new))
+            })
+            .map(|(idx, _)| idx)
+            .collect();
         if changed_inputs.is_empty() && events.is_empty() {
             return;
         }
+        self.last_change = Instant::now();
         self.revision += 1;
         self.board.revisions.fetch_add(1, Ordering::Relaxed);
         let revision = self.revision;
-        self.log(|| LiveEvent::Revision {
-            revision,
-            inputs: changed_inputs
-                .iter()
-                .chain(events.iter().map(|(idx, _)| idx))
-                .map(|&idx| self.graph.plan.inputs()[idx].name.clone())
-                .collect(),
+        self.log(|| {
+            let mut inputs: Vec<usize> = changed_inputs.clone();
+            for (idx, _) in &events {
+                if !inputs.contains(idx) {
+                    inputs.push(*idx);
+                }
+            }
+            LiveEvent::Revision {
+                revision,
+                inputs: inputs
+                    .iter()
+                    .map(|&idx| self.graph.plan.inputs()[idx].name.clone())
+                    .collect(),
+            }
         });
         // Mark everything first, then check: a node reached by two inputs is checked once,
         // with both changes in.
+        let graph = self.graph.clone();
         let mut to_check = Vec::new();
         for &input in &changed_inputs {
             self.publish_input(input);
-            let consumers = self.graph.input_consumers[input].clone();
-            for node in consumers {
-                if !self.graph.is_event[node as usize] {
+            for &node in &graph.input_consumers[input] {
+                if !graph.is_event[node as usize] {
                     self.mark(node, &mut to_check);
                 }
             }
@@ -337,8 +361,10 @@ impl Driver {
             }
         }
         for (input, value) in events {
-            let consumers = self.graph.input_consumers[input].clone();
-            for node in consumers {
+            for &output in &graph.input_outputs[input] {
+                self.publish(output, Ok(value.clone()));
+            }
+            for &node in &graph.input_consumers[input] {
                 self.enqueue_event(node, Ok(value.clone()));
             }
         }
@@ -377,23 +403,6 @@ impl Driver {
         }
     }
 
-    fn cancel(&mut self, node: NodeId) {
-        let state = &mut self.nodes[node as usize];
-        if let Some(token) = state.token.take() {
-            token.cancel();
-        }
-        state.cancelled = true;
-        // A later report of this execution is stale.
-        state.execution = 0;
-        self.running -= 1;
-        self.board.cancelled.fetch_add(1, Ordering::Relaxed);
-        let revision = state.running_revision;
-        self.log(|| LiveEvent::Cancelled {
-            revision,
-            task: self.path(node),
-        });
-    }
-
     /// Checks a dirty node whose predecessors are all clean, and settles it (with what
     /// follows) if it needs no execution.
     fn check_and_settle(&mut self, node: NodeId) {
@@ -419,30 +428,37 @@ impl Driver {
                 let state = &mut self.nodes[node as usize];
                 let changed = !matches!(&state.results, Some(Err(old)) if old.same(&failure));
                 state.results = Some(Err(failure));
-                state.used = None;
                 return Some(changed);
             }
         };
         let state = &mut self.nodes[node as usize];
-        let unchanged = !order_changed
-            && state.results.is_some()
+        let same_inputs = !order_changed
             && state
-                .used
+                .executed_with
                 .as_deref()
-                .is_some_and(|used| same_values(used, &inputs));
-        if unchanged {
+                .is_some_and(|with| same_values(with, &inputs));
+        if same_inputs && let Some(executed) = &state.executed {
+            // Its last execution still stands (a failed input in between is gone again).
+            let changed = !state
+                .results
+                .as_ref()
+                .is_some_and(|now| same_results(now, executed));
+            if changed {
+                state.results = Some(executed.clone());
+            }
             self.board.unchanged.fetch_add(1, Ordering::Relaxed);
             let revision = self.revision;
             self.log(|| LiveEvent::Unchanged {
                 revision,
                 task: self.path(node),
             });
-            return Some(false);
+            return Some(changed);
         }
         state.status = Status::Ready;
         if state.cancelled && !self.restart_delay.is_zero() {
             self.deferred.push(node);
         } else {
+            state.cancelled = false;
             self.ready.push_back(node);
         }
         None
@@ -476,140 +492,6 @@ impl Driver {
             values.push(value);
         }
         Ok(values)
-    }
-
-    fn start_ready(&mut self) {
-        while self.running < self.jobs {
-            let Some(node) = self.ready.pop_front() else {
-                break;
-            };
-            if self.nodes[node as usize].status != Status::Ready {
-                continue;
-            }
-            let plan = self.graph.plan.clone();
-            let NodeKind::Task(slot) = &plan.node(node).kind else {
-                unreachable!("only tasks execute")
-            };
-            let inputs = match self.gather(slot, None) {
-                Ok(inputs) => inputs,
-                Err(_) => unreachable!("a ready node's inputs are values"),
-            };
-            self.spawn(node, slot, inputs, false);
-        }
-    }
-
-    fn spawn(&mut self, node: NodeId, slot: &TaskSlot, inputs: Vec<Value>, event: bool) {
-        self.next_execution += 1;
-        let execution = self.next_execution;
-        let token = Arc::new(CancellationToken::new());
-        let state = &mut self.nodes[node as usize];
-        state.status = Status::Running;
-        state.execution = execution;
-        state.token = Some(token.clone());
-        state.running_revision = self.revision;
-        self.running += 1;
-        self.board.started.fetch_add(1, Ordering::Relaxed);
-        let revision = self.revision;
-        self.log(|| LiveEvent::Started {
-            revision,
-            task: self.path(node),
-        });
-        let path = self.path(node);
-        let ctx = TaskContext::new(self.run_id.clone(), path, 1, token.clone());
-        let kept = (!event).then(|| inputs.clone());
-        let task_inputs = Inputs::new(slot.requires.clone(), inputs);
-        // The future owns the plan and borrows the slot from it: cheaper than a copy of
-        // the slot per execution.
-        let plan = self.graph.plan.clone();
-        let mut attempt = Box::pin(async move {
-            let NodeKind::Task(slot) = &plan.node(node).kind else {
-                unreachable!("only tasks execute")
-            };
-            attempt_once(slot, ctx, task_inputs, &token).await
-        });
-        // Polled here first: most in-process tasks finish on their first poll, and then
-        // cost no spawn and no trip through the channel. A pending one moves to its own
-        // task, whose first poll gives it the real waker (a future must accept a new one).
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match attempt.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(outcome) => self.finish(Done {
-                node,
-                execution,
-                outcome,
-                inputs: kept,
-            }),
-            std::task::Poll::Pending => {
-                let done = self.done_tx.clone();
-                tokio::spawn(async move {
-                    let outcome = attempt.await;
-                    let _ = done.send(Done {
-                        node,
-                        execution,
-                        outcome,
-                        inputs: kept,
-                    });
-                });
-            }
-        }
-    }
-
-    /// An execution ended.
-    fn finish(&mut self, done: Done) {
-        let node = done.node;
-        if self.nodes[node as usize].execution != done.execution || done.execution == 0 {
-            // Cancelled by a newer revision: already counted, its result is stale.
-            return;
-        }
-        self.running -= 1;
-        let state = &mut self.nodes[node as usize];
-        state.token = None;
-        state.cancelled = false;
-        state.execution = 0;
-        let results = self.results(node, done.outcome);
-        self.board.finished.fetch_add(1, Ordering::Relaxed);
-        if self.graph.is_event[node as usize] {
-            self.finish_event(node, results);
-            return;
-        }
-        let state = &mut self.nodes[node as usize];
-        let changed = match (&state.results, &results) {
-            (Some(Ok(old)), Ok(new)) => !same_values(old, new),
-            (Some(Err(old)), Err(new)) => !old.same(new),
-            _ => true,
-        };
-        let failed = results.is_err();
-        // Keep the old values when equal, so later comparisons are by pointer.
-        if changed {
-            state.results = Some(results);
-        }
-        state.used = if failed { None } else { done.inputs };
-        let revision = state.running_revision;
-        self.log(|| LiveEvent::Finished {
-            revision,
-            task: self.path(node),
-            changed,
-            failed,
-        });
-        self.settle(node, changed);
-    }
-
-    fn results(&self, node: NodeId, outcome: Outcome) -> Results {
-        let failure = |error| LiveFailure {
-            task: self.path(node),
-            error,
-        };
-        match outcome {
-            Outcome::Done(outputs) => Ok((0..outputs.len())
-                .map(|idx| {
-                    outputs
-                        .value_at(idx)
-                        .expect("outputs are in declared order")
-                        .clone()
-                })
-                .collect()),
-            Outcome::Failed(error) => Err(failure(error)),
-            Outcome::Cancelled => Err(failure(TaskError::permanent("the task was cancelled"))),
-        }
     }
 
     /// A state node is clean for the current revision: publish what changed and check the
@@ -680,90 +562,31 @@ impl Driver {
     }
 
     fn publish_at(&mut self, output: usize, revision: Revision, value: LiveValue) {
-        self.published.push(output);
+        // Once per output until the next settled revision, however often it changes.
+        if !std::mem::replace(&mut self.unsettled_outputs[output], true) {
+            self.published.push(output);
+        }
         self.log(|| LiveEvent::Published {
             revision,
             output: self.board.names.list[output].clone(),
         });
         self.board.publish(output, Update { revision, value });
     }
+}
 
-    fn enqueue_event(&mut self, node: NodeId, event: LiveValue) {
-        self.nodes[node as usize].events.push_back(event);
-        self.busy += 1;
-        self.to_fire.push_back(node);
-    }
+/// The task at `node`, which the caller knows is one (barriers never execute).
+fn task_slot(plan: &Plan, node: NodeId) -> &TaskSlot {
+    plan.node(node)
+        .task()
+        .expect("only tasks execute or take events")
+}
 
-    /// Delivers an event node's next event if its state inputs are clean and it is idle.
-    fn fire(&mut self, node: NodeId) {
-        loop {
-            let state = &self.nodes[node as usize];
-            if state.status == Status::Running || state.unclean_preds != 0 {
-                return;
-            }
-            let Some(event) = self.nodes[node as usize].events.pop_front() else {
-                return;
-            };
-            let plan = self.graph.plan.clone();
-            let NodeKind::Task(slot) = &plan.node(node).kind else {
-                unreachable!("barriers carry no events")
-            };
-            let event_idx = self.graph.event_source[node as usize].expect("an event node");
-            match self.gather(slot, Some((event_idx, &event))) {
-                Ok(inputs) => {
-                    // Tagged with the current revision: its state inputs are clean at it.
-                    // The event stays counted in `busy` until its execution ends.
-                    self.spawn(node, slot, inputs, true);
-                    return;
-                }
-                Err(failure) => {
-                    // Tagged like an execution would be, so an output's revisions only grow.
-                    self.busy -= 1;
-                    self.deliver_results(node, self.revision, Err(failure));
-                }
-            }
-        }
-    }
-
-    fn finish_event(&mut self, node: NodeId, results: Results) {
-        self.nodes[node as usize].status = Status::Clean;
-        self.busy -= 1;
-        let revision = self.nodes[node as usize].running_revision;
-        let failed = results.is_err();
-        self.log(|| LiveEvent::Finished {
-            revision,
-            task: self.path(node),
-            changed: true,
-            failed,
-        });
-        self.nodes[node as usize].results = Some(results.clone());
-        self.deliver_results(node, revision, results);
-        self.to_fire.push_back(node);
-    }
-
-    /// An event node's outcome for one event: to the subscribers of the outputs it feeds,
-    /// and to each event task reading them.
-    fn deliver_results(&mut self, node: NodeId, revision: Revision, results: Results) {
-        self.publish_results(node, revision, &results);
-        let plan = self.graph.plan.clone();
-        for &succ in plan.successors(node) {
-            if !self.graph.is_event[succ as usize] {
-                continue;
-            }
-            let NodeKind::Task(slot) = &plan.node(succ).kind else {
-                continue;
-            };
-            let Some(idx) = self.graph.event_source[succ as usize] else {
-                continue;
-            };
-            let Source::Output { node: from, port } = slot.sources[idx] else {
-                continue;
-            };
-            if from != node {
-                continue;
-            }
-            self.enqueue_event(succ, port_value(&results, port));
-        }
+/// Whether two results are the same values, or the same failure.
+fn same_results(a: &Results, b: &Results) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Arc::ptr_eq(a, b) || same_values(a, b),
+        (Err(a), Err(b)) => a.same(b),
+        _ => false,
     }
 }
 
@@ -772,6 +595,19 @@ fn port_value(results: &Results, port: u32) -> LiveValue {
     match results {
         Ok(values) => Ok(values[port as usize].clone()),
         Err(failure) => Err(failure.clone()),
+    }
+}
+
+/// However the driver ends (its flow dropped, its runtime shut down, a panic), what runs is
+/// stopped and subscribers are told.
+impl Drop for Driver {
+    fn drop(&mut self) {
+        for node in &self.nodes {
+            if let Some(token) = &node.token {
+                token.cancel();
+            }
+        }
+        self.board.close();
     }
 }
 

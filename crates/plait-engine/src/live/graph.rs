@@ -96,11 +96,11 @@ impl Graph {
         for consumers in &mut input_consumers {
             consumers.dedup();
         }
-        let input_index = inputs
-            .iter()
-            .enumerate()
-            .map(|(idx, input)| (input.name.clone(), idx))
-            .collect();
+        let mut input_index = HashMap::with_capacity(inputs.len());
+        for (idx, input) in inputs.iter().enumerate() {
+            // The first of two inputs with one name, as compiling and runs resolve it.
+            input_index.entry(input.name.clone()).or_insert(idx);
+        }
         Ok(Graph {
             input_index,
             plan,

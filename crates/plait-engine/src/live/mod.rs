@@ -38,7 +38,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use plait_core::{Plan, TypeMismatch, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub use publish::{
     LiveEvent, LiveFailure, LiveStats, LiveValue, Revision, Snapshot, Subscription, Update,
@@ -69,11 +69,15 @@ pub enum LiveError {
         known: Vec<Arc<str>>,
     },
     #[error(
-        "task `{task}` consumes more than one event; give it one event input and read the others as state"
+        "task `{task}` reads more than one event port; a task reads at most one (make the others state inputs)"
     )]
     SeveralEvents { task: Arc<str> },
     #[error("the live flow has stopped (its runtime shut down)")]
     Stopped,
+    #[error("a live flow runs on a tokio runtime: start it from within one")]
+    NoRuntime,
+    #[error("input `{name}` is an event: send its values with `set` once the flow runs")]
+    EventHasNoInitialValue { name: Arc<str> },
 }
 
 /// Builds a [`LiveFlow`]: which inputs are events, how many tasks run at once.
@@ -137,9 +141,10 @@ impl LiveBuilder {
             .map(|(input, event)| if *event { None } else { input.default.clone() })
             .collect();
         for (name, value) in inputs {
-            let (idx, value) = check_input(&graph, name.into(), value.into())?;
+            let name = name.into();
+            let (idx, value) = check_input(&graph, name.clone(), value.into())?;
             if graph.input_is_event[idx] {
-                continue;
+                return Err(LiveError::EventHasNoInitialValue { name });
             }
             values[idx] = Some(value);
         }
@@ -162,21 +167,25 @@ impl LiveBuilder {
             .map(|idx| graph.output_is_event(idx))
             .collect();
         let board = Arc::new(Board::new(names, output_is_event, self.activity));
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| LiveError::NoRuntime)?;
         let (changes, receiver) = mpsc::unbounded_channel();
+        let (progress, settled) = watch::channel((0, 0));
         let graph = Arc::new(graph);
         let driver = Driver::new(
             graph.clone(),
             board.clone(),
+            progress,
             values,
             self.jobs,
             self.restart_delay,
         );
-        tokio::spawn(driver.run(receiver));
+        runtime.spawn(driver.run(receiver));
         Ok(LiveFlow {
             inner: Arc::new(Inner {
                 graph,
                 board,
                 changes,
+                settled,
             }),
         })
     }
@@ -194,6 +203,8 @@ struct Inner {
     graph: Arc<Graph>,
     board: Arc<Board>,
     changes: mpsc::UnboundedSender<Vec<Change>>,
+    /// The driver's progress; closed once the driver is gone.
+    settled: watch::Receiver<(u64, Revision)>,
 }
 
 impl LiveFlow {
@@ -269,7 +280,7 @@ impl LiveFlow {
     /// newer one). Costs nothing per output.
     pub async fn settled_revision(&self) -> Result<Revision, LiveError> {
         let target = self.inner.board.submitted.load(Ordering::SeqCst);
-        let mut settled = self.inner.board.settled.subscribe();
+        let mut settled = self.inner.settled.clone();
         let revision = settled
             .wait_for(|&(applied, _)| applied >= target)
             .await

@@ -2,19 +2,19 @@
 //! snapshot, the activity log and counters. The driver writes here; handles read.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
 use plait_core::{TaskError, Value};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 
 use crate::run::lock;
 
 /// A revision: 1 for the flow's initial inputs, one more for each batch of changes.
 pub type Revision = u64;
 
-/// A task's failure, as a live flow's outputs carry it: the flow keeps running, and the
-/// next change that reaches the task tries again.
+/// A task's failure, as a live flow's outputs carry it: the flow keeps running, and the task
+/// runs again when one of its inputs changes.
 #[derive(Clone, Debug)]
 pub struct LiveFailure {
     /// The task that failed (for a task that did not run because an input failed, the task
@@ -206,9 +206,8 @@ pub(crate) struct Board {
     pub(crate) unchanged: AtomicU64,
     /// Changes submitted through the handles.
     pub(crate) submitted: AtomicU64,
-    /// How many changes the driver had applied when it last had nothing left to compute,
-    /// and that revision.
-    pub(crate) settled: watch::Sender<(u64, Revision)>,
+    /// Whether `activity` has listeners: the driver builds no event for nobody.
+    listening: AtomicBool,
 }
 
 impl Board {
@@ -222,6 +221,7 @@ impl Board {
             names,
             output_is_event,
             settled_revision: RwLock::new(0),
+            listening: AtomicBool::new(!activity.is_empty()),
             activity: Mutex::new(activity),
             revisions: AtomicU64::new(0),
             started: AtomicU64::new(0),
@@ -230,7 +230,6 @@ impl Board {
             unchanged: AtomicU64::new(0),
             // The initial inputs are the first change.
             submitted: AtomicU64::new(1),
-            settled: watch::Sender::new((0, 0)),
         }
     }
 
@@ -304,17 +303,24 @@ impl Board {
 
     pub(crate) fn activity(&self) -> mpsc::UnboundedReceiver<LiveEvent> {
         let (sender, receiver) = mpsc::unbounded_channel();
-        lock(&self.activity).push(sender);
+        let mut listeners = lock(&self.activity);
+        listeners.push(sender);
+        self.listening.store(true, Ordering::Relaxed);
         receiver
     }
 
-    /// Whether anyone listens to the activity log (the driver skips building events if not).
-    pub(crate) fn has_listeners(&self) -> bool {
-        !lock(&self.activity).is_empty()
+    /// Whether anyone listens to the activity log, without a lock: the driver asks before
+    /// each event.
+    pub(crate) fn is_listened_to(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
     }
 
     pub(crate) fn log(&self, event: LiveEvent) {
-        lock(&self.activity).retain(|sender| sender.send(event.clone()).is_ok());
+        let mut listeners = lock(&self.activity);
+        listeners.retain(|sender| sender.send(event.clone()).is_ok());
+        if listeners.is_empty() {
+            self.listening.store(false, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn stats(&self) -> LiveStats {
@@ -327,7 +333,8 @@ impl Board {
         }
     }
 
-    /// The driver stopped: subscribers read what is left, then get `None`.
+    /// The driver stopped (the flow was dropped, or its runtime shut down): subscribers
+    /// read what is left, then get `None`.
     pub(crate) fn close(&self) {
         for output in &self.outputs {
             for queue in lock(output).subscribers.iter().filter_map(Weak::upgrade) {

@@ -106,29 +106,27 @@ async fn only_what_a_change_reaches_recomputes_and_equal_values_stop_it() {
 #[tokio::test(start_paused = true)]
 async fn a_stale_execution_is_cancelled_and_an_unaffected_one_finishes() {
     let calls: [Calls; 4] = Default::default();
-    let live = LiveFlow::builder(diamond(&calls, Duration::from_secs(10)))
-        .start([("x", 1i64), ("y", 1)])
-        .unwrap();
+    let mut builder = LiveFlow::builder(diamond(&calls, Duration::from_secs(10)));
+    let mut activity = builder.activity();
+    let live = builder.start([("x", 1i64), ("y", 1)]).unwrap();
     let mut d = live.subscribe("d").unwrap();
-    let mut activity = live.activity();
-    // b is 1 s into its 10 s; x's change does not reach it, y's does.
+    // b is 1 s into its 10 s; x's change does not reach it: it finishes, and d at
+    // revision 2 uses its result with x's new branch.
     tokio::time::sleep(Duration::from_secs(1)).await;
     live.set("x", 2i64).unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        live.stats().cancelled,
-        0,
-        "b is not stale: it keeps running"
-    );
-    live.set("y", 2i64).unwrap();
     let update = d.next().await.unwrap();
-    // The first d is revision 3's: b's first execution never finished.
-    assert_eq!(update.revision, 3);
-    assert_eq!(update.value.unwrap().as_int(), Some(3 + 3));
-    assert_eq!(calls[2].get(), 2);
-    // parity and c twice, b once (its first execution cancelled), d once.
-    let stats = live.stats();
-    assert_eq!((stats.started, stats.cancelled, stats.finished), (7, 1, 6));
+    assert_eq!(update.revision, 2);
+    assert_eq!(update.value.unwrap().as_int(), Some(3 + 2));
+    assert_eq!((calls[2].get(), live.stats().cancelled), (1, 0));
+
+    // y reaches b: the execution of revision 3 is cancelled by revision 4's change.
+    live.set("y", 2i64).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    live.set("y", 3i64).unwrap();
+    let update = d.next().await.unwrap();
+    assert_eq!(update.revision, 4);
+    assert_eq!(update.value.unwrap().as_int(), Some(3 + 4));
+    assert_eq!(calls[2].get(), 3);
     let mut cancelled = Vec::new();
     while let Ok(event) = activity.try_recv() {
         if let LiveEvent::Cancelled { revision, task } = event {
@@ -137,8 +135,8 @@ async fn a_stale_execution_is_cancelled_and_an_unaffected_one_finishes() {
     }
     assert_eq!(
         cancelled,
-        [(1, "b".to_owned())],
-        "the execution of revision 1"
+        [(3, "b".to_owned())],
+        "the execution of revision 3"
     );
 }
 
@@ -686,4 +684,198 @@ async fn an_event_output_gives_every_value_in_order() {
     );
     live.settled().await.unwrap();
     assert!(doubled.try_next().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn inputs_and_events_listed_as_outputs_are_published() {
+    let flow = Flow::graph("pass").task(
+        "count",
+        counted(&["tick"], "counted", 0, Duration::ZERO, &Calls::default()),
+    );
+    let plan = plan(
+        Workflow::new(flow)
+            .input("tick", ValueType::Int)
+            .input("label", ValueType::String)
+            .outputs(["tick", "label", "counted"]),
+    );
+    let live = LiveFlow::builder(plan)
+        .event("tick")
+        .start([("label", "a")])
+        .unwrap();
+    let mut ticks = live.subscribe("tick").unwrap();
+    let mut label = live.subscribe("label").unwrap();
+    assert_eq!(
+        label.next().await.unwrap().value.unwrap().as_str(),
+        Some("a")
+    );
+    live.set("tick", 7i64).unwrap();
+    live.set("label", "b").unwrap();
+    assert_eq!(ticks.next().await.unwrap().value.unwrap().as_int(), Some(7));
+    assert_eq!(
+        label.next().await.unwrap().value.unwrap().as_str(),
+        Some("b")
+    );
+    let snapshot = live.settled().await.unwrap();
+    assert_eq!(int(&snapshot, "counted"), 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_event_task_delivers_its_failure_and_takes_the_next_event() {
+    let check = FnTask::raw(ints(&["tick"]), ints(&["ok"]), |_, inputs| {
+        let tick = inputs.int("tick");
+        async move {
+            let tick = tick?;
+            if tick % 2 == 1 {
+                return Err(TaskError::permanent(format!("{tick} is odd")));
+            }
+            Ok(Outputs::new().set("ok", tick))
+        }
+    });
+    let flow = Flow::graph("events").task("check", check).task(
+        "next",
+        counted(&["ok"], "after", 1, Duration::ZERO, &Calls::default()),
+    );
+    let plan = plan(
+        Workflow::new(flow)
+            .input("tick", ValueType::Int)
+            .outputs(["after"]),
+    );
+    let live = LiveFlow::builder(plan)
+        .event("tick")
+        .start(Vec::<(&str, i64)>::new())
+        .unwrap();
+    let mut after = live.subscribe("after").unwrap();
+    for tick in [1i64, 2, 3] {
+        live.set("tick", tick).unwrap();
+    }
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(match after.next().await.unwrap().value {
+            Ok(value) => value.as_int().unwrap().to_string(),
+            Err(failure) => failure.to_string(),
+        });
+    }
+    assert_eq!(
+        seen,
+        [
+            "task `check` failed: 1 is odd",
+            "3",
+            "task `check` failed: 3 is odd"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn builder_mistakes_get_typed_errors() {
+    let two = FnTask::raw(ints(&["a", "b"]), ints(&["c"]), |_, _| async {
+        Ok(Outputs::new().set("c", 0i64))
+    });
+    let flow = Flow::graph("two").task("two", two);
+    let plan = plan(
+        Workflow::new(flow)
+            .input("a", ValueType::Int)
+            .input("b", ValueType::Int)
+            .outputs(["c"]),
+    );
+    let several = LiveFlow::builder(plan.clone())
+        .event("a")
+        .event("b")
+        .start(Vec::<(&str, i64)>::new())
+        .unwrap_err();
+    assert!(
+        matches!(several, plait_engine::live::LiveError::SeveralEvents { .. }),
+        "{several}"
+    );
+    let unknown = LiveFlow::builder(plan.clone())
+        .event("nope")
+        .start([("a", 1i64), ("b", 1)]);
+    assert_eq!(
+        unknown.unwrap_err().to_string(),
+        "the flow takes no input named `nope`"
+    );
+    let initial = LiveFlow::builder(plan.clone())
+        .event("a")
+        .start([("a", 1i64), ("b", 1)]);
+    assert!(matches!(
+        initial.unwrap_err(),
+        plait_engine::live::LiveError::EventHasNoInitialValue { .. }
+    ));
+    // A delay too long to add to an instant waits for ever, and does not break the flow.
+    let calls: [Calls; 4] = Default::default();
+    let live = LiveFlow::builder(diamond(&calls, Duration::from_secs(5)))
+        .restart_delay(Duration::MAX)
+        .start([("x", 1i64), ("y", 1)])
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    live.set("y", 2i64).unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(live.stats().cancelled, 1);
+    assert_eq!(
+        calls[2].get(),
+        1,
+        "b waits for the changes to pause, which they never do"
+    );
+    let mut c = live.subscribe("c").unwrap();
+    assert_eq!(
+        c.next().await.unwrap().value.unwrap().as_int(),
+        Some(2),
+        "the current value"
+    );
+    live.set("x", 5i64).unwrap();
+    assert_eq!(c.next().await.unwrap().value.unwrap().as_int(), Some(6));
+}
+
+#[test]
+fn a_live_flow_needs_a_runtime() {
+    let calls: [Calls; 4] = Default::default();
+    let outside = LiveFlow::builder(diamond(&calls, Duration::ZERO)).start([("x", 1i64), ("y", 1)]);
+    assert!(matches!(
+        outside.unwrap_err(),
+        plait_engine::live::LiveError::NoRuntime
+    ));
+}
+
+#[test]
+fn subscriptions_end_and_settled_fails_once_the_runtime_is_gone() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let calls: [Calls; 4] = Default::default();
+    let (live, mut d) = runtime.block_on(async {
+        let live = LiveFlow::builder(diamond(&calls, Duration::from_secs(60)))
+            .start([("x", 1i64), ("y", 1)])
+            .unwrap();
+        let d = live.subscribe("d").unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        (live, d)
+    });
+    drop(runtime);
+    let other = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert!(
+        other.block_on(d.next()).is_none(),
+        "the driver is gone: no value will come"
+    );
+    let settled = other.block_on(live.settled_revision());
+    assert!(matches!(
+        settled,
+        Err(plait_engine::live::LiveError::Stopped)
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_change_set_and_set_back_in_one_batch_is_no_change() {
+    let calls: [Calls; 4] = Default::default();
+    let live = LiveFlow::builder(diamond(&calls, Duration::ZERO))
+        .start([("x", 1i64), ("y", 1)])
+        .unwrap();
+    live.settled().await.unwrap();
+    live.set_many([("x", 5i64), ("x", 1)]).unwrap();
+    let same = live.settled().await.unwrap();
+    assert_eq!(same.revision, 1);
+    assert_eq!(live.stats().revisions, 1);
 }

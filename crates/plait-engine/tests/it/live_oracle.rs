@@ -1,13 +1,13 @@
-//! Property: for random graphs and random sequences of changes (some overtaking slow tasks),
-//! once a live flow settles every output equals a from-scratch evaluation on the final
-//! inputs, and no task executed without one of its inputs having changed since its last
-//! finished execution.
+//! Property: for random graphs and random sequences of changes (some overtaking slow tasks,
+//! some making tasks fail), once a live flow settles every output equals a from-scratch
+//! evaluation on the final inputs, failures included, and no task executed without one of
+//! its inputs having changed since its last finished execution.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use plait_core::{Flow, FnTask, Outputs, Value, ValueType, Workflow};
+use plait_core::{Flow, FnTask, Outputs, TaskError, Value, ValueType, Workflow};
 use plait_engine::live::{LiveEvent, LiveFlow};
 use proptest::prelude::*;
 
@@ -53,13 +53,26 @@ fn changes() -> impl Strategy<Value = Vec<(Vec<(usize, i64)>, u64)>> {
     )
 }
 
-/// Each value is small modulo 5, so equal recomputations (cut-offs) are common.
-fn evaluate(graph: &[Spec], inputs: &[i64]) -> Vec<i64> {
-    let mut values: Vec<i64> = Vec::with_capacity(graph.len());
+/// Task `idx`'s value from its inputs: small modulo 5, so equal recomputations (cut-offs)
+/// are common; 4 is a failure.
+fn value_of(inputs: &[i64], idx: usize) -> Result<i64, String> {
+    match (inputs.iter().sum::<i64>() + idx as i64) % 5 {
+        4 => Err(format!("t{idx} came to 4")),
+        value => Ok(value),
+    }
+}
+
+/// Each task's value, or the task whose failure it carries (the first failing input, in
+/// port order, as the engine passes failures on).
+fn evaluate(graph: &[Spec], inputs: &[i64]) -> Vec<Result<i64, usize>> {
+    let mut values: Vec<Result<i64, usize>> = Vec::with_capacity(graph.len());
     for (idx, spec) in graph.iter().enumerate() {
-        let sum = spec.deps.iter().map(|&d| values[d]).sum::<i64>()
-            + spec.inputs.iter().map(|&i| inputs[i]).sum::<i64>();
-        values.push((sum + idx as i64) % 5);
+        let deps: Result<Vec<i64>, usize> = spec.deps.iter().map(|&d| values[d]).collect();
+        let value = deps.and_then(|mut all| {
+            all.extend(spec.inputs.iter().map(|&i| inputs[i]));
+            value_of(&all, idx).map_err(|_| idx)
+        });
+        values.push(value);
     }
     values
 }
@@ -90,7 +103,8 @@ fn task(idx: usize, spec: &Spec, starts: &Starts) -> FnTask {
             if delay > 0 {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
             }
-            Ok(Outputs::new().set(output, (values.iter().sum::<i64>() + idx as i64) % 5))
+            let value = value_of(&values, idx).map_err(TaskError::permanent)?;
+            Ok(Outputs::new().set(output, value))
         }
     })
 }
@@ -145,8 +159,12 @@ proptest! {
         }
         let expected = evaluate(&graph, &inputs);
         for (idx, name) in outputs.iter().enumerate() {
-            let value = snapshot.get(name).unwrap().as_ref().unwrap().as_int();
-            prop_assert_eq!(value, Some(expected[idx]), "output {}", name);
+            let got = match snapshot.get(name).unwrap() {
+                Ok(value) => Ok(value.as_int().unwrap()),
+                Err(failure) => Err(failure.task.to_string()),
+            };
+            let want = expected[idx].map_err(|origin| format!("t{origin}"));
+            prop_assert_eq!(got, want, "output {}", name);
         }
 
         // Pair each execution's inputs (recorded as it started) with how it ended.

@@ -43,4 +43,11 @@ fn public_types_are_send_and_sync() {
     is_send_sync::<plait_core::Workflow>();
     is_send_sync::<plait_core::Value>();
     is_send_sync::<plait_core::TaskError>();
+    is_send_sync::<plait_engine::live::LiveFlow>();
+    is_send_sync::<plait_engine::live::Subscription>();
+    is_send_sync::<plait_engine::live::Snapshot>();
+    is_send_sync::<plait_engine::live::Update>();
+    is_send_sync::<plait_engine::live::LiveEvent>();
+    is_send_sync::<plait_engine::live::LiveError>();
+    is_send_sync::<plait_engine::live::LiveBuilder>();
 }

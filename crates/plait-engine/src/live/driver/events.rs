@@ -1,0 +1,84 @@
+//! Event nodes: each value queued, delivered once when the node's state inputs are clean,
+//! its outcome passed on to the subscribers and event tasks downstream. An event node never
+//! becomes dirty: a state change holds its queue back but does not re-deliver anything, and
+//! an execution already under way is not cancelled (its event was delivered).
+
+use plait_core::{NodeId, Source};
+
+use super::{Driver, Results, Status, port_value, task_slot};
+use crate::live::publish::{LiveEvent, LiveValue, Revision};
+
+impl Driver {
+    pub(super) fn enqueue_event(&mut self, node: NodeId, event: LiveValue) {
+        self.nodes[node as usize].events.push_back(event);
+        self.busy += 1;
+        self.to_fire.push_back(node);
+    }
+
+    /// Delivers an event node's next event if its state inputs are clean and it is idle.
+    pub(super) fn fire(&mut self, node: NodeId) {
+        loop {
+            let state = &self.nodes[node as usize];
+            if state.status == Status::Running || state.unclean_preds != 0 {
+                return;
+            }
+            let Some(event) = self.nodes[node as usize].events.pop_front() else {
+                return;
+            };
+            let plan = self.graph.plan.clone();
+            let slot = task_slot(&plan, node);
+            let event_idx = self.graph.event_source[node as usize].expect("an event node");
+            match self.gather(slot, Some((event_idx, &event))) {
+                Ok(inputs) => {
+                    // Tagged with the current revision: its state inputs are clean at it.
+                    // The event stays counted in `busy` until its execution ends.
+                    self.spawn(node, slot, inputs, true);
+                    return;
+                }
+                Err(failure) => {
+                    // Tagged like an execution would be, so an output's revisions only grow.
+                    self.busy -= 1;
+                    self.deliver_results(node, self.revision, Err(failure));
+                }
+            }
+        }
+    }
+
+    pub(super) fn finish_event(&mut self, node: NodeId, results: Results) {
+        self.nodes[node as usize].status = Status::Clean;
+        self.busy -= 1;
+        let revision = self.nodes[node as usize].running_revision;
+        let failed = results.is_err();
+        self.log(|| LiveEvent::Finished {
+            revision,
+            task: self.path(node),
+            changed: true,
+            failed,
+        });
+        self.deliver_results(node, revision, results);
+        self.to_fire.push_back(node);
+    }
+
+    /// An event node's outcome for one event: to the subscribers of the outputs it feeds,
+    /// and to each event task reading them.
+    fn deliver_results(&mut self, node: NodeId, revision: Revision, results: Results) {
+        self.publish_results(node, revision, &results);
+        let plan = self.graph.plan.clone();
+        for &succ in plan.successors(node) {
+            if !self.graph.is_event[succ as usize] {
+                continue;
+            }
+            let slot = task_slot(&plan, succ);
+            let Some(idx) = self.graph.event_source[succ as usize] else {
+                continue;
+            };
+            let Source::Output { node: from, port } = slot.sources[idx] else {
+                continue;
+            };
+            if from != node {
+                continue;
+            }
+            self.enqueue_event(succ, port_value(&results, port));
+        }
+    }
+}
