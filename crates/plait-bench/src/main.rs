@@ -53,6 +53,10 @@ struct Args {
     /// current-thread runtime), as an application's event loop may.
     #[arg(long)]
     one_thread: bool,
+    /// live only: change the same input every time (its tasks stay in the caches) rather
+    /// than a random one.
+    #[arg(long)]
+    same_input: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -231,7 +235,14 @@ fn live_main(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(
     } else {
         runtime
     };
-    let figures = live::measure(runtime, args.tasks, args.jobs, args.repeat, args.warmup)?;
+    let figures = live::measure(
+        runtime,
+        args.tasks,
+        args.jobs,
+        args.repeat,
+        args.warmup,
+        args.same_input,
+    )?;
     let peak_rss_mb = peak_rss_mb();
     if args.json {
         let line = serde_json::json!({
@@ -240,6 +251,7 @@ fn live_main(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(
             "affected": figures.affected,
             "per_change_us": figures.per_change_us,
             "runtime": if args.one_thread { "current_thread" } else { "multi_thread" },
+            "inputs_changed": if args.same_input { "same" } else { "random" },
             "changes": figures.changes,
             "repeat": args.repeat,
             "warmup": args.warmup,
