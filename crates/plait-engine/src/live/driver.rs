@@ -94,7 +94,7 @@ pub(crate) struct Driver {
     inputs: Vec<Option<Value>>,
     nodes: Vec<Node>,
     /// Nodes not clean (state nodes) or running (event nodes), and events waiting.
-    busy: usize,
+    unsettled: usize,
     running: usize,
     /// Ready nodes waiting for a job slot, in the order they became ready.
     ready: VecDeque<NodeId>,
@@ -152,7 +152,7 @@ impl Driver {
             revision: 0,
             inputs,
             nodes,
-            busy: 0,
+            unsettled: 0,
             running: 0,
             ready: VecDeque::new(),
             deferred: Vec::new(),
@@ -225,7 +225,7 @@ impl Driver {
                 break;
             }
         }
-        if self.busy == 0 {
+        if self.unsettled == 0 {
             if self.settled_revision != self.revision {
                 self.settled_revision = self.revision;
                 self.board.settle(self.revision, &self.published);
@@ -275,7 +275,7 @@ impl Driver {
         for node in 0..n {
             if !self.graph.is_event[node as usize] {
                 self.nodes[node as usize].status = Status::Dirty;
-                self.busy += 1;
+                self.unsettled += 1;
             }
         }
         for node in 0..n {
@@ -391,7 +391,7 @@ impl Driver {
                 }
                 Status::Clean => {
                     state.status = Status::Dirty;
-                    self.busy += 1;
+                    self.unsettled += 1;
                 }
             }
             for &succ in self.graph.plan.successors(node) {
@@ -507,7 +507,7 @@ impl Driver {
             if changed {
                 state.changed_at = revision;
             }
-            self.busy -= 1;
+            self.unsettled -= 1;
             if changed {
                 self.publish_node(node);
             }

@@ -130,8 +130,15 @@ pub struct Subscription {
 pub(crate) struct SubQueue {
     /// A state output keeps only its newest update.
     latest_only: bool,
-    updates: Mutex<(VecDeque<Update>, bool)>,
+    updates: Mutex<Pending>,
     notify: Notify,
+}
+
+/// Updates not read yet, and whether the flow is gone (no more will come).
+#[derive(Debug, Default)]
+struct Pending {
+    queue: VecDeque<Update>,
+    closed: bool,
 }
 
 impl Subscription {
@@ -140,11 +147,11 @@ impl Subscription {
         loop {
             let notified = self.queue.notify.notified();
             {
-                let mut guard = lock(&self.queue.updates);
-                if let Some(update) = guard.0.pop_front() {
+                let mut pending = lock(&self.queue.updates);
+                if let Some(update) = pending.queue.pop_front() {
                     return Some(update);
                 }
-                if guard.1 {
+                if pending.closed {
                     return None;
                 }
             }
@@ -154,7 +161,7 @@ impl Subscription {
 
     /// An update already waiting, without waiting.
     pub fn try_next(&mut self) -> Option<Update> {
-        lock(&self.queue.updates).0.pop_front()
+        lock(&self.queue.updates).queue.pop_front()
     }
 }
 
@@ -242,7 +249,7 @@ impl Board {
         let mut output = lock(&self.outputs[idx]);
         // A state output's subscriber starts from the current value; an event's from now.
         if let (Some(update), false) = (&output.latest, self.output_is_event[idx]) {
-            lock(&queue.updates).0.push_back(update.clone());
+            lock(&queue.updates).queue.push_back(update.clone());
         }
         output.subscribers.push(Arc::downgrade(&queue));
         Subscription { queue }
@@ -252,12 +259,12 @@ impl Board {
         let mut output = lock(&self.outputs[idx]);
         output.subscribers.retain(|queue| match queue.upgrade() {
             Some(queue) => {
-                let mut updates = lock(&queue.updates);
+                let mut pending = lock(&queue.updates);
                 if queue.latest_only {
-                    updates.0.clear();
+                    pending.queue.clear();
                 }
-                updates.0.push_back(update.clone());
-                drop(updates);
+                pending.queue.push_back(update.clone());
+                drop(pending);
                 queue.notify.notify_one();
                 true
             }
@@ -338,7 +345,7 @@ impl Board {
     pub(crate) fn close(&self) {
         for output in &self.outputs {
             for queue in lock(output).subscribers.iter().filter_map(Weak::upgrade) {
-                lock(&queue.updates).1 = true;
+                lock(&queue.updates).closed = true;
                 queue.notify.notify_one();
             }
         }

@@ -11,7 +11,7 @@ use crate::live::publish::{LiveEvent, LiveValue, Revision};
 impl Driver {
     pub(super) fn enqueue_event(&mut self, node: NodeId, event: LiveValue) {
         self.nodes[node as usize].events.push_back(event);
-        self.busy += 1;
+        self.unsettled += 1;
         self.to_fire.push_back(node);
     }
 
@@ -31,13 +31,13 @@ impl Driver {
             match self.gather(slot, Some((event_idx, &event))) {
                 Ok(inputs) => {
                     // Tagged with the current revision: its state inputs are clean at it.
-                    // The event stays counted in `busy` until its execution ends.
+                    // The event stays counted in `unsettled` until its execution ends.
                     self.spawn(node, slot, inputs, true);
                     return;
                 }
                 Err(failure) => {
                     // Tagged like an execution would be, so an output's revisions only grow.
-                    self.busy -= 1;
+                    self.unsettled -= 1;
                     self.deliver_results(node, self.revision, Err(failure));
                 }
             }
@@ -46,7 +46,7 @@ impl Driver {
 
     pub(super) fn finish_event(&mut self, node: NodeId, results: Results) {
         self.nodes[node as usize].status = Status::Clean;
-        self.busy -= 1;
+        self.unsettled -= 1;
         let revision = self.nodes[node as usize].running_revision;
         let failed = results.is_err();
         self.log(|| LiveEvent::Finished {
