@@ -192,6 +192,11 @@ impl Driver {
                     }
                     self.apply(all);
                     self.applied += count;
+                    // Changes come first, but a steady stream of them must not keep finished
+                    // executions waiting.
+                    while let Ok(done) = self.done_rx.try_recv() {
+                        self.finish(done);
+                    }
                 }
                 Some(done) = self.done_rx.recv() => {
                     self.finish(done);
