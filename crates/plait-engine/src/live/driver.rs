@@ -84,6 +84,10 @@ struct Node {
 /// that revision. Dropped with the driver, which tells waiting handles it is gone.
 pub(crate) type Progress = watch::Sender<(u64, Revision)>;
 
+/// How many of a change's marked nodes `warm_cone` reads ahead: the first ones execute
+/// soon; a huge cone would not stay in the caches anyway.
+const WARM_LIMIT: usize = 64;
+
 pub(crate) struct Driver {
     graph: Arc<Graph>,
     board: Arc<Board>,
@@ -102,6 +106,8 @@ pub(crate) struct Driver {
     deferred: Vec<NodeId>,
     /// Event nodes that may have an event to deliver.
     to_fire: VecDeque<NodeId>,
+    /// The nodes the change being applied marked (see `warm_cone`).
+    cone: Vec<NodeId>,
     last_change: Instant,
     next_execution: u64,
     done_tx: mpsc::UnboundedSender<Done>,
@@ -157,6 +163,7 @@ impl Driver {
             ready: VecDeque::new(),
             deferred: Vec::new(),
             to_fire: VecDeque::new(),
+            cone: Vec::new(),
             last_change: Instant::now(),
             next_execution: 0,
             done_tx,
@@ -359,6 +366,7 @@ impl Driver {
                 }
             }
         }
+        self.warm_cone();
         for node in to_check {
             let state = &self.nodes[node as usize];
             if state.status == Status::Dirty && state.unclean_preds == 0 {
@@ -397,6 +405,7 @@ impl Driver {
                 Status::Clean => {
                     state.status = Status::Dirty;
                     self.unsettled += 1;
+                    self.cone.push(node);
                 }
             }
             for &succ in self.graph.plan.successors(node) {
@@ -406,6 +415,58 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// Reads, ahead of time, what checking and executing the nodes a change just marked
+    /// will read, in passes of loads that do not depend on each other. The cone executes in
+    /// dependency order, and in a large graph each of its tasks' plan data, reference counts
+    /// and last inputs is a cache miss of its own: taken one after another they were most of
+    /// a change's time at 1,000,000 tasks; issued together here, they overlap.
+    fn warm_cone(&mut self) {
+        let cone = &self.cone[..self.cone.len().min(WARM_LIMIT)];
+        let plan = &self.graph.plan;
+        let mut sum = 0usize;
+        // Pass 1: the records found by index.
+        for &node in cone {
+            let plan_node = plan.node(node);
+            sum = sum.wrapping_add(plan_node.path.len());
+            if let Some(slot) = plan_node.task() {
+                sum = sum.wrapping_add(slot.sources.len() + slot.provides.len());
+            }
+            sum = sum.wrapping_add(self.graph.order_preds[node as usize].len());
+            sum = sum.wrapping_add(self.graph.feeds_outputs[node as usize].len());
+        }
+        // Pass 2: one pointer away: the path's and ports' allocations (whose reference counts
+        // an execution takes), the task, the sources, the last execution's inputs and results.
+        for &node in cone {
+            let plan_node = plan.node(node);
+            sum = sum.wrapping_add(usize::from(
+                plan_node.path.as_bytes().first().copied().unwrap_or(0),
+            ));
+            if let Some(slot) = plan_node.task() {
+                sum = sum.wrapping_add(slot.requires.first().map_or(0, |port| port.name.len()));
+                sum = sum.wrapping_add(slot.provides.first().map_or(0, |port| port.name.len()));
+                sum = sum.wrapping_add(
+                    slot.sources
+                        .first()
+                        .map_or(0, |source| matches!(source, Source::Input(_)) as usize),
+                );
+                sum = sum.wrapping_add(slot.task.requires().len());
+            }
+            let state = &self.nodes[node as usize];
+            if let Some(Some(value)) = state.executed_with.as_ref().map(|with| with.first()) {
+                sum = sum.wrapping_add(matches!(value, Value::Int(_)) as usize);
+            }
+            if let Some(Ok(values)) = &state.results {
+                sum = sum.wrapping_add(
+                    values
+                        .first()
+                        .map_or(0, |value| matches!(value, Value::Int(_)) as usize),
+                );
+            }
+        }
+        std::hint::black_box(sum);
+        self.cone.clear();
     }
 
     /// Checks a dirty node whose predecessors are all clean, and settles it (with what
