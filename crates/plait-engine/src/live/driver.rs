@@ -55,10 +55,17 @@ enum Status {
 /// A task's outputs, by port, or the failure in their place.
 type Results = Result<Arc<[Value]>, LiveFailure>;
 
+// In declaration order, the fields a change walks through first: marking a column of a
+// large graph goes node to successor to successor, one cache miss each when the status,
+// the count and the successors share the node's first line.
+#[repr(C)]
 struct Node {
     status: Status,
+    /// A change cancelled this node's last execution: it restarts once changes pause.
+    cancelled: bool,
     /// Predecessors (data or ordering) that are not clean.
     unclean_preds: u32,
+    successors: Successors,
     /// What the node's outputs are now: its last execution's, or a failed input's failure.
     results: Option<Results>,
     /// The last execution: the input values it ran with and what it gave (the same `Arc`
@@ -72,12 +79,41 @@ struct Node {
     /// The current execution's number and token; a report with another number is stale.
     execution: u64,
     token: Option<Arc<CancellationToken>>,
-    /// A change cancelled this node's last execution: it restarts once changes pause.
-    cancelled: bool,
     /// An event node's waiting events.
     events: VecDeque<LiveValue>,
     /// The revision the running execution computes (an event node's outputs' tag).
     running_revision: Revision,
+}
+
+/// A node's successors: a few kept in the node itself, more read from the plan.
+#[derive(Clone, Copy)]
+enum Successors {
+    Few { len: u8, ids: [NodeId; 3] },
+    Many,
+}
+
+impl Successors {
+    fn of(plan: &Plan, node: NodeId) -> Successors {
+        let all = plan.successors(node);
+        if all.len() > 3 {
+            return Successors::Many;
+        }
+        let mut ids = [0; 3];
+        ids[..all.len()].copy_from_slice(all);
+        Successors::Few {
+            len: all.len() as u8,
+            ids,
+        }
+    }
+
+    /// The successors of `node`, whose copy of this `self` is: the caller holds a copy, so
+    /// its loop may change the nodes.
+    fn list<'a>(&'a self, plan: &'a Plan, node: NodeId) -> &'a [NodeId] {
+        match self {
+            Successors::Few { len, ids } => &ids[..usize::from(*len)],
+            Successors::Many => plan.successors(node),
+        }
+    }
 }
 
 /// How many changes the driver had applied when it last had nothing left to compute, and
@@ -133,10 +169,11 @@ impl Driver {
     ) -> Driver {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let graph_outputs = graph.plan.outputs().len();
-        let nodes = (0..graph.plan.len())
-            .map(|_| Node {
+        let nodes = (0..graph.plan.len() as NodeId)
+            .map(|node| Node {
                 status: Status::Clean,
                 unclean_preds: 0,
+                successors: Successors::of(&graph.plan, node),
                 results: None,
                 executed_with: None,
                 executed: None,
@@ -386,6 +423,7 @@ impl Driver {
     /// Marks `node` and what depends on it dirty, cancelling executions the change makes
     /// stale. `to_check` collects the nodes whose own inputs changed.
     fn mark(&mut self, start: NodeId, to_check: &mut Vec<NodeId>) {
+        let graph = self.graph.clone();
         let mut stack = vec![start];
         to_check.push(start);
         while let Some(node) = stack.pop() {
@@ -408,9 +446,10 @@ impl Driver {
                     self.cone.push(node);
                 }
             }
-            for &succ in self.graph.plan.successors(node) {
+            let successors = self.nodes[node as usize].successors;
+            for &succ in successors.list(&graph.plan, node) {
                 self.nodes[succ as usize].unclean_preds += 1;
-                if !self.graph.is_event[succ as usize] {
+                if !graph.is_event[succ as usize] {
                     stack.push(succ);
                 }
             }
@@ -577,8 +616,9 @@ impl Driver {
             if changed {
                 self.publish_node(node);
             }
+            let successors = self.nodes[node as usize].successors;
             let graph = self.graph.clone();
-            for &succ in graph.plan.successors(node) {
+            for &succ in successors.list(&graph.plan, node) {
                 let succ_state = &mut self.nodes[succ as usize];
                 succ_state.unclean_preds -= 1;
                 if succ_state.unclean_preds != 0 {
