@@ -40,6 +40,10 @@ pub(crate) fn initial_polygon() -> Json {
 
 /// Compiles the workflow, the solver set as `settings` says.
 pub(crate) fn plan(settings: Settings) -> Result<Plan, Invalid> {
+    plan_with(SolveTask::new(settings))
+}
+
+fn plan_with(solve_task: SolveTask) -> Result<Plan, Invalid> {
     let flow = Flow::graph("live-heat")
         .task(
             "outline",
@@ -47,7 +51,7 @@ pub(crate) fn plan(settings: Settings) -> Result<Plan, Invalid> {
                 outline(&polygon)
             }),
         )
-        .add(TaskNode::new(SOLVE_TASK, SolveTask::new(settings)));
+        .add(TaskNode::new(SOLVE_TASK, solve_task));
     let workflow = Workflow::new(flow)
         .input(POLYGON, ValueType::Json)
         .outputs([OUTLINE, HEAT]);
@@ -72,6 +76,9 @@ struct SolveTask {
     settings: Settings,
     requires: [Port; 1],
     provides: [Port; 1],
+    /// Where a test hears how each `solve()` call ended.
+    #[cfg(test)]
+    probe: Option<Arc<tests::Probe>>,
 }
 
 impl SolveTask {
@@ -80,6 +87,8 @@ impl SolveTask {
             settings,
             requires: [Port::new(OUTLINE, ValueType::Json)],
             provides: [Port::new(HEAT, ValueType::Json)],
+            #[cfg(test)]
+            probe: None,
         }
     }
 }
@@ -95,13 +104,19 @@ impl Task for SolveTask {
 
     fn execute(&self, ctx: TaskContext, inputs: Inputs) -> BoxFuture<Result<Outputs, TaskError>> {
         let settings = self.settings;
+        #[cfg(test)]
+        let probe = self.probe.clone();
         // Everything happens inside the future: the engine polls it on a blocking thread.
         Box::pin(async move {
             let polygon = polygon_of_outline(inputs.require(OUTLINE)?.as_json())?;
             let started = Instant::now();
-            let field = solve(&polygon, &settings, &|| ctx.is_cancelled())
-                // The engine sees its token cancelled and records a cancellation, not this.
-                .map_err(|cancelled| TaskError::permanent(cancelled.to_string()))?;
+            let solved = solve(&polygon, &settings, &|| ctx.is_cancelled());
+            #[cfg(test)]
+            if let Some(probe) = probe {
+                probe.ended(&solved);
+            }
+            // The engine sees its token cancelled and records a cancellation, not this.
+            let field = solved.map_err(|cancelled| TaskError::permanent(cancelled.to_string()))?;
             let heat = heat_json(&field, &polygon, started.elapsed().as_secs_f64() * 1000.0);
             Ok(Outputs::new().set(HEAT, heat))
         })
@@ -146,10 +161,123 @@ pub(crate) fn served_plan() -> Result<Arc<Plan>, Invalid> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
     use plait_engine::live::{LiveEvent, LiveFlow, Snapshot};
+    use tokio::sync::mpsc;
 
     use super::*;
+    use crate::solver::{Cancelled, HeatField};
+
+    /// How each `solve()` call of a probed plan ended: `Ok(sweeps)` if it ran to the end,
+    /// `Err(sweeps)` if it stopped because it was cancelled, and when.
+    #[derive(Debug, Default)]
+    pub(crate) struct Probe {
+        ends: Mutex<Vec<(Result<u32, u32>, Instant)>>,
+    }
+
+    impl Probe {
+        pub(super) fn ended(&self, solved: &Result<HeatField, Cancelled>) {
+            let sweeps = match solved {
+                Ok(field) => Ok(field.iterations),
+                Err(cancelled) => Err(cancelled.iterations),
+            };
+            self.ends.lock().unwrap().push((sweeps, Instant::now()));
+        }
+
+        fn ends(&self) -> Vec<(Result<u32, u32>, Instant)> {
+            self.ends.lock().unwrap().clone()
+        }
+
+        /// Waits (up to 20 s) until `count` solve() calls have returned.
+        async fn wait_for_ends(&self, count: usize) -> Vec<(Result<u32, u32>, Instant)> {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let ends = self.ends();
+                if ends.len() >= count {
+                    return ends;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "only {} of {count} solve() calls returned: {ends:?}",
+                    ends.len()
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    /// Waits (up to 20 s) for an event `matches` accepts.
+    async fn wait_for_event(
+        activity: &mut mpsc::UnboundedReceiver<LiveEvent>,
+        matches: impl Fn(&LiveEvent) -> bool,
+    ) -> LiveEvent {
+        let wait = async {
+            loop {
+                let event = activity.recv().await.expect("the activity log closed");
+                if matches(&event) {
+                    return event;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), wait)
+            .await
+            .expect("the awaited event never came")
+    }
+
+    /// The engine logging `Cancelled` is not enough: the stale solve's thread must stop,
+    /// long before its sweeps would run out, soon after the newer revision arrives.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_solve_really_stops_sweeping() {
+        // Never converges (no move is below 0), so a solve only ends by cancellation or
+        // after its sweeps, which would take far longer than the test waits.
+        const ENDLESS: Settings = Settings {
+            size: 64,
+            tolerance: 0.0,
+            max_iterations: 5_000_000,
+        };
+        let probe = Arc::new(Probe::default());
+        let mut solve_task = SolveTask::new(ENDLESS);
+        solve_task.probe = Some(probe.clone());
+        let mut builder = LiveFlow::builder(Arc::new(plan_with(solve_task).unwrap()));
+        let mut activity = builder.activity();
+        // Revision 1 is refused by `outline`, so no solve runs yet.
+        let live = builder.start([(POLYGON, json!([[0.1, 0.1]]))]).unwrap();
+        assert_eq!(live.settled_revision().await.unwrap(), 1);
+
+        live.set(POLYGON, initial_polygon()).unwrap();
+        let solving_2 = |event: &LiveEvent| matches!(event, LiveEvent::Started { revision: 2, task } if &**task == SOLVE_TASK);
+        wait_for_event(&mut activity, solving_2).await;
+        // Let it sweep for a while, so stopping it is not stopping it before it began.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(probe.ends().is_empty(), "{:?}", probe.ends());
+
+        let moved_at = Instant::now();
+        live.set(POLYGON, json!([[0.3, 0.1], [0.9, 0.5], [0.2, 0.8]]))
+            .unwrap();
+        let cancelled_2 = |event: &LiveEvent| matches!(event, LiveEvent::Cancelled { revision: 2, task } if &**task == SOLVE_TASK);
+        wait_for_event(&mut activity, cancelled_2).await;
+        let ends = probe.wait_for_ends(1).await;
+        let (sweeps, ended_at) = ends[0];
+        let sweeps = sweeps.expect_err("revision 2's solve ran to the end instead of stopping");
+        assert!(sweeps > 0 && sweeps < ENDLESS.max_iterations, "{sweeps}");
+        let stopped_after = ended_at.duration_since(moved_at);
+        assert!(
+            stopped_after < Duration::from_secs(2),
+            "revision 2's solve went on for {stopped_after:?} after the move"
+        );
+        // Its sweeps stopped for good: nothing of revision 2 is still counting.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(probe.ends().len(), 1, "{:?}", probe.ends());
+
+        // Revision 3's endless solve stops the same way once an invalid polygon replaces it
+        // (which also leaves no thread sweeping when the test ends).
+        live.set(POLYGON, json!([[0.1, 0.1]])).unwrap();
+        let ends = probe.wait_for_ends(2).await;
+        assert!(ends[1].0.is_err(), "{ends:?}");
+    }
 
     const SMALL: Settings = Settings {
         size: 40,

@@ -40,8 +40,19 @@ pub(crate) struct InvalidPolygon {
     pub(crate) problems: Vec<PolygonProblem>,
 }
 
+/// How many problems a message lists; the rest are counted, so a body of thousands of bad
+/// points cannot make an answer of thousands of sentences.
+pub(crate) const LISTED_PROBLEMS: usize = 20;
+
 fn join(problems: &[PolygonProblem]) -> String {
-    let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let mut messages: Vec<String> = problems
+        .iter()
+        .take(LISTED_PROBLEMS)
+        .map(ToString::to_string)
+        .collect();
+    if problems.len() > LISTED_PROBLEMS {
+        messages.push(format!("and {} more", problems.len() - LISTED_PROBLEMS));
+    }
     messages.join("; ")
 }
 
@@ -240,6 +251,20 @@ mod tests {
             error.to_string(),
             "The polygon must be a JSON array of [x, y] points, found an object"
         );
+    }
+
+    #[test]
+    fn a_long_list_of_problems_is_cut_after_the_first_20() {
+        let points: Vec<Json> = (0..1000).map(|_| json!("nope")).collect();
+        let message = Polygon::from_json(&Json::Array(points))
+            .unwrap_err()
+            .to_string();
+        // The vertex count, then vertices 0 to 18; 1001 problems in all.
+        assert!(message.contains("Vertex 18 must be"), "{message}");
+        assert!(!message.contains("Vertex 19 must be"), "{message}");
+        assert!(message.ends_with("; and 981 more"), "{message}");
+        // 21 parts, and the vertex count's own "; add or remove points".
+        assert_eq!(message.matches("; ").count(), 21);
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub(crate) enum SolveState {
     /// A newer revision made it stale and the engine stopped it.
     Cancelled,
     Failed,
+    /// The solve's input came back to that of its last execution (the polygon moved away
+    /// and back): the engine restored that result without solving, so the heat shown is
+    /// current and nothing runs.
+    Unchanged,
 }
 
 impl SolveState {
@@ -33,6 +37,7 @@ impl SolveState {
             SolveState::Finished => "finished",
             SolveState::Cancelled => "cancelled",
             SolveState::Failed => "failed",
+            SolveState::Unchanged => "unchanged",
         }
     }
 }
@@ -100,7 +105,8 @@ impl Tracker {
     /// Takes in one event; whether the status changed.
     ///
     /// `Started`, `Finished` and `Cancelled` all carry the revision the solve was solving,
-    /// so an end is paired with its start by revision.
+    /// so an end is paired with its start by revision. `Unchanged` says the solve was not
+    /// run for its revision because its last result still stands.
     fn apply(&mut self, event: &LiveEvent, now: Instant) -> bool {
         let status = &mut self.status;
         let (state, revision) = match event {
@@ -129,6 +135,15 @@ impl Tracker {
             LiveEvent::Cancelled { revision, task } if &**task == SOLVE_TASK => {
                 status.cancelled += 1;
                 (SolveState::Cancelled, *revision)
+            }
+            // Nothing started, so no count moves (`started == finished + cancelled` holds)
+            // and there is no time; the driver cancelled any running solve before this.
+            LiveEvent::Unchanged { revision, task } if &**task == SOLVE_TASK => {
+                status.revision = *revision;
+                status.state = SolveState::Unchanged;
+                status.solve_ms = None;
+                self.running = None;
+                return true;
             }
             _ => return false,
         };
@@ -230,6 +245,41 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_solve_restored_without_running_shows_unchanged_and_keeps_the_counts() {
+        let mut tracker = Tracker::default();
+        let start = Instant::now();
+        tracker.apply(&started(2), start);
+        let cancelled = LiveEvent::Cancelled {
+            revision: 2,
+            task: solve(),
+        };
+        tracker.apply(&cancelled, start + Duration::from_millis(5));
+        assert_eq!(tracker.status.state, SolveState::Cancelled);
+        let other = LiveEvent::Unchanged {
+            revision: 3,
+            task: Arc::from("outline"),
+        };
+        assert!(!tracker.apply(&other, start));
+        let unchanged = LiveEvent::Unchanged {
+            revision: 3,
+            task: solve(),
+        };
+        assert!(tracker.apply(&unchanged, start + Duration::from_millis(9)));
+        assert_eq!(
+            tracker.status,
+            SolveStatus {
+                revision: 3,
+                state: SolveState::Unchanged,
+                solve_ms: None,
+                started: 1,
+                finished: 0,
+                cancelled: 1,
+            }
+        );
+        assert_eq!(tracker.status.to_json()["solve"], "unchanged");
+    }
+
     /// The receiver from the builder hears revision 1's solve start, so the counts add up
     /// from the first solve on.
     #[tokio::test]
@@ -261,5 +311,49 @@ mod tests {
             (1, SolveState::Finished, 1, 1, 0)
         );
         assert!(status.solve_ms.is_some());
+    }
+
+    /// On a real live flow: a polygon that moves away (its solve cancelled before it ends)
+    /// and comes back to the one last solved ends showing `unchanged` for the newest
+    /// revision, not `cancelled`.
+    #[tokio::test]
+    async fn moving_away_and_back_ends_unchanged_not_cancelled() {
+        // Slow enough (in a debug build too) that the move away is still solving when the
+        // move back arrives.
+        let settings = Settings {
+            size: 240,
+            tolerance: 1e-11,
+            max_iterations: 1_000_000,
+        };
+        let mut builder = LiveFlow::builder(Arc::new(plan(settings).unwrap()));
+        let mut status = follow(builder.activity());
+        let live = builder.start([(POLYGON, initial_polygon())]).unwrap();
+        assert_eq!(live.settled_revision().await.unwrap(), 1);
+        let away = serde_json::json!([[0.05, 0.05], [0.95, 0.05], [0.95, 0.95], [0.05, 0.95]]);
+        live.set(POLYGON, away).unwrap();
+        let running =
+            status.wait_for(|status| status.state == SolveState::Running && status.revision == 2);
+        tokio::time::timeout(Duration::from_secs(30), running)
+            .await
+            .expect("the move away's solve never started")
+            .unwrap();
+        live.set(POLYGON, initial_polygon()).unwrap();
+        let revision = live.settled_revision().await.unwrap();
+        assert_eq!(revision, 3);
+        let wait = status.wait_for(|status| status.revision == revision);
+        let status = tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .expect("the status never showed the move back")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (
+                status.state,
+                status.started,
+                status.finished,
+                status.cancelled
+            ),
+            (SolveState::Unchanged, 2, 1, 1)
+        );
     }
 }

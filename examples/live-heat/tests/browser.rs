@@ -6,7 +6,8 @@
 //! and fails under `CI=true`. Set `LIVE_HEAT_SCREENSHOT=shot.png` to keep a picture of the
 //! page at the end.
 
-// Helpers beside the test, not tests of their own (cargo builds only `tests/*.rs`).
+// Helpers beside the test, not tests of their own (cargo builds only `tests/*.rs`). The
+// `#[path]`s are needed: from a crate root, `mod cdp;` looks for `tests/cdp.rs`.
 #[path = "browser/cdp.rs"]
 mod cdp;
 #[path = "browser/processes.rs"]
@@ -20,7 +21,7 @@ use base64::Engine as _;
 use serde_json::{Value as Json, json};
 
 use cdp::{Cdp, Page};
-use processes::{Browser, Server, find_chromium};
+use processes::{Browser, DEFAULT_CHROMIUM, Server, find_chromium};
 
 /// Generous: a debug build of the server solves for a few seconds.
 const SETTLE: Duration = Duration::from_secs(120);
@@ -35,17 +36,17 @@ const STATE: &str = "JSON.parse(JSON.stringify(window.heatState ?? null))";
 #[test]
 fn dragging_a_vertex_cancels_stale_solves_and_ends_showing_the_final_polygon() -> anyhow::Result<()>
 {
-    let Some(chromium) = find_chromium() else {
+    let Some(chromium) = find_chromium()? else {
         if std::env::var("CI").is_ok_and(|value| value == "true") {
             bail!(
-                "Chromium is not installed at /usr/bin/chromium: install it with `apt-get install -y chromium` (.ci/run does), or name one in LIVE_HEAT_CHROMIUM"
+                "Chromium is not installed at {DEFAULT_CHROMIUM} and LIVE_HEAT_CHROMIUM is unset: install it with `apt-get install -y chromium` (.ci/run does), or name one in LIVE_HEAT_CHROMIUM"
             );
         }
         // Straight to stderr, past the test harness's capture: a skip must not pass unseen.
         let banner = "!".repeat(60);
         let _ = writeln!(
             std::io::stderr(),
-            "\n{banner}\n!!! skipped: chromium not found (apt-get install -y chromium)\n{banner}\n"
+            "\n{banner}\n!!! skipped: chromium not found at {DEFAULT_CHROMIUM} (apt-get install -y chromium, or set LIVE_HEAT_CHROMIUM)\n{banner}\n"
         );
         return Ok(());
     };
@@ -59,7 +60,7 @@ fn dragging_a_vertex_cancels_stale_solves_and_ends_showing_the_final_polygon() -
     let page = Page::open(&mut cdp, &server.url)?;
 
     // The first revision's heat is on the page before anything moves.
-    page.wait_until(&mut cdp, &settled_expression(), STATE, SETTLE)
+    page.wait_until(&mut cdp, SETTLED, STATE, SETTLE)
         .context("The page never showed the first heat image")?;
     let before: Json = page.eval(&mut cdp, STATE)?;
     let first_revision = before["revision"].as_u64().context("no revision")?;
@@ -73,7 +74,7 @@ fn dragging_a_vertex_cancels_stale_solves_and_ends_showing_the_final_polygon() -
 
     drag_vertex_zero(&page, &mut cdp)?;
 
-    page.wait_until(&mut cdp, &settled_expression(), STATE, SETTLE)
+    page.wait_until(&mut cdp, SETTLED, STATE, SETTLE)
         .context("The page never showed the final polygon's heat")?;
     let after = page.eval(&mut cdp, STATE)?;
     let (heat, status) = (&after["heat"], &after["status"]);
@@ -101,6 +102,7 @@ fn dragging_a_vertex_cancels_stale_solves_and_ends_showing_the_final_polygon() -
         "started {started} != finished {finished} + cancelled {cancelled}"
     );
 
+    the_canvas_shows_the_heat_inside_the_polygon_only(&page, &mut cdp)?;
     double_clicking_an_edge_adds_a_corner(&page, &mut cdp)?;
     bad_input_gets_a_clear_400(&page, &mut cdp)?;
     if let Some(path) = std::env::var_os("LIVE_HEAT_SCREENSHOT") {
@@ -119,17 +121,16 @@ fn dragging_a_vertex_cancels_stale_solves_and_ends_showing_the_final_polygon() -
 }
 
 /// True once nothing is on its way and the page shows the heat of the polygon it draws, as
-/// of the newest revision it heard of, with the solver finished.
-fn settled_expression() -> String {
-    r#"(() => {
+/// of the newest revision it heard of, with the solver done: `finished`, or `unchanged` (the
+/// polygon came back to one already solved, whose result was restored without solving).
+const SETTLED: &str = r#"(() => {
         const s = window.heatState;
         const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
         return !!s && s.dragging === null && s.postsIdle() && !!s.heat && !!s.status
-            && s.status.solve === "finished" && s.status.revision === s.revision
+            && (s.status.solve === "finished" || s.status.solve === "unchanged")
+            && s.status.revision === s.revision
             && s.heat.revision === s.revision && same(s.heat.polygon, s.geometry);
-    })()"#
-        .to_owned()
-}
+    })()"#;
 
 /// Drags vertex 0 along a wiggly path, checking after every move that the outline on the
 /// page (the SVG itself, not just the page's state) has followed, which also shows the page
@@ -195,6 +196,55 @@ fn drag_vertex_zero(page: &Page, cdp: &mut Cdp) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The canvas itself, not just the page's state: a pixel well inside the polygon (its
+/// vertices' mean; the polygon is convex here) and one between it and the hot edge are
+/// painted opaque, the latter visibly warm, and a corner of the square far from the polygon
+/// is left transparent (the background shows there).
+fn the_canvas_shows_the_heat_inside_the_polygon_only(
+    page: &Page,
+    cdp: &mut Cdp,
+) -> anyhow::Result<()> {
+    let pixels = page.eval(
+        cdp,
+        r#"(() => {
+            const canvas = document.getElementById("heat");
+            const g = window.heatState.geometry;
+            const centre = [0, 1].map((c) => g.reduce((sum, p) => sum + p[c], 0) / g.length);
+            const hotEdge = [0, 1].map((c) => (g[0][c] + g[1][c]) / 2);
+            const warm = [0, 1].map((c) => 0.75 * hotEdge[c] + 0.25 * centre[c]);
+            const far = [0.02, 0.98];
+            const pixel = ([x, y]) => Array.from(canvas.getContext("2d").getImageData(
+                Math.floor(x * canvas.width), Math.floor(y * canvas.height), 1, 1).data);
+            return {
+                size: [canvas.width, canvas.height], geometry: g,
+                centre: pixel(centre), warm: pixel(warm), far: pixel(far),
+            };
+        })()"#,
+    )?;
+    let channels = |name: &str| -> anyhow::Result<Vec<u64>> {
+        pixels[name]
+            .as_array()
+            .with_context(|| format!("no `{name}` pixel in {pixels}"))?
+            .iter()
+            .map(|channel| channel.as_u64().context("not a channel"))
+            .collect()
+    };
+    let (centre, warm, far) = (channels("centre")?, channels("warm")?, channels("far")?);
+    ensure!(
+        centre[3] == 255 && warm[3] == 255,
+        "the polygon's inside is not painted: {pixels}"
+    );
+    ensure!(
+        warm[..3].iter().sum::<u64>() > 100,
+        "near the hot edge the heat image is dark: {pixels}"
+    );
+    ensure!(
+        far == [0, 0, 0, 0],
+        "the canvas is painted outside the polygon: {pixels}"
+    );
+    Ok(())
+}
+
 /// A double click on the edge from corner 2 to 3 adds a corner there, and the heat follows.
 fn double_clicking_an_edge_adds_a_corner(page: &Page, cdp: &mut Cdp) -> anyhow::Result<()> {
     let before = page.eval(cdp, "window.heatState.geometry.length")?;
@@ -214,7 +264,7 @@ fn double_clicking_an_edge_adds_a_corner(page: &Page, cdp: &mut Cdp) -> anyhow::
     page.double_click(cdp, point)?;
     let added = format!(
         "window.heatState.geometry.length === {before} + 1 && window.heatState.heat.polygon.length === {before} + 1 && {}",
-        settled_expression()
+        SETTLED
     );
     page.wait_until(cdp, &added, STATE, SETTLE).context(
         "A double click on an edge did not end in the heat of a polygon with one more corner",

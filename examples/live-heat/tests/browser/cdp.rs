@@ -13,6 +13,20 @@ use tungstenite::{Message, WebSocket};
 /// How long one command may take before the test gives up on the browser.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The browser answered a command with an error (e.g. `Runtime.evaluate` while a
+/// navigation destroys the page's execution context), or the evaluated expression threw.
+/// The connection itself is fine, so a caller that polls may try again.
+#[derive(Debug)]
+pub(crate) struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// A connection to the browser's DevTools endpoint.
 pub(crate) struct Cdp {
     socket: WebSocket<TcpStream>,
@@ -61,7 +75,7 @@ impl Cdp {
             };
             if message.get("id").and_then(Json::as_u64) == Some(id) {
                 if let Some(error) = message.get("error") {
-                    bail!("`{method}` failed: {error}");
+                    return Err(Refused(format!("`{method}` failed: {error}")).into());
                 }
                 return Ok(message.get("result").cloned().unwrap_or(Json::Null));
             }
@@ -127,13 +141,15 @@ impl Page {
         let params = json!({"expression": expression, "returnByValue": true, "awaitPromise": true});
         let result = self.call(cdp, "Runtime.evaluate", params)?;
         if let Some(exception) = result.get("exceptionDetails") {
-            bail!("`{expression}` threw: {exception}");
+            return Err(Refused(format!("`{expression}` threw: {exception}")).into());
         }
         Ok(result["result"].get("value").cloned().unwrap_or(Json::Null))
     }
 
     /// Evaluates `expression` until it is `true`, or fails after `timeout` with the value of
-    /// `explain` (evaluated then) in the message.
+    /// `explain` (evaluated then) in the message. An evaluation the browser refuses or that
+    /// throws (a navigation destroyed the context, the page's script has not run yet) counts
+    /// as "not yet"; a broken or silent connection fails at once.
     pub(crate) fn wait_until(
         &self,
         cdp: &mut Cdp,
@@ -143,12 +159,19 @@ impl Page {
     ) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.eval(cdp, expression)? == json!(true) {
-                return Ok(());
-            }
+            let last_refusal = match self.eval(cdp, expression) {
+                Ok(Json::Bool(true)) => return Ok(()),
+                Ok(_) => None,
+                Err(error) => Some(error.downcast::<Refused>()?),
+            };
             if Instant::now() > deadline {
-                let state = self.eval(cdp, explain)?;
-                bail!("Waited {timeout:?} for `{expression}`; the page has {state}");
+                let state = self
+                    .eval(cdp, explain)
+                    .unwrap_or_else(|error| json!(format!("(unreadable: {error})")));
+                let refusal = last_refusal
+                    .map(|refused| format!("; the last evaluation was refused: {refused}"))
+                    .unwrap_or_default();
+                bail!("Waited {timeout:?} for `{expression}`; the page has {state}{refusal}");
             }
             std::thread::sleep(Duration::from_millis(25));
         }

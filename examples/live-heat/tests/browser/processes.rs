@@ -99,14 +99,18 @@ impl Server {
 pub(crate) struct Browser {
     pub(crate) devtools_port: u16,
     pub(crate) devtools_path: String,
-    // Fields drop in order: the browser stops before its profile is removed.
+    // Fields drop in order: the browser stops before its directory is removed.
     _process: Running,
-    _profile: tempfile::TempDir,
+    /// Holds the profile and the browser's `TMPDIR`, so nothing it writes outlives the test.
+    _scratch: tempfile::TempDir,
 }
 
 impl Browser {
     pub(crate) fn start(runtime: &Runtime, chromium: &Path) -> anyhow::Result<Browser> {
-        let profile = tempfile::tempdir()?;
+        let scratch = tempfile::tempdir()?;
+        let (profile, tmp) = (scratch.path().join("profile"), scratch.path().join("tmp"));
+        std::fs::create_dir(&profile)?;
+        std::fs::create_dir(&tmp)?;
         let argv = [
             chromium.display().to_string(),
             "--headless".to_owned(),
@@ -116,13 +120,15 @@ impl Browser {
             "--disable-dev-shm-usage".to_owned(),
             "--no-first-run".to_owned(),
             "--window-size=1100,800".to_owned(),
-            format!("--user-data-dir={}", profile.path().display()),
+            format!("--user-data-dir={}", profile.display()),
             "--remote-debugging-port=0".to_owned(),
             "about:blank".to_owned(),
         ];
-        let mut process = Running::start(runtime, "Chromium", Subprocess::new(argv));
+        // Chromium's own temporary files (`.org.chromium.Chromium.*`) go to `$TMPDIR`.
+        let subprocess = Subprocess::new(argv).env("TMPDIR", tmp.display().to_string());
+        let mut process = Running::start(runtime, "Chromium", subprocess);
         // Chromium writes the port it got, and the browser's websocket path, to this file.
-        let active_port = profile.path().join("DevToolsActivePort");
+        let active_port = profile.join("DevToolsActivePort");
         let deadline = Instant::now() + STARTUP;
         let (devtools_port, devtools_path) = loop {
             if let Some(found) = read_active_port(&active_port) {
@@ -141,7 +147,7 @@ impl Browser {
             devtools_port,
             devtools_path,
             _process: process,
-            _profile: profile,
+            _scratch: scratch,
         })
     }
 }
@@ -157,10 +163,33 @@ fn read_active_port(path: &Path) -> Option<(u16, String)> {
         .then(|| (port, browser_path.to_owned()))
 }
 
-/// Where Chromium is: `$LIVE_HEAT_CHROMIUM`, else Debian's `/usr/bin/chromium`.
-pub(crate) fn find_chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("LIVE_HEAT_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    path.is_file().then_some(path)
+/// Debian's Chromium, used unless `$LIVE_HEAT_CHROMIUM` names another.
+pub(crate) const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Where Chromium is: `$LIVE_HEAT_CHROMIUM`, else Debian's `/usr/bin/chromium`; `None` if
+/// the variable is unset and Debian's is not there. A `$LIVE_HEAT_CHROMIUM` that is not an
+/// executable file is an error, not a skip: whoever set it meant the test to run.
+pub(crate) fn find_chromium() -> anyhow::Result<Option<PathBuf>> {
+    match std::env::var_os("LIVE_HEAT_CHROMIUM") {
+        Some(named) => {
+            let path = PathBuf::from(named);
+            if !is_executable(&path) {
+                bail!(
+                    "LIVE_HEAT_CHROMIUM is {}, which is not an executable file",
+                    path.display()
+                );
+            }
+            Ok(Some(path))
+        }
+        None => {
+            let path = PathBuf::from(DEFAULT_CHROMIUM);
+            Ok(is_executable(&path).then_some(path))
+        }
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
 }
