@@ -47,13 +47,12 @@ fn workflow(tasks: usize) -> anyhow::Result<(Workflow, usize)> {
     for layer in 0..LAYERS {
         for column in 0..width {
             let input: Arc<str> = if layer == 0 {
-                format!("x{column}").into()
+                let input: Arc<str> = format!("x{column}").into();
+                workflow_inputs.push(input.clone());
+                input
             } else {
                 format!("v{}", (layer - 1) * width + column).into()
             };
-            if layer == 0 {
-                workflow_inputs.push(input.clone());
-            }
             let output: Arc<str> = format!("v{}", layer * width + column).into();
             flow = flow.task(
                 format!("t{}", layer * width + column),

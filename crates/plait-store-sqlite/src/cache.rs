@@ -11,6 +11,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{from_io, from_sqlite};
 
+/// The columns [`entry`] reads, in its order (a macro, for `concat!`).
+macro_rules! entry_columns {
+    () => {
+        "key, task, run_id, outputs, blobs, created_at, used_at"
+    };
+}
+
 /// An entry's files as stored in `cache.blobs`: `[output, hash, size]` triples.
 type BlobRow = (String, String, u64);
 
@@ -72,16 +79,22 @@ pub(crate) fn mark_used(tx: &Connection, key: &str, at: Millis) -> rusqlite::Res
 
 /// A reverted task's result is no longer valid.
 pub(crate) fn forget(tx: &Connection, key: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("DELETE FROM cache WHERE prefix = ?1 AND key = ?2")?
+    tx.prepare_cached(FORGET)?
         .execute(params![prefix(key), key])?;
     Ok(())
 }
 
+const FORGET: &str = "DELETE FROM cache WHERE prefix = ?1 AND key = ?2";
+
 /// The entry under `key`.
 pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<CacheEntry>> {
-    let sql = format!("SELECT {ENTRY_COLUMNS} FROM cache WHERE prefix = ?1 AND key = ?2");
+    // A literal, not a `format!`: this runs for every task of a run not preloaded.
     let found = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM cache WHERE prefix = ?1 AND key = ?2"
+        ))?
         .query_row(params![prefix(key), key], entry)
         .optional()?;
     Ok(found.flatten())
@@ -100,8 +113,8 @@ pub(crate) fn entries_of(conn: &Connection, tasks: &[String]) -> rusqlite::Resul
     let mut entries = Vec::new();
     if total as usize <= SCAN_FACTOR * tasks.len() {
         let wanted: HashSet<&str> = tasks.iter().map(String::as_str).collect();
-        let sql = format!("SELECT {ENTRY_COLUMNS} FROM cache");
-        let mut statement = snapshot.prepare_cached(&sql)?;
+        let mut statement =
+            snapshot.prepare_cached(concat!("SELECT ", entry_columns!(), " FROM cache"))?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             if wanted.contains(row.get_ref(1)?.as_str()?) {
@@ -109,8 +122,11 @@ pub(crate) fn entries_of(conn: &Connection, tasks: &[String]) -> rusqlite::Resul
             }
         }
     } else {
-        let sql = format!("SELECT {ENTRY_COLUMNS} FROM cache WHERE task = ?1");
-        let mut statement = snapshot.prepare_cached(&sql)?;
+        let mut statement = snapshot.prepare_cached(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM cache WHERE task = ?1"
+        ))?;
         for task in tasks {
             for found in statement.query_map([task], entry)? {
                 entries.extend(found?);
@@ -123,8 +139,6 @@ pub(crate) fn entries_of(conn: &Connection, tasks: &[String]) -> rusqlite::Resul
 
 /// Up to this many entries per task wanted, [`entries_of`] reads the whole table.
 const SCAN_FACTOR: usize = 4;
-
-const ENTRY_COLUMNS: &str = "key, task, run_id, outputs, blobs, created_at, used_at";
 
 /// An entry from its row. One that cannot be read back (its JSON damaged) is a miss, with a
 /// warning: the task then runs, and its completion replaces the entry.
@@ -235,8 +249,9 @@ pub(crate) fn gc(
         }
     }
     if !gc.dry_run {
+        let mut delete = tx.prepare_cached(FORGET).map_err(sqlite)?;
         for key in &doomed {
-            forget(&tx, key).map_err(sqlite)?;
+            delete.execute(params![prefix(key), key]).map_err(sqlite)?;
         }
     }
     let io = |error: std::io::Error| from_io(blobs.root(), &error);

@@ -105,9 +105,12 @@ impl SqliteStore {
         let (requests, receiver) = mpsc::channel();
         let thread_stats = stats.clone();
         let (thread_path, thread_blobs) = (shown.clone(), blobs.clone());
-        spawn("plait-store", move || {
-            writer::run(conn, thread_path, thread_blobs, receiver, thread_stats)
-        })?;
+        std::thread::Builder::new()
+            .name("plait-store".to_owned())
+            .spawn(move || writer::run(conn, thread_path, thread_blobs, receiver, thread_stats))
+            .map_err(|error| StoreError::Other {
+                detail: format!("cannot start the store's thread: {error}"),
+            })?;
         Ok(SqliteStore {
             shown: shown.into(),
             path,
@@ -160,40 +163,21 @@ impl SqliteStore {
         &self,
         request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Request,
     ) -> BoxFuture<'static, Result<T, StoreError>> {
-        ask(&self.requests, request, closed)
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.requests.send(request(sender));
+        Box::pin(async move {
+            if sent.is_err() {
+                return Err(closed());
+            }
+            receiver.await.unwrap_or_else(|_| Err(closed()))
+        })
     }
-}
-
-/// Sends a request to a thread and waits for its answer; `stopped` if the thread is gone.
-fn ask<R, T: Send + 'static>(
-    thread: &mpsc::Sender<R>,
-    request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> R,
-    stopped: fn() -> StoreError,
-) -> BoxFuture<'static, Result<T, StoreError>> {
-    let (sender, receiver) = oneshot::channel();
-    let sent = thread.send(request(sender)).is_ok();
-    Box::pin(async move {
-        if !sent {
-            return Err(stopped());
-        }
-        receiver.await.unwrap_or_else(|_| Err(stopped()))
-    })
 }
 
 fn closed() -> StoreError {
     StoreError::Other {
         detail: "the store's writer stopped; its last commit may not have happened".to_owned(),
     }
-}
-
-fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(body)
-        .map(drop)
-        .map_err(|error| StoreError::Other {
-            detail: format!("cannot start the store's thread: {error}"),
-        })
 }
 
 /// Setting a new store up (switching to WAL, creating the schema) takes locks the busy

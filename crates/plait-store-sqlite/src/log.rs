@@ -108,10 +108,10 @@ impl LogBatch {
 
     /// Writes the batch's rows (one per run) and counts, in the caller's transaction.
     pub(crate) fn write(self, tx: &Connection) -> rusqlite::Result<()> {
+        let mut insert = tx.prepare_cached("INSERT INTO log (run_id, entries) VALUES (?1, ?2)")?;
         for (run_id, mut entries) in self.runs {
             entries.push(']');
-            tx.prepare_cached("INSERT INTO log (run_id, entries) VALUES (?1, ?2)")?
-                .execute(params![run_id, entries])?;
+            insert.execute(params![run_id, entries])?;
         }
         if self.hits != 0 || self.misses != 0 {
             tx.prepare_cached("UPDATE cache_counts SET hits = hits + ?1, misses = misses + ?2")?

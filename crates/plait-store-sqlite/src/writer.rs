@@ -24,7 +24,7 @@ const MAX_BATCH: usize = 4_096;
 
 /// Waits for a request, then takes every other one already waiting (up to [`MAX_BATCH`]).
 /// `None` once every sender is gone.
-pub(crate) fn next_batch<T>(requests: &mpsc::Receiver<T>) -> Option<Vec<T>> {
+fn next_batch<T>(requests: &mpsc::Receiver<T>) -> Option<Vec<T>> {
     let mut batch = vec![requests.recv().ok()?];
     while batch.len() < MAX_BATCH {
         match requests.try_recv() {
@@ -60,19 +60,28 @@ pub(crate) fn run(
     stats: Arc<Stats>,
 ) {
     while let Some(batch) = next_batch(&requests) {
-        let (changes, others): (Vec<Request>, Vec<Request>) = batch
-            .into_iter()
-            .partition(|r| matches!(r, Request::CreateRun(..) | Request::Write(..)));
+        // Changes commit first, so the reads and gc of the same batch see them.
+        let mut changes = Vec::new();
+        let mut senders = Vec::new();
+        let mut others = Vec::new();
+        for request in batch {
+            match request {
+                Request::CreateRun(run, sender) => {
+                    changes.push(Change::CreateRun(run));
+                    senders.push(sender);
+                }
+                Request::Write(writes, sender) => {
+                    changes.push(Change::Write(writes));
+                    senders.push(sender);
+                }
+                other => others.push(other),
+            }
+        }
         if !changes.is_empty() {
-            commit(&mut conn, &path, &blobs, changes, &stats);
+            commit(&mut conn, &path, &blobs, changes, senders, &stats);
         }
         for other in others {
-            match other {
-                Request::CacheGc(gc, sender) => {
-                    let _ = sender.send(cache::gc(&mut conn, &path, &blobs, &gc));
-                }
-                read => answer_read(&conn, &path, read),
-            }
+            answer(&mut conn, &path, &blobs, other);
         }
     }
 }
@@ -88,19 +97,10 @@ fn commit(
     conn: &mut Connection,
     path: &str,
     blobs: &BlobDir,
-    requests: Vec<Request>,
+    changes: Vec<Change>,
+    senders: Vec<oneshot::Sender<Result<(), StoreError>>>,
     stats: &Stats,
 ) {
-    let (changes, senders): (Vec<Change>, Vec<oneshot::Sender<Result<(), StoreError>>>) = requests
-        .into_iter()
-        .map(|request| match request {
-            Request::CreateRun(run, sender) => (Change::CreateRun(run), sender),
-            Request::Write(writes, sender) => (Change::Write(writes), sender),
-            Request::Run(..) | Request::Runs(..) | Request::CacheGc(..) => {
-                unreachable!("reads and gc are answered apart")
-            }
-        })
-        .unzip();
     let outcome = (|| -> rusqlite::Result<Vec<Result<(), StoreError>>> {
         // IMMEDIATE takes the write lock up front, through the busy handler: a deferred
         // transaction that reads first and then writes fails at once (SQLITE_BUSY, no retry)
@@ -168,15 +168,19 @@ fn commit(
     }
 }
 
-fn answer_read(conn: &Connection, path: &str, read: Request) {
-    match read {
+/// Answers a read or a gc.
+fn answer(conn: &mut Connection, path: &str, blobs: &BlobDir, request: Request) {
+    match request {
         Request::Run(run_id, sender) => {
             let _ = sender.send(rows::run(conn, &run_id).map_err(|e| from_sqlite(path, &e)));
         }
         Request::Runs(sender) => {
             let _ = sender.send(rows::runs(conn).map_err(|e| from_sqlite(path, &e)));
         }
-        Request::CreateRun(..) | Request::Write(..) | Request::CacheGc(..) => {
+        Request::CacheGc(gc, sender) => {
+            let _ = sender.send(cache::gc(conn, path, blobs, &gc));
+        }
+        Request::CreateRun(..) | Request::Write(..) => {
             unreachable!("changes are committed apart")
         }
     }

@@ -263,12 +263,18 @@ fn settle_state(summary: &mut RunSummary) {
 }
 
 fn apply(inner: &mut Inner, write: Write) {
-    let run = inner.runs.get_mut(write.run_id()).expect("checked above");
-    let record = &mut run.record;
     let (transition, outputs) = match write {
-        Write::RunFinished { status, at, .. } => {
-            record.summary.state = RunState::Finished(status);
-            record.summary.finished_at = Some(at);
+        Write::RunFinished {
+            run_id, status, at, ..
+        } => {
+            let summary = &mut inner
+                .runs
+                .get_mut(&run_id)
+                .expect("checked above")
+                .record
+                .summary;
+            summary.state = RunState::Finished(status);
+            summary.finished_at = Some(at);
             return;
         }
         Write::Forget { key, .. } => {

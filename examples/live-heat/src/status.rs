@@ -112,11 +112,7 @@ impl Tracker {
         let (state, revision) = match event {
             LiveEvent::Started { revision, task } if &**task == SOLVE_TASK => {
                 status.started += 1;
-                status.revision = *revision;
-                status.state = SolveState::Running;
-                status.solve_ms = None;
-                self.running = Some((*revision, now));
-                return true;
+                (SolveState::Running, *revision)
             }
             LiveEvent::Finished {
                 revision,
@@ -139,21 +135,23 @@ impl Tracker {
             // Nothing started, so no count moves (`started == finished + cancelled` holds)
             // and there is no time; the driver cancelled any running solve before this.
             LiveEvent::Unchanged { revision, task } if &**task == SOLVE_TASK => {
-                status.revision = *revision;
-                status.state = SolveState::Unchanged;
-                status.solve_ms = None;
-                self.running = None;
-                return true;
+                (SolveState::Unchanged, *revision)
             }
             _ => return false,
         };
         status.revision = revision;
         status.state = state;
-        status.solve_ms = self
-            .running
-            .take()
-            .filter(|&(started, _)| started == revision)
-            .map(|(_, started_at)| now.duration_since(started_at).as_secs_f64() * 1000.0);
+        // A start times the solve from now; anything else ends whatever solve ran.
+        let ended = std::mem::replace(
+            &mut self.running,
+            (state == SolveState::Running).then_some((revision, now)),
+        );
+        status.solve_ms = match state {
+            SolveState::Finished | SolveState::Failed | SolveState::Cancelled => ended
+                .filter(|&(started, _)| started == revision)
+                .map(|(_, started_at)| now.duration_since(started_at).as_secs_f64() * 1000.0),
+            _ => None,
+        };
         true
     }
 }

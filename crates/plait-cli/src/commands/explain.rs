@@ -1,7 +1,7 @@
 //! `plait explain RUN TASK`: why a task was executed or reused.
 
 use plait_engine::explain::{Explanation, Verdict, explain as explain_task};
-use plait_store::{RunRecord, Store};
+use plait_store::{RunRecord, RunSummary, Store};
 use serde_json::json;
 
 use crate::cli::StoreArgs;
@@ -11,11 +11,25 @@ use crate::exit;
 const EARLIER_RUNS: usize = 20;
 
 pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json: bool) -> u8 {
-    let (store, run) = match super::store::open_run(args, wanted).await {
-        Ok(found) => found,
+    let store = match super::store::with_runs(args) {
+        Ok(store) => store,
         Err(code) => return code,
     };
-    let earlier = match earlier_runs(&store, &run, task).await {
+    // Listed once: to find the run by a prefix of its id, then the runs before it.
+    let found = match store.runs().await {
+        Ok(runs) => super::show::find_listed(&store, wanted, &runs)
+            .await
+            .map(|run| (runs, run)),
+        Err(error) => Err(error.to_string()),
+    };
+    let (runs, run) = match found {
+        Ok(found) => found,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let earlier = match earlier_runs(&store, &run, &runs, task).await {
         Ok(earlier) => earlier,
         Err(error) => {
             eprintln!("error: {error}");
@@ -37,15 +51,15 @@ pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json:
     exit::OK
 }
 
-/// Runs of the same workflow file started before `run`, newest first, read up to the one an
-/// explanation compares with: the latest that recorded a key for `task`, and the run its
-/// result came from if it reused one.
+/// Runs of the same workflow file started before `run`, newest first (as `summaries`, the
+/// store's list, has them), read up to the one an explanation compares with: the latest that
+/// recorded a key for `task`, and the run its result came from if it reused one.
 async fn earlier_runs(
     store: &dyn Store,
     run: &RunRecord,
+    summaries: &[RunSummary],
     task: &str,
 ) -> Result<Vec<RunRecord>, plait_store::StoreError> {
-    let summaries = store.runs().await?;
     let mut earlier = Vec::new();
     let older = summaries
         .iter()

@@ -32,7 +32,7 @@ pub(crate) async fn runs(args: &StoreArgs, as_json: bool) -> u8 {
         return exit::OK;
     }
     println!(
-        "{:<36}  {:<20}  {:<13}  {:<20}  DURATION",
+        "{:<36}  {:<20}  {:<13}  {:<24}  DURATION",
         "RUN", "WORKFLOW", "STATUS", "STARTED"
     );
     for run in &runs {

@@ -1,6 +1,6 @@
 //! `plait show RUN`: one recorded run, task by task.
 
-use plait_store::{RunRecord, Store};
+use plait_store::{RunRecord, RunSummary, Store};
 use serde_json::{Map, json};
 
 use crate::cli::StoreArgs;
@@ -26,10 +26,26 @@ pub(super) async fn find(store: &dyn Store, wanted: &str) -> Result<RunRecord, S
         return Ok(record);
     }
     let runs = store.runs().await.map_err(|e| e.to_string())?;
+    find_listed(store, wanted, &runs).await
+}
+
+/// As [`find`], for a caller that has already listed the store's runs.
+pub(super) async fn find_listed(
+    store: &dyn Store,
+    wanted: &str,
+    runs: &[RunSummary],
+) -> Result<RunRecord, String> {
+    let exact = runs.iter().any(|run| run.run_id == wanted);
     let matching: Vec<&str> = runs
         .iter()
         .map(|run| run.run_id.as_str())
-        .filter(|id| id.starts_with(wanted))
+        .filter(|id| {
+            if exact {
+                *id == wanted
+            } else {
+                id.starts_with(wanted)
+            }
+        })
         .collect();
     match matching.as_slice() {
         [id] => store

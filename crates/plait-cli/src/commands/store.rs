@@ -40,10 +40,7 @@ pub(crate) async fn open_run(
     args: &StoreArgs,
     wanted: &str,
 ) -> Result<(SqliteStore, plait_store::RunRecord), u8> {
-    let Ok(Some(store)) = for_reading(args) else {
-        eprintln!("error: no runs are recorded in `{}`", args.path.display());
-        return Err(exit::BAD_INPUT);
-    };
+    let store = with_runs(args)?;
     match super::show::find(&store, wanted).await {
         Ok(record) => Ok((store, record)),
         Err(message) => {
@@ -51,4 +48,14 @@ pub(crate) async fn open_run(
             Err(exit::BAD_INPUT)
         }
     }
+}
+
+/// The store, for a command about recorded runs: one must exist. `Err` is the exit code,
+/// after the reason was printed.
+pub(crate) fn with_runs(args: &StoreArgs) -> Result<SqliteStore, u8> {
+    let Ok(Some(store)) = for_reading(args) else {
+        eprintln!("error: no runs are recorded in `{}`", args.path.display());
+        return Err(exit::BAD_INPUT);
+    };
+    Ok(store)
 }

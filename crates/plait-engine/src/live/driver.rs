@@ -533,11 +533,10 @@ impl Driver {
     /// A dirty node whose predecessors are all clean: `Some(changed)` if it is up to date
     /// without executing (the caller settles it), `None` once it is queued to execute.
     fn check(&mut self, node: NodeId) -> Option<bool> {
-        let plan = self.graph.plan.clone();
         let order_changed = self.graph.order_preds[node as usize].iter().any(|&pred| {
             self.nodes[pred as usize].changed_at > self.nodes[node as usize].checked_at
         });
-        let NodeKind::Task(slot) = &plan.node(node).kind else {
+        let NodeKind::Task(slot) = &self.graph.plan.node(node).kind else {
             return Some(order_changed);
         };
         let inputs = match self.gather(slot, None) {
@@ -616,6 +615,8 @@ impl Driver {
     /// A state node is clean for the current revision: publish what changed and check the
     /// successors this was the last unclean predecessor of.
     fn settle(&mut self, start: NodeId, changed: bool) {
+        // Its own handle: checking a successor changes the driver while walking the graph.
+        let graph = self.graph.clone();
         let mut work = vec![(start, changed)];
         while let Some((node, changed)) = work.pop() {
             let revision = self.revision;
@@ -631,7 +632,6 @@ impl Driver {
                 self.publish_node(node);
             }
             let successors = self.nodes[node as usize].successors;
-            let graph = self.graph.clone();
             for &succ in successors.list(&graph.plan, node) {
                 let succ_state = &mut self.nodes[succ as usize];
                 succ_state.unclean_preds -= 1;

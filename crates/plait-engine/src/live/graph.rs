@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use plait_core::{NodeId, NodeKind, Plan, Source};
 
-use super::LiveError;
+use super::{LiveError, unknown_input};
 
 /// The plan, indexed for change propagation.
 #[derive(Debug)]
@@ -34,13 +34,15 @@ pub(crate) struct Graph {
 impl Graph {
     pub(crate) fn new(plan: Arc<Plan>, events: &[Arc<str>]) -> Result<Graph, LiveError> {
         let inputs = plan.inputs();
+        let mut input_index = HashMap::with_capacity(inputs.len());
+        for (idx, input) in inputs.iter().enumerate() {
+            // The first of two inputs with one name, as compiling and runs resolve it.
+            input_index.entry(input.name.clone()).or_insert(idx);
+        }
         let mut input_is_event = vec![false; inputs.len()];
         for name in events {
-            let Some(idx) = inputs.iter().position(|input| input.name == *name) else {
-                return Err(LiveError::UnknownInput {
-                    name: name.clone(),
-                    known: inputs.iter().map(|input| input.name.clone()).collect(),
-                });
+            let Some(&idx) = input_index.get(name) else {
+                return Err(unknown_input(&plan, name.clone()));
             };
             input_is_event[idx] = true;
         }
@@ -95,11 +97,6 @@ impl Graph {
         }
         for consumers in &mut input_consumers {
             consumers.dedup();
-        }
-        let mut input_index = HashMap::with_capacity(inputs.len());
-        for (idx, input) in inputs.iter().enumerate() {
-            // The first of two inputs with one name, as compiling and runs resolve it.
-            input_index.entry(input.name.clone()).or_insert(idx);
         }
         Ok(Graph {
             input_index,

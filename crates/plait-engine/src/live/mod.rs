@@ -313,20 +313,23 @@ impl LiveFlow {
 
 /// The input's index, and the value if it fits the input's type.
 fn check_input(graph: &Graph, name: Arc<str>, value: Value) -> Result<(usize, Value), LiveError> {
-    let declared = graph.plan.inputs();
     let Some(&idx) = graph.input_index.get(&name) else {
-        return Err(LiveError::UnknownInput {
-            name,
-            known: declared.iter().map(|input| input.name.clone()).collect(),
-        });
+        return Err(unknown_input(&graph.plan, name));
     };
-    let ty = &declared[idx].ty;
-    if !value.fits(ty) {
-        let mismatch = TypeMismatch {
-            expected: ty.clone(),
-            found: crate::run::type_word(&value),
-        };
+    if let Err(mismatch) = crate::run::check_type(&graph.plan.inputs()[idx].ty, &value) {
         return Err(LiveError::InputType { name, mismatch });
     }
     Ok((idx, value))
+}
+
+/// `name` is none of the plan's inputs.
+fn unknown_input(plan: &Plan, name: Arc<str>) -> LiveError {
+    LiveError::UnknownInput {
+        name,
+        known: plan
+            .inputs()
+            .iter()
+            .map(|input| input.name.clone())
+            .collect(),
+    }
 }

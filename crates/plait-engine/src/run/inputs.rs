@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use plait_core::{Plan, Value};
+use plait_core::{Plan, TypeMismatch, Value, ValueType};
 
 use crate::report::RunError;
 
@@ -25,12 +25,7 @@ where
             let known = declared.iter().map(|input| input.name.clone()).collect();
             return Err(RunError::UnknownInput { name, known });
         };
-        let ty = &declared[idx].ty;
-        if !value.fits(ty) {
-            let mismatch = plait_core::TypeMismatch {
-                expected: ty.clone(),
-                found: type_word(&value),
-            };
+        if let Err(mismatch) = check_type(&declared[idx].ty, &value) {
             return Err(RunError::InputType { name, mismatch });
         }
         values[idx] = Some(value);
@@ -46,7 +41,18 @@ where
         .collect()
 }
 
-pub(crate) fn type_word(value: &Value) -> &'static str {
+/// Whether `value` may be given for an input of type `ty` (runs and live flows alike).
+pub(crate) fn check_type(ty: &ValueType, value: &Value) -> Result<(), TypeMismatch> {
+    if value.fits(ty) {
+        return Ok(());
+    }
+    Err(TypeMismatch {
+        expected: ty.clone(),
+        found: type_word(value),
+    })
+}
+
+fn type_word(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "string",
         Value::Int(_) => "int",

@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use crate::event::{Event, Observer};
 use crate::report::{RunReport, TaskReport};
 
-pub(crate) use inputs::{resolve_inputs, type_word};
+pub(crate) use inputs::{check_type, resolve_inputs};
 use record::NodeRecord;
 pub(crate) use resume::Prior;
 use scope::ScopeCell;

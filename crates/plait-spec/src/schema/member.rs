@@ -222,11 +222,12 @@ impl Reader {
         let cache = fields
             .node("cache")
             .and_then(|node| self.bool(node, &format!("`cache` of {what}")));
-        let version = fields.node("version").and_then(|node| match &node.value {
-            crate::syntax::Value::Int(n) => Some(n.to_string()),
-            _ => match node.as_str() {
-                Some(text) => Some(text.to_owned()),
-                None => {
+        let version = fields
+            .node("version")
+            .and_then(|node| match (&node.value, node.as_str()) {
+                (crate::syntax::Value::Int(n), _) => Some(n.to_string()),
+                (_, Some(text)) => Some(text.to_owned()),
+                (_, None) => {
                     self.bad_type(
                         node,
                         &format!("`version` of {what}"),
@@ -234,8 +235,7 @@ impl Reader {
                     );
                     None
                 }
-            },
-        });
+            });
 
         let mut task = TaskNode::new(entry.key.as_str(), CommandTask::new(spec));
         if let Some(cache) = cache {

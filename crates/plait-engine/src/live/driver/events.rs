@@ -6,7 +6,7 @@
 use plait_core::{NodeId, Source};
 
 use super::{Driver, Results, Status, port_value, task_slot};
-use crate::live::publish::{LiveEvent, LiveValue, Revision};
+use crate::live::publish::{LiveValue, Revision};
 
 impl Driver {
     pub(super) fn enqueue_event(&mut self, node: NodeId, event: LiveValue) {
@@ -25,14 +25,13 @@ impl Driver {
             let Some(event) = self.nodes[node as usize].events.pop_front() else {
                 return;
             };
-            let plan = self.graph.plan.clone();
-            let slot = task_slot(&plan, node);
+            let slot = task_slot(&self.graph.plan, node);
             let event_idx = self.graph.event_source[node as usize].expect("an event node");
             match self.gather(slot, Some((event_idx, &event))) {
                 Ok(inputs) => {
                     // Tagged with the current revision: its state inputs are clean at it.
                     // The event stays counted in `unsettled` until its execution ends.
-                    self.spawn(node, slot, inputs, true);
+                    self.spawn(node, inputs, true);
                     return;
                 }
                 Err(failure) => {
@@ -48,13 +47,7 @@ impl Driver {
         self.nodes[node as usize].status = Status::Clean;
         self.unsettled -= 1;
         let revision = self.nodes[node as usize].running_revision;
-        let failed = results.is_err();
-        self.log(|| LiveEvent::Finished {
-            revision,
-            task: self.path(node),
-            changed: true,
-            failed,
-        });
+        self.log_finished(node, true, results.is_err());
         self.deliver_results(node, revision, results);
         self.to_fire.push_back(node);
     }

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use plait_core::{Inputs, NodeId, TaskContext, TaskError, TaskSlot, Value};
+use plait_core::{Inputs, NodeId, TaskContext, TaskError, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{Done, Driver, Results, Status, same_results, task_slot};
@@ -35,22 +35,21 @@ impl Driver {
             let Some(node) = self.ready.pop_front() else {
                 break;
             };
-            let state = &self.nodes[node as usize];
+            let state = &mut self.nodes[node as usize];
             // Not ready any more, or an older entry of a node now waiting in `deferred`.
             if state.status != Status::Ready || state.cancelled {
                 continue;
             }
             let plan = self.graph.plan.clone();
-            let slot = task_slot(&plan, node);
-            let inputs = match self.gather(slot, None) {
+            let inputs = match self.gather(task_slot(&plan, node), None) {
                 Ok(inputs) => inputs,
                 Err(_) => unreachable!("a ready node's inputs are values"),
             };
-            self.spawn(node, slot, inputs, false);
+            self.spawn(node, inputs, false);
         }
     }
 
-    pub(super) fn spawn(&mut self, node: NodeId, slot: &TaskSlot, inputs: Vec<Value>, event: bool) {
+    pub(super) fn spawn(&mut self, node: NodeId, inputs: Vec<Value>, event: bool) {
         self.next_execution += 1;
         let execution = self.next_execution;
         let token = Arc::new(CancellationToken::new());
@@ -69,10 +68,10 @@ impl Driver {
         let path = self.path(node);
         let ctx = TaskContext::new(self.run_id.clone(), path, 1, token.clone());
         let kept = (!event).then(|| inputs.clone());
-        let task_inputs = Inputs::new(slot.requires.clone(), inputs);
         // The future owns the plan and borrows the slot from it: cheaper than a copy of
         // the slot per execution.
         let plan = self.graph.plan.clone();
+        let task_inputs = Inputs::new(task_slot(&plan, node).requires.clone(), inputs);
         let mut attempt = Box::pin(async move {
             attempt_once(task_slot(&plan, node), ctx, task_inputs, &token).await
         });
@@ -133,14 +132,19 @@ impl Driver {
         // A failure is kept like a value: the task runs again when an input changes.
         state.executed = state.results.clone();
         state.executed_with = done.inputs;
-        let revision = state.running_revision;
+        self.log_finished(node, changed, failed);
+        self.settle(node, changed);
+    }
+
+    /// Logs the end of `node`'s execution, tagged with the revision it computed.
+    pub(super) fn log_finished(&self, node: NodeId, changed: bool, failed: bool) {
+        let revision = self.nodes[node as usize].running_revision;
         self.log(|| LiveEvent::Finished {
             revision,
             task: self.path(node),
             changed,
             failed,
         });
-        self.settle(node, changed);
     }
 
     pub(super) fn results(&self, node: NodeId, outcome: Outcome) -> Results {
