@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use rustc_hash::FxHashSet;
+
 use plait_store::blobs::BlobDir;
 use plait_store::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, Millis, StoreError,
@@ -21,66 +23,107 @@ macro_rules! entry_columns {
 /// An entry's files as stored in `cache.blobs`: `[output, hash, size]` triples.
 type BlobRow = (String, String, u64);
 
-/// Records the entry a completion carries, replacing any under its key. Skipped, silently,
-/// when a file it names is gone: a gc (of this process or another) may have removed it
-/// between the task's `put_blob` and this commit, and an entry whose file cannot be
-/// restored could only ever miss. No gc runs meanwhile: gc holds the write lock
-/// throughout, and this runs inside the writer's transaction.
+/// An entry's key, and its index value (see [`prefix`]).
+pub(crate) struct EntryId {
+    prefix: i64,
+    key: String,
+}
+
+impl EntryId {
+    pub(crate) fn new(key: String) -> EntryId {
+        EntryId {
+            prefix: prefix(&key),
+            key,
+        }
+    }
+}
+
+/// An entry's row, its columns encoded on the caller's thread (`encode.rs`).
+pub(crate) struct CacheRow {
+    id: EntryId,
+    task: String,
+    pub(crate) run_id: String,
+    outputs: String,
+    /// `[output, hash, size]` triples, as JSON.
+    files: String,
+    /// The files' hashes, which must still be kept when the row is written.
+    hashes: Vec<String>,
+    size: i64,
+    created_at: Millis,
+    used_at: Millis,
+}
+
+impl CacheRow {
+    pub(crate) fn new(entry: CacheEntry) -> serde_json::Result<CacheRow> {
+        let files: Vec<(&str, &str, u64)> = entry
+            .blobs
+            .iter()
+            .map(|(name, blob)| (name.as_str(), blob.hash.as_str(), blob.size))
+            .collect();
+        let files = serde_json::to_string(&files)?;
+        // `CacheEntry::size`, without serialising the outputs twice.
+        let outputs = entry.outputs.to_string();
+        let size = outputs.len() as u64 + entry.file_bytes();
+        Ok(CacheRow {
+            hashes: entry.blobs.into_iter().map(|(_, blob)| blob.hash).collect(),
+            id: EntryId::new(entry.key),
+            task: entry.task,
+            run_id: entry.run_id,
+            outputs,
+            files,
+            size: to_sql_size(size),
+            created_at: entry.created_at,
+            used_at: entry.used_at,
+        })
+    }
+}
+
+/// Records an entry, replacing any under its key. Skipped, silently, when a file it names
+/// is gone: a gc (of this process or another) may have removed it between the task's
+/// `put_blob` and this commit, and an entry whose file cannot be restored could only ever
+/// miss. No gc runs meanwhile: gc holds the write lock throughout, and this runs inside the
+/// writer's transaction.
 pub(crate) fn insert_entry(
     tx: &Connection,
     blobs: &BlobDir,
-    entry: &CacheEntry,
+    row: &CacheRow,
 ) -> rusqlite::Result<()> {
-    if !entry
-        .blobs
-        .iter()
-        .all(|(_, blob)| blobs.contains(&blob.hash))
-    {
+    if !row.hashes.iter().all(|hash| blobs.contains(hash)) {
         return Ok(());
     }
-    let files: Vec<(&str, &str, u64)> = entry
-        .blobs
-        .iter()
-        .map(|(name, blob)| (name.as_str(), blob.hash.as_str(), blob.size))
-        .collect();
-    let files = serde_json::to_string(&files)
-        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
-    // `CacheEntry::size`, without serialising the outputs twice.
-    let outputs = entry.outputs.to_string();
-    let size = outputs.len() as u64 + entry.file_bytes();
     // The newest result for a key replaces any other.
-    forget(tx, &entry.key)?;
+    forget(tx, &row.id)?;
     tx.prepare_cached(
         "INSERT INTO cache (prefix, key, task, run_id, outputs, blobs, size, created_at, used_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
-        prefix(&entry.key),
-        entry.key,
-        entry.task,
-        entry.run_id,
-        outputs,
-        files,
-        to_sql_size(size),
-        entry.created_at,
-        entry.used_at,
+        row.id.prefix,
+        row.id.key,
+        row.task,
+        row.run_id,
+        row.outputs,
+        row.files,
+        row.size,
+        row.created_at,
+        row.used_at,
     ])?;
     Ok(())
 }
 
 /// A reuse marks its entry used (never back in time).
-pub(crate) fn mark_used(tx: &Connection, key: &str, at: Millis) -> rusqlite::Result<()> {
+pub(crate) fn mark_used(tx: &Connection, entry: &EntryId, at: Millis) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "UPDATE cache SET used_at = ?3 WHERE prefix = ?1 AND key = ?2 AND used_at < ?3",
     )?
-    .execute(params![prefix(key), key, at])?;
+    .execute(params![entry.prefix, entry.key, at])?;
     Ok(())
 }
 
 /// A reverted task's result is no longer valid.
-pub(crate) fn forget(tx: &Connection, key: &str) -> rusqlite::Result<()> {
+pub(crate) fn forget(tx: &Connection, entry: &EntryId) -> rusqlite::Result<()> {
     tx.prepare_cached(FORGET)?
-        .execute(params![prefix(key), key])?;
+        .execute(params![entry.prefix, entry.key])?;
     Ok(())
 }
 
@@ -100,28 +143,78 @@ pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<Cache
     Ok(found.flatten())
 }
 
-/// Every entry computed by one of `tasks`, in one read transaction.
-///
-/// When the cache holds not many more entries than there are tasks (the common case: one
-/// project's store), one pass over the table beats a query per task; otherwise the index
-/// on `task` is used.
-pub(crate) fn entries_of(conn: &Connection, tasks: &[String]) -> rusqlite::Result<Vec<CacheEntry>> {
-    let snapshot = conn.unchecked_transaction()?;
-    let total: i64 = snapshot
-        .prepare_cached("SELECT count(*) FROM cache")?
-        .query_row([], |row| row.get(0))?;
+/// How [`entries_of`] reads: one pass over the table, or a lookup per task.
+pub(crate) enum EntriesPlan {
+    /// Every entry (the common case: one project's store holds not many more entries than
+    /// a run has tasks), in rowid ranges that can be read in parallel.
+    Scan(Vec<(i64, i64)>),
+    ByTask,
+}
+
+/// Up to this many entries per task wanted, [`entries_of`] reads the whole table.
+const SCAN_FACTOR: usize = 4;
+
+/// A scan is split in ranges of at least this many entries.
+const SCAN_RANGE_MIN: i64 = 4_096;
+
+/// Decides how to read the entries of `tasks`, in at most `ways` parallel parts.
+pub(crate) fn plan_entries(
+    conn: &Connection,
+    tasks: usize,
+    ways: usize,
+) -> rusqlite::Result<EntriesPlan> {
+    let (total, first, last): (i64, Option<i64>, Option<i64>) = conn
+        .prepare_cached("SELECT count(*), min(id), max(id) FROM cache")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    if total as usize > SCAN_FACTOR * tasks {
+        return Ok(EntriesPlan::ByTask);
+    }
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(EntriesPlan::Scan(Vec::new()));
+    };
+    let parts = (total / SCAN_RANGE_MIN).clamp(1, ways.max(1) as i64);
+    let step = (last - first) / parts + 1;
+    let ranges = (0..parts)
+        .map(|part| {
+            (
+                first + part * step,
+                (first + (part + 1) * step - 1).min(last),
+            )
+        })
+        .collect();
+    Ok(EntriesPlan::Scan(ranges))
+}
+
+/// The entries with a rowid in `range` computed by one of `wanted`.
+pub(crate) fn scan_entries(
+    conn: &Connection,
+    range: (i64, i64),
+    wanted: &FxHashSet<&str>,
+) -> rusqlite::Result<Vec<CacheEntry>> {
+    let mut statement = conn.prepare_cached(concat!(
+        "SELECT ",
+        entry_columns!(),
+        " FROM cache WHERE id BETWEEN ?1 AND ?2"
+    ))?;
+    let mut rows = statement.query(params![range.0, range.1])?;
     let mut entries = Vec::new();
-    if total as usize <= SCAN_FACTOR * tasks.len() {
-        let wanted: HashSet<&str> = tasks.iter().map(String::as_str).collect();
-        let mut statement =
-            snapshot.prepare_cached(concat!("SELECT ", entry_columns!(), " FROM cache"))?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            if wanted.contains(row.get_ref(1)?.as_str()?) {
-                entries.extend(entry(row)?);
-            }
+    while let Some(row) = rows.next()? {
+        if wanted.contains(row.get_ref(1)?.as_str()?) {
+            entries.extend(entry(row)?);
         }
-    } else {
+    }
+    Ok(entries)
+}
+
+/// Every entry computed by one of `tasks`, by the index on `task`, in one read
+/// transaction.
+pub(crate) fn entries_by_task(
+    conn: &Connection,
+    tasks: &[String],
+) -> rusqlite::Result<Vec<CacheEntry>> {
+    let snapshot = conn.unchecked_transaction()?;
+    let mut entries = Vec::new();
+    {
         let mut statement = snapshot.prepare_cached(concat!(
             "SELECT ",
             entry_columns!(),
@@ -137,15 +230,16 @@ pub(crate) fn entries_of(conn: &Connection, tasks: &[String]) -> rusqlite::Resul
     Ok(entries)
 }
 
-/// Up to this many entries per task wanted, [`entries_of`] reads the whole table.
-const SCAN_FACTOR: usize = 4;
-
 /// An entry from its row. One that cannot be read back (its JSON damaged) is a miss, with a
 /// warning: the task then runs, and its completion replaces the entry.
 fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CacheEntry>> {
     // Parsed from the row's own text, with no copy of it first.
     let outputs = serde_json::from_str(row.get_ref(3)?.as_str()?);
-    let files = serde_json::from_str::<Vec<BlobRow>>(row.get_ref(4)?.as_str()?);
+    let files = match row.get_ref(4)?.as_str()? {
+        // Most results are not files: no parse for them.
+        "[]" => Ok(Vec::new()),
+        listed => serde_json::from_str::<Vec<BlobRow>>(listed),
+    };
     let key: String = row.get(0)?;
     let (Ok(outputs), Ok(files)) = (outputs, files) else {
         tracing::warn!(key, "a cache entry is damaged; taken as a miss");

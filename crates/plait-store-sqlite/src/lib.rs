@@ -12,6 +12,7 @@
 
 mod blobs;
 mod cache;
+mod encode;
 mod error;
 mod log;
 mod rows;
@@ -34,6 +35,9 @@ use tokio::sync::oneshot;
 
 use crate::error::from_sqlite;
 use crate::writer::{Request, Stats};
+
+/// Threads reading a run's cache entries at once (see `cache_entries_of`).
+const SCAN_THREADS: usize = 2;
 
 /// Options for [`SqliteStore::open_with`].
 #[derive(Clone, Debug)]
@@ -159,6 +163,48 @@ impl SqliteStore {
         found
     }
 
+    fn entries_of(&self, tasks: &[String]) -> Result<Vec<CacheEntry>, StoreError> {
+        let sqlite = |shown: &str, error: rusqlite::Error| from_sqlite(shown, &error);
+        let plan = self.read(|conn, shown| {
+            cache::plan_entries(conn, tasks.len(), SCAN_THREADS).map_err(|e| sqlite(shown, e))
+        })?;
+        let ranges = match plan {
+            cache::EntriesPlan::ByTask => {
+                return self.read(|conn, shown| {
+                    cache::entries_by_task(conn, tasks).map_err(|e| sqlite(shown, e))
+                });
+            }
+            cache::EntriesPlan::Scan(ranges) => ranges,
+        };
+        let wanted: rustc_hash::FxHashSet<&str> = tasks.iter().map(String::as_str).collect();
+        let scan = |range| {
+            self.read(|conn, shown| {
+                cache::scan_entries(conn, range, &wanted).map_err(|e| sqlite(shown, e))
+            })
+        };
+        let mut parts = std::thread::scope(|scope| {
+            let others: Vec<_> = ranges[1.min(ranges.len())..]
+                .iter()
+                .map(|&range| scope.spawn(move || scan(range)))
+                .collect();
+            let mut parts = vec![ranges.first().map_or(Ok(Vec::new()), |&range| scan(range))];
+            parts.extend(others.into_iter().map(|other| {
+                other.join().unwrap_or_else(|_| {
+                    Err(StoreError::Other {
+                        detail: "reading the cache panicked".to_owned(),
+                    })
+                })
+            }));
+            parts
+        })
+        .into_iter();
+        let mut entries = parts.next().unwrap_or(Ok(Vec::new()))?;
+        for part in parts {
+            entries.extend(part?);
+        }
+        Ok(entries)
+    }
+
     fn ask<T: Send + 'static>(
         &self,
         request: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Request,
@@ -280,8 +326,13 @@ impl Store for SqliteStore {
         self.ask(|reply| Request::CreateRun(run, reply))
     }
 
+    /// Encoded here, on the caller's thread, so the writer only executes statements
+    /// (`encode.rs`).
     fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.ask(|reply| Request::Write(writes, reply))
+        match encode::encode(writes) {
+            Ok(encoded) => self.ask(|reply| Request::Write(encoded, reply)),
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
     }
 
     fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
@@ -302,14 +353,15 @@ impl Store for SqliteStore {
         Box::pin(std::future::ready(result))
     }
 
-    /// One read transaction (see `cache::entries_of`).
+    /// Usually one pass over the table, its halves read by two threads at once: a run waits
+    /// for this before any task starts. Each part is its own read transaction, so an entry
+    /// committed meanwhile may or may not be seen, like one committed just after the run
+    /// read the cache. A cache much bigger than the run is read by task, in one.
     fn cache_entries_of(
         &self,
         tasks: Vec<String>,
     ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
-        let result = self.read(|conn, shown| {
-            cache::entries_of(conn, &tasks).map_err(|error| from_sqlite(shown, &error))
-        });
+        let result = self.entries_of(&tasks);
         Box::pin(std::future::ready(result))
     }
 

@@ -10,6 +10,7 @@ use plait_core::TaskState;
 use plait_store::{TaskKey, Transition};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// One transition as the log keeps it.
 #[derive(Serialize)]
@@ -24,15 +25,23 @@ struct Entry<'a> {
     outputs: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
-    /// The key's components (JSON text); not kept for a reuse, whose are its source's.
+    /// The key's components, embedded as JSON (text that is not JSON is kept as a string);
+    /// not kept for a reuse, whose are its source's.
     #[serde(skip_serializing_if = "Option::is_none")]
-    components: Option<&'a str>,
+    components: Option<Components<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cached_from: Option<&'a str>,
 }
 
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Components<'a> {
+    Json(&'a RawValue),
+    Text(&'a str),
+}
+
 #[derive(Deserialize)]
-struct ReadEntry {
+struct ReadEntry<'a> {
     task: String,
     state: String,
     attempt: u32,
@@ -43,34 +52,40 @@ struct ReadEntry {
     outputs: Option<serde_json::Value>,
     #[serde(default)]
     key: Option<String>,
-    #[serde(default)]
-    components: Option<String>,
+    /// An object; a string holding the object's text in logs written before.
+    #[serde(default, borrow)]
+    components: Option<&'a RawValue>,
     #[serde(default)]
     cached_from: Option<String>,
 }
 
-/// The transitions of one commit, by run, and the cache's use counts they carry.
-#[derive(Default)]
-pub(crate) struct LogBatch {
-    /// Run id and the JSON array so far (without its closing bracket).
-    runs: Vec<(String, String)>,
-    hits: i64,
-    misses: i64,
+/// One transition, encoded for the log on the caller's thread (`encode.rs`), and whether it
+/// counts as a cache hit or miss.
+pub(crate) struct Line {
+    json: String,
+    /// `Some(true)` a reuse, `Some(false)` an execution under a key.
+    hit: Option<bool>,
 }
 
-impl LogBatch {
-    pub(crate) fn push(
-        &mut self,
+impl Line {
+    pub(crate) fn new(
         transition: &Transition,
         outputs: Option<&serde_json::Value>,
-    ) -> rusqlite::Result<()> {
+    ) -> serde_json::Result<Line> {
         let key = transition.key.as_ref();
         let reused = key.is_some_and(|key| key.cached_from.is_some());
-        match key {
-            Some(TaskKey { key: Some(_), .. }) if reused => self.hits += 1,
-            Some(TaskKey { key: Some(_), .. }) => self.misses += 1,
-            _ => {}
-        }
+        let hit = match key {
+            Some(TaskKey { key: Some(_), .. }) => Some(reused),
+            _ => None,
+        };
+        let components = key.filter(|_| !reused).map(|key| {
+            // Checked: a line that is not JSON would make the run's log unreadable. Only an
+            // object is embedded, so text that reads as another JSON value comes back as is.
+            match serde_json::from_str::<&RawValue>(&key.components) {
+                Ok(raw) if raw.get().starts_with('{') => Components::Json(raw),
+                _ => Components::Text(&key.components),
+            }
+        });
         let entry = Entry {
             task: &transition.task,
             state: transition.state.name(),
@@ -79,37 +94,57 @@ impl LogBatch {
             error: transition.error.as_deref(),
             outputs,
             key: key.and_then(|key| key.key.as_deref()),
-            components: key.filter(|_| !reused).map(|key| key.components.as_str()),
+            components,
             cached_from: key.and_then(|key| key.cached_from.as_deref()),
         };
-        let idx = match self
-            .runs
-            .iter()
-            .position(|(run_id, _)| *run_id == transition.run_id)
-        {
-            Some(idx) => {
-                self.runs[idx].1.push(',');
-                idx
-            }
+        Ok(Line {
+            json: serde_json::to_string(&entry)?,
+            hit,
+        })
+    }
+}
+
+/// The lines of one commit, by run, and the cache's use counts they carry.
+#[derive(Default)]
+pub(crate) struct LogBatch<'a> {
+    /// Run id, its lines, and their total length.
+    runs: Vec<(&'a str, Vec<&'a str>, usize)>,
+    hits: i64,
+    misses: i64,
+}
+
+impl<'a> LogBatch<'a> {
+    pub(crate) fn push(&mut self, run_id: &'a str, line: &'a Line) {
+        match line.hit {
+            Some(true) => self.hits += 1,
+            Some(false) => self.misses += 1,
+            None => {}
+        }
+        let idx = match self.runs.iter().position(|(run, ..)| *run == run_id) {
+            Some(idx) => idx,
             None => {
-                self.runs
-                    .push((transition.run_id.clone(), String::from("[")));
+                self.runs.push((run_id, Vec::new(), 0));
                 self.runs.len() - 1
             }
         };
-        let text = &mut self.runs[idx].1;
-        // Writing into a `String` only fails for a map with non-string keys, which an
-        // `Entry` has none of.
-        let json = serde_json::to_string(&entry)
-            .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
-        text.push_str(&json);
-        Ok(())
+        let (_, lines, len) = &mut self.runs[idx];
+        lines.push(&line.json);
+        *len += line.json.len();
     }
 
     /// Writes the batch's rows (one per run) and counts, in the caller's transaction.
     pub(crate) fn write(self, tx: &Connection) -> rusqlite::Result<()> {
         let mut insert = tx.prepare_cached("INSERT INTO log (run_id, entries) VALUES (?1, ?2)")?;
-        for (run_id, mut entries) in self.runs {
+        for (run_id, lines, len) in self.runs {
+            // Sized up front: a re-run's commit carries thousands of lines.
+            let mut entries = String::with_capacity(len + lines.len() + 2);
+            entries.push('[');
+            for (idx, line) in lines.into_iter().enumerate() {
+                if idx > 0 {
+                    entries.push(',');
+                }
+                entries.push_str(line);
+            }
             entries.push(']');
             insert.execute(params![run_id, entries])?;
         }
@@ -132,7 +167,7 @@ pub(crate) fn read(
     let mut transitions = Vec::new();
     while let Some(row) = rows.next()? {
         let text = row.get_ref(0)?.as_str()?;
-        let entries: Vec<ReadEntry> = match serde_json::from_str(text) {
+        let entries: Vec<ReadEntry<'_>> = match serde_json::from_str(text) {
             Ok(entries) => entries,
             Err(error) => {
                 return Err(rusqlite::Error::FromSqlConversionFailure(
@@ -143,9 +178,13 @@ pub(crate) fn read(
             }
         };
         for entry in entries {
-            let key = (entry.key.is_some() || entry.components.is_some()).then(|| TaskKey {
+            let components = entry.components.map(|raw| {
+                // A string is the text of the components (as schema V2 kept them).
+                serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_owned())
+            });
+            let key = (entry.key.is_some() || components.is_some()).then(|| TaskKey {
                 key: entry.key,
-                components: entry.components.unwrap_or_default(),
+                components: components.unwrap_or_default(),
                 cached_from: entry.cached_from,
             });
             let transition = Transition {

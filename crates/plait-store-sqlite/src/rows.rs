@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, Write, host_name,
-    owner_alive,
+    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, host_name, owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::cache;
+use crate::encode::Encoded;
 use crate::log::LogBatch;
 
 /// Whether `run_id` is in the store, asking the database once per batch.
@@ -53,27 +53,23 @@ pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<()> 
 /// Applies writes whose runs the caller checked exist; transitions go to `log`, written
 /// once the whole batch is in. `blobs` is where a cache entry's files must be for the entry
 /// to be recorded.
-pub(crate) fn apply(
+pub(crate) fn apply<'a>(
     tx: &Connection,
     blobs: &BlobDir,
-    writes: &[Write],
-    log: &mut LogBatch,
+    writes: &'a [Encoded],
+    log: &mut LogBatch<'a>,
 ) -> rusqlite::Result<()> {
     for write in writes {
         match write {
-            Write::Transition(transition) => log.push(transition, None)?,
-            Write::Completed {
-                transition,
-                outputs,
-            } => log.push(transition, Some(outputs))?,
-            Write::Cache(entry) => cache::insert_entry(tx, blobs, entry)?,
-            Write::Used { key, at, .. } => cache::mark_used(tx, key, *at)?,
-            Write::Forget { key, .. } => cache::forget(tx, key)?,
-            Write::RunFinished { run_id, status, at } => {
+            Encoded::Log { run_id, line } => log.push(run_id, line),
+            Encoded::Cache(row) => cache::insert_entry(tx, blobs, row)?,
+            Encoded::Used { entry, at, .. } => cache::mark_used(tx, entry, *at)?,
+            Encoded::Forget { entry, .. } => cache::forget(tx, entry)?,
+            Encoded::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
                     "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
                 )?
-                .execute(params![run_id, status.name(), at])?;
+                .execute(params![run_id, status, at])?;
             }
         }
     }

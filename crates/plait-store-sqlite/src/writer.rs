@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use plait_store::blobs::BlobDir;
-use plait_store::{CacheGc, CacheGcReport, NewRun, RunRecord, RunSummary, StoreError, Write};
+use plait_store::{CacheGc, CacheGcReport, NewRun, RunRecord, RunSummary, StoreError};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::encode::Encoded;
 use crate::error::from_sqlite;
 use crate::log::LogBatch;
 use crate::{cache, rows};
@@ -37,7 +38,8 @@ fn next_batch<T>(requests: &mpsc::Receiver<T>) -> Option<Vec<T>> {
 
 pub(crate) enum Request {
     CreateRun(NewRun, oneshot::Sender<Result<(), StoreError>>),
-    Write(Vec<Write>, oneshot::Sender<Result<(), StoreError>>),
+    /// Writes encoded on the caller's thread (`encode.rs`).
+    Write(Vec<Encoded>, oneshot::Sender<Result<(), StoreError>>),
     Run(
         String,
         oneshot::Sender<Result<Option<RunRecord>, StoreError>>,
@@ -89,7 +91,7 @@ pub(crate) fn run(
 /// A change and where its answer goes.
 enum Change {
     CreateRun(NewRun),
-    Write(Vec<Write>),
+    Write(Vec<Encoded>),
 }
 
 /// Applies every change in one transaction and answers each once the commit is durable.

@@ -75,6 +75,17 @@ fn fresh() -> Fresh {
     }
 }
 
+/// A fresh store holding run `r1`.
+async fn fresh_with_run() -> Fresh {
+    let fresh = fresh();
+    fresh
+        .store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    fresh
+}
+
 plait_store::store_conformance_tests!(fresh());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,12 +332,8 @@ async fn the_cache_and_its_files_are_there_after_reopening() {
 /// from, not the components (they are the source run's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_read_back_from_the_transitions_that_carry_them() {
-    let fresh = fresh();
+    let fresh = fresh_with_run().await;
     let store = &fresh.store;
-    store
-        .create_run(new_run("r1", this_process()))
-        .await
-        .unwrap();
     let mut reused = task_key("k2");
     reused.cached_from = Some("r0".to_owned());
     let mut hit = transition("r1", "b", TaskState::Succeeded, 0, 3);
@@ -461,12 +468,8 @@ async fn a_dry_gc_keeps_every_file() {
 /// per task when it is much bigger: both give the same entries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_of_tasks_by_scan_or_by_index() {
-    let fresh = fresh();
+    let fresh = fresh_with_run().await;
     let store = &fresh.store;
-    store
-        .create_run(new_run("r1", this_process()))
-        .await
-        .unwrap();
     let mut writes = Vec::new();
     for idx in 0..12 {
         let mut cached = entry(&format!("k{idx}"), Vec::new());
@@ -492,4 +495,109 @@ async fn entries_of_tasks_by_scan_or_by_index() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A cache big enough is read in parallel parts (rowid ranges): every wanted entry comes
+/// back once, including entries replaced since (a gap in the rowids), and no other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_cache_is_read_in_parts_and_nothing_is_lost_or_doubled() {
+    let fresh = fresh_with_run().await;
+    let store = &fresh.store;
+    let n = 9_000;
+    let task = |idx: usize| format!("t{}", idx % 3_000);
+    let writes = (0..n)
+        .map(|idx| {
+            let mut cached = entry(&format!("k{idx}"), Vec::new());
+            cached.task = task(idx);
+            Write::Cache(cached)
+        })
+        .collect();
+    store.write(writes).await.unwrap();
+    // Replacing entries moves them to the end of the table and leaves gaps behind.
+    let replaced = (0..n)
+        .step_by(7)
+        .map(|idx| {
+            let mut cached = entry(&format!("k{idx}"), Vec::new());
+            cached.task = task(idx);
+            cached.used_at = 99;
+            Write::Cache(cached)
+        })
+        .collect();
+    store.write(replaced).await.unwrap();
+    // Every task but t0..t99 wanted: 2,900 of 3,000, so 8,700 entries, read by scan.
+    let wanted: Vec<String> = (100..3_000).map(|idx| format!("t{idx}")).collect();
+    let found = store.cache_entries_of(wanted).await.unwrap();
+    let mut keys: Vec<usize> = found
+        .iter()
+        .map(|entry| entry.key[1..].parse().unwrap())
+        .collect();
+    keys.sort_unstable();
+    let expected: Vec<usize> = (0..n).filter(|idx| idx % 3_000 >= 100).collect();
+    assert_eq!(keys, expected);
+    for entry in &found {
+        let idx: usize = entry.key[1..].parse().unwrap();
+        assert_eq!(
+            entry.used_at,
+            if idx.is_multiple_of(7) { 99 } else { 7 },
+            "{}",
+            entry.key
+        );
+    }
+}
+
+/// Components are kept as the JSON they are, and read back as the same text; text that is
+/// not a JSON object (a store's caller may write anything) comes back unchanged too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn components_come_back_as_written() {
+    let fresh = fresh_with_run().await;
+    let store = &fresh.store;
+    let texts = [
+        json!({"task": "a", "inputs": {"n": {"hash": "h\"1", "from": "input n"}}}).to_string(),
+        "not json {".to_owned(),
+        "\"a string\"".to_owned(),
+        "[1,2]".to_owned(),
+        String::new(),
+    ];
+    let writes = texts
+        .iter()
+        .enumerate()
+        .map(|(idx, text)| {
+            let mut key = task_key(&format!("k{idx}"));
+            key.components = text.clone();
+            running_with_key(&format!("t{idx}"), key)
+        })
+        .collect();
+    store.write(writes).await.unwrap();
+    let record = store.run("r1").await.unwrap().unwrap();
+    let read: Vec<String> = record
+        .tasks
+        .iter()
+        .map(|task| task.key.as_ref().unwrap().components.clone())
+        .collect();
+    assert_eq!(read, texts);
+}
+
+/// Logs written before components were embedded as JSON kept them as a string: those read
+/// back the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn components_logged_as_a_string_still_read_back() {
+    let fresh = fresh_with_run().await;
+    let store = &fresh.store;
+    let components = json!({"task": "a", "inputs": {}}).to_string();
+    let line = json!([{
+        "task": "a", "state": "running", "attempt": 1, "at": 5,
+        "key": "k1", "components": components,
+    }]);
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute(
+        "INSERT INTO log (run_id, entries) VALUES ('r1', ?1)",
+        [line.to_string()],
+    )
+    .unwrap();
+    drop(conn);
+    let record = store.run("r1").await.unwrap().unwrap();
+    let key = record.tasks[0].key.clone().unwrap();
+    assert_eq!(key.components, components);
+    assert_eq!(key.key.as_deref(), Some("k1"));
 }

@@ -61,10 +61,15 @@ impl Shared {
             .collect();
         match store.cache_entries_of(tasks).await {
             Ok(entries) => {
-                let entries = entries
-                    .into_iter()
-                    .map(|entry| (entry.key.clone(), entry))
-                    .collect();
+                let mut by_key = rustc_hash::FxHashMap::default();
+                by_key.reserve(entries.len());
+                // The key moves to the map: a reuse reads it from its own computed key.
+                by_key.extend(
+                    entries
+                        .into_iter()
+                        .map(|mut entry| (std::mem::take(&mut entry.key), entry)),
+                );
+                let entries = by_key;
                 *lock(&self.cache_preloaded) = Some(entries);
             }
             Err(error) => {

@@ -1,0 +1,90 @@
+//! Writes turned into what the writer thread stores, on the caller's thread.
+//!
+//! One thread writes to the file, and every task's intent and completion waits for it: it
+//! is the run's bottleneck (docs/store.md). So the work that needs no connection (the log's
+//! JSON, a cache row's columns and prefix) is done by the task asking, in parallel with the
+//! others, and the writer only executes statements.
+
+use plait_store::{StoreError, Write};
+
+use crate::cache::{self, CacheRow};
+use crate::log;
+
+/// A write, ready to apply.
+pub(crate) enum Encoded {
+    /// A transition (with its outputs when it is a success), as a line of the run's log.
+    Log {
+        run_id: String,
+        line: log::Line,
+    },
+    Cache(CacheRow),
+    Used {
+        run_id: String,
+        at: plait_store::Millis,
+        entry: cache::EntryId,
+    },
+    Forget {
+        run_id: String,
+        entry: cache::EntryId,
+    },
+    RunFinished {
+        run_id: String,
+        status: &'static str,
+        at: plait_store::Millis,
+    },
+}
+
+impl Encoded {
+    pub(crate) fn run_id(&self) -> &str {
+        match self {
+            Encoded::Log { run_id, .. }
+            | Encoded::Used { run_id, .. }
+            | Encoded::Forget { run_id, .. }
+            | Encoded::RunFinished { run_id, .. } => run_id,
+            Encoded::Cache(row) => &row.run_id,
+        }
+    }
+}
+
+/// Encodes a batch; a write that cannot be encoded fails it whole, as a refused write
+/// would.
+pub(crate) fn encode(writes: Vec<Write>) -> Result<Vec<Encoded>, StoreError> {
+    writes.into_iter().map(encode_one).collect()
+}
+
+fn encode_one(write: Write) -> Result<Encoded, StoreError> {
+    Ok(match write {
+        Write::Transition(transition) => Encoded::Log {
+            line: log::Line::new(&transition, None).map_err(unencodable)?,
+            run_id: transition.run_id,
+        },
+        Write::Completed {
+            transition,
+            outputs,
+        } => Encoded::Log {
+            line: log::Line::new(&transition, Some(&outputs)).map_err(unencodable)?,
+            run_id: transition.run_id,
+        },
+        Write::Cache(entry) => Encoded::Cache(CacheRow::new(entry).map_err(unencodable)?),
+        Write::Used { run_id, key, at } => Encoded::Used {
+            run_id,
+            at,
+            entry: cache::EntryId::new(key),
+        },
+        Write::Forget { run_id, key } => Encoded::Forget {
+            run_id,
+            entry: cache::EntryId::new(key),
+        },
+        Write::RunFinished { run_id, status, at } => Encoded::RunFinished {
+            run_id,
+            status: status.name(),
+            at,
+        },
+    })
+}
+
+fn unencodable(error: serde_json::Error) -> StoreError {
+    StoreError::Other {
+        detail: format!("a write cannot be encoded as JSON: {error}"),
+    }
+}
