@@ -7,7 +7,7 @@ use rustc_hash::FxHashSet;
 
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, Millis, StoreError,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, Json, Millis, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -43,7 +43,7 @@ pub(crate) struct CacheRow {
     id: EntryId,
     task: String,
     pub(crate) run_id: String,
-    outputs: String,
+    outputs: Json,
     /// `[output, hash, size]` triples, as JSON.
     files: String,
     /// The files' hashes, which must still be kept when the row is written.
@@ -61,15 +61,13 @@ impl CacheRow {
             .map(|(name, blob)| (name.as_str(), blob.hash.as_str(), blob.size))
             .collect();
         let files = serde_json::to_string(&files)?;
-        // `CacheEntry::size`, without serialising the outputs twice.
-        let outputs = entry.outputs.to_string();
-        let size = outputs.len() as u64 + entry.file_bytes();
+        let size = entry.size();
         Ok(CacheRow {
             hashes: entry.blobs.into_iter().map(|(_, blob)| blob.hash).collect(),
             id: EntryId::new(entry.key),
             task: entry.task,
             run_id: entry.run_id,
-            outputs,
+            outputs: entry.outputs,
             files,
             size: to_sql_size(size),
             created_at: entry.created_at,
@@ -102,7 +100,7 @@ pub(crate) fn insert_entry(
         row.id.key,
         row.task,
         row.run_id,
-        row.outputs,
+        row.outputs.as_str(),
         row.files,
         row.size,
         row.created_at,
@@ -234,7 +232,9 @@ pub(crate) fn entries_by_task(
 /// warning: the task then runs, and its completion replaces the entry.
 fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CacheEntry>> {
     // Parsed from the row's own text, with no copy of it first.
-    let outputs = serde_json::from_str(row.get_ref(3)?.as_str()?);
+    // Checked, not parsed: a run hands the text on (a reuse's record) and parses it only
+    // when a task reuses it.
+    let outputs = Json::parse(row.get_ref(3)?.as_str()?.to_owned());
     let files = match row.get_ref(4)?.as_str()? {
         // Most results are not files: no parse for them.
         "[]" => Ok(Vec::new()),

@@ -7,7 +7,7 @@
 //! written before this layout keep their `transitions` rows, read before the log.
 
 use plait_core::TaskState;
-use plait_store::{TaskKey, Transition};
+use plait_store::{Json, TaskKey, Transition};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -22,7 +22,7 @@ struct Entry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    outputs: Option<&'a serde_json::Value>,
+    outputs: Option<&'a Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
     /// The key's components, embedded as JSON (text that is not JSON is kept as a string);
@@ -68,10 +68,7 @@ pub(crate) struct Line {
 }
 
 impl Line {
-    pub(crate) fn new(
-        transition: &Transition,
-        outputs: Option<&serde_json::Value>,
-    ) -> serde_json::Result<Line> {
+    pub(crate) fn new(transition: &Transition, outputs: Option<&Json>) -> serde_json::Result<Line> {
         let key = transition.key.as_ref();
         let reused = key.is_some_and(|key| key.cached_from.is_some());
         let hit = match key {

@@ -258,7 +258,7 @@ fn entry(key: &str, blobs: Vec<(String, Blob)>) -> CacheEntry {
         key: key.to_owned(),
         task: "a".to_owned(),
         run_id: "r1".to_owned(),
-        outputs: json!({"out": "out.bin"}),
+        outputs: json!({"out": "out.bin"}).into(),
         blobs,
         created_at: 7,
         used_at: 7,
@@ -268,7 +268,7 @@ fn entry(key: &str, blobs: Vec<(String, Blob)>) -> CacheEntry {
 fn completed(task: &str, cache: Option<CacheEntry>) -> Vec<Write> {
     let mut writes = vec![Write::Completed {
         transition: transition("r1", task, TaskState::Succeeded, 1, 7),
-        outputs: json!({"out": "out.bin"}),
+        outputs: json!({"out": "out.bin"}).into(),
     }];
     writes.extend(cache.map(Write::Cache));
     writes
@@ -345,7 +345,7 @@ async fn keys_are_read_back_from_the_transitions_that_carry_them() {
             Write::Transition(transition("r1", "a", TaskState::Failed, 1, 7)),
             Write::Completed {
                 transition: hit,
-                outputs: json!({"y": 1}),
+                outputs: json!({"y": 1}).into(),
             },
         ])
         .await

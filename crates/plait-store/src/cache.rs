@@ -46,7 +46,7 @@ pub struct CacheEntry {
     pub task: String,
     pub run_id: String,
     /// The outputs, as a JSON object (a file output as its path).
-    pub outputs: serde_json::Value,
+    pub outputs: crate::Json,
     /// File outputs' contents: output name and blob, restored to the path on a hit.
     pub blobs: Vec<(String, Blob)>,
     pub created_at: Millis,
@@ -57,7 +57,7 @@ pub struct CacheEntry {
 impl CacheEntry {
     /// What the entry costs: its outputs and its files.
     pub fn size(&self) -> u64 {
-        self.outputs.to_string().len() as u64 + self.file_bytes()
+        self.outputs.as_str().len() as u64 + self.file_bytes()
     }
 
     /// The size of its files.

@@ -58,7 +58,7 @@ pub async fn lifecycle(store: &dyn Store) {
         .write(vec![
             Write::Completed {
                 transition: transition("r1", "a", TaskState::Succeeded, 1, 1_003),
-                outputs: json!({"x": 9}),
+                outputs: json!({"x": 9}).into(),
             },
             Write::Transition(failed),
         ])
@@ -212,7 +212,7 @@ fn entry(key: &str, run_id: &str, used_at: i64, blobs: Vec<(String, Blob)>) -> C
         key: key.to_owned(),
         task: "a".to_owned(),
         run_id: run_id.to_owned(),
-        outputs: json!({"x": key}),
+        outputs: json!({"x": key}).into(),
         blobs,
         created_at: used_at,
         used_at,
@@ -222,7 +222,7 @@ fn entry(key: &str, run_id: &str, used_at: i64, blobs: Vec<(String, Blob)>) -> C
 fn completed(run_id: &str, task: &str, at: i64, cache: Option<CacheEntry>) -> Vec<Write> {
     let mut writes = vec![Write::Completed {
         transition: transition(run_id, task, TaskState::Succeeded, 1, at),
-        outputs: json!({"x": 1}),
+        outputs: json!({"x": 1}).into(),
     }];
     writes.extend(cache.map(Write::Cache));
     writes
@@ -296,7 +296,7 @@ pub async fn cache_entries(store: &dyn Store) {
         reused.key = Some(key("k1", Some("r1")));
         Write::Completed {
             transition: reused,
-            outputs: json!({"x": 1}),
+            outputs: json!({"x": 1}).into(),
         }
     };
     store.write(vec![reuse("a", 50)]).await.unwrap();

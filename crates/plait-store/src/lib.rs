@@ -8,6 +8,7 @@
 pub mod blobs;
 mod cache;
 mod error;
+mod json;
 mod memory;
 mod record;
 
@@ -18,6 +19,7 @@ pub use cache::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, TaskKey, USE_RESOLUTION,
 };
 pub use error::StoreError;
+pub use json::Json;
 pub use memory::MemoryStore;
 pub use record::{
     Millis, NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, TaskRecord, Transition, Write,

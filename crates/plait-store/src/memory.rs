@@ -305,7 +305,7 @@ fn apply(inner: &mut Inner, write: Write) {
         Write::Completed {
             transition,
             outputs,
-        } => (transition, Some(outputs)),
+        } => (transition, Some(outputs.to_value())),
     };
     let run = inner
         .runs

@@ -59,7 +59,7 @@ pub enum Write {
     /// reused result's transition names the key and the run it came from.
     Completed {
         transition: Transition,
-        outputs: serde_json::Value,
+        outputs: crate::Json,
     },
     /// A result to reuse, computed by `entry.run_id`. It is derived data, written after
     /// the completion it copies (the engine batches them): losing one costs a re-execution.

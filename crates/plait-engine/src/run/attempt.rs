@@ -116,7 +116,9 @@ pub(super) async fn run_attempts(
                 // counts for nothing: a resume runs the task again.
                 // Files are kept before any dependent can see them: what the cache keeps is
                 // what this task made, not what a dependent changed since.
-                let json = shared.has_store().then(|| outputs.to_json());
+                let json = shared
+                    .has_store()
+                    .then(|| super::persist::outputs_json(&outputs));
                 let entry = match (&keyed, &json) {
                     (Some(keyed), Some(json)) => {
                         shared

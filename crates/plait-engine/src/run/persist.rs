@@ -11,7 +11,7 @@
 use std::time::SystemTime;
 
 use plait_core::{NodeId, RunStatus, TaskError, TaskState};
-use plait_store::{NewRun, StoreError, Transition, Write, this_process};
+use plait_store::{Json, NewRun, StoreError, Transition, Write, this_process};
 
 use super::{Shared, lock};
 use crate::clock::unix_millis;
@@ -184,12 +184,7 @@ impl Shared {
     /// completion and the work it releases in one transaction), or the runner's own flush
     /// when it has none (`flush_completions`). A dependent executes only once its intent is
     /// committed, so never before the completion it depends on is durable.
-    pub(super) fn stage_completion(
-        &self,
-        node: NodeId,
-        attempt: u32,
-        outputs: serde_json::Value,
-    ) -> bool {
+    pub(super) fn stage_completion(&self, node: NodeId, attempt: u32, outputs: Json) -> bool {
         let write = Write::Completed {
             transition: self.transition(node, TaskState::Succeeded, attempt, None),
             outputs,
@@ -243,4 +238,15 @@ type Written = futures::future::BoxFuture<'static, Result<(), StoreError>>;
 
 pub(super) fn millis(time: SystemTime) -> i64 {
     i64::try_from(unix_millis(time)).unwrap_or(i64::MAX)
+}
+
+/// A task's outputs as JSON text: serialized once, for its completion and its cache entry.
+pub(super) fn outputs_json(outputs: &plait_core::Outputs) -> Json {
+    struct AsMap<'a>(&'a plait_core::Outputs);
+    impl serde::Serialize for AsMap<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().map(|(name, value)| (name, value.to_json())))
+        }
+    }
+    Json::serialize(&AsMap(outputs)).expect("outputs have string keys")
 }

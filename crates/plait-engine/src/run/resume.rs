@@ -152,7 +152,12 @@ impl Shared {
         if task.cached || !slot.policy.cache || has_files {
             return;
         }
-        let entry = self.new_entry(node, key.clone(), outputs.clone(), Vec::new());
+        let entry = self.new_entry(
+            node,
+            key.clone(),
+            plait_store::Json::from_value(outputs),
+            Vec::new(),
+        );
         self.keep_result(entry);
     }
 

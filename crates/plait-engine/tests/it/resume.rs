@@ -46,7 +46,7 @@ async fn recorded(store: &MemoryStore, writes: Vec<Write>) -> plait_store::RunRe
 fn completed(task: &str, attempt: u32, outputs: serde_json::Value) -> Write {
     Write::Completed {
         transition: transition("r1", task, TaskState::Succeeded, attempt, 2),
-        outputs,
+        outputs: outputs.into(),
     }
 }
 

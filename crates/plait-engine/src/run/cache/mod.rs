@@ -114,7 +114,9 @@ impl Shared {
             },
         };
         let decoded = entry.and_then(|entry| {
-            let outputs = super::resume::restore_outputs(&entry.outputs, &slot.provides)?;
+            // Parsed here, on the task's thread: the preload keeps the text.
+            let outputs =
+                super::resume::restore_outputs(&entry.outputs.to_value(), &slot.provides)?;
             Some((entry, outputs))
         });
         match decoded {
@@ -128,7 +130,11 @@ impl Shared {
         let Some(store) = &self.config.store else {
             return false;
         };
-        let outputs = entry.outputs.as_object();
+        if entry.blobs.is_empty() {
+            return true;
+        }
+        let outputs = entry.outputs.to_value();
+        let outputs = outputs.as_object();
         for (name, blob) in &entry.blobs {
             let Some(path) = outputs
                 .and_then(|outputs| outputs.get(name))

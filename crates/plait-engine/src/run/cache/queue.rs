@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use plait_core::{NodeId, Outputs, Value};
-use plait_store::{CacheEntry, Write};
+use plait_store::{CacheEntry, Json, Write};
 
 use super::Keyed;
 use crate::run::Shared;
@@ -31,7 +31,7 @@ impl Shared {
         node: NodeId,
         keyed: &Keyed,
         outputs: &Outputs,
-        outputs_json: serde_json::Value,
+        outputs_json: Json,
     ) -> Option<CacheEntry> {
         let store = self.config.store.as_ref()?;
         let plan_node = self.plan.node(node);
@@ -56,7 +56,7 @@ impl Shared {
         &self,
         node: NodeId,
         key: String,
-        outputs: serde_json::Value,
+        outputs: Json,
         blobs: Vec<(String, plait_store::Blob)>,
     ) -> CacheEntry {
         let now = millis(self.now());
