@@ -176,33 +176,31 @@ impl SqliteStore {
             }
             cache::EntriesPlan::Scan(ranges) => ranges,
         };
+        let Some((&first, rest)) = ranges.split_first() else {
+            return Ok(Vec::new());
+        };
         let wanted: rustc_hash::FxHashSet<&str> = tasks.iter().map(String::as_str).collect();
         let scan = |range| {
             self.read(|conn, shown| {
                 cache::scan_entries(conn, range, &wanted).map_err(|e| sqlite(shown, e))
             })
         };
-        let mut parts = std::thread::scope(|scope| {
-            let others: Vec<_> = ranges[1.min(ranges.len())..]
+        // The scope joins every thread, also when a part fails early.
+        std::thread::scope(|scope| {
+            let others: Vec<_> = rest
                 .iter()
                 .map(|&range| scope.spawn(move || scan(range)))
                 .collect();
-            let mut parts = vec![ranges.first().map_or(Ok(Vec::new()), |&range| scan(range))];
-            parts.extend(others.into_iter().map(|other| {
-                other.join().unwrap_or_else(|_| {
+            let mut entries = scan(first)?;
+            for other in others {
+                entries.extend(other.join().unwrap_or_else(|_| {
                     Err(StoreError::Other {
                         detail: "reading the cache panicked".to_owned(),
                     })
-                })
-            }));
-            parts
+                })?);
+            }
+            Ok(entries)
         })
-        .into_iter();
-        let mut entries = parts.next().unwrap_or(Ok(Vec::new()))?;
-        for part in parts {
-            entries.extend(part?);
-        }
-        Ok(entries)
     }
 
     fn ask<T: Send + 'static>(

@@ -77,9 +77,14 @@ impl Line {
         };
         let components = key.filter(|_| !reused).map(|key| {
             // Checked: a line that is not JSON would make the run's log unreadable. Only an
-            // object is embedded, so text that reads as another JSON value comes back as is.
+            // object with nothing around it is embedded, so any other text (another JSON
+            // value, surrounding spaces) comes back exactly as it was written.
             match serde_json::from_str::<&RawValue>(&key.components) {
-                Ok(raw) if raw.get().starts_with('{') => Components::Json(raw),
+                Ok(raw)
+                    if raw.get().starts_with('{') && raw.get().len() == key.components.len() =>
+                {
+                    Components::Json(raw)
+                }
                 _ => Components::Text(&key.components),
             }
         });

@@ -556,6 +556,7 @@ async fn components_come_back_as_written() {
         "not json {".to_owned(),
         "\"a string\"".to_owned(),
         "[1,2]".to_owned(),
+        " {\"spaced\": true} ".to_owned(),
         String::new(),
     ];
     let writes = texts
