@@ -152,8 +152,8 @@ pub(crate) enum EntriesPlan {
 /// Up to this many entries per task wanted, [`entries_of`] reads the whole table.
 const SCAN_FACTOR: usize = 4;
 
-/// A scan is split in ranges of at least this many entries.
-const SCAN_RANGE_MIN: i64 = 4_096;
+/// A scan is split in parts only when the table holds at least this many entries per part.
+const SCAN_PART_MIN: i64 = 4_096;
 
 /// Decides how to read the entries of `tasks`, in at most `ways` parallel parts.
 pub(crate) fn plan_entries(
@@ -170,17 +170,28 @@ pub(crate) fn plan_entries(
     let (Some(first), Some(last)) = (first, last) else {
         return Ok(EntriesPlan::Scan(Vec::new()));
     };
-    let parts = (total / SCAN_RANGE_MIN).clamp(1, ways.max(1) as i64);
-    let step = (last - first) / parts + 1;
-    let ranges = (0..parts)
+    let parts = (total / SCAN_PART_MIN).clamp(1, ways.max(1) as i64);
+    Ok(EntriesPlan::Scan(split_range(first, last, parts as usize)))
+}
+
+/// `first..=last` cut in `parts` contiguous ranges of (nearly) equal span, in order; the
+/// last ends at `last`. Computed wide: rowids may sit anywhere in `i64`.
+fn split_range(first: i64, last: i64, parts: usize) -> Vec<(i64, i64)> {
+    let (first, last) = (i128::from(first), i128::from(last));
+    let parts = (parts.max(1) as i128).min(last - first + 1);
+    let step = (last - first + 1 + parts - 1) / parts;
+    (0..parts)
         .map(|part| {
-            (
-                first + part * step,
-                (first + (part + 1) * step - 1).min(last),
-            )
+            let low = first + part * step;
+            let high = if part == parts - 1 {
+                last
+            } else {
+                (low + step - 1).min(last)
+            };
+            // Both lie within the original `first..=last`.
+            (low as i64, high as i64)
         })
-        .collect();
-    Ok(EntriesPlan::Scan(ranges))
+        .collect()
 }
 
 /// The entries with a rowid in `range` computed by one of `wanted`.
@@ -375,4 +386,68 @@ fn prefix(key: &str) -> i64 {
 /// SQLite integers are signed; no entry is 8 EiB.
 fn to_sql_size(size: u64) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EntriesPlan, plan_entries, split_range};
+
+    fn table_with(rows: usize) -> rusqlite::Connection {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::schema::migrations().to_latest(&mut conn).unwrap();
+        if rows == 0 {
+            return conn;
+        }
+        conn.execute_batch(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+             INSERT INTO cache (prefix, key, task, run_id, outputs, blobs, size, created_at, used_at)
+             SELECT i, 'k' || i, 't' || i, 'r', '{{}}', '[]', 2, 0, 0 FROM n;"
+        ))
+        .unwrap();
+        conn
+    }
+
+    /// A table about the plan's size is scanned, in two parts once big enough; a table much
+    /// bigger than the plan is read by task.
+    #[test]
+    fn the_preload_scans_in_parts_or_reads_by_task() {
+        let parts = |rows, tasks| match plan_entries(&table_with(rows), tasks, 2).unwrap() {
+            EntriesPlan::Scan(ranges) => Some(ranges.len()),
+            EntriesPlan::ByTask => None,
+        };
+        assert_eq!(parts(0, 10), Some(0));
+        assert_eq!(parts(100, 100), Some(1));
+        assert_eq!(parts(9_000, 3_000), Some(2));
+        assert_eq!(parts(9_000, 100), None);
+    }
+
+    /// The ranges cover `first..=last` exactly once, in order, whatever the ids.
+    #[test]
+    fn ranges_cover_every_rowid_once() {
+        let cases = [
+            (1, 10_000, 2),
+            (1, 1, 2),
+            (5, 6, 2),
+            (1, 3, 2),
+            (-7, 7, 3),
+            (1, i64::MAX, 2),
+            (i64::MIN, i64::MAX, 2),
+            (i64::MAX - 1, i64::MAX, 4),
+            (42, 42, 1),
+        ];
+        for (first, last, parts) in cases {
+            let ranges = split_range(first, last, parts);
+            assert!(!ranges.is_empty(), "{first}..={last}");
+            assert!(ranges.len() <= parts);
+            assert_eq!(ranges[0].0, first);
+            assert_eq!(ranges[ranges.len() - 1].1, last);
+            for (low, high) in &ranges {
+                assert!(low <= high, "{first}..={last}: {ranges:?}");
+            }
+            for pair in ranges.windows(2) {
+                assert_eq!(pair[0].1.checked_add(1), Some(pair[1].0), "{ranges:?}");
+            }
+        }
+        assert_eq!(split_range(1, 10_000, 2), [(1, 5_000), (5_001, 10_000)]);
+    }
 }

@@ -2,8 +2,10 @@
 //!
 //! One thread writes to the file, and every task's intent and completion waits for it: it
 //! is the run's bottleneck (docs/store.md). So the work that needs no connection (the log's
-//! JSON, a cache row's columns and prefix) is done by the task asking, in parallel with the
-//! others, and the writer only executes statements.
+//! JSON, a cache row's columns and prefix) is done by the task asking, and the writer only
+//! executes statements. (The engine sends under its staging lock, to keep requests in the
+//! order their writes were staged, so two tasks' encodings do not overlap; they no longer
+//! hold up every commit's writer.)
 
 use plait_store::{StoreError, Write};
 

@@ -185,22 +185,29 @@ impl SqliteStore {
                 cache::scan_entries(conn, range, &wanted).map_err(|e| sqlite(shown, e))
             })
         };
-        // The scope joins every thread, also when a part fails early.
-        std::thread::scope(|scope| {
+        let parts = std::thread::scope(|scope| {
             let others: Vec<_> = rest
                 .iter()
                 .map(|&range| scope.spawn(move || scan(range)))
                 .collect();
-            let mut entries = scan(first)?;
-            for other in others {
-                entries.extend(other.join().unwrap_or_else(|_| {
+            let mut parts = vec![scan(first)];
+            // Every part joined before any result is looked at: a part that panicked is an
+            // error, not a panic of the scope.
+            parts.extend(others.into_iter().map(|other| {
+                other.join().unwrap_or_else(|_| {
                     Err(StoreError::Other {
-                        detail: "reading the cache panicked".to_owned(),
+                        detail: "reading the cache failed: a reader thread panicked".to_owned(),
                     })
-                })?);
-            }
-            Ok(entries)
-        })
+                })
+            }));
+            parts
+        });
+        let mut parts = parts.into_iter();
+        let mut entries = parts.next().expect("the first part is always read")?;
+        for part in parts {
+            entries.extend(part?);
+        }
+        Ok(entries)
     }
 
     fn ask<T: Send + 'static>(

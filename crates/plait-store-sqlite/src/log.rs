@@ -48,8 +48,9 @@ struct ReadEntry<'a> {
     at: i64,
     #[serde(default)]
     error: Option<String>,
-    #[serde(default)]
-    outputs: Option<serde_json::Value>,
+    /// Parsed apart from the line (see [`read`]).
+    #[serde(default, borrow)]
+    outputs: Option<&'a RawValue>,
     #[serde(default)]
     key: Option<String>,
     /// An object; a string holding the object's text in logs written before.
@@ -198,7 +199,17 @@ pub(crate) fn read(
                 error: entry.error,
                 key,
             };
-            transitions.push((transition, entry.outputs));
+            // Each line's outputs on their own: text the store accepted but a JSON tree
+            // cannot hold (a number out of range, say) costs that task its recorded
+            // outputs (a resume runs it again), not the whole run its log.
+            let outputs = entry.outputs.and_then(|raw| {
+                serde_json::from_str(raw.get())
+                    .inspect_err(|error| {
+                        tracing::warn!(run_id, task = %transition.task, %error, "recorded outputs cannot be read; taken as not recorded");
+                    })
+                    .ok()
+            });
+            transitions.push((transition, outputs));
         }
     }
     Ok(transitions)

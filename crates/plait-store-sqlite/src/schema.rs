@@ -78,13 +78,18 @@ CREATE TABLE log (
 CREATE INDEX log_by_run ON log (run_id, id);
 ";
 
+/// No table changes: the log's lines keep a key's components as the JSON object they are,
+/// where V2 kept them as a string (`log.rs`). A binary that knows only V2 would fail to read
+/// such a line, so the version moves on and that binary refuses the file instead.
+const V3: &str = "-- the log's components are JSON objects";
+
 /// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 #[cfg(test)]
 mod tests {

@@ -162,7 +162,7 @@ fn a_newer_schema_is_refused() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 2,
+                known: 3,
                 ..
             }
         ),
@@ -601,4 +601,39 @@ async fn components_logged_as_a_string_still_read_back() {
     let key = record.tasks[0].key.clone().unwrap();
     assert_eq!(key.components, components);
     assert_eq!(key.key.as_deref(), Some("k1"));
+}
+
+/// Outputs the store accepts as JSON text but no JSON tree can hold (a number out of
+/// range) cost that one task its recorded outputs, not the run its log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_no_tree_can_hold_do_not_make_the_run_unreadable() {
+    let fresh = fresh_with_run().await;
+    let store = &fresh.store;
+    let odd = plait_store::Json::parse(r#"{"x":1e400}"#.to_owned()).unwrap();
+    store
+        .write(vec![
+            Write::Completed {
+                transition: transition("r1", "odd", TaskState::Succeeded, 1, 5),
+                outputs: odd,
+            },
+            Write::Completed {
+                transition: transition("r1", "fine", TaskState::Succeeded, 1, 6),
+                outputs: json!({"y": 2}).into(),
+            },
+        ])
+        .await
+        .unwrap();
+    let record = store.run("r1").await.unwrap().unwrap();
+    let outputs: Vec<(&str, TaskState, Option<serde_json::Value>)> = record
+        .tasks
+        .iter()
+        .map(|task| (task.task.as_str(), task.state, task.outputs.clone()))
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            ("odd", TaskState::Succeeded, None),
+            ("fine", TaskState::Succeeded, Some(json!({"y": 2}))),
+        ]
+    );
 }

@@ -8,8 +8,10 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-/// Valid JSON text. Equality compares the text: two documents equal as values but written
-/// differently (key order, spacing) are not equal here.
+/// JSON text, checked to be one well-formed document (by `serde_json`'s `RawValue`, which
+/// does not build it: see [`Json::to_value`] for what that lets through). Equality compares
+/// the text: two documents equal as values but written differently (key order, spacing)
+/// are not equal here.
 #[derive(Clone, Debug, Serialize)]
 #[serde(transparent)]
 pub struct Json(Box<RawValue>);
@@ -34,10 +36,11 @@ impl Json {
         self.0.get()
     }
 
-    /// The document as a tree. `Null` for text that does not hold one, which `parse` never
-    /// lets in.
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.as_str()).unwrap_or(serde_json::Value::Null)
+    /// The document as a tree. Fails for the few documents [`Json::parse`] lets in that a
+    /// tree cannot hold: numbers out of `f64`'s range, lone surrogate escapes, nesting
+    /// deeper than 128.
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(self.as_str())
     }
 }
 
@@ -68,7 +71,7 @@ mod tests {
     fn text_round_trips_and_is_embedded_as_is() {
         let value = json!({"a": [1, 2.5, "x\"y"], "b": null});
         let kept = Json::from_value(&value);
-        assert_eq!(kept.to_value(), value);
+        assert_eq!(kept.to_value().unwrap(), value);
         let embedded = serde_json::to_string(&json!({"outputs": value})).unwrap();
         #[derive(Serialize)]
         struct Line<'a> {
@@ -85,8 +88,15 @@ mod tests {
         assert!(Json::parse("{\"a\":".to_owned()).is_err());
         assert!(Json::parse("{} trailing".to_owned()).is_err());
         assert_eq!(
-            Json::parse(" [1] ".to_owned()).unwrap().to_value(),
+            Json::parse(" [1] ".to_owned()).unwrap().to_value().unwrap(),
             json!([1])
+        );
+        // Well-formed, so kept, but no tree holds it: reading it fails rather than guess.
+        assert!(
+            Json::parse("{\"x\":1e400}".to_owned())
+                .unwrap()
+                .to_value()
+                .is_err()
         );
     }
 }

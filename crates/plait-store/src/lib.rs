@@ -53,8 +53,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// removed by [`Write::Forget`] and [`Store::cache_gc`].
     fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>>;
 
-    /// Every entry computed by one of `tasks` (by path): a run reads its candidates once, in
-    /// one snapshot, instead of asking once per task.
+    /// Every entry computed by one of `tasks` (by path): a run reads its candidates once,
+    /// instead of asking once per task. A store may read them in parts: an entry written or
+    /// replaced meanwhile may then be missed or come back twice (any of them is a result
+    /// for its key).
     fn cache_entries_of(
         &self,
         tasks: Vec<String>,

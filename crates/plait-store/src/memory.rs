@@ -305,7 +305,7 @@ fn apply(inner: &mut Inner, write: Write) {
         Write::Completed {
             transition,
             outputs,
-        } => (transition, Some(outputs.to_value())),
+        } => (transition, outputs.to_value().ok()),
     };
     let run = inner
         .runs

@@ -44,7 +44,9 @@ impl Shared {
     /// Reads every entry the plan's tasks could reuse, in one go: a lookup per task costs
     /// a read transaction each, more than the task itself when it is small. A plan too big
     /// to hold its entries in memory looks them up one by one instead. The run sees the
-    /// cache as it was when it started.
+    /// cache as it was when it started (give or take an entry written meanwhile, see
+    /// `Store::cache_entries_of`; of two copies of one key, the later wins, and either is a
+    /// result for that key).
     pub(crate) async fn preload_cache(&self) {
         let Some(store) = &self.config.store else {
             return;
@@ -115,8 +117,14 @@ impl Shared {
         };
         let decoded = entry.and_then(|entry| {
             // Parsed here, on the task's thread: the preload keeps the text.
-            let outputs =
-                super::resume::restore_outputs(&entry.outputs.to_value(), &slot.provides)?;
+            let json = entry
+                .outputs
+                .to_value()
+                .inspect_err(|error| {
+                    tracing::warn!(%error, task = %self.plan.node(node).path, "a cached result cannot be read; running the task");
+                })
+                .ok()?;
+            let outputs = super::resume::restore_outputs(&json, &slot.provides)?;
             Some((entry, outputs))
         });
         match decoded {
@@ -133,7 +141,8 @@ impl Shared {
         if entry.blobs.is_empty() {
             return true;
         }
-        let outputs = entry.outputs.to_value();
+        // Read without fault just before, when the hit was decided.
+        let outputs = entry.outputs.to_value().unwrap_or_default();
         let outputs = outputs.as_object();
         for (name, blob) in &entry.blobs {
             let Some(path) = outputs
