@@ -89,10 +89,9 @@ pub(crate) fn insert_entry(
     if !row.hashes.iter().all(|hash| blobs.contains(hash)) {
         return Ok(());
     }
-    // The newest result for a key replaces any other.
-    forget(tx, &row.id)?;
+    // The newest result for a key replaces any other (the prefix's index is unique).
     tx.prepare_cached(
-        "INSERT INTO cache (prefix, key, task, run_id, outputs, blobs, size, created_at, used_at)
+        "INSERT OR REPLACE INTO cache (prefix, key, task, run_id, outputs, blobs, size, created_at, used_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![

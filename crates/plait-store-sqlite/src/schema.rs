@@ -78,10 +78,19 @@ CREATE TABLE log (
 CREATE INDEX log_by_run ON log (run_id, id);
 ";
 
-/// No table changes: the log's lines keep a key's components as the JSON object they are,
-/// where V2 kept them as a string (`log.rs`). A binary that knows only V2 would fail to read
-/// such a line, so the version moves on and that binary refuses the file instead.
-const V3: &str = "-- the log's components are JSON objects";
+/// The log's lines keep a key's components as the JSON object they are, where V2 kept them
+/// as a string (`log.rs`): a binary that knows only V2 would fail to read such a line, so
+/// the version moves on and that binary refuses the file instead.
+///
+/// The index on the key's prefix becomes unique, so keeping an entry is one
+/// `INSERT OR REPLACE` instead of a delete and an insert. Two keys sharing 63 bits of their
+/// hash (about one chance in 10^19 per pair) then evict each other: a miss, never a wrong
+/// hit, since a lookup compares the whole key.
+const V3: &str = "
+DELETE FROM cache WHERE id NOT IN (SELECT max(id) FROM cache GROUP BY prefix);
+DROP INDEX cache_by_prefix;
+CREATE UNIQUE INDEX cache_by_prefix ON cache (prefix);
+";
 
 /// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
@@ -156,5 +165,35 @@ mod tests {
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .unwrap();
         assert_eq!(version, LATEST);
+    }
+
+    /// A V2 cache moves to the unique prefix index: of rows sharing a prefix (two keys with
+    /// the same 63 bits), the newest stays; a later entry under that prefix replaces it.
+    #[test]
+    fn v3_keeps_the_newest_row_per_prefix() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        migrations().to_version(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cache (prefix, key, task, run_id, outputs, blobs, size, created_at, used_at)
+             VALUES (7, 'old', 'a', 'r', '{}', '[]', 2, 1, 1),
+                    (7, 'new', 'a', 'r', '{}', '[]', 2, 2, 2),
+                    (8, 'other', 'b', 'r', '{}', '[]', 2, 3, 3);",
+        )
+        .unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT key FROM cache ORDER BY prefix")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keys, ["new", "other"]);
+        let duplicate = conn.execute(
+            "INSERT INTO cache (prefix, key, task, run_id, outputs, blobs, size, created_at, used_at)
+             VALUES (8, 'again', 'b', 'r', '{}', '[]', 2, 4, 4)",
+            [],
+        );
+        assert!(duplicate.is_err(), "the prefix index is unique");
     }
 }
