@@ -23,6 +23,9 @@ struct Args {
     /// Port to listen on; 0 picks a free one (the printed address says which).
     #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Instead of serving, time the served solve on a few shapes (3 rounds each) and exit.
+    #[arg(long)]
+    solve_times: bool,
 }
 
 /// How long the polygon must hold still before a solve that a move cancelled starts again.
@@ -33,6 +36,15 @@ const RESTART_DELAY: Duration = Duration::from_millis(50);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.solve_times {
+        for time in solver::solve_times(&solver::Settings::SERVED, 3) {
+            println!(
+                "{}: {} sweeps, {:.0?} ms",
+                time.shape, time.sweeps, time.milliseconds
+            );
+        }
+        return Ok(());
+    }
     let plan = flow::served_plan().context("The example's workflow does not compile")?;
     let mut builder = LiveFlow::builder(plan).restart_delay(RESTART_DELAY);
     // Taken before `start`, so the status sees revision 1's solve start too.

@@ -185,6 +185,50 @@ impl Grid {
     }
 }
 
+/// How long the served solve takes on a few shapes (`live-heat --solve-times`, for the
+/// README; meaningful in a release build).
+#[derive(Debug)]
+pub(crate) struct SolveTime {
+    pub(crate) shape: &'static str,
+    pub(crate) sweeps: u32,
+    pub(crate) milliseconds: Vec<f64>,
+}
+
+pub(crate) fn solve_times(settings: &Settings, rounds: usize) -> Vec<SolveTime> {
+    let shapes = [
+        ("initial pentagon", crate::flow::initial_polygon()),
+        (
+            "small triangle",
+            serde_json::json!([[0.4, 0.4], [0.6, 0.4], [0.5, 0.6]]),
+        ),
+        (
+            "full unit square",
+            serde_json::json!([[0, 0], [1, 0], [1, 1], [0, 1]]),
+        ),
+    ];
+    let never = || false;
+    shapes
+        .into_iter()
+        .map(|(shape, json)| {
+            let polygon = Polygon::from_json(&json).expect("the shapes are valid polygons");
+            let mut time = SolveTime {
+                shape,
+                sweeps: 0,
+                milliseconds: Vec::with_capacity(rounds),
+            };
+            for _ in 0..rounds {
+                let started = std::time::Instant::now();
+                if let Ok(field) = solve(&polygon, settings, &never) {
+                    time.sweeps = field.iterations;
+                }
+                time.milliseconds
+                    .push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            time
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
@@ -209,31 +253,18 @@ mod tests {
         false
     }
 
-    /// The served solve's time, for the README: `cargo test --release -p live-heat --
-    /// --ignored --nocapture served_solve_times`.
+    /// The measurement runs its shapes to convergence (with the test's grid, so quickly).
     #[test]
-    #[ignore = "a measurement, meaningful in a release build"]
-    fn served_solve_times() {
-        let shapes = [
-            ("initial pentagon", crate::flow::initial_polygon()),
-            (
-                "small triangle",
-                json!([[0.4, 0.4], [0.6, 0.4], [0.5, 0.6]]),
-            ),
-            ("full unit square", json!([[0, 0], [1, 0], [1, 1], [0, 1]])),
-        ];
-        for (name, shape) in shapes {
-            let polygon = Polygon::from_json(&shape).unwrap();
-            let mut times = Vec::new();
-            let mut sweeps = 0;
-            for _ in 0..3 {
-                let started = std::time::Instant::now();
-                let field = solve(&polygon, &Settings::SERVED, &never).unwrap();
-                times.push(started.elapsed().as_secs_f64() * 1000.0);
-                assert!(field.converged);
-                sweeps = field.iterations;
-            }
-            eprintln!("{name}: {sweeps} sweeps, {times:.0?} ms");
+    fn solve_times_solves_each_shape_to_convergence() {
+        let times = solve_times(&TEST, 2);
+        let names: Vec<&str> = times.iter().map(|time| time.shape).collect();
+        assert_eq!(
+            names,
+            ["initial pentagon", "small triangle", "full unit square"]
+        );
+        for time in &times {
+            assert!(time.sweeps > 0, "{time:?}");
+            assert_eq!(time.milliseconds.len(), 2);
         }
     }
 
