@@ -140,7 +140,8 @@ pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<Cache
     Ok(found.flatten())
 }
 
-/// How [`entries_of`] reads: one pass over the table, or a lookup per task.
+/// How a run's preload reads the entries of its tasks (`SqliteStore::entries_of`): one
+/// pass over the table, or a lookup per task.
 pub(crate) enum EntriesPlan {
     /// Every entry (the common case: one project's store holds not many more entries than
     /// a run has tasks), in rowid ranges that can be read in parallel.
@@ -148,7 +149,7 @@ pub(crate) enum EntriesPlan {
     ByTask,
 }
 
-/// Up to this many entries per task wanted, [`entries_of`] reads the whole table.
+/// Up to this many entries per task wanted, the preload reads the whole table.
 const SCAN_FACTOR: usize = 4;
 
 /// A scan is split in parts only when the table holds at least this many entries per part.
@@ -241,7 +242,6 @@ pub(crate) fn entries_by_task(
 /// An entry from its row. One that cannot be read back (its JSON damaged) is a miss, with a
 /// warning: the task then runs, and its completion replaces the entry.
 fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CacheEntry>> {
-    // Parsed from the row's own text, with no copy of it first.
     // Checked, not parsed: a run hands the text on (a reuse's record) and parses it only
     // when a task reuses it.
     let outputs = Json::parse(row.get_ref(3)?.as_str()?.to_owned());
