@@ -286,13 +286,9 @@ impl Outputs {
         self.entries.iter().map(|(name, value)| (&**name, value))
     }
 
-    /// The outputs as one JSON object.
+    /// The outputs as one JSON object (their [`serde::Serialize`] form, as a tree).
     pub fn to_json(&self) -> serde_json::Value {
-        let map = self
-            .iter()
-            .map(|(name, value)| (name.to_owned(), value.to_json()))
-            .collect();
-        serde_json::Value::Object(map)
+        serde_json::to_value(self).expect("outputs have string keys")
     }
 
     /// Orders the outputs as `ports` declares them, checking that each is present, has the
@@ -347,6 +343,14 @@ impl Outputs {
     /// The value at position `idx` (after [`Outputs::into_declared`], the port's index).
     pub fn value_at(&self, idx: usize) -> Option<&Value> {
         self.entries.get(idx).map(|(_, value)| value)
+    }
+}
+
+/// One JSON object, each output by its name: what a store records and a revert's command
+/// receives. Serialized straight to text, with no tree in between.
+impl serde::Serialize for Outputs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter().map(|(name, value)| (name, value.to_json())))
     }
 }
 

@@ -185,26 +185,28 @@ impl SqliteStore {
                 cache::scan_entries(conn, range, &wanted).map_err(|e| sqlite(shown, e))
             })
         };
-        let parts = std::thread::scope(|scope| {
+        let (first, others) = std::thread::scope(|scope| {
             let others: Vec<_> = rest
                 .iter()
                 .map(|&range| scope.spawn(move || scan(range)))
                 .collect();
-            let mut parts = vec![scan(first)];
+            let first = scan(first);
             // Every part joined before any result is looked at: a part that panicked is an
             // error, not a panic of the scope.
-            parts.extend(others.into_iter().map(|other| {
-                other.join().unwrap_or_else(|_| {
-                    Err(StoreError::Other {
-                        detail: "reading the cache failed: a reader thread panicked".to_owned(),
+            let others: Vec<_> = others
+                .into_iter()
+                .map(|other| {
+                    other.join().unwrap_or_else(|_| {
+                        Err(StoreError::Other {
+                            detail: "reading the cache failed: a reader thread panicked".to_owned(),
+                        })
                     })
                 })
-            }));
-            parts
+                .collect();
+            (first, others)
         });
-        let mut parts = parts.into_iter();
-        let mut entries = parts.next().expect("the first part is always read")?;
-        for part in parts {
+        let mut entries = first?;
+        for part in others {
             entries.extend(part?);
         }
         Ok(entries)

@@ -110,8 +110,8 @@ impl Line {
 /// The lines of one commit, by run, and the cache's use counts they carry.
 #[derive(Default)]
 pub(crate) struct LogBatch<'a> {
-    /// Run id, its lines, and their total length.
-    runs: Vec<(&'a str, Vec<&'a str>, usize)>,
+    /// Run id and its lines.
+    runs: Vec<(&'a str, Vec<&'a str>)>,
     hits: i64,
     misses: i64,
 }
@@ -123,24 +123,23 @@ impl<'a> LogBatch<'a> {
             Some(false) => self.misses += 1,
             None => {}
         }
-        let idx = match self.runs.iter().position(|(run, ..)| *run == run_id) {
+        let idx = match self.runs.iter().position(|(run, _)| *run == run_id) {
             Some(idx) => idx,
             None => {
-                self.runs.push((run_id, Vec::new(), 0));
+                self.runs.push((run_id, Vec::new()));
                 self.runs.len() - 1
             }
         };
-        let (_, lines, len) = &mut self.runs[idx];
-        lines.push(&line.json);
-        *len += line.json.len();
+        self.runs[idx].1.push(&line.json);
     }
 
     /// Writes the batch's rows (one per run) and counts, in the caller's transaction.
     pub(crate) fn write(self, tx: &Connection) -> rusqlite::Result<()> {
         let mut insert = tx.prepare_cached("INSERT INTO log (run_id, entries) VALUES (?1, ?2)")?;
-        for (run_id, lines, len) in self.runs {
+        for (run_id, lines) in self.runs {
             // Sized up front: a re-run's commit carries thousands of lines.
-            let mut entries = String::with_capacity(len + lines.len() + 2);
+            let len: usize = lines.iter().map(|line| line.len() + 1).sum();
+            let mut entries = String::with_capacity(len + 1);
             entries.push('[');
             for (idx, line) in lines.into_iter().enumerate() {
                 if idx > 0 {

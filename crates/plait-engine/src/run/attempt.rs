@@ -50,7 +50,7 @@ pub(super) async fn run_attempts(
         Decision::Off => {}
         Decision::Uncached(key) => first_key = Some(key),
         Decision::Hit(hit, entry, outputs) => {
-            if shared.restore_files(node, &entry).await {
+            if shared.restore_files(node, &entry, &outputs).await {
                 return reuse(shared, node, hit, entry, outputs).await;
             }
             keyed = Some(hit);
@@ -116,9 +116,10 @@ pub(super) async fn run_attempts(
                 // counts for nothing: a resume runs the task again.
                 // Files are kept before any dependent can see them: what the cache keeps is
                 // what this task made, not what a dependent changed since.
-                let json = shared
-                    .has_store()
-                    .then(|| super::persist::outputs_json(&outputs));
+                // Printed once, for the completion and the cache entry.
+                let json = shared.has_store().then(|| {
+                    plait_store::Json::serialize(&outputs).expect("outputs have string keys")
+                });
                 let entry = match (&keyed, &json) {
                     (Some(keyed), Some(json)) => {
                         shared

@@ -241,14 +241,3 @@ type Written = futures::future::BoxFuture<'static, Result<(), StoreError>>;
 pub(super) fn millis(time: SystemTime) -> i64 {
     i64::try_from(unix_millis(time)).unwrap_or(i64::MAX)
 }
-
-/// A task's outputs as JSON text: serialized once, for its completion and its cache entry.
-pub(super) fn outputs_json(outputs: &plait_core::Outputs) -> Json {
-    struct AsMap<'a>(&'a plait_core::Outputs);
-    impl serde::Serialize for AsMap<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_map(self.0.iter().map(|(name, value)| (name, value.to_json())))
-        }
-    }
-    Json::serialize(&AsMap(outputs)).expect("outputs have string keys")
-}

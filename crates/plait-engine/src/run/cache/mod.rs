@@ -14,8 +14,6 @@
 mod key;
 mod queue;
 
-use std::path::PathBuf;
-
 use plait_core::{NodeId, Outputs, Value};
 use plait_store::{Blob, CacheEntry, TaskKey, Write};
 use serde_json::json;
@@ -63,15 +61,11 @@ impl Shared {
             .collect();
         match store.cache_entries_of(tasks).await {
             Ok(entries) => {
-                let mut by_key = rustc_hash::FxHashMap::default();
-                by_key.reserve(entries.len());
                 // The key moves to the map: a reuse reads it from its own computed key.
-                by_key.extend(
-                    entries
-                        .into_iter()
-                        .map(|mut entry| (std::mem::take(&mut entry.key), entry)),
-                );
-                let entries = by_key;
+                let entries = entries
+                    .into_iter()
+                    .map(|mut entry| (std::mem::take(&mut entry.key), entry))
+                    .collect();
                 *lock(&self.cache_preloaded) = Some(entries);
             }
             Err(error) => {
@@ -133,26 +127,23 @@ impl Shared {
         }
     }
 
-    /// Puts a hit's files back. False if one cannot be: the task runs instead.
-    pub(crate) async fn restore_files(&self, node: NodeId, entry: &CacheEntry) -> bool {
+    /// Puts a hit's files back, where its decoded `outputs` say they go. False if one cannot
+    /// be: the task runs instead.
+    pub(crate) async fn restore_files(
+        &self,
+        node: NodeId,
+        entry: &CacheEntry,
+        outputs: &Outputs,
+    ) -> bool {
         let Some(store) = &self.config.store else {
             return false;
         };
-        if entry.blobs.is_empty() {
-            return true;
-        }
-        // Read without fault just before, when the hit was decided.
-        let outputs = entry.outputs.to_value().unwrap_or_default();
-        let outputs = outputs.as_object();
         for (name, blob) in &entry.blobs {
-            let Some(path) = outputs
-                .and_then(|outputs| outputs.get(name))
-                .and_then(serde_json::Value::as_str)
-            else {
+            let Some(Value::File(path)) = outputs.get(name) else {
                 return false;
             };
             match store
-                .restore_blob(Blob::clone(blob), PathBuf::from(path))
+                .restore_blob(Blob::clone(blob), path.to_path_buf())
                 .await
             {
                 Ok(true) => {}
