@@ -28,10 +28,13 @@ type CallFn = dyn Fn(TaskContext, Inputs) -> BoxFuture<Result<Outputs, TaskError
 
 /// A task made from a function or closure. Built by [`task_fn`], [`blocking_fn`] or
 /// [`FnTask::raw`].
+// In this order, what an execution reads (the function, the ports) shares one cache line:
+// a live flow of a million tasks finds each task's cold, and every line is a miss.
+#[repr(C)]
 pub struct FnTask {
+    call: Arc<CallFn>,
     requires: Vec<Port>,
     provides: Vec<Port>,
-    call: Arc<CallFn>,
     revert: Option<Arc<RevertFn>>,
     isolation: Isolation,
     problems: Vec<String>,

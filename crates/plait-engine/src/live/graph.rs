@@ -18,6 +18,11 @@ pub(crate) struct Graph {
     pub(crate) input_is_event: Vec<bool>,
     /// Per plan input: the tasks that read it.
     pub(crate) input_consumers: Vec<Vec<NodeId>>,
+    /// Per plan input: every node downstream of it, when they are at most [`CONE_LIMIT`]
+    /// (empty otherwise). Marking a change walks node to successor, one cache miss after
+    /// another in a large graph; knowing the nodes up front lets the driver fetch them all
+    /// at once first (`Driver::warm_nodes`).
+    pub(crate) input_cones: Vec<Box<[NodeId]>>,
     /// Per node: whether it consumes events (an event input, or an event task's output);
     /// its outputs are then events too.
     pub(crate) is_event: Vec<bool>,
@@ -98,11 +103,13 @@ impl Graph {
         for consumers in &mut input_consumers {
             consumers.dedup();
         }
+        let input_cones = small_cones(&plan, &input_consumers);
         Ok(Graph {
             input_index,
             plan,
             input_is_event,
             input_consumers,
+            input_cones,
             is_event,
             event_source,
             order_preds,
@@ -118,6 +125,42 @@ impl Graph {
             Source::Output { node, .. } => self.is_event[node as usize],
         }
     }
+}
+
+/// The most nodes a cone is kept for: what a change to an interactive tool's input
+/// typically reaches; a larger cone's walk is long anyway, and keeping it could take
+/// memory quadratic in the graph.
+pub(crate) const CONE_LIMIT: usize = 64;
+
+/// Per input, the nodes downstream of its consumers, or none if they are more than
+/// [`CONE_LIMIT`]. Each walk stops at the limit, so this costs at most
+/// `inputs * CONE_LIMIT` steps.
+fn small_cones(plan: &Plan, input_consumers: &[Vec<NodeId>]) -> Vec<Box<[NodeId]>> {
+    // `seen[node] == stamp` marks a node reached by the current input's walk.
+    let mut seen = vec![0u32; plan.len()];
+    let mut stack = Vec::new();
+    let mut cone = Vec::new();
+    input_consumers
+        .iter()
+        .enumerate()
+        .map(|(input, consumers)| {
+            let stamp = input as u32 + 1;
+            cone.clear();
+            stack.clear();
+            stack.extend_from_slice(consumers);
+            while let Some(node) = stack.pop() {
+                if std::mem::replace(&mut seen[node as usize], stamp) == stamp {
+                    continue;
+                }
+                if cone.len() == CONE_LIMIT {
+                    return Box::default();
+                }
+                cone.push(node);
+                stack.extend_from_slice(plan.successors(node));
+            }
+            cone.as_slice().into()
+        })
+        .collect()
 }
 
 /// The plan's nodes, each after every node it waits for (Kahn's algorithm; a compiled plan
@@ -143,4 +186,71 @@ fn topological_order(plan: &Plan) -> Vec<NodeId> {
     }
     debug_assert_eq!(order.len(), n, "a compiled plan has no cycles");
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use plait_core::{Flow, FnTask, Outputs, Port, ValueType, Workflow, compile};
+
+    use super::*;
+
+    fn task(requires: &[&str], provides: &str) -> FnTask {
+        let ports = |names: &[&str]| {
+            names
+                .iter()
+                .map(|&name| Port::new(name, ValueType::Int))
+                .collect::<Vec<_>>()
+        };
+        FnTask::raw(ports(requires), ports(&[provides]), |_, _| async {
+            Ok(Outputs::new())
+        })
+    }
+
+    /// `x` feeds a chain of `len` tasks; `y` feeds a diamond (`b` and `c` read `a`, `d`
+    /// reads both).
+    fn plan(len: usize) -> Arc<Plan> {
+        let mut flow = Flow::graph("g");
+        for idx in 0..len {
+            let input = if idx == 0 {
+                "x".to_owned()
+            } else {
+                format!("v{}", idx - 1)
+            };
+            flow = flow.task(format!("t{idx}"), task(&[&input], &format!("v{idx}")));
+        }
+        flow = flow
+            .task("a", task(&["y"], "a"))
+            .task("b", task(&["a"], "b"))
+            .task("c", task(&["a"], "c"))
+            .task("d", task(&["b", "c"], "d"));
+        let workflow = Workflow::new(flow)
+            .input("x", ValueType::Int)
+            .input("y", ValueType::Int);
+        Arc::new(compile(&workflow).expect("a valid workflow"))
+    }
+
+    fn cone_paths(graph: &Graph, input: &str) -> Vec<String> {
+        let mut paths: Vec<String> = graph.input_cones[graph.input_index[input]]
+            .iter()
+            .map(|&node| graph.plan.node(node).path.to_string())
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    #[test]
+    fn an_inputs_cone_lists_each_node_downstream_once() {
+        let graph = Graph::new(plan(3), &[]).unwrap();
+        assert_eq!(cone_paths(&graph, "x"), ["t0", "t1", "t2"]);
+        assert_eq!(cone_paths(&graph, "y"), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_cone_larger_than_the_limit_is_not_kept() {
+        let graph = Graph::new(plan(CONE_LIMIT), &[]).unwrap();
+        assert_eq!(cone_paths(&graph, "x").len(), CONE_LIMIT);
+        let graph = Graph::new(plan(CONE_LIMIT + 1), &[]).unwrap();
+        assert!(cone_paths(&graph, "x").is_empty());
+        assert_eq!(cone_paths(&graph, "y").len(), 4);
+    }
 }
