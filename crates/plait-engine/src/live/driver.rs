@@ -404,7 +404,8 @@ impl Driver {
         for &input in &changed_inputs {
             self.publish_input(input);
             for &node in &graph.input_consumers[input] {
-                if !graph.is_event[node as usize] {
+                // The node's own copy: the plan-wide vector is a cache miss of its own.
+                if !self.nodes[node as usize].is_event {
                     self.mark(node, &mut to_check);
                 }
             }

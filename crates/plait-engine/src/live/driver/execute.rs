@@ -115,7 +115,7 @@ impl Driver {
         state.execution = 0;
         let results = self.results(node, done.outcome);
         self.board.finished.fetch_add(1, Ordering::Relaxed);
-        if self.graph.is_event[node as usize] {
+        if self.nodes[node as usize].is_event {
             self.finish_event(node, results);
             return;
         }
@@ -181,14 +181,16 @@ impl Driver {
 /// Why: in a large flow a node's results were allocated long ago, among other nodes', in
 /// memory now cold. Freeing them there and keeping a new allocation made the allocator touch
 /// a cold page for each execution, and later allocations come from those scattered pages:
-/// about a fifth of a change's time at 1,000,000 tasks. Swapped into the old slots, the
+/// about a fifth of a change's time at 1,000,000 tasks. Copied into the old slots, the
 /// values leave only the fresh allocation to free, still in the caches.
-fn keep_results(slot: &mut Option<Results>, mut fresh: Results) {
-    if let (Some(Ok(old)), Ok(new)) = (slot.as_mut(), fresh.as_mut())
-        && let (Some(old), Some(new)) = (Arc::get_mut(old), Arc::get_mut(new))
+fn keep_results(slot: &mut Option<Results>, fresh: Results) {
+    if let (Some(Ok(old)), Ok(new)) = (slot.as_mut(), &fresh)
+        && let Some(old) = Arc::get_mut(old)
         && old.len() == new.len()
     {
-        old.swap_with_slice(new);
+        // A clone writes only the variant's own bytes, where a swap would move whole
+        // values (and touch their cold second cache line).
+        old.clone_from_slice(new);
         return;
     }
     *slot = Some(fresh);
