@@ -128,16 +128,21 @@ impl Graph {
 }
 
 /// The most nodes a cone is kept for: what a change to an interactive tool's input
-/// typically reaches; a larger cone's walk is long anyway, and keeping it could take
-/// memory quadratic in the graph.
+/// typically reaches; a larger cone's walk is long anyway.
 pub(crate) const CONE_LIMIT: usize = 64;
 
+/// The most cone entries kept in all, per node of the plan: many inputs converging on one
+/// sub-graph must not cost memory quadratic in the graph.
+const CONES_PER_NODE: usize = 4;
+
 /// Per input, the nodes downstream of its consumers, or none if they are more than
-/// [`CONE_LIMIT`]. Each walk stops at the limit, so this costs at most
-/// `inputs * CONE_LIMIT` steps.
+/// [`CONE_LIMIT`] (or the budget of [`CONES_PER_NODE`] is spent). A walk stops as soon as
+/// it knows the cone is too big, so each costs at most `CONE_LIMIT` nodes and their
+/// successors.
 fn small_cones(plan: &Plan, input_consumers: &[Vec<NodeId>]) -> Vec<Box<[NodeId]>> {
     // `seen[node] == stamp` marks a node reached by the current input's walk.
     let mut seen = vec![0u32; plan.len()];
+    let mut budget = CONES_PER_NODE * plan.len();
     let mut stack = Vec::new();
     let mut cone = Vec::new();
     input_consumers
@@ -152,12 +157,19 @@ fn small_cones(plan: &Plan, input_consumers: &[Vec<NodeId>]) -> Vec<Box<[NodeId]
                 if std::mem::replace(&mut seen[node as usize], stamp) == stamp {
                     continue;
                 }
-                if cone.len() == CONE_LIMIT {
+                let successors = plan.successors(node);
+                // Distinct successors, each in the cone: more than the limit settles it
+                // before they are pushed.
+                if cone.len() == CONE_LIMIT || successors.len() > CONE_LIMIT {
                     return Box::default();
                 }
                 cone.push(node);
-                stack.extend_from_slice(plan.successors(node));
+                stack.extend_from_slice(successors);
             }
+            if cone.len() > budget {
+                return Box::default();
+            }
+            budget -= cone.len();
             cone.as_slice().into()
         })
         .collect()
@@ -243,6 +255,50 @@ mod tests {
         let graph = Graph::new(plan(3), &[]).unwrap();
         assert_eq!(cone_paths(&graph, "x"), ["t0", "t1", "t2"]);
         assert_eq!(cone_paths(&graph, "y"), ["a", "b", "c", "d"]);
+    }
+
+    /// `x` feeds `hub`, which `fan` tasks read.
+    fn fan_plan(fan: usize) -> Arc<Plan> {
+        let mut flow = Flow::graph("g").task("hub", task(&["x"], "h"));
+        for idx in 0..fan {
+            flow = flow.task(format!("f{idx}"), task(&["h"], &format!("o{idx}")));
+        }
+        let workflow = Workflow::new(flow).input("x", ValueType::Int);
+        Arc::new(compile(&workflow).expect("a valid workflow"))
+    }
+
+    #[test]
+    fn a_node_with_more_successors_than_the_limit_ends_the_walk() {
+        let graph = Graph::new(fan_plan(CONE_LIMIT - 1), &[]).unwrap();
+        assert_eq!(cone_paths(&graph, "x").len(), CONE_LIMIT);
+        let graph = Graph::new(fan_plan(CONE_LIMIT + 1), &[]).unwrap();
+        assert!(cone_paths(&graph, "x").is_empty());
+    }
+
+    /// Ten inputs converge on one chain of five tasks: each input's cone is the chain, and
+    /// the cones together may take only `CONES_PER_NODE` entries per node.
+    #[test]
+    fn converging_cones_stay_within_the_budget() {
+        let inputs: Vec<String> = (0..10).map(|idx| format!("x{idx}")).collect();
+        let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let flow = Flow::graph("g")
+            .task("a", task(&names, "a"))
+            .task("b", task(&["a"], "b"))
+            .task("c", task(&["b"], "c"))
+            .task("d", task(&["c"], "d"))
+            .task("e", task(&["d"], "e"));
+        let mut workflow = Workflow::new(flow);
+        for name in &names {
+            workflow = workflow.input(*name, ValueType::Int);
+        }
+        let graph = Graph::new(Arc::new(compile(&workflow).unwrap()), &[]).unwrap();
+        let kept = names
+            .iter()
+            .filter(|name| !cone_paths(&graph, name).is_empty())
+            .count();
+        assert_eq!(kept, (CONES_PER_NODE * graph.plan.len() / 5).min(10));
+        assert!(kept < 10, "the budget binds here");
+        assert_eq!(cone_paths(&graph, "x0"), ["a", "b", "c", "d", "e"]);
     }
 
     #[test]
