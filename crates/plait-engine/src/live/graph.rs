@@ -18,8 +18,9 @@ pub(crate) struct Graph {
     pub(crate) input_is_event: Vec<bool>,
     /// Per plan input: the tasks that read it.
     pub(crate) input_consumers: Vec<Vec<NodeId>>,
-    /// Per plan input: every node downstream of it, when they are at most [`CONE_LIMIT`]
-    /// (empty otherwise). Marking a change walks node to successor, one cache miss after
+    /// Per state input: the nodes a change to it marks, when they are at most
+    /// [`CONE_LIMIT`] and the budget of [`CONES_PER_NODE`] allows (empty otherwise, and for
+    /// event inputs). Marking a change walks node to successor, one cache miss after
     /// another in a large graph; knowing the nodes up front lets the driver fetch them all
     /// at once first (`Driver::warm_nodes`).
     pub(crate) input_cones: Vec<Box<[NodeId]>>,
@@ -103,7 +104,7 @@ impl Graph {
         for consumers in &mut input_consumers {
             consumers.dedup();
         }
-        let input_cones = small_cones(&plan, &input_consumers);
+        let input_cones = small_cones(&plan, &input_consumers, &input_is_event, &is_event);
         Ok(Graph {
             input_index,
             plan,
@@ -135,11 +136,17 @@ pub(crate) const CONE_LIMIT: usize = 64;
 /// sub-graph must not cost memory quadratic in the graph.
 const CONES_PER_NODE: usize = 4;
 
-/// Per input, the nodes downstream of its consumers, or none if they are more than
-/// [`CONE_LIMIT`] (or the budget of [`CONES_PER_NODE`] is spent). A walk stops as soon as
-/// it knows the cone is too big, so each costs at most `CONE_LIMIT` nodes and their
-/// successors.
-fn small_cones(plan: &Plan, input_consumers: &[Vec<NodeId>]) -> Vec<Box<[NodeId]>> {
+/// Per input, the nodes a change to it marks (`Driver::mark`: its state consumers and what
+/// follows them, up to and including event nodes, which marking stops at), or none: for an
+/// event input, for a cone of more than [`CONE_LIMIT`] nodes, or once the budget of
+/// [`CONES_PER_NODE`] is spent. A walk stops as soon as it knows the cone will not be kept,
+/// so each costs at most `CONE_LIMIT` nodes and `CONE_LIMIT` pushes per node.
+fn small_cones(
+    plan: &Plan,
+    input_consumers: &[Vec<NodeId>],
+    input_is_event: &[bool],
+    is_event: &[bool],
+) -> Vec<Box<[NodeId]>> {
     // `seen[node] == stamp` marks a node reached by the current input's walk.
     let mut seen = vec![0u32; plan.len()];
     let mut budget = CONES_PER_NODE * plan.len();
@@ -149,25 +156,32 @@ fn small_cones(plan: &Plan, input_consumers: &[Vec<NodeId>]) -> Vec<Box<[NodeId]
         .iter()
         .enumerate()
         .map(|(input, consumers)| {
+            let limit = CONE_LIMIT.min(budget);
+            if input_is_event[input] || consumers.len() > limit {
+                return Box::default();
+            }
             let stamp = input as u32 + 1;
             cone.clear();
             stack.clear();
-            stack.extend_from_slice(consumers);
+            stack.extend(consumers.iter().filter(|&&node| !is_event[node as usize]));
             while let Some(node) = stack.pop() {
                 if std::mem::replace(&mut seen[node as usize], stamp) == stamp {
                     continue;
                 }
-                let successors = plan.successors(node);
-                // Distinct successors, each in the cone: more than the limit settles it
-                // before they are pushed.
-                if cone.len() == CONE_LIMIT || successors.len() > CONE_LIMIT {
+                if cone.len() == limit {
                     return Box::default();
                 }
                 cone.push(node);
+                if is_event[node as usize] {
+                    continue;
+                }
+                let successors = plan.successors(node);
+                // Successors are distinct and each in the cone: more than the limit settles
+                // it before they are pushed.
+                if successors.len() > limit {
+                    return Box::default();
+                }
                 stack.extend_from_slice(successors);
-            }
-            if cone.len() > budget {
-                return Box::default();
             }
             budget -= cone.len();
             cone.as_slice().into()
@@ -267,6 +281,8 @@ mod tests {
         Arc::new(compile(&workflow).expect("a valid workflow"))
     }
 
+    /// (The walk ends at such a node before pushing its successors; what a test can see is
+    /// that the cone is not kept.)
     #[test]
     fn a_node_with_more_successors_than_the_limit_ends_the_walk() {
         let graph = Graph::new(fan_plan(CONE_LIMIT - 1), &[]).unwrap();
@@ -299,6 +315,23 @@ mod tests {
         assert_eq!(kept, (CONES_PER_NODE * graph.plan.len() / 5).min(10));
         assert!(kept < 10, "the budget binds here");
         assert_eq!(cone_paths(&graph, "x0"), ["a", "b", "c", "d", "e"]);
+    }
+
+    /// An event input has no cone, and a state input's cone ends at the event node it
+    /// reaches (marking does not go past one).
+    #[test]
+    fn cones_leave_out_event_inputs_and_what_follows_an_event_node() {
+        let flow = Flow::graph("g")
+            .task("s", task(&["x"], "s"))
+            .task("e", task(&["s", "ev"], "e"))
+            .task("after", task(&["e"], "after"));
+        let workflow = Workflow::new(flow)
+            .input("x", ValueType::Int)
+            .input("ev", ValueType::Int);
+        let plan = Arc::new(compile(&workflow).unwrap());
+        let graph = Graph::new(plan, &["ev".into()]).unwrap();
+        assert!(cone_paths(&graph, "ev").is_empty());
+        assert_eq!(cone_paths(&graph, "x"), ["e", "s"]);
     }
 
     #[test]
