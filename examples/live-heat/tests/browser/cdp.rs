@@ -40,11 +40,17 @@ impl Cdp {
     pub(crate) fn connect(port: u16, path: &str) -> anyhow::Result<Cdp> {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .with_context(|| format!("Cannot connect to the DevTools port {port}"))?;
-        // Short reads, so a silent browser cannot hang the test past its deadlines.
-        stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+        // The handshake gets a command's time: a browser starting on a loaded machine may
+        // take longer than a short read to answer, and a timed-out read would end the
+        // handshake half-way (tungstenite's `Interrupted`).
+        stream.set_read_timeout(Some(COMMAND_TIMEOUT))?;
         let url = format!("ws://127.0.0.1:{port}{path}");
         let (socket, _) = tungstenite::client(url.as_str(), stream)
             .map_err(|error| anyhow::anyhow!("The DevTools websocket handshake failed: {error}"))?;
+        // Then short reads, so a silent browser cannot hang the test past its deadlines.
+        socket
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_millis(200)))?;
         Ok(Cdp {
             socket,
             next_id: 1,
