@@ -253,6 +253,13 @@ fn open_retrying(
     }
 }
 
+/// The page size of a new store. Twice SQLite's default: a fully cached re-run of 10,000
+/// tasks (the preload's reads, the reuses' log) took 5.0-6.5 us per task instead of
+/// 6.6-8.2 in ten paired rounds, half the `pread` and `pwrite` calls, while a first run
+/// measured within noise (0.75 us more on average in eight paired rounds, of 19-28).
+/// 16 KiB did no better on re-runs and worse on first runs; 1 KiB was slower at both.
+const PAGE_SIZE: i64 = 8_192;
+
 fn open_connection(
     path: &Path,
     shown: &str,
@@ -275,6 +282,10 @@ fn open_connection(
             known: schema::LATEST,
         });
     }
+    // Before WAL mode: a new store is created with it; an existing one keeps its own (a
+    // file's page size changes only on VACUUM, and never in WAL mode).
+    conn.pragma_update(None, "page_size", PAGE_SIZE)
+        .map_err(sqlite)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(sqlite)?;

@@ -114,6 +114,37 @@ async fn what_was_written_is_there_after_reopening() {
     assert_eq!(record.tasks[0].state, TaskState::Running);
 }
 
+/// A new store gets 8 KiB pages; a store made with SQLite's default keeps its 4 KiB and
+/// still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_store_has_8_kib_pages_and_an_old_one_keeps_its_own() {
+    let page_size = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "page_size", |row| row.get(0))
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.db");
+    drop(SqliteStore::open(&new).unwrap());
+    assert_eq!(page_size(&new), 8_192);
+
+    let old = dir.path().join("old.db");
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x); DROP TABLE t;")
+        .unwrap();
+    assert_eq!(page_size(&old), 4_096);
+    let store = SqliteStore::open(&old).unwrap();
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    assert!(store.run("r1").await.unwrap().is_some());
+    drop(store);
+    assert_eq!(page_size(&old), 4_096);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_share_commits() {
     let fresh = fresh();
