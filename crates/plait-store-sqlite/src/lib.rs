@@ -254,8 +254,8 @@ fn open_retrying(
 }
 
 /// The page size of a new store. Twice SQLite's default: a fully cached re-run of 10,000
-/// tasks (the preload's reads, the reuses' log) took 5.0-6.5 us per task instead of
-/// 6.6-8.2 in ten paired rounds, half the `pread` and `pwrite` calls, while a first run
+/// tasks took 5.0-6.5 us per task instead of 6.6-8.2 in ten paired rounds (a first run and
+/// its re-run made half the `pread` calls and 40% fewer `pwrite`), while a first run
 /// measured within noise (0.75 us more on average in eight paired rounds, of 19-28).
 /// 16 KiB did no better on re-runs and worse on first runs; 1 KiB was slower at both.
 const PAGE_SIZE: i64 = 8_192;
