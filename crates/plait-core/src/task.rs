@@ -350,7 +350,7 @@ impl Outputs {
 /// receives. Serialized straight to text, with no tree in between.
 impl serde::Serialize for Outputs {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.iter().map(|(name, value)| (name, value.to_json())))
+        serializer.collect_map(self.iter())
     }
 }
 

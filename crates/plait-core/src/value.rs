@@ -204,18 +204,12 @@ impl Value {
         }
     }
 
-    /// The JSON form, used for command stdin, `PLAIT_IN_*` and the CLI's output. A native value
-    /// has none and shows as its type name.
+    /// The JSON form, used for command stdin, `PLAIT_IN_*` and the CLI's output, as a tree
+    /// (its `Serialize` impl writes the same without building one). A native value has none
+    /// and shows as its type name.
     pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Value::String(s) => serde_json::Value::String(s.to_string()),
-            Value::Int(i) => serde_json::Value::from(*i),
-            Value::Float(x) => serde_json::Value::from(*x),
-            Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Json(json) => (**json).clone(),
-            Value::File(path) => serde_json::Value::String(path.to_string_lossy().into_owned()),
-            Value::Native(native, _) => serde_json::Value::String(format!("<{}>", native.name)),
-        }
+        serde_json::to_value(self)
+            .expect("every value is a string, a number, a bool or JSON, which a tree holds")
     }
 
     /// The form used for `{name}` placeholders and `PLAIT_IN_<NAME>`: strings and paths as
@@ -274,6 +268,23 @@ impl Value {
         match self {
             Value::Native(_, any) => any.downcast_ref(),
             _ => None,
+        }
+    }
+}
+
+/// The JSON form (see [`Value::to_json`]), written straight from the value: a completion's
+/// outputs are printed once, with no tree built and no copy of a JSON value's.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::String(s) => serializer.serialize_str(s),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            // Not finite: `null`, as JSON has no such number.
+            Value::Float(x) => serializer.serialize_f64(*x),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Json(json) => json.serialize(serializer),
+            Value::File(path) => serializer.serialize_str(&path.to_string_lossy()),
+            Value::Native(native, _) => serializer.collect_str(&format_args!("<{}>", native.name)),
         }
     }
 }
@@ -347,6 +358,31 @@ impl From<PathBuf> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Printed straight from the value or built as a tree, the JSON form is the same.
+    #[test]
+    fn the_json_form_is_the_same_printed_or_as_a_tree() {
+        let cases = [
+            (Value::from("a \"q\""), serde_json::json!("a \"q\"")),
+            (Value::Int(-3), serde_json::json!(-3)),
+            (Value::Float(2.5), serde_json::json!(2.5)),
+            (Value::Float(f64::NAN), serde_json::Value::Null),
+            (Value::Bool(true), serde_json::json!(true)),
+            (
+                Value::json(serde_json::json!({"b": [1, {"c": null}], "a": 1.5})),
+                serde_json::json!({"b": [1, {"c": null}], "a": 1.5}),
+            ),
+            (Value::file("/tmp/x y"), serde_json::json!("/tmp/x y")),
+            (
+                Value::native(7u8),
+                serde_json::json!(format!("<{}>", std::any::type_name::<u8>())),
+            ),
+        ];
+        for (value, tree) in cases {
+            assert_eq!(value.to_json(), tree, "{value:?}");
+            assert_eq!(serde_json::to_string(&value).unwrap(), tree.to_string());
+        }
+    }
 
     #[test]
     fn json_round_trip_keeps_types() {
