@@ -23,15 +23,17 @@ macro_rules! entry_columns {
 /// An entry's files as stored in `cache.blobs`: `[output, hash, size]` triples.
 type BlobRow = (String, String, u64);
 
-/// An entry's key, and its index value (see [`prefix`]).
+/// An entry's task and key, and the key's index value (see [`prefix`]).
 pub(crate) struct EntryId {
+    task: String,
     prefix: i64,
     key: String,
 }
 
 impl EntryId {
-    pub(crate) fn new(key: String) -> EntryId {
+    pub(crate) fn new(task: String, key: String) -> EntryId {
         EntryId {
+            task,
             prefix: prefix(&key),
             key,
         }
@@ -41,7 +43,6 @@ impl EntryId {
 /// An entry's row, its columns encoded on the caller's thread (`encode.rs`).
 pub(crate) struct CacheRow {
     id: EntryId,
-    task: String,
     pub(crate) run_id: String,
     outputs: Json,
     /// `[output, hash, size]` triples, as JSON.
@@ -64,8 +65,7 @@ impl CacheRow {
         let size = entry.size();
         Ok(CacheRow {
             hashes: entry.blobs.into_iter().map(|(_, blob)| blob.hash).collect(),
-            id: EntryId::new(entry.key),
-            task: entry.task,
+            id: EntryId::new(entry.task, entry.key),
             run_id: entry.run_id,
             outputs: entry.outputs,
             files,
@@ -89,7 +89,7 @@ pub(crate) fn insert_entry(
     if !row.hashes.iter().all(|hash| blobs.contains(hash)) {
         return Ok(());
     }
-    // The newest result for a key replaces any other (the prefix's index is unique).
+    // The newest result for a key replaces any other (the index is unique).
     tx.prepare_cached(
         "INSERT OR REPLACE INTO cache (prefix, key, task, run_id, outputs, blobs, size, created_at, used_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -97,7 +97,7 @@ pub(crate) fn insert_entry(
     .execute(params![
         row.id.prefix,
         row.id.key,
-        row.task,
+        row.id.task,
         row.run_id,
         row.outputs.as_str(),
         row.files,
@@ -110,32 +110,41 @@ pub(crate) fn insert_entry(
 
 /// A reuse marks its entry used (never back in time).
 pub(crate) fn mark_used(tx: &Connection, entry: &EntryId, at: Millis) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "UPDATE cache SET used_at = ?3 WHERE prefix = ?1 AND key = ?2 AND used_at < ?3",
-    )?
-    .execute(params![entry.prefix, entry.key, at])?;
+    tx.prepare_cached(MARK_USED)?
+        .execute(params![entry.task, entry.prefix, entry.key, at])?;
     Ok(())
 }
 
 /// A reverted task's result is no longer valid.
 pub(crate) fn forget(tx: &Connection, entry: &EntryId) -> rusqlite::Result<()> {
     tx.prepare_cached(FORGET)?
-        .execute(params![entry.prefix, entry.key])?;
+        .execute(params![entry.task, entry.prefix, entry.key])?;
     Ok(())
 }
 
-const FORGET: &str = "DELETE FROM cache WHERE prefix = ?1 AND key = ?2";
+/// The statements that find one entry or one task's, each through the index on (task,
+/// prefix) (tested in `schema.rs`).
+pub(crate) const GET: &str = concat!(
+    "SELECT ",
+    entry_columns!(),
+    " FROM cache WHERE task = ?1 AND prefix = ?2 AND key = ?3"
+);
+pub(crate) const MARK_USED: &str =
+    "UPDATE cache SET used_at = ?4 WHERE task = ?1 AND prefix = ?2 AND key = ?3 AND used_at < ?4";
+pub(crate) const FORGET: &str = "DELETE FROM cache WHERE task = ?1 AND prefix = ?2 AND key = ?3";
+pub(crate) const BY_TASK: &str =
+    concat!("SELECT ", entry_columns!(), " FROM cache WHERE task = ?1");
 
-/// The entry under `key`.
-pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<CacheEntry>> {
-    // A literal, not a `format!`: this runs for every task of a run not preloaded.
+/// The entry under `key`, computed by `task`.
+pub(crate) fn get(
+    conn: &Connection,
+    task: &str,
+    key: &str,
+) -> rusqlite::Result<Option<CacheEntry>> {
+    // A constant, not a `format!`: this runs for every task of a run not preloaded.
     let found = conn
-        .prepare_cached(concat!(
-            "SELECT ",
-            entry_columns!(),
-            " FROM cache WHERE prefix = ?1 AND key = ?2"
-        ))?
-        .query_row(params![prefix(key), key], entry)
+        .prepare_cached(GET)?
+        .query_row(params![task, prefix(key), key], entry)
         .optional()?;
     Ok(found.flatten())
 }
@@ -224,11 +233,7 @@ pub(crate) fn entries_by_task(
     let snapshot = conn.unchecked_transaction()?;
     let mut entries = Vec::new();
     {
-        let mut statement = snapshot.prepare_cached(concat!(
-            "SELECT ",
-            entry_columns!(),
-            " FROM cache WHERE task = ?1"
-        ))?;
+        let mut statement = snapshot.prepare_cached(BY_TASK)?;
         for task in tasks {
             for found in statement.query_map([task], entry)? {
                 entries.extend(found?);
@@ -318,12 +323,13 @@ pub(crate) fn gc(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sqlite)?;
-    // Every entry's use, and the files of those that have any.
+    // Every entry's use, row and the files of those that have any.
     let mut uses = Vec::new();
+    let mut rowids = Vec::new();
     let mut files: Vec<Option<String>> = Vec::new();
     {
         let mut statement = tx
-            .prepare_cached("SELECT key, used_at, size, blobs FROM cache")
+            .prepare_cached("SELECT key, used_at, size, blobs, id FROM cache")
             .map_err(sqlite)?;
         let mut rows = statement.query([]).map_err(sqlite)?;
         while let Some(row) = rows.next().map_err(sqlite)? {
@@ -334,15 +340,18 @@ pub(crate) fn gc(
             });
             let listed: String = row.get(3).map_err(sqlite)?;
             files.push((listed != "[]").then_some(listed));
+            rowids.push(row.get::<_, i64>(4).map_err(sqlite)?);
         }
     }
     let doomed: HashSet<String> = gc.select(&uses).into_iter().collect();
     let mut report = CacheGcReport::default();
     let mut needed: HashSet<String> = HashSet::new();
-    for (entry, listed) in uses.iter().zip(files) {
+    let mut removed = Vec::new();
+    for ((entry, listed), rowid) in uses.iter().zip(files).zip(rowids) {
         if doomed.contains(&entry.key) {
             report.entries_removed += 1;
             report.bytes_removed += entry.size;
+            removed.push(rowid);
             continue;
         }
         report.entries_kept += 1;
@@ -353,9 +362,11 @@ pub(crate) fn gc(
         }
     }
     if !gc.dry_run {
-        let mut delete = tx.prepare_cached(FORGET).map_err(sqlite)?;
-        for key in &doomed {
-            delete.execute(params![prefix(key), key]).map_err(sqlite)?;
+        let mut delete = tx
+            .prepare_cached("DELETE FROM cache WHERE id = ?1")
+            .map_err(sqlite)?;
+        for rowid in removed {
+            delete.execute([rowid]).map_err(sqlite)?;
         }
     }
     let io = |error: std::io::Error| from_io(blobs.root(), &error);
@@ -373,8 +384,8 @@ pub(crate) fn gc(
 }
 
 /// The key's index value: 63 bits of its hash. The index on it is small (a few bytes per
-/// entry), so inserting keys in random order touches few pages; the full key is compared in
-/// the row.
+/// entry beside the task's path), so inserting keys in random order touches few pages; the
+/// full key is compared in the row.
 fn prefix(key: &str) -> i64 {
     let hash = blake3::hash(key.as_bytes());
     let mut bytes = [0u8; 8];

@@ -68,14 +68,19 @@ fn encode_one(write: Write) -> Result<Encoded, StoreError> {
             run_id: transition.run_id,
         },
         Write::Cache(entry) => Encoded::Cache(CacheRow::new(entry).map_err(unencodable)?),
-        Write::Used { run_id, key, at } => Encoded::Used {
+        Write::Used {
+            run_id,
+            task,
+            key,
+            at,
+        } => Encoded::Used {
             run_id,
             at,
-            entry: cache::EntryId::new(key),
+            entry: cache::EntryId::new(task, key),
         },
-        Write::Forget { run_id, key } => Encoded::Forget {
+        Write::Forget { run_id, task, key } => Encoded::Forget {
             run_id,
-            entry: cache::EntryId::new(key),
+            entry: cache::EntryId::new(task, key),
         },
         Write::RunFinished { run_id, status, at } => Encoded::RunFinished {
             run_id,

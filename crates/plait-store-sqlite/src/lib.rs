@@ -17,6 +17,7 @@ mod error;
 mod log;
 mod rows;
 mod schema;
+mod wal;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -103,7 +104,11 @@ impl SqliteStore {
                 },
             })?;
         }
-        let conn = open_retrying(&path, &shown, &options)?;
+        let mut conn = open_retrying(&path, &shown, &options)?;
+        let laid_out = wal::lay_out(&mut conn, &path);
+        if laid_out > 0 {
+            tracing::debug!(path = %shown, bytes = laid_out, "laid the write-ahead log out");
+        }
         let blobs = blobs::dir_for(&path);
         let stats = Arc::new(Stats::default());
         let (requests, receiver) = mpsc::channel();
@@ -304,6 +309,7 @@ fn open_connection(
     .map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sqlite)?;
+    wal::keep_on_close(&conn).map_err(sqlite)?;
     if let Err(error) = schema::migrations().to_latest(&mut conn) {
         // Two processes opening a new store at once both try to create it; the loser's
         // transaction rolls back, and what the winner made is just as good.
@@ -336,6 +342,7 @@ fn open_reader(
     // Every change goes through the writer, with its batching and its lock taken up front.
     conn.pragma_update(None, "query_only", true)
         .map_err(sqlite)?;
+    wal::keep_on_close(&conn).map_err(sqlite)?;
     Ok(conn)
 }
 
@@ -365,9 +372,14 @@ impl Store for SqliteStore {
     /// Answered on the caller's thread: an indexed read takes a few microseconds, less
     /// than handing the lookup to another thread and back, and a fully cached re-run makes
     /// one per task.
-    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
-        let result = self
-            .read(|conn, shown| cache::get(conn, key).map_err(|error| from_sqlite(shown, &error)));
+    fn cache_get(
+        &self,
+        task: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        let result = self.read(|conn, shown| {
+            cache::get(conn, task, key).map_err(|error| from_sqlite(shown, &error))
+        });
         Box::pin(std::future::ready(result))
     }
 

@@ -86,6 +86,7 @@ pub(crate) fn run(
             answer(&mut conn, &path, &blobs, other);
         }
     }
+    crate::wal::rewind(&mut conn);
 }
 
 /// A change and where its answer goes.

@@ -39,8 +39,12 @@ impl Store for Fresh {
     fn runs(&self) -> BoxFuture<'static, Result<Vec<plait_store::RunSummary>, StoreError>> {
         self.store.runs()
     }
-    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
-        self.store.cache_get(key)
+    fn cache_get(
+        &self,
+        task: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        self.store.cache_get(task, key)
     }
     fn cache_entries_of(
         &self,
@@ -193,7 +197,7 @@ fn a_newer_schema_is_refused() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 3,
+                known: 4,
                 ..
             }
         ),
@@ -344,7 +348,7 @@ async fn the_cache_and_its_files_are_there_after_reopening() {
     assert!(kept.is_dir(), "no blob directory at {}", kept.display());
 
     let store = SqliteStore::open(&path).unwrap();
-    let found = store.cache_get("k1").await.unwrap().expect("cached");
+    let found = store.cache_get("a", "k1").await.unwrap().expect("cached");
     assert_eq!(found.blobs.len(), 1);
     assert_eq!(found.blobs[0].1.size, 4);
     std::fs::remove_file(&output).unwrap();
@@ -420,7 +424,7 @@ async fn an_entry_whose_file_a_gc_removed_meanwhile_is_not_cached() {
         ))
         .await
         .unwrap();
-    assert!(store.cache_get("k1").await.unwrap().is_none());
+    assert!(store.cache_get("a", "k1").await.unwrap().is_none());
     let record = store.run("r1").await.unwrap().unwrap();
     assert_eq!(record.tasks[0].state, TaskState::Succeeded);
 }
@@ -463,7 +467,7 @@ async fn a_lookup_does_not_wait_for_the_writer() {
     // Let the writer reach the lock.
     std::thread::sleep(Duration::from_millis(50));
     let started = std::time::Instant::now();
-    let found = store.cache_get("k1").await.unwrap();
+    let found = store.cache_get("a", "k1").await.unwrap();
     assert!(found.is_some());
     assert!(
         started.elapsed() < Duration::from_secs(1),

@@ -235,7 +235,7 @@ pub async fn cache_entries(store: &dyn Store) {
         .create_run(new_run("r1", this_process()))
         .await
         .unwrap();
-    assert!(store.cache_get("k1").await.unwrap().is_none());
+    assert!(store.cache_get("a", "k1").await.unwrap().is_none());
     let key = |key: &str, from: Option<&str>| TaskKey {
         key: Some(key.to_owned()),
         components: json!({"task": "a", "inputs": {}}).to_string(),
@@ -255,7 +255,7 @@ pub async fn cache_entries(store: &dyn Store) {
         .await
         .unwrap();
     assert!(
-        store.cache_get("k1").await.unwrap().is_none(),
+        store.cache_get("a", "k1").await.unwrap().is_none(),
         "an entry is its own write"
     );
     store
@@ -265,8 +265,12 @@ pub async fn cache_entries(store: &dyn Store) {
         ])
         .await
         .unwrap();
-    let found = store.cache_get("k1").await.unwrap().expect("cached");
+    let found = store.cache_get("a", "k1").await.unwrap().expect("cached");
     assert_eq!(found, entry("k1", "r1", 11, Vec::new()));
+    assert!(
+        store.cache_get("b", "k1").await.unwrap().is_none(),
+        "a key is found under the task that computed it"
+    );
     let of_a = store
         .cache_entries_of(vec!["a".to_owned(), "z".to_owned()])
         .await
@@ -300,10 +304,14 @@ pub async fn cache_entries(store: &dyn Store) {
         }
     };
     store.write(vec![reuse("a", 50)]).await.unwrap();
-    assert_eq!(store.cache_get("k1").await.unwrap().unwrap().used_at, 11);
+    assert_eq!(
+        store.cache_get("a", "k1").await.unwrap().unwrap().used_at,
+        11
+    );
     let later = 11 + crate::USE_RESOLUTION;
     let used = |at: i64| Write::Used {
         run_id: "r2".to_owned(),
+        task: "a".to_owned(),
         key: "k1".to_owned(),
         at,
     };
@@ -311,10 +319,13 @@ pub async fn cache_entries(store: &dyn Store) {
         .write(vec![reuse("c", later), used(later)])
         .await
         .unwrap();
-    assert_eq!(store.cache_get("k1").await.unwrap().unwrap().used_at, later);
+    assert_eq!(
+        store.cache_get("a", "k1").await.unwrap().unwrap().used_at,
+        later
+    );
     store.write(vec![used(later - 5)]).await.unwrap();
     assert_eq!(
-        store.cache_get("k1").await.unwrap().unwrap().used_at,
+        store.cache_get("a", "k1").await.unwrap().unwrap().used_at,
         later,
         "never back in time"
     );
@@ -328,16 +339,17 @@ pub async fn cache_entries(store: &dyn Store) {
         (Some(12), Some(later))
     );
 
-    // Reverted: the result is no longer valid.
-    store
-        .write(vec![Write::Forget {
-            run_id: "r2".to_owned(),
-            key: "k1".to_owned(),
-        }])
-        .await
-        .unwrap();
-    assert!(store.cache_get("k1").await.unwrap().is_none());
-    assert!(store.cache_get("k2").await.unwrap().is_some());
+    // Reverted: the result is no longer valid. Only the task that computed it names it.
+    let forget = |task: &str| Write::Forget {
+        run_id: "r2".to_owned(),
+        task: task.to_owned(),
+        key: "k1".to_owned(),
+    };
+    store.write(vec![forget("b")]).await.unwrap();
+    assert!(store.cache_get("a", "k1").await.unwrap().is_some());
+    store.write(vec![forget("a")]).await.unwrap();
+    assert!(store.cache_get("a", "k1").await.unwrap().is_none());
+    assert!(store.cache_get("a", "k2").await.unwrap().is_some());
 }
 
 /// Files are kept by content and put back; an entry whose file is gone is not cached;
@@ -415,7 +427,7 @@ pub async fn cache_files_and_gc(store: &dyn Store) {
         .await
         .unwrap();
     assert!(
-        store.cache_get("lost").await.unwrap().is_none(),
+        store.cache_get("a", "lost").await.unwrap().is_none(),
         "an entry naming a file the store does not have is not cached"
     );
     let stats = store.cache_stats().await.unwrap();
@@ -436,15 +448,15 @@ pub async fn cache_files_and_gc(store: &dyn Store) {
         .unwrap();
     assert_eq!((dry.entries_removed, dry.entries_kept), (1, 2));
     assert!(
-        store.cache_get("old").await.unwrap().is_some(),
+        store.cache_get("a", "old").await.unwrap().is_some(),
         "a dry run removes nothing"
     );
     let report = store.cache_gc(by_age).await.unwrap();
     assert_eq!((report.entries_removed, report.blobs_removed), (1, 0));
-    assert!(store.cache_get("old").await.unwrap().is_none());
+    assert!(store.cache_get("a", "old").await.unwrap().is_none());
 
     // By size: only the most recently used entry fits; the file goes with its entry.
-    let new_size = store.cache_get("new").await.unwrap().unwrap().size();
+    let new_size = store.cache_get("a", "new").await.unwrap().unwrap().size();
     let report = store
         .cache_gc(CacheGc {
             now: 10_000,
@@ -462,7 +474,7 @@ pub async fn cache_files_and_gc(store: &dyn Store) {
         (1, 1, 1)
     );
     assert_eq!(report.bytes_kept, new_size);
-    assert!(store.cache_get("file").await.unwrap().is_none());
+    assert!(store.cache_get("a", "file").await.unwrap().is_none());
     assert!(!store.restore_blob(blob, file).await.unwrap());
     let stats = store.cache_stats().await.unwrap();
     assert_eq!((stats.entries, stats.blobs), (1, 0));

@@ -49,9 +49,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every run, newest first.
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>>;
 
-    /// The cached result for `key`, if any. Entries are written by [`Write::Cache`] and
-    /// removed by [`Write::Forget`] and [`Store::cache_gc`].
-    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>>;
+    /// The cached result for `key`, computed by `task` (by path), if any. A key is computed
+    /// over its task's identity, so it belongs to one task; a store may index entries by
+    /// task. Entries are written by [`Write::Cache`] and removed by [`Write::Forget`] and
+    /// [`Store::cache_gc`].
+    fn cache_get(
+        &self,
+        task: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>>;
 
     /// Every entry computed by one of `tasks` (by path): a run reads its candidates once,
     /// instead of asking once per task. A store may read them in parts: an entry written or

@@ -135,8 +135,17 @@ impl Store for MemoryStore {
         Box::pin(async move { Ok(runs) })
     }
 
-    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
-        let entry = self.lock().cache.get(key).cloned();
+    fn cache_get(
+        &self,
+        task: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        let entry = self
+            .lock()
+            .cache
+            .get(key)
+            .filter(|entry| entry.task == task)
+            .cloned();
         Box::pin(async move { Ok(entry) })
     }
 
@@ -277,12 +286,18 @@ fn apply(inner: &mut Inner, write: Write) {
             summary.finished_at = Some(at);
             return;
         }
-        Write::Forget { key, .. } => {
-            inner.cache.remove(&key);
+        Write::Forget { task, key, .. } => {
+            if inner
+                .cache
+                .get(&key)
+                .is_some_and(|entry| entry.task == task)
+            {
+                inner.cache.remove(&key);
+            }
             return;
         }
-        Write::Used { key, at, .. } => {
-            if let Some(entry) = inner.cache.get_mut(&key) {
+        Write::Used { task, key, at, .. } => {
+            if let Some(entry) = inner.cache.get_mut(&key).filter(|entry| entry.task == task) {
                 entry.used_at = entry.used_at.max(at);
             }
             return;

@@ -70,12 +70,18 @@ pub enum Write {
     /// [`crate::USE_RESOLUTION`], so a hit costs no write to the cache.)
     Used {
         run_id: String,
+        /// The task (by path) that computed the entry.
+        task: String,
         key: String,
         at: Millis,
     },
     /// A cached result is no longer valid: the task that produced it was reverted, so its
     /// effect was undone.
-    Forget { run_id: String, key: String },
+    Forget {
+        run_id: String,
+        task: String,
+        key: String,
+    },
     /// The run ended.
     RunFinished {
         run_id: String,

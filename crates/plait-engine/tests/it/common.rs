@@ -173,8 +173,12 @@ impl Store for Failing {
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
         self.inner.runs()
     }
-    fn cache_get(&self, key: &str) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
-        self.inner.cache_get(key)
+    fn cache_get(
+        &self,
+        task: &str,
+        key: &str,
+    ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+        self.inner.cache_get(task, key)
     }
     fn cache_entries_of(
         &self,

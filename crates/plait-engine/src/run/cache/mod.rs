@@ -100,7 +100,10 @@ impl Shared {
             .map(|entries| entries.remove(&keyed.key));
         let entry = match preloaded {
             Some(entry) => entry,
-            None => match store.cache_get(&keyed.key).await {
+            None => match store
+                .cache_get(&self.plan.node(node).path, &keyed.key)
+                .await
+            {
                 Ok(entry) => entry,
                 Err(error) => {
                     // A lookup that fails costs a re-execution, not the run.
@@ -166,6 +169,7 @@ impl Shared {
         if entry.used_at <= transition.at - plait_store::USE_RESOLUTION {
             writes.push(Write::Used {
                 run_id: transition.run_id.clone(),
+                task: transition.task.clone(),
                 key: keyed.key.clone(),
                 at: transition.at,
             });

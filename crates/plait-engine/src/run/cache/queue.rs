@@ -112,6 +112,7 @@ impl Shared {
         lock(&self.cache_queue.pending).retain(|entry| entry.key != key);
         let forget = Write::Forget {
             run_id: self.config.run_id.to_string(),
+            task: self.plan.node(node).path.to_string(),
             key,
         };
         self.commit(node, vec![forget, write]).await
