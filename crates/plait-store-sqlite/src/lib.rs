@@ -352,12 +352,24 @@ impl Store for SqliteStore {
     }
 
     /// Encoded here, on the caller's thread, so the writer only executes statements
-    /// (`encode.rs`).
+    /// (`encode.rs`); the encoded writes come back with the answer, to be freed here too
+    /// (`writer::WriteReply`).
     fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
-        match encode::encode(writes) {
-            Ok(encoded) => self.ask(|reply| Request::Write(encoded, reply)),
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-        }
+        let encoded = match encode::encode(writes) {
+            Ok(encoded) => encoded,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        let (reply, answer) = oneshot::channel();
+        let sent = self.requests.send(Request::Write(encoded, reply));
+        Box::pin(async move {
+            if sent.is_err() {
+                return Err(closed());
+            }
+            match answer.await {
+                Ok((result, _written)) => result,
+                Err(_) => Err(closed()),
+            }
+        })
     }
 
     fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
@@ -407,16 +419,18 @@ impl Store for SqliteStore {
         Box::pin(blobs::restore(self.blobs.clone(), blob, to))
     }
 
+    /// The tables' part from the writer, which adds the use counts it has not written yet;
+    /// the blob directory's part read here.
     fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
-        let result = self.read(|conn, shown| {
-            let mut stats = cache::stats(conn).map_err(|error| from_sqlite(shown, &error))?;
-            (stats.blobs, stats.blob_bytes) = self
-                .blobs
+        let tables = self.ask(Request::CacheStats);
+        let blobs = self.blobs.clone();
+        Box::pin(async move {
+            let mut stats = tables.await?;
+            (stats.blobs, stats.blob_bytes) = blobs
                 .usage()
-                .map_err(|error| crate::error::from_io(self.blobs.root(), &error))?;
+                .map_err(|error| crate::error::from_io(blobs.root(), &error))?;
             Ok(stats)
-        });
-        Box::pin(std::future::ready(result))
+        })
     }
 
     fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {

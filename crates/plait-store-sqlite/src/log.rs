@@ -5,12 +5,19 @@
 //! a b-tree insert, an index insert and a foreign-key check, and the writer thread spent
 //! most of its time there (docs/store.md). As one row, the commit pays those once. Stores
 //! written before this layout keep their `transitions` rows, read before the log.
+//!
+//! A row's id places it in its run: the run's log key (`runs.log_key`, one per run) in the
+//! high 32 bits, the commit's number within the run in the low ones. A run's log is then a
+//! range of the table's own key, read in order with no index beside it: a commit writes no
+//! index page, where an index on the run cost one more page synced per commit.
 
 use plait_core::TaskState;
 use plait_store::{Json, TaskKey, Transition};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+use crate::rows::KnownRuns;
 
 /// One transition as the log keeps it.
 #[derive(Serialize)]
@@ -112,15 +119,40 @@ impl Line {
 pub(crate) struct LogBatch<'a> {
     /// Run id and its lines.
     runs: Vec<(&'a str, Vec<&'a str>)>,
-    hits: i64,
-    misses: i64,
+    counts: Counts,
+}
+
+/// Cache hits and misses, counted as the log records them: a hit reused a result; a miss
+/// had a key (so could have) and executed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) hits: i64,
+    pub(crate) misses: i64,
+}
+
+impl Counts {
+    pub(crate) fn add(self, other: Counts) -> Counts {
+        Counts {
+            hits: self.hits + other.hits,
+            misses: self.misses + other.misses,
+        }
+    }
+
+    /// Adds these to the store's totals, in the caller's transaction.
+    pub(crate) fn write(self, tx: &Connection) -> rusqlite::Result<()> {
+        if self != Counts::default() {
+            tx.prepare_cached("UPDATE cache_counts SET hits = hits + ?1, misses = misses + ?2")?
+                .execute(params![self.hits, self.misses])?;
+        }
+        Ok(())
+    }
 }
 
 impl<'a> LogBatch<'a> {
     pub(crate) fn push(&mut self, run_id: &'a str, line: &'a Line) {
         match line.hit {
-            Some(true) => self.hits += 1,
-            Some(false) => self.misses += 1,
+            Some(true) => self.counts.hits += 1,
+            Some(false) => self.counts.misses += 1,
             None => {}
         }
         let idx = match self.runs.iter().position(|(run, _)| *run == run_id) {
@@ -133,10 +165,27 @@ impl<'a> LogBatch<'a> {
         self.runs[idx].1.push(&line.json);
     }
 
-    /// Writes the batch's rows (one per run) and counts, in the caller's transaction.
-    pub(crate) fn write(self, tx: &Connection) -> rusqlite::Result<()> {
-        let mut insert = tx.prepare_cached("INSERT INTO log (run_id, entries) VALUES (?1, ?2)")?;
+    /// The cache's use counts the batch's lines carry.
+    pub(crate) fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Writes the batch's rows (one per run, after the run's last), in the caller's
+    /// transaction. Every run named is in `known`, with its log key.
+    pub(crate) fn write(self, tx: &Connection, known: &KnownRuns) -> rusqlite::Result<()> {
+        // The run's next commit number: one past its last row's, within its range. (A run
+        // of four billion commits would run into the next run's range and fail its insert.)
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO log (id, run_id, entries)
+             VALUES ((SELECT coalesce(max(id), ?1) + 1 FROM log WHERE id BETWEEN ?1 AND ?2), ?3, ?4)",
+        )?;
         for (run_id, lines) in self.runs {
+            let Some(Some(key)) = known.get(run_id).copied() else {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    format!("run {run_id} has no log key").into(),
+                ));
+            };
+            let (first, last) = range(key);
             // Sized up front: a re-run's commit carries thousands of lines.
             let len: usize = lines.iter().map(|line| line.len() + 1).sum();
             let mut entries = String::with_capacity(len + 1);
@@ -148,24 +197,28 @@ impl<'a> LogBatch<'a> {
                 entries.push_str(line);
             }
             entries.push(']');
-            insert.execute(params![run_id, entries])?;
-        }
-        if self.hits != 0 || self.misses != 0 {
-            tx.prepare_cached("UPDATE cache_counts SET hits = hits + ?1, misses = misses + ?2")?
-                .execute(params![self.hits, self.misses])?;
+            insert.execute(params![first, last, run_id, entries])?;
         }
         Ok(())
     }
+}
+
+/// The ids a run's log rows may take: its log key in the high 32 bits.
+fn range(log_key: i64) -> (i64, i64) {
+    let first = log_key << 32;
+    (first, first | 0xFFFF_FFFF)
 }
 
 /// The run's logged transitions, in order, with the outputs of each success.
 pub(crate) fn read(
     conn: &Connection,
     run_id: &str,
+    log_key: i64,
 ) -> rusqlite::Result<Vec<(Transition, Option<serde_json::Value>)>> {
     let mut statement =
-        conn.prepare_cached("SELECT entries FROM log WHERE run_id = ?1 ORDER BY id")?;
-    let mut rows = statement.query([run_id])?;
+        conn.prepare_cached("SELECT entries FROM log WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?;
+    let (first, last) = range(log_key);
+    let mut rows = statement.query([first, last])?;
     let mut transitions = Vec::new();
     while let Some(row) = rows.next()? {
         let text = row.get_ref(0)?.as_str()?;

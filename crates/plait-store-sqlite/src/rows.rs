@@ -1,41 +1,48 @@
 //! Reading and writing the tables of runs (the cache's own rows are in `cache.rs`).
 
-use std::collections::HashMap;
-
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
     NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, host_name, owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+use rustc_hash::FxHashMap;
 
 use crate::cache;
 use crate::encode::Encoded;
 use crate::log::LogBatch;
 
-/// Whether `run_id` is in the store, asking the database once per batch.
-pub(crate) fn run_exists(
+/// Runs a batch names, by id: each one's log key (see `log.rs`), or `None` for a run the
+/// store does not have.
+pub(crate) type KnownRuns = FxHashMap<String, Option<i64>>;
+
+/// The log key of `run_id`, `None` if the run is not in the store; asks the database once
+/// per batch.
+pub(crate) fn log_key(
     tx: &Connection,
-    known: &mut HashMap<String, bool>,
+    known: &mut KnownRuns,
     run_id: &str,
-) -> rusqlite::Result<bool> {
-    if let Some(&exists) = known.get(run_id) {
-        return Ok(exists);
+) -> rusqlite::Result<Option<i64>> {
+    if let Some(&key) = known.get(run_id) {
+        return Ok(key);
     }
-    let exists = tx
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)")?
-        .query_row([run_id], |row| row.get(0))?;
-    known.insert(run_id.to_owned(), exists);
-    Ok(exists)
+    let key = tx
+        .prepare_cached("SELECT log_key FROM runs WHERE run_id = ?1")?
+        .query_row([run_id], |row| row.get(0))
+        .optional()?;
+    known.insert(run_id.to_owned(), key);
+    Ok(key)
 }
 
-/// Inserts a run the caller checked is new.
-pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<()> {
+/// Inserts a run the caller checked is new; returns its log key, the next after every
+/// run's so far.
+pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
     tx.prepare_cached(
-        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started, log_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT coalesce(max(log_key), 0) + 1 FROM runs))
+         RETURNING log_key",
     )?
-    .execute(params![
+    .query_row(params![
         run.run_id,
         run.workflow,
         run.source,
@@ -46,8 +53,7 @@ pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<()> 
         run.owner.host,
         run.owner.pid,
         run.owner.started as i64,
-    ])?;
-    Ok(())
+    ], |row| row.get(0))
 }
 
 /// Applies writes whose runs the caller checked exist; transitions go to `log`, written
@@ -102,14 +108,14 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
 }
 
 pub(crate) fn runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> {
-    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC");
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM runs ORDER BY started_at DESC, log_key DESC");
     let mut statement = conn.prepare_cached(&sql)?;
     statement.query_map([], summary)?.collect()
 }
 
 pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<RunRecord>> {
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, definition, definition_hash, inputs FROM runs WHERE run_id = ?1"
+        "SELECT {SUMMARY_COLUMNS}, definition, definition_hash, inputs, log_key FROM runs WHERE run_id = ?1"
     );
     let found = conn
         .prepare_cached(&sql)?
@@ -120,10 +126,11 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
                 row.get::<_, String>(9)?,
                 row.get::<_, String>(10)?,
                 inputs,
+                row.get::<_, i64>(12)?,
             ))
         })
         .optional()?;
-    let Some((summary, definition, definition_hash, inputs)) = found else {
+    let Some((summary, definition, definition_hash, inputs, log_key)) = found else {
         return Ok(None);
     };
     // Rows of a store written before the log came first; then the log.
@@ -147,7 +154,7 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
         ))
     })?;
     let mut recorded = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    recorded.extend(crate::log::read(conn, run_id)?);
+    recorded.extend(crate::log::read(conn, run_id, log_key)?);
     let mut tasks = TaskFold::default();
     let mut transitions = Vec::new();
     for (transition, outputs) in recorded {

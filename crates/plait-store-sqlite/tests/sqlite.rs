@@ -626,8 +626,10 @@ async fn components_logged_as_a_string_still_read_back() {
     }]);
     let conn = rusqlite::Connection::open(store.path()).unwrap();
     conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    // The first row of r1's log: its log key in the high bits (`log.rs`).
     conn.execute(
-        "INSERT INTO log (run_id, entries) VALUES ('r1', ?1)",
+        "INSERT INTO log (id, run_id, entries)
+         VALUES (((SELECT log_key FROM runs WHERE run_id = 'r1') << 32) + 1, 'r1', ?1)",
         [line.to_string()],
     )
     .unwrap();
@@ -671,4 +673,48 @@ async fn outputs_no_tree_can_hold_do_not_make_the_run_unreadable() {
             ("fine", TaskState::Succeeded, Some(json!({"y": 2}))),
         ]
     );
+}
+
+/// The cache's use counts are written with the commit that keeps entries or ends a run, not
+/// in every commit; until then the stats add those the writer holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn use_counts_are_written_with_a_run_end_and_counted_meanwhile() {
+    let fresh = fresh_with_run().await;
+    let store = &fresh.store;
+    let written = || -> (i64, i64) {
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        conn.query_row("SELECT hits, misses FROM cache_counts", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap()
+    };
+    let mut reused = task_key("k2");
+    reused.cached_from = Some("r0".to_owned());
+    let mut hit = transition("r1", "b", TaskState::Succeeded, 0, 3);
+    hit.key = Some(reused);
+    store
+        .write(vec![
+            running_with_key("a", task_key("k1")),
+            Write::Completed {
+                transition: hit,
+                outputs: json!({"y": 1}).into(),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(written(), (0, 0), "not written by a commit of transitions");
+    let stats = store.cache_stats().await.unwrap();
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+    store
+        .write(vec![Write::RunFinished {
+            run_id: "r1".to_owned(),
+            status: plait_core::RunStatus::Succeeded,
+            at: 9,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(written(), (1, 1));
+    let stats = store.cache_stats().await.unwrap();
+    assert_eq!((stats.hits, stats.misses), (1, 1), "counted once");
 }
