@@ -97,6 +97,10 @@ fn try_lay_out(conn: &mut Connection, db: &Path) -> Result<u64, Box<dyn std::err
     let Some(full) = full_size(conn)? else {
         return Ok(0);
     };
+    // Laid out already (the common case): no lock taken. Checked again under the lock.
+    if std::fs::metadata(log_path(db)).is_ok_and(|meta| meta.len() >= full) {
+        return Ok(0);
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Not created here: a connection in WAL mode has made it by now.
     let log = OpenOptions::new().write(true).open(log_path(db))?;
