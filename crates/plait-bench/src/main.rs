@@ -64,9 +64,21 @@ fn main() -> anyhow::Result<()> {
     if args.rerun && args.store.is_none() {
         bail!("`--rerun` measures the cache, which lives in a store: add `--store`");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    // As `plait` does: a SQLite store's writer thread gets a core of its own, unless tokio's
+    // own variable says how many workers to start.
+    let sqlite = matches!(args.store.as_deref(), Some("sqlite" | "sqlite-normal"));
+    let workers = match std::env::var("TOKIO_WORKER_THREADS") {
+        Ok(set) => set.parse().ok(),
+        Err(_) if sqlite => Some(plait_store_sqlite::runtime_workers()),
+        Err(_) => None,
+    };
+    if let Some(workers) = workers {
+        builder.worker_threads(workers);
+    }
+    let runtime = builder.build()?;
+    let workers = runtime.metrics().num_workers();
     if args.workload == "live" {
         return live_main(&args, &runtime);
     }
@@ -160,6 +172,7 @@ fn main() -> anyhow::Result<()> {
             "workload": args.workload,
             "tasks": n_tasks,
             "jobs": engine.jobs(),
+            "runtime_workers": workers,
             "wall_s": wall_s,
             "per_task_us": per_task_us,
             "build_s": build_s,
@@ -182,7 +195,7 @@ fn main() -> anyhow::Result<()> {
             println!("{commits} commits, {batching:.1} write requests per commit");
         }
         println!(
-            "{label}: {n_tasks} tasks, {} jobs: {:.3} s, {per_task_us:.3} us/task (build {build_s:.3} s, peak RSS {})",
+            "{label}: {n_tasks} tasks, {} jobs, {workers} runtime workers: {:.3} s, {per_task_us:.3} us/task (build {build_s:.3} s, peak RSS {})",
             engine.jobs(),
             wall_s,
             peak_rss_mb.map_or("unknown".to_owned(), |mb| format!("{mb:.0} MB")),

@@ -15,19 +15,58 @@
 //! the last commit the log's index knows of, and recovery stops at the first frame whose
 //! salt and checksum do not match the header's.
 
+use std::cell::Cell;
+use std::ffi::c_int;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use rusqlite::hooks::Wal;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The log header's and each frame header's sizes (SQLite's file format).
 const LOG_HEADER: u64 = 32;
 const FRAME_HEADER: u64 = 24;
 
+/// Frames the log holds before the writer copies them into the database (SQLite's default
+/// threshold for its automatic checkpoint).
+const CHECKPOINT_FRAMES: c_int = 1_000;
+
 /// Frames laid out beyond the checkpoint threshold: a checkpoint runs after the commit that
 /// crosses it, and a commit keeping a batch of cache entries writes some sixty.
 const MARGIN_FRAMES: u64 = 128;
+
+thread_local! {
+    /// Frames in the log after this thread's last commit (see [`checkpoint_after_answers`]).
+    static LOG_FRAMES: Cell<c_int> = const { Cell::new(0) };
+}
+
+/// Replaces SQLite's automatic checkpoint with the writer's own. SQLite's runs inside the
+/// commit that crosses the threshold, so the requests of that commit wait for it (3-9 ms);
+/// the writer checkpoints once it has answered them ([`checkpoint_if_due`]), while their
+/// tasks go on.
+pub(crate) fn checkpoint_after_answers(conn: &Connection) {
+    conn.wal_hook(Some(note_frames));
+}
+
+/// Called by SQLite on the committing thread after each commit, with the log's frames.
+fn note_frames(_: &Wal, frames: c_int) -> rusqlite::Result<()> {
+    LOG_FRAMES.set(frames);
+    Ok(())
+}
+
+/// Copies the log into the database if it has reached the threshold: a passive checkpoint,
+/// as SQLite's own, which copies what no reader still needs; while the log stays past the
+/// threshold, the next commit tries again. Best effort, like SQLite's.
+pub(crate) fn checkpoint_if_due(conn: &Connection) {
+    if LOG_FRAMES.get() < CHECKPOINT_FRAMES {
+        return;
+    }
+    LOG_FRAMES.set(0);
+    if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::debug!(%error, "checkpoint failed; the next commit tries again");
+    }
+}
 
 /// Zeros written per call.
 const CHUNK: usize = 1 << 20;
@@ -68,12 +107,10 @@ pub(crate) fn log_path(db: &Path) -> PathBuf {
 /// The size the log is laid out to: a checkpoint's worth of frames and a margin.
 fn full_size(conn: &Connection) -> rusqlite::Result<Option<u64>> {
     let page_size: i64 = conn.pragma_query_value(None, "page_size", |row| row.get(0))?;
-    let threshold: i64 = conn.pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))?;
-    // With no automatic checkpoint, the log has no size to lay out to.
-    if threshold <= 0 || page_size <= 0 {
+    if page_size <= 0 {
         return Ok(None);
     }
-    let frames = threshold as u64 + MARGIN_FRAMES;
+    let frames = CHECKPOINT_FRAMES as u64 + MARGIN_FRAMES;
     Ok(Some(
         LOG_HEADER + frames * (FRAME_HEADER + page_size as u64),
     ))
@@ -224,5 +261,32 @@ mod tests {
             .query_row("SELECT count(*) FROM filler", [], |row| row.get(0))
             .unwrap();
         assert_eq!(rows, 200);
+    }
+
+    /// A commit past the threshold is not held up by a checkpoint: the log is copied into the
+    /// database only when the writer asks, after answering.
+    #[test]
+    fn the_checkpoint_waits_for_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plait.db");
+        let mut conn = open(&path);
+        lay_out(&mut conn, &path);
+        checkpoint_after_answers(&conn);
+        let db_size = || std::fs::metadata(&path).unwrap().len();
+        let before = db_size();
+        fill(&conn, 5_000);
+        assert!(
+            LOG_FRAMES.get() >= CHECKPOINT_FRAMES,
+            "{} frames",
+            LOG_FRAMES.get()
+        );
+        assert_eq!(db_size(), before, "nothing copied by the commit");
+        checkpoint_if_due(&conn);
+        assert!(
+            db_size() > before + (8 << 20),
+            "copied: {} bytes",
+            db_size()
+        );
+        assert_eq!(LOG_FRAMES.get(), 0);
     }
 }

@@ -96,6 +96,7 @@ pub(crate) fn run(
         for other in others {
             answer(&mut conn, &path, &blobs, other, counts);
         }
+        crate::wal::checkpoint_if_due(&conn);
     }
     if let Err(error) = write_counts(&mut conn, counts) {
         tracing::warn!(%error, "the cache's last use counts were not recorded");
