@@ -177,6 +177,8 @@ fn try_rewind(conn: &mut Connection) -> rusqlite::Result<()> {
     if busy != 0 || frames != copied || frames <= 1 {
         return Ok(());
     }
+    // Not worth waiting for another process's write lock: the connection is closing.
+    conn.busy_timeout(std::time::Duration::ZERO)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // A change that leaves the row as it was still writes its page, which is what
     // restarts the log (an update to the same value writes nothing).

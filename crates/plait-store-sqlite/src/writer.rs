@@ -105,6 +105,9 @@ pub(crate) fn run(
 }
 
 fn write_counts(conn: &mut Connection, counts: Counts) -> rusqlite::Result<()> {
+    if counts == Counts::default() {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     counts.write(&tx)?;
     tx.commit()
