@@ -343,6 +343,7 @@ pub(crate) fn gc(
             rowids.push(row.get::<_, i64>(4).map_err(sqlite)?);
         }
     }
+    // By key alone: a key is a hash over its task's path too, so it names one task's entry.
     let doomed: HashSet<String> = gc.select(&uses).into_iter().collect();
     let mut report = CacheGcReport::default();
     let mut needed: HashSet<String> = HashSet::new();

@@ -44,7 +44,7 @@ const SCAN_THREADS: usize = 2;
 /// than the machine's cores, at least one, so the store's writer thread, whose commits every
 /// task waits on, has a core to itself rather than taking turns with the runtime's workers.
 /// On 2 cores a first run of `plait-bench layered --tasks 10000 --store sqlite` took
-/// 8.7-9.1 us per task with one worker against 9.9-10.1 with two, in alternating rounds; a
+/// 8.7-9.1 us per task with one worker against 9.8-10.1 with two, in alternating rounds; a
 /// store in memory, which has no writer thread, gained nothing (docs/store.md). How many
 /// tasks run at once (`jobs`) is a separate setting.
 pub fn runtime_workers() -> usize {
@@ -117,7 +117,7 @@ impl SqliteStore {
             })?;
         }
         let mut conn = open_retrying(&path, &shown, &options)?;
-        let laid_out = wal::lay_out(&mut conn, &path);
+        let laid_out = wal::lay_out(&mut conn, &path, options.busy_timeout);
         if laid_out > 0 {
             tracing::debug!(path = %shown, bytes = laid_out, "laid the write-ahead log out");
         }

@@ -173,11 +173,13 @@ impl<'a> LogBatch<'a> {
     /// Writes the batch's rows (one per run, after the run's last), in the caller's
     /// transaction. Every run named is in `known`, with its log key.
     pub(crate) fn write(self, tx: &Connection, known: &KnownRuns) -> rusqlite::Result<()> {
-        // The run's next commit number: one past its last row's, within its range. (A run
-        // of four billion commits would run into the next run's range and fail its insert.)
+        // The run's next commit number: one past its last row's, and never past its range
+        // (a run's four billionth commit would fail rather than land in the next run's).
         let mut insert = tx.prepare_cached(
-            "INSERT INTO log (id, run_id, entries)
-             VALUES ((SELECT coalesce(max(id), ?1) + 1 FROM log WHERE id BETWEEN ?1 AND ?2), ?3, ?4)",
+            "INSERT INTO run_log (id, run_id, entries)
+             SELECT next, ?3, ?4
+             FROM (SELECT coalesce(max(id), ?1) + 1 AS next FROM run_log WHERE id BETWEEN ?1 AND ?2)
+             WHERE next <= ?2",
         )?;
         for (run_id, lines) in self.runs {
             let Some(Some(key)) = known.get(run_id).copied() else {
@@ -197,7 +199,11 @@ impl<'a> LogBatch<'a> {
                 entries.push_str(line);
             }
             entries.push(']');
-            insert.execute(params![first, last, run_id, entries])?;
+            if insert.execute(params![first, last, run_id, entries])? == 0 {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    format!("run {run_id} has used every id of its log").into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -216,7 +222,7 @@ pub(crate) fn read(
     log_key: i64,
 ) -> rusqlite::Result<Vec<(Transition, Option<serde_json::Value>)>> {
     let mut statement =
-        conn.prepare_cached("SELECT entries FROM log WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?;
+        conn.prepare_cached("SELECT entries FROM run_log WHERE id BETWEEN ?1 AND ?2 ORDER BY id")?;
     let (first, last) = range(log_key);
     let mut rows = statement.query([first, last])?;
     let mut transitions = Vec::new();

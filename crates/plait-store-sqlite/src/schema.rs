@@ -104,6 +104,9 @@ CREATE UNIQUE INDEX cache_by_prefix ON cache (prefix);
 ///   log is a range of the table's key, so the index on the run goes: a commit no longer
 ///   rewrites one of its pages. The rows move to the new table in order, numbered from 1
 ///   per run. `runs.log_key` is a column of its own, not the rowid, which VACUUM may renumber.
+/// - A plait of V3 that opened the store before it was upgraded must not write to it: the
+///   log's new table has a new name (`run_log`), so its inserts fail, and a trigger refuses
+///   a run without a log key.
 const V4: &str = "
 DROP INDEX cache_by_prefix;
 DROP INDEX cache_by_task;
@@ -112,17 +115,20 @@ CREATE UNIQUE INDEX cache_by_task_prefix ON cache (task, prefix);
 ALTER TABLE runs ADD COLUMN log_key INTEGER;
 UPDATE runs SET log_key = rowid;
 CREATE UNIQUE INDEX runs_by_log_key ON runs (log_key);
-CREATE TABLE log_by_key (
+CREATE TRIGGER runs_need_a_log_key BEFORE INSERT ON runs WHEN NEW.log_key IS NULL
+BEGIN
+    SELECT RAISE(ABORT, 'this store was upgraded by a newer plait: use that one');
+END;
+CREATE TABLE run_log (
     id      INTEGER PRIMARY KEY,
     run_id  TEXT NOT NULL REFERENCES runs (run_id),
     entries TEXT NOT NULL
 );
-INSERT INTO log_by_key (id, run_id, entries)
+INSERT INTO run_log (id, run_id, entries)
     SELECT (runs.log_key << 32) + row_number() OVER (PARTITION BY log.run_id ORDER BY log.id),
            log.run_id, log.entries
     FROM log JOIN runs ON runs.run_id = log.run_id;
 DROP TABLE log;
-ALTER TABLE log_by_key RENAME TO log;
 ";
 
 /// Every version in order. A released migration is never edited: a change is a new one.
@@ -336,5 +342,22 @@ mod tests {
             .unwrap();
         assert_eq!(tasks("second"), ["x", "y", "z"]);
         assert_eq!(tasks("first"), ["a", "b", "c"]);
+
+        // What a plait of V3 still running would write fails instead of misplacing rows.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        let old_log = conn.execute(
+            "INSERT INTO log (run_id, entries) VALUES ('first', '[]')",
+            [],
+        );
+        assert!(old_log.is_err(), "the old log table is gone");
+        let old_run = conn.execute(
+            "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started)
+             VALUES ('third', 'demo', 'demo.toml', '', 'hash', '{}', 1, 'host', 1, 1)",
+            [],
+        );
+        let refused = old_run.unwrap_err().to_string();
+        assert!(refused.contains("upgraded by a newer plait"), "{refused}");
     }
 }

@@ -1,7 +1,8 @@
 //! The write-ahead log, laid out at its full size once and kept from one process to the
 //! next.
 //!
-//! Every commit syncs the log. A sync that has to grow the file also commits the file
+//! With `synchronous = FULL` (the default) every commit syncs the log. A sync that has to
+//! grow the file also commits the file
 //! system's journal (the new size and blocks), and costs about twice as much as one that
 //! overwrites blocks already written: on the machine of docs/store.md, a store's first
 //! thousand frames synced in a median of 300-400 us, the frames written after the first
@@ -20,6 +21,7 @@ use std::ffi::c_int;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rusqlite::hooks::Wal;
 use rusqlite::{Connection, TransactionBehavior};
@@ -38,6 +40,9 @@ const MARGIN_FRAMES: u64 = 128;
 
 thread_local! {
     /// Frames in the log after this thread's last commit (see [`checkpoint_after_answers`]).
+    /// Per thread because SQLite calls the hook on the committing thread and rusqlite takes
+    /// a plain `fn`: right as long as each hooked connection commits on a thread of its own,
+    /// as each store's writer does.
     static LOG_FRAMES: Cell<c_int> = const { Cell::new(0) };
 }
 
@@ -120,8 +125,12 @@ fn full_size(conn: &Connection) -> rusqlite::Result<Option<u64>> {
 /// the bytes written. Holds the write lock throughout, so no connection of any process
 /// appends a frame where the zeros go. Best effort: a store that cannot take them (a full
 /// disk, a read-only file) works as it did, and says so when it is written to.
-pub(crate) fn lay_out(conn: &mut Connection, db: &Path) -> u64 {
-    match try_lay_out(conn, db) {
+///
+/// A log grown to more than twice that (a long reader held the checkpoints back, or a big
+/// migration) is first cut back, if it can be without waiting: the file is kept, not
+/// deleted, so it would otherwise stay at its largest.
+pub(crate) fn lay_out(conn: &mut Connection, db: &Path, busy_timeout: Duration) -> u64 {
+    match try_lay_out(conn, db, busy_timeout) {
         Ok(written) => written,
         Err(error) => {
             tracing::debug!(%error, "the write-ahead log was not laid out");
@@ -130,12 +139,27 @@ pub(crate) fn lay_out(conn: &mut Connection, db: &Path) -> u64 {
     }
 }
 
-fn try_lay_out(conn: &mut Connection, db: &Path) -> Result<u64, Box<dyn std::error::Error>> {
+fn try_lay_out(
+    conn: &mut Connection,
+    db: &Path,
+    busy_timeout: Duration,
+) -> Result<u64, Box<dyn std::error::Error>> {
     let Some(full) = full_size(conn)? else {
         return Ok(0);
     };
+    let size = || std::fs::metadata(log_path(db)).map_or(0, |meta| meta.len());
+    if size() > 2 * full {
+        // Copies every frame and truncates the log, or gives up at once if another
+        // connection is reading or writing it.
+        conn.busy_timeout(Duration::ZERO)?;
+        let cut = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        conn.busy_timeout(busy_timeout)?;
+        if let Err(error) = cut {
+            tracing::debug!(%error, "the write-ahead log was not cut back");
+        }
+    }
     // Laid out already (the common case): no lock taken. Checked again under the lock.
-    if std::fs::metadata(log_path(db)).is_ok_and(|meta| meta.len() >= full) {
+    if size() >= full {
         return Ok(0);
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -178,7 +202,7 @@ fn try_rewind(conn: &mut Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     // Not worth waiting for another process's write lock: the connection is closing.
-    conn.busy_timeout(std::time::Duration::ZERO)?;
+    conn.busy_timeout(Duration::ZERO)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // A change that leaves the row as it was still writes its page, which is what
     // restarts the log (an update to the same value writes nothing).
@@ -221,10 +245,14 @@ mod tests {
         let path = dir.path().join("plait.db");
         let mut conn = open(&path);
         let full = full_size(&conn).unwrap().unwrap();
-        let written = lay_out(&mut conn, &path);
+        let written = lay_out(&mut conn, &path, Duration::from_secs(10));
         assert!(written > 0);
         assert_eq!(std::fs::metadata(log_path(&path)).unwrap().len(), full);
-        assert_eq!(lay_out(&mut conn, &path), 0, "laid out already");
+        assert_eq!(
+            lay_out(&mut conn, &path, Duration::from_secs(10)),
+            0,
+            "laid out already"
+        );
         fill(&conn, 300);
         drop(conn);
 
@@ -246,7 +274,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plait.db");
         let mut conn = open(&path);
-        lay_out(&mut conn, &path);
+        lay_out(&mut conn, &path, Duration::from_secs(10));
         fill(&conn, 200);
         let before: i64 = conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
@@ -272,7 +300,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plait.db");
         let mut conn = open(&path);
-        lay_out(&mut conn, &path);
+        lay_out(&mut conn, &path, Duration::from_secs(10));
         checkpoint_after_answers(&conn);
         let db_size = || std::fs::metadata(&path).unwrap().len();
         let before = db_size();
@@ -290,5 +318,28 @@ mod tests {
             db_size()
         );
         assert_eq!(LOG_FRAMES.get(), 0);
+    }
+
+    /// A log that grew far past its laid-out size is cut back when the store is opened
+    /// again, and laid out anew.
+    #[test]
+    fn a_log_grown_far_past_its_size_is_cut_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plait.db");
+        let conn = open(&path);
+        // No checkpoint, so the log takes every frame.
+        checkpoint_after_answers(&conn);
+        fill(&conn, 12_000);
+        let full = full_size(&conn).unwrap().unwrap();
+        drop(conn);
+        let grown = std::fs::metadata(log_path(&path)).unwrap().len();
+        assert!(grown > 2 * full, "{grown} bytes");
+        let mut conn = open(&path);
+        lay_out(&mut conn, &path, Duration::from_secs(10));
+        assert_eq!(std::fs::metadata(log_path(&path)).unwrap().len(), full);
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM filler", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 12_000);
     }
 }

@@ -628,7 +628,7 @@ async fn components_logged_as_a_string_still_read_back() {
     conn.busy_timeout(Duration::from_secs(10)).unwrap();
     // The first row of r1's log: its log key in the high bits (`log.rs`).
     conn.execute(
-        "INSERT INTO log (id, run_id, entries)
+        "INSERT INTO run_log (id, run_id, entries)
          VALUES (((SELECT log_key FROM runs WHERE run_id = 'r1') << 32) + 1, 'r1', ?1)",
         [line.to_string()],
     )
