@@ -174,13 +174,14 @@ impl<'a> LogBatch<'a> {
     /// transaction. Every run named is in `known`, with its log key.
     pub(crate) fn write(self, tx: &Connection, known: &KnownRuns) -> rusqlite::Result<()> {
         // The run's next commit number: one past its last row's, and never past its range
-        // (a run's four billionth commit would fail rather than land in the next run's).
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO run_log (id, run_id, entries)
-             SELECT next, ?3, ?4
-             FROM (SELECT coalesce(max(id), ?1) + 1 AS next FROM run_log WHERE id BETWEEN ?1 AND ?2)
-             WHERE next <= ?2",
+        // (a run's four billionth commit fails rather than land in the next run's). Asked
+        // apart from the insert: an `INSERT ... SELECT` from the table it inserts into made
+        // a first run 0.4 us per task slower (it goes through a temporary table).
+        let mut next = tx.prepare_cached(
+            "SELECT coalesce(max(id), ?1) + 1 FROM run_log WHERE id BETWEEN ?1 AND ?2",
         )?;
+        let mut insert =
+            tx.prepare_cached("INSERT INTO run_log (id, run_id, entries) VALUES (?1, ?2, ?3)")?;
         for (run_id, lines) in self.runs {
             let Some(Some(key)) = known.get(run_id).copied() else {
                 return Err(rusqlite::Error::ToSqlConversionFailure(
@@ -199,11 +200,13 @@ impl<'a> LogBatch<'a> {
                 entries.push_str(line);
             }
             entries.push(']');
-            if insert.execute(params![first, last, run_id, entries])? == 0 {
+            let id: i64 = next.query_row(params![first, last], |row| row.get(0))?;
+            if id > last {
                 return Err(rusqlite::Error::ToSqlConversionFailure(
                     format!("run {run_id} has used every id of its log").into(),
                 ));
             }
+            insert.execute(params![id, run_id, entries])?;
         }
         Ok(())
     }
