@@ -322,7 +322,10 @@ fn open_connection(
     .map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sqlite)?;
-    wal::keep_on_close(&conn).map_err(sqlite)?;
+    // Best effort: without it the log is only deleted at close and laid out again.
+    if let Err(error) = wal::keep_on_close(&conn) {
+        tracing::debug!(%error, "the write-ahead log will not be kept between processes");
+    }
     if let Err(error) = schema::migrations().to_latest(&mut conn) {
         // Two processes opening a new store at once both try to create it; the loser's
         // transaction rolls back, and what the winner made is just as good.
@@ -355,7 +358,10 @@ fn open_reader(
     // Every change goes through the writer, with its batching and its lock taken up front.
     conn.pragma_update(None, "query_only", true)
         .map_err(sqlite)?;
-    wal::keep_on_close(&conn).map_err(sqlite)?;
+    // Best effort: without it the log is only deleted at close and laid out again.
+    if let Err(error) = wal::keep_on_close(&conn) {
+        tracing::debug!(%error, "the write-ahead log will not be kept between processes");
+    }
     Ok(conn)
 }
 
