@@ -66,16 +66,9 @@ fn main() -> anyhow::Result<()> {
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    // As `plait` does: a SQLite store's writer thread gets a core of its own, unless tokio's
-    // own variable says how many workers to start.
-    let sqlite = matches!(args.store.as_deref(), Some("sqlite" | "sqlite-normal"));
-    let workers = match std::env::var("TOKIO_WORKER_THREADS") {
-        Ok(set) => set.parse().ok(),
-        Err(_) if sqlite => Some(plait_store_sqlite::runtime_workers()),
-        Err(_) => None,
-    };
-    if let Some(workers) = workers {
-        builder.worker_threads(workers);
+    // As `plait` does: a SQLite store's writer thread gets a core of its own.
+    if matches!(args.store.as_deref(), Some("sqlite" | "sqlite-normal")) {
+        plait_store_sqlite::leave_the_writer_a_core(&mut builder);
     }
     let runtime = builder.build()?;
     let workers = runtime.metrics().num_workers();

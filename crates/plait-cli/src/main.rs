@@ -24,11 +24,8 @@ fn main() -> ExitCode {
         .init();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    // Runs record to SQLite by default: its writer thread gets a core of its own, unless
-    // tokio's own variable says how many workers to start.
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        builder.worker_threads(plait_store_sqlite::runtime_workers());
-    }
+    // Runs record to SQLite by default: its writer thread gets a core of its own.
+    plait_store_sqlite::leave_the_writer_a_core(&mut builder);
     let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(error) => {

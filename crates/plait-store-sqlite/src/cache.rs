@@ -323,10 +323,9 @@ pub(crate) fn gc(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sqlite)?;
-    // Every entry's use, row and the files of those that have any.
+    // Every entry's use, and its row with the files of those that have any.
     let mut uses = Vec::new();
-    let mut rowids = Vec::new();
-    let mut files: Vec<Option<String>> = Vec::new();
+    let mut rows_files: Vec<(i64, Option<String>)> = Vec::new();
     {
         let mut statement = tx
             .prepare_cached("SELECT key, used_at, size, blobs, id FROM cache")
@@ -339,8 +338,10 @@ pub(crate) fn gc(
                 size: row.get::<_, i64>(2).map_err(sqlite)? as u64,
             });
             let listed: String = row.get(3).map_err(sqlite)?;
-            files.push((listed != "[]").then_some(listed));
-            rowids.push(row.get::<_, i64>(4).map_err(sqlite)?);
+            rows_files.push((
+                row.get(4).map_err(sqlite)?,
+                (listed != "[]").then_some(listed),
+            ));
         }
     }
     // By key alone: a key is a hash over its task's path too, so it names one task's entry.
@@ -348,7 +349,7 @@ pub(crate) fn gc(
     let mut report = CacheGcReport::default();
     let mut needed: HashSet<String> = HashSet::new();
     let mut removed = Vec::new();
-    for ((entry, listed), rowid) in uses.iter().zip(files).zip(rowids) {
+    for (entry, (rowid, listed)) in uses.iter().zip(rows_files) {
         if doomed.contains(&entry.key) {
             report.entries_removed += 1;
             report.bytes_removed += entry.size;

@@ -52,6 +52,14 @@ pub fn runtime_workers() -> usize {
     cores.saturating_sub(1).max(1)
 }
 
+/// Gives `builder` [`runtime_workers`] workers, unless tokio's own `TOKIO_WORKER_THREADS`
+/// says how many to start (tokio reads it when no count is set).
+pub fn leave_the_writer_a_core(builder: &mut tokio::runtime::Builder) {
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(runtime_workers());
+    }
+}
+
 /// Options for [`SqliteStore::open_with`].
 #[derive(Clone, Debug)]
 pub struct SqliteOptions {
@@ -322,10 +330,7 @@ fn open_connection(
     .map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sqlite)?;
-    // Best effort: without it the log is only deleted at close and laid out again.
-    if let Err(error) = wal::keep_on_close(&conn) {
-        tracing::debug!(%error, "the write-ahead log will not be kept between processes");
-    }
+    wal::keep_on_close(&conn);
     if let Err(error) = schema::migrations().to_latest(&mut conn) {
         // Two processes opening a new store at once both try to create it; the loser's
         // transaction rolls back, and what the winner made is just as good.
@@ -358,10 +363,7 @@ fn open_reader(
     // Every change goes through the writer, with its batching and its lock taken up front.
     conn.pragma_update(None, "query_only", true)
         .map_err(sqlite)?;
-    // Best effort: without it the log is only deleted at close and laid out again.
-    if let Err(error) = wal::keep_on_close(&conn) {
-        tracing::debug!(%error, "the write-ahead log will not be kept between processes");
-    }
+    wal::keep_on_close(&conn);
     Ok(conn)
 }
 

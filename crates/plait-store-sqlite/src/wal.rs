@@ -2,11 +2,10 @@
 //! next.
 //!
 //! With `synchronous = FULL` (the default) every commit syncs the log. A sync that has to
-//! grow the file also commits the file
-//! system's journal (the new size and blocks), and costs about twice as much as one that
-//! overwrites blocks already written: on the machine of docs/store.md, a store's first
-//! thousand frames synced in a median of 300-400 us, the frames written after the first
-//! checkpoint had restarted the log in 170-200 us. So the log is written full of zeros when
+//! grow the file also commits the file system's journal (the new size and blocks), and
+//! costs about twice as much as one that overwrites blocks already written: on the machine
+//! of docs/store.md, a store's first thousand frames synced in a median of 300-400 us, the
+//! frames written after the first checkpoint had restarted the log in 170-200 us. So the log is written full of zeros when
 //! it is smaller than a checkpoint's worth of frames (once per store, a few milliseconds),
 //! and SQLite is asked to keep it when the last connection closes (`PERSIST_WAL`) rather
 //! than delete it, so the next process overwrites it too. PostgreSQL does the same with its
@@ -37,6 +36,9 @@ const CHECKPOINT_FRAMES: c_int = 1_000;
 /// Frames laid out beyond the checkpoint threshold: a checkpoint runs after the commit that
 /// crosses it, and a commit keeping a batch of cache entries writes some sixty.
 const MARGIN_FRAMES: u64 = 128;
+
+/// Zeros written per call.
+const CHUNK: usize = 1 << 20;
 
 thread_local! {
     /// Frames in the log after this thread's last commit (see [`checkpoint_after_answers`]).
@@ -73,13 +75,11 @@ pub(crate) fn checkpoint_if_due(conn: &Connection) {
     }
 }
 
-/// Zeros written per call.
-const CHUNK: usize = 1 << 20;
-
 /// Asks SQLite to keep the log file when this connection is the last to close. Set on
-/// every connection of the store: whichever closes last decides.
-pub(crate) fn keep_on_close(conn: &Connection) -> rusqlite::Result<()> {
-    let mut keep: std::ffi::c_int = 1;
+/// every connection of the store: whichever closes last decides. Best effort: without it
+/// the log is deleted at close and laid out again by the next opener.
+pub(crate) fn keep_on_close(conn: &Connection) {
+    let mut keep: c_int = 1;
     // SAFETY: the handle is this open connection's, used on this thread while `conn` is
     // borrowed; "main" is a NUL-terminated name; PERSIST_WAL reads and writes the one
     // `c_int` it is given, which outlives the call.
@@ -92,13 +92,9 @@ pub(crate) fn keep_on_close(conn: &Connection) -> rusqlite::Result<()> {
             (&raw mut keep).cast(),
         )
     };
-    if code == rusqlite::ffi::SQLITE_OK {
-        Ok(())
-    } else {
-        Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(code),
-            Some("cannot keep the write-ahead log between processes".to_owned()),
-        ))
+    if code != rusqlite::ffi::SQLITE_OK {
+        let error = rusqlite::ffi::Error::new(code);
+        tracing::debug!(%error, "the write-ahead log will not be kept between processes");
     }
 }
 
@@ -110,15 +106,10 @@ pub(crate) fn log_path(db: &Path) -> PathBuf {
 }
 
 /// The size the log is laid out to: a checkpoint's worth of frames and a margin.
-fn full_size(conn: &Connection) -> rusqlite::Result<Option<u64>> {
-    let page_size: i64 = conn.pragma_query_value(None, "page_size", |row| row.get(0))?;
-    if page_size <= 0 {
-        return Ok(None);
-    }
+fn full_size(conn: &Connection) -> rusqlite::Result<u64> {
+    let page_size: u32 = conn.pragma_query_value(None, "page_size", |row| row.get(0))?;
     let frames = CHECKPOINT_FRAMES as u64 + MARGIN_FRAMES;
-    Ok(Some(
-        LOG_HEADER + frames * (FRAME_HEADER + page_size as u64),
-    ))
+    Ok(LOG_HEADER + frames * (FRAME_HEADER + u64::from(page_size)))
 }
 
 /// Lays the log of the database at `db` out to its full size, if it is smaller; returns
@@ -144,9 +135,7 @@ fn try_lay_out(
     db: &Path,
     busy_timeout: Duration,
 ) -> Result<u64, Box<dyn std::error::Error>> {
-    let Some(full) = full_size(conn)? else {
-        return Ok(0);
-    };
+    let full = full_size(conn)?;
     let size = || std::fs::metadata(log_path(db)).map_or(0, |meta| meta.len());
     if size() > 2 * full {
         // Copies every frame and truncates the log, or gives up at once if another
@@ -223,7 +212,7 @@ mod tests {
 
     fn frames_in_log(path: &Path) -> i64 {
         let conn = Connection::open(path).unwrap();
-        keep_on_close(&conn).unwrap();
+        keep_on_close(&conn);
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
             .unwrap()
     }
@@ -244,7 +233,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plait.db");
         let mut conn = open(&path);
-        let full = full_size(&conn).unwrap().unwrap();
+        let full = full_size(&conn).unwrap();
         let written = lay_out(&mut conn, &path, Duration::from_secs(10));
         assert!(written > 0);
         assert_eq!(std::fs::metadata(log_path(&path)).unwrap().len(), full);
@@ -283,7 +272,7 @@ mod tests {
         rewind(&mut conn);
         drop(conn);
         let size = std::fs::metadata(log_path(&path)).unwrap().len();
-        let full = full_size(&open(&path)).unwrap().unwrap();
+        let full = full_size(&open(&path)).unwrap();
         assert!(size >= full, "kept at {size} bytes");
         assert!(frames_in_log(&path) <= 1, "rewound");
         let conn = open(&path);
@@ -330,7 +319,7 @@ mod tests {
         // No checkpoint, so the log takes every frame.
         checkpoint_after_answers(&conn);
         fill(&conn, 12_000);
-        let full = full_size(&conn).unwrap().unwrap();
+        let full = full_size(&conn).unwrap();
         drop(conn);
         let grown = std::fs::metadata(log_path(&path)).unwrap().len();
         assert!(grown > 2 * full, "{grown} bytes");
