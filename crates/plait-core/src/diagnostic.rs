@@ -25,6 +25,7 @@ pub enum Code {
     BadTask,
     UnusedOutput,
     UnusedInput,
+    TooDeep,
 }
 
 impl Code {
@@ -42,6 +43,7 @@ impl Code {
             Code::BadTask => "bad-task",
             Code::UnusedOutput => "unused-output",
             Code::UnusedInput => "unused-input",
+            Code::TooDeep => "too-deep",
         }
     }
 }

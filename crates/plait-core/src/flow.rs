@@ -175,7 +175,8 @@ impl From<Flow> for Member {
     }
 }
 
-/// A composition of tasks and flows, nested to any depth.
+/// A composition of tasks and flows. Validation accepts flows nested up to 256 deep; a tree
+/// of any depth can be built and dropped.
 #[derive(Clone, Debug)]
 pub struct Flow {
     pub(crate) name: Arc<str>,
@@ -185,6 +186,26 @@ pub struct Flow {
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) after: Vec<Arc<str>>,
     pub(crate) description: Option<String>,
+}
+
+/// Dropping a flow takes its nested flows apart one level at a time, on the heap: the
+/// generated drop would recurse once per level and overflow the stack on a deep tree.
+impl Drop for Flow {
+    fn drop(&mut self) {
+        let mut nested: Vec<Flow> = nested_flows(&mut self.members).collect();
+        while let Some(mut flow) = nested.pop() {
+            nested.extend(nested_flows(&mut flow.members));
+            // `flow` drops here with no members left, so its own drop does not descend.
+        }
+    }
+}
+
+/// Empties `members`, yielding the flows among them.
+fn nested_flows(members: &mut Vec<Member>) -> impl Iterator<Item = Flow> + '_ {
+    members.drain(..).filter_map(|member| match member {
+        Member::Flow(flow) => Some(flow),
+        Member::Task(_) => None,
+    })
 }
 
 impl Flow {

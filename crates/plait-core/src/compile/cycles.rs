@@ -11,37 +11,50 @@ use crate::diagnostic::{Code, Location};
 use crate::plan::{NodeId, NodeKind};
 
 impl Builder {
+    /// Reports every cycle. Nothing here recurses on the graph's depth: a chain of a million
+    /// tasks is as easy as a short one.
     pub(super) fn find_cycles(&mut self) {
-        let mut graph = DiGraph::<(), ()>::with_capacity(self.nodes.len(), self.edges.len());
-        for _ in 0..self.nodes.len() {
-            graph.add_node(());
+        let stuck = stuck_nodes(self.nodes.len(), &self.edges);
+        if stuck.is_empty() {
+            return;
+        }
+        // Only the nodes a topological order cannot place, usually a handful, go into the
+        // search for components (Kosaraju's, which is iterative).
+        let mut index: FxHashMap<NodeId, NodeIndex> = FxHashMap::default();
+        let mut graph = DiGraph::<NodeId, ()>::with_capacity(stuck.len(), stuck.len());
+        for &node in &stuck {
+            index.insert(node, graph.add_node(node));
         }
         for &(from, to) in &self.edges {
-            graph.add_edge(
-                NodeIndex::new(from as usize),
-                NodeIndex::new(to as usize),
-                (),
-            );
+            if let (Some(&from), Some(&to)) = (index.get(&from), index.get(&to)) {
+                graph.add_edge(from, to, ());
+            }
         }
-        let mut components = petgraph::algo::tarjan_scc(&graph);
-        // Report in the order the tasks were declared, whatever order Tarjan finds them in.
-        for component in &mut components {
-            component.sort_unstable();
-        }
+        let mut components: Vec<Vec<NodeId>> = petgraph::algo::kosaraju_scc(&graph)
+            .into_iter()
+            .map(|component| {
+                let mut nodes: Vec<NodeId> = component.iter().map(|&n| graph[n]).collect();
+                // Report in the order the tasks were declared, whatever order the search
+                // finds them in.
+                nodes.sort_unstable();
+                nodes
+            })
+            .collect();
         components.sort_unstable_by_key(|component| component[0]);
         for component in components {
-            let looped = component.len() == 1 && graph.contains_edge(component[0], component[0]);
+            let first = index[&component[0]];
+            let looped = component.len() == 1 && graph.contains_edge(first, first);
             if component.len() < 2 && !looped {
                 continue;
             }
-            let members: FxHashSet<NodeIndex> = component.iter().copied().collect();
+            let members: FxHashSet<NodeIndex> = component.iter().map(|n| index[n]).collect();
             // Start from a task so the message begins with a name the user wrote.
             let start = component
                 .iter()
                 .copied()
-                .find(|n| self.nodes[n.index()].node.task().is_some())
+                .find(|&n| self.nodes[n as usize].node.task().is_some())
                 .unwrap_or(component[0]);
-            let cycle = shortest_cycle(&graph, &members, start);
+            let cycle = shortest_cycle(&graph, &members, index[&start]);
             self.report_cycle(&cycle);
         }
     }
@@ -75,9 +88,10 @@ impl Builder {
     }
 }
 
-/// A shortest path from `start` back to itself inside one strongly connected component.
+/// A shortest path from `start` back to itself inside one strongly connected component
+/// (breadth-first, so iterative).
 fn shortest_cycle(
-    graph: &DiGraph<(), ()>,
+    graph: &DiGraph<NodeId, ()>,
     members: &FxHashSet<NodeIndex>,
     start: NodeIndex,
 ) -> Vec<NodeId> {
@@ -89,11 +103,11 @@ fn shortest_cycle(
                 continue;
             }
             if next == start {
-                let mut path = vec![node.index() as NodeId];
+                let mut path = vec![graph[node]];
                 let mut cursor = node;
                 while cursor != start {
                     cursor = came_from[&cursor];
-                    path.push(cursor.index() as NodeId);
+                    path.push(graph[cursor]);
                 }
                 path.reverse();
                 return path;
@@ -105,5 +119,45 @@ fn shortest_cycle(
         }
     }
     // Unreachable for a strongly connected component; keep the start so the report still shows.
-    vec![start.index() as NodeId]
+    vec![graph[start]]
+}
+
+/// The nodes Kahn's algorithm cannot order: those on a cycle and those behind one. Empty when
+/// the graph is acyclic.
+fn stuck_nodes(n_nodes: usize, edges: &[(NodeId, NodeId)]) -> Vec<NodeId> {
+    let mut in_degree = vec![0u32; n_nodes];
+    let mut offsets = vec![0u32; n_nodes + 1];
+    for &(from, to) in edges {
+        in_degree[to as usize] += 1;
+        offsets[from as usize + 1] += 1;
+    }
+    for i in 0..n_nodes {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut targets = vec![0 as NodeId; edges.len()];
+    let mut fill = offsets.clone();
+    for &(from, to) in edges {
+        targets[fill[from as usize] as usize] = to;
+        fill[from as usize] += 1;
+    }
+    let mut queue: Vec<NodeId> = (0..n_nodes as NodeId)
+        .filter(|&node| in_degree[node as usize] == 0)
+        .collect();
+    let mut ordered = 0;
+    while let Some(node) = queue.pop() {
+        ordered += 1;
+        let range = offsets[node as usize] as usize..offsets[node as usize + 1] as usize;
+        for &next in &targets[range] {
+            in_degree[next as usize] -= 1;
+            if in_degree[next as usize] == 0 {
+                queue.push(next);
+            }
+        }
+    }
+    if ordered == n_nodes {
+        return Vec::new();
+    }
+    (0..n_nodes as NodeId)
+        .filter(|&node| in_degree[node as usize] > 0)
+        .collect()
 }

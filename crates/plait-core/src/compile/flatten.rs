@@ -17,12 +17,22 @@ fn child_path(parent: &str, name: &str) -> Arc<str> {
     }
 }
 
+/// Flows nest at most this deep. Flattening recurses once per level of nesting (never per
+/// task), so the limit is what bounds its stack; workflow files stop far earlier.
+pub(crate) const MAX_FLOW_DEPTH: usize = 256;
+
 impl Builder {
     pub(super) fn flatten(&mut self, root: &Flow) {
-        self.flatten_flow(root, None, Arc::from(""));
+        self.flatten_flow(root, None, Arc::from(""), 0);
     }
 
-    fn flatten_flow(&mut self, flow: &Flow, parent: Option<usize>, path: Arc<str>) -> usize {
+    fn flatten_flow(
+        &mut self,
+        flow: &Flow,
+        parent: Option<usize>,
+        path: Arc<str>,
+        depth: usize,
+    ) -> usize {
         let flow_idx = self.flows.len();
         let rebind = self.rebind_map(&path, &flow.rebind, None);
         self.flows.push(FlowInfo {
@@ -76,9 +86,27 @@ impl Builder {
                 Member::Task(node) => {
                     MemberRef::Task(self.flatten_task(node, flow_idx, member_path))
                 }
-                Member::Flow(inner) => {
-                    MemberRef::Flow(self.flatten_flow(inner, Some(flow_idx), member_path))
+                Member::Flow(_) if depth + 1 >= MAX_FLOW_DEPTH => {
+                    self.report(
+                        Diagnostic::error(
+                            Code::TooDeep,
+                            format!("flow `{member_path}` is nested {MAX_FLOW_DEPTH} flows deep"),
+                        )
+                        .at(Location::Member {
+                            path: member_path.clone(),
+                        })
+                        .help(format!(
+                            "flows nest at most {MAX_FLOW_DEPTH} deep: flatten the inner flows into their parent"
+                        )),
+                    );
+                    continue;
                 }
+                Member::Flow(inner) => MemberRef::Flow(self.flatten_flow(
+                    inner,
+                    Some(flow_idx),
+                    member_path,
+                    depth + 1,
+                )),
             };
             self.flows[flow_idx]
                 .members

@@ -226,3 +226,63 @@ fn retried_flows_release_outputs_only_when_whole() {
     assert_eq!(plan.node(c).scope, None);
     assert_eq!(scope.nodes, vec![a, plan.find("sub/b").unwrap()]);
 }
+
+#[test]
+fn flows_nested_past_the_limit_are_reported_and_any_depth_drops() {
+    let nest = |depth: usize| {
+        let mut flow = Flow::graph("f").task("t", int_task([], ["x"]));
+        for _ in 1..depth {
+            flow = Flow::graph("f").add(flow);
+        }
+        Flow::graph("main").add(flow)
+    };
+    let allowed = compile(&Workflow::new(nest(super::flatten::MAX_FLOW_DEPTH - 1)));
+    assert!(allowed.is_ok());
+    let too_deep = problems(Workflow::new(nest(super::flatten::MAX_FLOW_DEPTH)));
+    assert!(
+        too_deep.starts_with("error[too-deep]: flow `f/f/"),
+        "{too_deep}"
+    );
+    // Far deeper than the stack could take one frame per level: built and dropped.
+    drop(nest(200_000));
+}
+
+#[test]
+fn a_cycle_behind_a_long_chain_is_found_without_recursion() {
+    // 300,000 tasks in a line, the last two waiting for each other: a recursive search for
+    // components would overflow the stack long before the cycle.
+    let n = 300_000;
+    let mut flow = Flow::graph("main").task("t0", int_task([], ["v0"]));
+    for idx in 1..n {
+        let requires = format!("v{}", idx - 1);
+        let provides = format!("v{idx}");
+        let requires: Vec<Port> = if idx == n - 2 {
+            vec![
+                Port::new(requires, ValueType::Int),
+                Port::new(format!("v{}", n - 1), ValueType::Int),
+            ]
+        } else {
+            vec![Port::new(requires, ValueType::Int)]
+        };
+        let task = FnTask::raw(
+            requires,
+            vec![Port::new(provides, ValueType::Int)],
+            |_, _| async { Ok(Outputs::new()) },
+        );
+        flow = flow.task(format!("t{idx}"), task);
+    }
+    let found = problems(Workflow::new(flow));
+    assert_eq!(
+        found.lines().next(),
+        Some(
+            format!(
+                "error[cycle]: cycle: `t{}` -> `t{}` -> `t{}`",
+                n - 2,
+                n - 1,
+                n - 2
+            )
+            .as_str()
+        ),
+        "{found}"
+    );
+}

@@ -2,6 +2,7 @@
 
 mod cache;
 mod common;
+mod deep;
 mod failure;
 mod live;
 mod live_oracle;
