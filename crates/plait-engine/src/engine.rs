@@ -74,7 +74,7 @@ impl Engine {
         K: Into<Arc<str>>,
         V: Into<Value>,
     {
-        let inputs = run::resolve_inputs(plan, inputs)?;
+        let inputs = crate::inputs::resolve_inputs(plan, inputs)?;
         let run_id: Arc<str> = match &options.run_id {
             Some(id) => id.as_str().into(),
             None => uuid::Uuid::now_v7().to_string().into(),
@@ -134,7 +134,7 @@ impl Engine {
                 })?;
             inputs.push((input.name.clone(), value));
         }
-        let inputs = run::resolve_inputs(plan, inputs)?;
+        let inputs = crate::inputs::resolve_inputs(plan, inputs)?;
         let config = self.config(record.summary.run_id.as_str().into(), options);
         run::execute(
             plan.clone(),

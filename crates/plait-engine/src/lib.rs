@@ -27,13 +27,16 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(example()).unwrap();
 //! ```
 
+mod attempt;
 mod clock;
 mod engine;
 mod event;
 pub mod explain;
+mod inputs;
 pub mod live;
 mod report;
 mod run;
+mod sync;
 
 pub use clock::{Clock, SystemClock, TokioClock, unix_millis};
 pub use engine::{Engine, RunDefinition, RunOptions};

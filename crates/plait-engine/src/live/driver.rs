@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::graph::Graph;
 use super::publish::{Board, LiveEvent, LiveFailure, LiveValue, Revision, Update};
 use super::same::{same_value, same_values};
-use crate::run::attempt::Outcome;
+use crate::attempt::Outcome;
 
 mod events;
 mod execute;

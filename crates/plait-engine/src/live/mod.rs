@@ -316,7 +316,7 @@ fn check_input(graph: &Graph, name: Arc<str>, value: Value) -> Result<(usize, Va
     let Some(&idx) = graph.input_index.get(&name) else {
         return Err(unknown_input(&graph.plan, name));
     };
-    if let Err(mismatch) = crate::run::check_type(&graph.plan.inputs()[idx].ty, &value) {
+    if let Err(mismatch) = crate::inputs::check_type(&graph.plan.inputs()[idx].ty, &value) {
         return Err(LiveError::InputType { name, mismatch });
     }
     Ok((idx, value))

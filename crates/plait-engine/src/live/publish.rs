@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use plait_core::{TaskError, Value};
 use tokio::sync::{Notify, mpsc};
 
-use crate::run::lock;
+use crate::sync::lock;
 
 /// A revision: 1 for the flow's initial inputs, one more for each batch of changes.
 pub type Revision = u64;

@@ -5,9 +5,8 @@
 //! with one of them, so a chain runs with no hand-offs at all and a wide graph with one lock
 //! per task.
 
-pub(crate) mod attempt;
+mod attempt;
 mod cache;
-mod inputs;
 mod persist;
 mod record;
 mod resume;
@@ -19,6 +18,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::sync::lock;
+
 use plait_core::{
     NodeId, NodeKind, OnFailure, Plan, RunStatus, Source, TaskError, TaskState, Value,
 };
@@ -29,7 +30,6 @@ use crate::clock::Clock;
 use crate::event::{Event, Observer};
 use crate::report::{RunReport, TaskReport};
 
-pub(crate) use inputs::{check_type, resolve_inputs};
 use record::NodeRecord;
 pub(crate) use resume::Prior;
 use scope::ScopeCell;
@@ -51,14 +51,6 @@ pub(crate) struct RunConfig {
 struct Sched {
     ready: VecDeque<NodeId>,
     active: usize,
-}
-
-/// Locks `mutex`. Every lock of a run is held only to read or update plain state, which a
-/// panic elsewhere cannot leave half-written: poisoning carries no information.
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runners beyond `jobs` that may wait on the store's commits at once.

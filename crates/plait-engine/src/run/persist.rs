@@ -13,8 +13,9 @@ use std::time::SystemTime;
 use plait_core::{NodeId, RunStatus, TaskError, TaskState};
 use plait_store::{Json, NewRun, StoreError, Transition, Write, this_process};
 
-use super::{Shared, lock};
+use super::Shared;
 use crate::clock::unix_millis;
+use crate::sync::lock;
 
 impl Shared {
     pub(super) fn has_store(&self) -> bool {

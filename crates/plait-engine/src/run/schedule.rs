@@ -11,8 +11,9 @@ use std::sync::atomic::Ordering;
 use plait_core::{NodeId, NodeKind, OnFailure, TaskError, TaskState};
 use tokio_util::sync::CancellationToken;
 
+use super::Shared;
 use super::attempt::{self, Attempted};
-use super::{Shared, lock};
+use crate::sync::lock;
 
 /// Makes every node without predecessors ready.
 pub(super) fn seed(shared: &Arc<Shared>) {

@@ -14,7 +14,8 @@ use plait_core::{Isolation, NodeId, Plan, Policy, ScopeId, TaskState};
 use tokio_util::sync::CancellationToken;
 
 use super::schedule::RunnerLocal;
-use super::{Shared, lock, revert, schedule};
+use super::{Shared, revert, schedule};
+use crate::sync::lock;
 
 pub(super) struct ScopeCell {
     /// Attempts of this flow made so far (1 while the first runs).

@@ -9,8 +9,8 @@ use plait_core::{Inputs, NodeId, TaskContext, TaskError, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{Done, Driver, Results, Status, same_results, task_slot};
+use crate::attempt::{Outcome, attempt_once};
 use crate::live::publish::{LiveEvent, LiveFailure};
-use crate::run::attempt::{Outcome, attempt_once};
 
 impl Driver {
     pub(super) fn cancel(&mut self, node: NodeId) {

@@ -10,7 +10,7 @@ use plait_core::{NodeId, Source, TaskCode, TaskSlot, Value, ValueType};
 use plait_store::TaskKey;
 
 use crate::run::Shared;
-use crate::run::lock;
+use crate::sync::lock;
 
 /// Hex digits of the program's identity.
 const PROGRAM_HEX: usize = 32;

@@ -18,7 +18,8 @@ use plait_core::{NodeId, Outputs, Value};
 use plait_store::{Blob, CacheEntry, TaskKey, Write};
 use serde_json::json;
 
-use super::{Shared, lock};
+use super::Shared;
+use crate::sync::lock;
 
 pub(crate) use key::{FileHashes, Keyed};
 pub(crate) use queue::ResultQueue;

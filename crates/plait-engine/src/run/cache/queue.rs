@@ -8,8 +8,8 @@ use plait_store::{CacheEntry, Json, Write};
 
 use super::Keyed;
 use crate::run::Shared;
-use crate::run::lock;
 use crate::run::persist::millis;
+use crate::sync::lock;
 
 /// Queued results written in one batch.
 const FLUSH_ENTRIES: usize = 512;
