@@ -25,6 +25,6 @@ pub use function::{
 };
 pub use plan::{DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source, TaskSlot};
 pub use policy::{Isolation, Policy, RetryPolicy, format_duration, parse_duration};
-pub use state::{RunStatus, TaskState};
+pub use state::{IllegalTransition, RunStatus, TaskState};
 pub use task::{BoxFuture, Inputs, Outcome, Outputs, Port, Task, TaskCode, TaskContext};
 pub use value::{NativeType, TypeMismatch, Value, ValueType};

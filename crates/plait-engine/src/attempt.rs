@@ -120,10 +120,14 @@ async fn sleep_opt(duration: Option<Duration>) {
 }
 
 fn panicked(panic: Box<dyn std::any::Any + Send>) -> TaskError {
-    let message = panic
+    TaskError::permanent(format!("panicked: {}", panic_message(&*panic)))
+}
+
+/// What a panic said, if it said it in text.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string payload".to_owned());
-    TaskError::permanent(format!("panicked: {message}"))
+        .unwrap_or_else(|| "a non-string payload".to_owned())
 }

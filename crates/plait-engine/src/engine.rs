@@ -140,7 +140,7 @@ impl Engine {
             plan.clone(),
             inputs,
             config,
-            Some(run::Prior::from_record(record)),
+            Some(run::Prior::from_record(record, plan.on_failure())),
         )
         .await
     }

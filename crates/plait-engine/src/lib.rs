@@ -33,6 +33,7 @@ mod engine;
 mod event;
 pub mod explain;
 mod inputs;
+mod lifecycle;
 pub mod live;
 mod report;
 mod run;

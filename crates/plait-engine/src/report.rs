@@ -89,6 +89,9 @@ pub enum RunError {
         name: Arc<str>,
         mismatch: TypeMismatch,
     },
+    /// A bug in the engine stopped the run where it was; its record is left as it was.
+    #[error("internal error: {message}: this is a bug in plait, please report it")]
+    Internal { message: String },
     /// The store failed: the run stopped where its record stops, and can be resumed.
     #[error(transparent)]
     Store(#[from] plait_store::StoreError),

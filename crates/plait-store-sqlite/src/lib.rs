@@ -96,9 +96,42 @@ pub struct SqliteStore {
     options: SqliteOptions,
     blobs: BlobDir,
     stats: Arc<Stats>,
+    /// Each task's last recorded state in the runs this store writes, to refuse an illegal
+    /// transition on the caller's thread, before it reaches the writer.
+    states: Arc<std::sync::Mutex<plait_store::RecordedStates>>,
 }
 
 impl SqliteStore {
+    /// Checks the batch's transitions against the lifecycle (see `RecordedStates`), reading
+    /// the states of a run this store has not written yet. Returns the runs it names.
+    fn admit(&self, writes: &[Write]) -> Result<Vec<String>, StoreError> {
+        let mut runs: Vec<String> = Vec::new();
+        for write in writes {
+            if !runs.iter().any(|run| run == write.run_id()) {
+                runs.push(write.run_id().to_owned());
+            }
+        }
+        let mut states = lock(&self.states);
+        for run_id in &runs {
+            if states.knows(run_id) {
+                continue;
+            }
+            let record = self.read(|conn, shown| {
+                rows::run(conn, run_id).map_err(|error| from_sqlite(shown, &error))
+            })?;
+            match record {
+                Some(record) => states.load(run_id, &record.tasks),
+                None => {
+                    return Err(StoreError::UnknownRun {
+                        run_id: run_id.clone(),
+                    });
+                }
+            }
+        }
+        states.admit(writes)?;
+        Ok(runs)
+    }
+
     /// Opens (creating if needed) the store at `path`, and its directory. The blob
     /// directory, `blobs` beside the file, is created when a first file is kept.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
@@ -149,6 +182,7 @@ impl SqliteStore {
             options,
             blobs,
             stats,
+            states: Arc::default(),
         })
     }
 
@@ -369,27 +403,44 @@ fn open_reader(
 
 impl Store for SqliteStore {
     fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.ask(|reply| Request::CreateRun(run, reply))
+        let run_id = run.run_id.clone();
+        let states = self.states.clone();
+        let created = self.ask(|reply| Request::CreateRun(run, reply));
+        Box::pin(async move {
+            created.await?;
+            lock(&states).start(&run_id);
+            Ok(())
+        })
     }
 
     /// Encoded here, on the caller's thread, so the writer only executes statements
     /// (`encode.rs`); the encoded writes come back with the answer, to be freed here too
     /// (`writer::WriteReply`).
     fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
+        let runs = match self.admit(&writes) {
+            Ok(runs) => runs,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
         let encoded = match encode::encode(writes) {
             Ok(encoded) => encoded,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         let (reply, answer) = oneshot::channel();
         let sent = self.requests.send(Request::Write(encoded, reply));
+        let states = self.states.clone();
         Box::pin(async move {
-            if sent.is_err() {
-                return Err(closed());
+            let result = match (sent, answer.await) {
+                (Ok(()), Ok((result, _written))) => result,
+                _ => Err(closed()),
+            };
+            if result.is_err() {
+                // Admitted but perhaps not recorded: read the states again next time.
+                let mut states = lock(&states);
+                for run_id in runs {
+                    states.forget(&run_id);
+                }
             }
-            match answer.await {
-                Ok((result, _written)) => result,
-                Err(_) => Err(closed()),
-            }
+            result
         })
     }
 
@@ -457,4 +508,11 @@ impl Store for SqliteStore {
     fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
         self.ask(|reply| Request::CacheGc(gc, reply))
     }
+}
+
+/// Locks `mutex`; what it guards is plain state a panic elsewhere cannot leave half-written.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -363,7 +363,7 @@ async fn the_cache_and_its_files_are_there_after_reopening() {
     assert_eq!(record.tasks[0].key, Some(task_key("k1")));
 }
 
-/// A key rides on transitions: the latest wins; a reuse keeps the key and the run it came
+/// A key rides on transitions: the latest (here a retry's) wins; a reuse keeps the key and the run it came
 /// from, not the components (they are the source run's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_read_back_from_the_transitions_that_carry_them() {
@@ -376,6 +376,7 @@ async fn keys_are_read_back_from_the_transitions_that_carry_them() {
     store
         .write(vec![
             running_with_key("a", task_key("old")),
+            Write::Transition(transition("r1", "a", TaskState::Retrying, 1, 6)),
             running_with_key("a", task_key("new")),
             Write::Transition(transition("r1", "a", TaskState::Failed, 1, 7)),
             Write::Completed {
@@ -717,4 +718,46 @@ async fn use_counts_are_written_with_a_run_end_and_counted_meanwhile() {
     assert_eq!(written(), (1, 1));
     let stats = store.cache_stats().await.unwrap();
     assert_eq!((stats.hits, stats.misses), (1, 1), "counted once");
+}
+
+/// A store opened afresh reads a run's recorded states back before it judges a write to it
+/// (the conformance tests check the refusal itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_store_judges_transitions_by_what_is_recorded() {
+    let fresh = fresh_with_run().await;
+    fresh
+        .store
+        .write(vec![Write::Transition(transition(
+            "r1",
+            "a",
+            TaskState::Running,
+            1,
+            5,
+        ))])
+        .await
+        .unwrap();
+    let reopened = SqliteStore::open(fresh.store.path()).unwrap();
+    let refused = reopened
+        .write(vec![Write::Transition(transition(
+            "r1",
+            "a",
+            TaskState::Reverted,
+            1,
+            6,
+        ))])
+        .await;
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "run `r1`: task `a` cannot be recorded as `reverted` after `running`: this is a bug in plait, please report it"
+    );
+    reopened
+        .write(vec![Write::Transition(transition(
+            "r1",
+            "a",
+            TaskState::Succeeded,
+            1,
+            7,
+        ))])
+        .await
+        .unwrap();
 }

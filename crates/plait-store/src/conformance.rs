@@ -130,6 +130,25 @@ pub async fn batches_are_atomic(store: &dyn Store) {
             run_id: "r1".to_owned()
         }
     );
+    // A step the task lifecycle does not allow refuses its whole batch.
+    let illegal = store
+        .write(vec![
+            Write::Transition(transition("r1", "a", TaskState::Running, 1, 1)),
+            Write::Transition(transition("r1", "b", TaskState::Reverted, 1, 1)),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        illegal,
+        StoreError::IllegalTransition {
+            run_id: "r1".to_owned(),
+            task: "b".to_owned(),
+            from: TaskState::Pending,
+            to: TaskState::Reverted,
+        }
+    );
+    let record = store.run("r1").await.unwrap().unwrap();
+    assert!(record.transitions.is_empty());
 }
 
 /// A running run whose process is gone shows as interrupted; newest runs come first.

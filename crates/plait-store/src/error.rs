@@ -30,6 +30,16 @@ pub enum StoreError {
     UnknownRun { run_id: String },
     #[error("run `{run_id}` is already in the store")]
     DuplicateRun { run_id: String },
+    /// A write that records a step the task lifecycle does not allow: a bug in the writer.
+    #[error(
+        "run `{run_id}`: task `{task}` cannot be recorded as `{to}` after `{from}`: this is a bug in plait, please report it"
+    )]
+    IllegalTransition {
+        run_id: String,
+        task: String,
+        from: plait_core::TaskState,
+        to: plait_core::TaskState,
+    },
     #[error("cannot open the store `{path}`: {detail}")]
     Open { path: String, detail: String },
     #[error("the store failed: {detail}")]

@@ -9,6 +9,7 @@ pub mod blobs;
 mod cache;
 mod error;
 mod json;
+mod lifecycle;
 mod memory;
 mod record;
 
@@ -20,6 +21,7 @@ pub use cache::{
 };
 pub use error::StoreError;
 pub use json::Json;
+pub use lifecycle::RecordedStates;
 pub use memory::MemoryStore;
 pub use record::{
     Millis, NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, TaskRecord, Transition, Write,

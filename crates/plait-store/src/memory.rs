@@ -20,6 +20,8 @@ struct Inner {
     cache: HashMap<String, CacheEntry>,
     /// Kept files, in a temporary directory of the store's own (made on the first file).
     blobs: Option<(tempfile::TempDir, BlobDir)>,
+    /// Each task's last recorded state, to refuse an illegal transition.
+    states: crate::RecordedStates,
 }
 
 impl Inner {
@@ -82,6 +84,7 @@ impl Store for MemoryStore {
                 transitions: Vec::new(),
             };
             inner.order.push(run.run_id.clone());
+            inner.states.start(&run.run_id);
             inner.runs.insert(
                 run.run_id,
                 Run {
@@ -103,6 +106,7 @@ impl Store for MemoryStore {
                     run_id: missing.run_id().to_owned(),
                 });
             }
+            inner.states.admit(&writes)?;
             for write in writes {
                 apply(&mut inner, write);
             }

@@ -175,7 +175,9 @@ impl TaskRecord {
             .is_some_and(|key| key.cached_from.is_some())
     }
 
-    /// Folds a transition into the task's latest state, the same way in every store.
+    /// Folds a transition into the task's latest state, the same way in every store (which
+    /// refuses, when it is written, a transition the lifecycle does not allow: see
+    /// [`crate::RecordedStates`]).
     pub fn apply(&mut self, transition: &Transition, outputs: Option<&serde_json::Value>) {
         if let Some(key) = &transition.key {
             self.key = Some(key.clone());
@@ -191,14 +193,20 @@ impl TaskRecord {
                 self.finished_at = Some(transition.at);
                 self.outputs = outputs.cloned();
             }
-            TaskState::Failed | TaskState::Cancelled => {
+            TaskState::Failed => {
                 self.finished_at = Some(transition.at);
                 self.error = transition.error.clone();
+            }
+            TaskState::Cancelled => {
+                self.finished_at = Some(transition.at);
+                self.error = transition.error.clone();
+                // An attempt cancelled before it started does not count.
+                self.attempts = transition.attempt;
             }
             TaskState::Retrying => self.error = transition.error.clone(),
             TaskState::Reverted => self.outputs = None,
             TaskState::RevertFailed => self.revert_error = transition.error.clone(),
-            TaskState::Pending | TaskState::Reverting => {}
+            TaskState::Pending | TaskState::Ready | TaskState::Reverting => {}
         }
     }
 }

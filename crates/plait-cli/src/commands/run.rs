@@ -94,9 +94,10 @@ where
             if let Some(help) = input_help(plan, &error) {
                 eprintln!("  help: {help}");
             }
-            // The store failing mid-run stops the run; bad inputs stop it before it starts.
+            // The store failing mid-run (or a bug in the engine) stops the run; bad inputs
+            // stop it before it starts.
             return match error {
-                RunError::Store(_) => exit::FAILED,
+                RunError::Store(_) | RunError::Internal { .. } => exit::FAILED,
                 _ => exit::BAD_INPUT,
             };
         }
@@ -170,7 +171,7 @@ fn input_help(plan: &Plan, error: &RunError) -> Option<String> {
             ))
         }
         RunError::UnknownInput { .. } => Some(format!("the workflow takes {}", known_inputs(plan))),
-        RunError::InputType { .. } | RunError::Store(_) => None,
+        RunError::InputType { .. } | RunError::Store(_) | RunError::Internal { .. } => None,
     }
 }
 

@@ -126,7 +126,7 @@ impl Observer for Progress {
         self.begin(&mut counts);
         let task = &event.task;
         match event.state {
-            TaskState::Pending => return,
+            TaskState::Pending | TaskState::Ready => return,
             TaskState::Running => {
                 counts.retrying.retain(|name| name != task);
                 counts.running.push(task.clone());

@@ -21,7 +21,6 @@ pub(super) async fn run_attempts(
     shared: &Arc<Shared>,
     local: &RunnerLocal,
     node: NodeId,
-    first_attempt: u32,
 ) -> Attempted {
     let plan_node = shared.plan.node(node);
     let slot = plan_node.task().expect("only tasks are run");
@@ -52,18 +51,14 @@ pub(super) async fn run_attempts(
     // A revert gets the same inputs, so a task with one keeps them.
     let keep_inputs = slot.task.has_revert();
     let retry = &slot.policy.retry;
-    // `claim` made the task running as its first attempt here.
-    let mut attempt = first_attempt;
+    // Attempts count on across restarts of a retried flow.
+    let first_attempt = shared.record(node).life.attempts() + 1;
     let last_attempt = first_attempt + retry.attempts.max(1) - 1;
     loop {
-        if attempt > first_attempt {
-            let mut record = shared.record(node);
-            record.attempts = attempt;
-            record.state = TaskState::Running;
-        }
         // The intent is durable before the task runs: a resume knows it may have started.
-        if shared.has_store() && !shared.persist_intent(node, attempt, first_key.take()).await {
-            return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
+        let attempt = shared.step_intent(node, first_key.take());
+        if !shared.commit(node).await {
+            return Attempted::Cancelled;
         }
         // With a store, more runners exist than `jobs` (they wait on commits together); only
         // `jobs` execute at once.
@@ -77,9 +72,9 @@ pub(super) async fn run_attempts(
             None => None,
         };
         if permit.is_some() && shared.is_stopping() {
-            return never_started(shared, node, attempt, first_attempt).await;
+            return never_started(shared, node, attempt, inputs).await;
         }
-        shared.emit(node, TaskState::Running, attempt, None);
+        shared.show_started(node, attempt);
         let token = shared.attempt_token(node, &slot.policy, local);
         let ctx = TaskContext::new(
             local.run_id.clone(),
@@ -115,76 +110,46 @@ pub(super) async fn run_attempts(
                     }
                     _ => None,
                 };
-                if let Some(json) = json
-                    && shared.stage_completion(node, attempt, json)
-                    && !shared.commit(node, Vec::new()).await
-                {
-                    return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
-                }
                 {
                     let mut record = shared.record(node);
                     record.outputs = Some(outputs);
-                    record.state = TaskState::Succeeded;
                     record.finished_at = Some(shared.now());
                     record.released = true;
                     record.inputs = inputs;
                 }
+                if shared.step_completed(node, json) && !shared.commit(node).await {
+                    return Attempted::Cancelled;
+                }
                 if let Some(entry) = entry {
                     shared.keep_result(entry);
-                }
-                // With a store, shown once its completion is committed.
-                if !shared.has_store() {
-                    shared.emit(node, TaskState::Succeeded, attempt, None);
                 }
                 return Attempted::Succeeded;
             }
             Outcome::Cancelled => {
-                return finish(shared, node, attempt, TaskState::Cancelled, None, inputs).await;
+                return finish(shared, node, TaskState::Cancelled, None, inputs).await;
             }
             Outcome::Failed(error) => error,
         };
         let may_retry = error.is_retryable() && attempt < last_attempt;
         if !may_retry || shared.is_stopping() {
-            return finish(
-                shared,
-                node,
-                attempt,
-                TaskState::Failed,
-                Some(error),
-                inputs,
-            )
-            .await;
+            return finish(shared, node, TaskState::Failed, Some(error), inputs).await;
         }
-        if shared.has_store()
-            && !shared
-                .persist(node, TaskState::Retrying, attempt, Some(&error))
-                .await
-        {
-            return finish(
-                shared,
-                node,
-                attempt,
-                TaskState::Cancelled,
-                Some(error),
-                inputs,
-            )
-            .await;
+        shared.step(node, TaskState::Retrying, Some(&error));
+        if !shared.commit(node).await {
+            return Attempted::Cancelled;
         }
-        shared.record(node).state = TaskState::Retrying;
-        shared.emit(node, TaskState::Retrying, attempt, Some(error.clone()));
         let delay = retry.delay(attempt - first_attempt + 1, rand::random::<f64>());
         let cancel = shared.attempt_token(node, &slot.policy, local);
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = cancel.cancelled() => {
-                return finish(shared, node, attempt, TaskState::Cancelled, Some(error), inputs).await;
+                return finish(shared, node, TaskState::Cancelled, Some(error), inputs).await;
             }
         }
-        attempt += 1;
     }
 }
 
-/// An earlier result is reused: staged for the next commit (see `Shared::stage`), then
+/// An earlier result is reused: staged for the next commit (see `Shared::step`), then
 /// handed to dependents like a fresh one. The task did not run, so it counts no attempt and
 /// this run's revert leaves it alone.
 async fn reuse(
@@ -194,77 +159,63 @@ async fn reuse(
     entry: CacheEntry,
     outputs: Outputs,
 ) -> Attempted {
-    let writes = shared.reuse_writes(node, keyed, entry);
-    if shared.stage(node, writes) && !shared.commit(node, Vec::new()).await {
+    {
         let mut record = shared.record(node);
-        record.attempts -= 1;
-        record.state = TaskState::Cancelled;
+        record.outputs = Some(outputs);
+        record.finished_at = Some(shared.now());
+        record.released = true;
+        record.cached = true;
+    }
+    let writes = shared.reuse_writes(node, keyed, entry);
+    if shared.step_reused(node, writes) && !shared.commit(node).await {
         return Attempted::Cancelled;
     }
-    let mut record = shared.record(node);
-    record.attempts -= 1;
-    record.outputs = Some(outputs);
-    record.state = TaskState::Succeeded;
-    record.finished_at = Some(shared.now());
-    record.released = true;
-    record.cached = true;
-    drop(record);
-    // Its `succeeded` is shown once the reuse is committed (see `Shared::stage`).
     Attempted::Succeeded
 }
 
 /// The run stopped while the attempt waited for an execution slot: it never started. The
-/// store keeps its intent and learns it was cancelled; in memory it is as if it had not been
-/// claimed, so this run does not revert what never ran.
+/// store keeps its intent and learns it was cancelled; the attempt does not count, so this
+/// run does not revert what never ran (an earlier attempt did run: its revert gets the
+/// inputs).
 async fn never_started(
     shared: &Shared,
     node: NodeId,
     attempt: u32,
-    first_attempt: u32,
+    inputs: Option<Inputs>,
 ) -> Attempted {
-    if shared.store_failure().is_none() {
-        shared
-            .persist(node, TaskState::Cancelled, attempt, None)
-            .await;
+    // Its `running` (recorded with the intent, shown when a slot is taken) is shown now, so
+    // the events follow the lifecycle the record does: running, then cancelled.
+    shared.show_started(node, attempt);
+    {
+        let mut record = shared.record(node);
+        record.inputs = inputs;
+        record.life.forget_attempt();
+        if record.life.attempts() == 0 {
+            record.started_at = None;
+        }
     }
-    let mut record = shared.record(node);
-    record.attempts = attempt - 1;
-    record.state = if attempt == first_attempt {
-        TaskState::Pending
-    } else {
-        TaskState::Cancelled
-    };
-    if record.attempts == 0 {
-        record.started_at = None;
-    }
+    // Recorded with the attempts that did run, so a resume does not revert it either.
+    shared.step(node, TaskState::Cancelled, None);
+    shared.commit(node).await;
     Attempted::Cancelled
 }
 
+/// The task ends failed or cancelled.
 async fn finish(
     shared: &Shared,
     node: NodeId,
-    attempt: u32,
     state: TaskState,
     error: Option<TaskError>,
     inputs: Option<Inputs>,
 ) -> Attempted {
-    // A broken store is already stopping the run; there is nothing more to record.
-    if shared.has_store() && shared.store_failure().is_none() {
-        shared.persist(node, state, attempt, error.as_ref()).await;
-    }
     {
         let mut record = shared.record(node);
         record.inputs = inputs;
-        record.state = state;
         record.error = error.clone();
         record.finished_at = Some(shared.now());
     }
-    let event_error = if state == TaskState::Failed {
-        error
-    } else {
-        None
-    };
-    shared.emit(node, state, attempt, event_error);
+    shared.step(node, state, error.as_ref());
+    shared.commit(node).await;
     match state {
         TaskState::Cancelled => Attempted::Cancelled,
         _ => Attempted::Failed,

@@ -75,6 +75,8 @@ struct Shared {
     runtime: tokio::runtime::Handle,
     /// The first store failure; the run stops where its record stops.
     store_error: Mutex<Option<plait_store::StoreError>>,
+    /// A bug in the engine stopped the run (see `Shared::fail_internal`).
+    internal_error: Mutex<Option<String>>,
     /// Runner loops allowed at once: `jobs`, or more with a store (see `exec_slots`).
     max_runners: usize,
     /// With a store, a task spends most of its time waiting for its records to commit, which
@@ -116,6 +118,14 @@ impl Shared {
 
     fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
+    }
+
+    /// A bug in the engine: the run stops where it is, reverting nothing (the states it
+    /// would go by are wrong), and the caller is told; its record is left to a resume.
+    fn fail_internal(&self, message: &str) {
+        tracing::error!(message, "the engine stopped a run on an internal error");
+        lock(&self.internal_error).get_or_insert_with(|| message.to_owned());
+        self.stop();
     }
 
     /// Stops starting tasks and cancels the running ones.
@@ -165,7 +175,7 @@ pub(crate) async fn execute(
     shared.preload_cache().await;
     for node in 0..shared.plan.len() as NodeId {
         if shared.plan.node(node).task().is_some()
-            && shared.record(node).state == TaskState::Pending
+            && shared.record(node).life.state() == TaskState::Pending
         {
             shared.emit(node, TaskState::Pending, 0, None);
         }
@@ -187,6 +197,9 @@ pub(crate) async fn execute(
                 shared.stop();
             }
         }
+    }
+    if let Some(message) = lock(&shared.internal_error).clone() {
+        return Err(crate::RunError::Internal { message });
     }
     // Reverts are recorded too: with a broken store, leave the run to a resume instead.
     if shared.is_stopping() && shared.store_failure().is_none() {
@@ -231,6 +244,7 @@ impl Shared {
             scopes,
             runtime: tokio::runtime::Handle::current(),
             store_error: Mutex::new(None),
+            internal_error: Mutex::new(None),
             max_runners: if has_store {
                 jobs + COMMIT_RUNNERS
             } else {
@@ -258,8 +272,8 @@ impl Shared {
             let record = self.record(idx as NodeId);
             tasks.push(TaskReport {
                 path: node.path.clone(),
-                state: record.state,
-                attempts: record.attempts,
+                state: record.life.state(),
+                attempts: record.life.attempts(),
                 started_at: record.started_at,
                 finished_at: record.finished_at,
                 error: record.error.clone(),

@@ -1,12 +1,15 @@
 //! Recording a run in the store, when the engine has one.
 //!
+//! Every step of a task goes through [`Shared::step`] and its variants: the lifecycle checks
+//! it, the store's record of it is staged, and its event is shown once that record is
+//! durable.
+//!
 //! The order is the durability contract: a task's intent (`running`) is committed before it
 //! executes; its completion (with its outputs) is committed before any dependent executes,
 //! in the same commit as the intent of the dependent its runner goes on with (RELIABILITY.md
-//! rule 8), or at once when there is none; every other transition is committed before it is
-//! shown. Reused results ride along with the next commit. A staged success is shown to the
-//! observer once its commit returns. A store failure stops the run, which then reports no
-//! result: nothing is reported done that was not recorded.
+//! rule 8), or at once when there is none; every other transition is committed before the
+//! runner acts on it. Reused results ride along with the next commit. A store failure stops
+//! the run, which then reports no result: nothing is reported done that was not recorded.
 
 use std::time::SystemTime;
 
@@ -14,6 +17,7 @@ use plait_core::{NodeId, RunStatus, TaskError, TaskState};
 use plait_store::{Json, NewRun, StoreError, Transition, Write, this_process};
 
 use super::Shared;
+use super::record::NodeRecord;
 use crate::clock::unix_millis;
 use crate::sync::lock;
 
@@ -68,11 +72,11 @@ impl Shared {
             status,
             at: millis(self.now()),
         };
-        let Some((written, events)) = self.send_with_staged(vec![finished]) else {
+        let Some((written, events)) = self.send_staged(vec![finished]) else {
             return Ok(());
         };
         written.await?;
-        self.emit_committed(events);
+        self.emit_all(events);
         Ok(())
     }
 
@@ -94,53 +98,15 @@ impl Shared {
         }
     }
 
-    /// Records a task's intent (`running`) before it executes; the first carries its cache
-    /// key, or why it has none.
-    pub(super) async fn persist_intent(
-        &self,
-        node: NodeId,
-        attempt: u32,
-        key: Option<plait_store::TaskKey>,
-    ) -> bool {
-        let mut transition = self.transition(node, TaskState::Running, attempt, None);
-        transition.key = key;
-        self.commit(node, vec![Write::Transition(transition)]).await
-    }
-
-    /// Records a transition other than an intent or a success (see `persist_intent`,
-    /// `stage_completion`). A revert forgets the result the task left in the cache. False if
-    /// the store failed, in which case the run is stopping and the caller must not act on
-    /// the transition.
-    pub(super) async fn persist(
-        &self,
-        node: NodeId,
-        state: TaskState,
-        attempt: u32,
-        error: Option<&TaskError>,
-    ) -> bool {
-        if self.config.store.is_none() {
-            return true;
-        }
-        let write = Write::Transition(self.transition(node, state, attempt, error));
-        let forget = match state {
-            TaskState::Reverting => self.record(node).cache_key.clone(),
-            _ => None,
-        };
-        match forget {
-            Some(key) => self.forget_then(node, key, write).await,
-            None => self.commit(node, vec![write]).await,
-        }
-    }
-
-    /// Commits `writes` for `node`, after the staged ones. False if the store failed: the
-    /// run is stopping.
-    pub(super) async fn commit(&self, node: NodeId, writes: Vec<Write>) -> bool {
-        let Some((written, events)) = self.send_with_staged(writes) else {
+    /// Commits what is staged (see [`Shared::step`]) and shows its events once it is
+    /// durable. False if the store failed: the run is stopping.
+    pub(super) async fn commit(&self, node: NodeId) -> bool {
+        let Some((written, events)) = self.send_staged(Vec::new()) else {
             return true;
         };
         match written.await {
             Ok(()) => {
-                self.emit_committed(events);
+                self.emit_all(events);
                 true
             }
             Err(error) => {
@@ -158,45 +124,159 @@ impl Shared {
 /// 4,096 for a fully cached re-run of 10,000 tasks).
 const MAX_STAGED: usize = 1_024;
 
-/// Writes to record with the next commit.
+/// Writes to record with the next commit, and the events to show once it is durable.
 #[derive(Default)]
 pub(super) struct Stage {
     writes: Vec<Write>,
     /// Completions of executed tasks among them: those must not wait long (see
-    /// [`Shared::stage_completion`]).
+    /// [`Shared::step_completed`]).
     executions: usize,
-    /// The `succeeded` events of the staged completions and reuses (node, attempt): shown
-    /// once they are durable, never before.
-    events: Vec<(NodeId, u32)>,
+    events: Vec<Shown>,
 }
 
+/// A step to show: the node, its new state, the attempt, and the error if the state has one.
+type Shown = (NodeId, TaskState, u32, Option<TaskError>);
+
 impl Shared {
-    /// Records `writes` later, with the next commit: a reused result. Nothing runs on it
-    /// before then (an execution's intent is a commit, and it carries them), and a crash
-    /// before then loses only reuses, which the resume finds again. True when the caller
-    /// must commit now: the stage is full, or holds an execution's completion.
-    pub(super) fn stage(&self, node: NodeId, writes: Vec<Write>) -> bool {
-        let mut stage = lock(&self.staged);
-        stage.writes.extend(writes);
-        stage.events.push((node, 0));
-        stage.writes.len() >= MAX_STAGED || stage.executions > 0
+    /// The one way a task of a run changes state: the lifecycle takes the step (and refuses
+    /// an illegal one), the store's record of it is staged for the next commit, and its
+    /// event is shown once that commit is durable: at once without a store, or when the
+    /// state is one no store records and nothing staged is waiting to be shown. Returns the
+    /// attempt the step belongs to. Callers commit (`commit`) when the step must be durable
+    /// before they go on.
+    pub(super) fn step(&self, node: NodeId, to: TaskState, error: Option<&TaskError>) -> u32 {
+        self.steps_if(node, &[to], error, |_| true)
+            .expect("an unconditional step is taken")
     }
 
-    /// Records an executed task's completion with the next commit, which follows at once:
-    /// the intent of the dependent its runner goes on with (RELIABILITY.md rule 8: a
-    /// completion and the work it releases in one transaction), or the runner's own flush
-    /// when it has none (`flush_completions`). A dependent executes only once its intent is
-    /// committed, so never before the completion it depends on is durable.
-    pub(super) fn stage_completion(&self, node: NodeId, attempt: u32, outputs: Json) -> bool {
-        let write = Write::Completed {
-            transition: self.transition(node, TaskState::Succeeded, attempt, None),
-            outputs,
+    /// Takes the steps `path` in order, if `check` holds for the node's record (it may update
+    /// the record for them): checked and stepped under one lock, so two runners cannot both
+    /// take them. Each is recorded and
+    /// shown as [`Shared::step`] says; `error` goes with the last.
+    pub(super) fn steps_if(
+        &self,
+        node: NodeId,
+        path: &[TaskState],
+        error: Option<&TaskError>,
+        check: impl FnOnce(&mut NodeRecord) -> bool,
+    ) -> Option<u32> {
+        let attempt = {
+            let mut record = self.record(node);
+            if !check(&mut record) {
+                return None;
+            }
+            for &to in path {
+                record.life.go(to);
+            }
+            record.life.attempts()
         };
+        for (idx, &to) in path.iter().enumerate() {
+            let error = if idx + 1 == path.len() { error } else { None };
+            let writes = if self.has_store() && to.is_recorded() {
+                vec![Write::Transition(self.transition(node, to, attempt, error))]
+            } else {
+                Vec::new()
+            };
+            let shown = matches!(
+                to,
+                TaskState::Failed | TaskState::Retrying | TaskState::RevertFailed
+            )
+            .then(|| error.cloned())
+            .flatten();
+            self.stage(writes, (node, to, attempt, shown), false);
+        }
+        Some(attempt)
+    }
+
+    /// Starts an attempt: `running`, recorded as the intent that must be durable before the
+    /// task executes; the first carries its cache key, or why it has none.
+    pub(super) fn step_intent(&self, node: NodeId, key: Option<plait_store::TaskKey>) -> u32 {
+        let attempt = {
+            let mut record = self.record(node);
+            let attempt = record.life.start_attempt();
+            record.started_at.get_or_insert_with(|| self.now());
+            attempt
+        };
+        if self.has_store() {
+            let mut transition = self.transition(node, TaskState::Running, attempt, None);
+            transition.key = key;
+            // Shown by `show_started`, when the attempt holds an execution slot.
+            lock(&self.staged)
+                .writes
+                .push(Write::Transition(transition));
+        }
+        attempt
+    }
+
+    /// Shows the `running` step of an attempt that holds its execution slot: with a store,
+    /// many more intents than `jobs` wait for slots at once, and a task is shown running
+    /// when it runs, not when its intent is durable.
+    pub(super) fn show_started(&self, node: NodeId, attempt: u32) {
+        self.emit(node, TaskState::Running, attempt, None);
+    }
+
+    /// An executed task succeeded: its completion (with its outputs, `json`) is committed
+    /// with the next commit, which follows at once: the intent of the dependent its runner
+    /// goes on with (RELIABILITY.md rule 8: a completion and the work it releases in one
+    /// transaction), or the runner's own flush when it has none (`flush_completions`). A
+    /// dependent executes only once its intent is committed, so never before the completion
+    /// it depends on is durable. True when the caller must commit now.
+    pub(super) fn step_completed(&self, node: NodeId, json: Option<Json>) -> bool {
+        let attempt = {
+            let mut record = self.record(node);
+            record.life.go(TaskState::Succeeded);
+            record.life.attempts()
+        };
+        let writes = match json {
+            Some(outputs) => vec![Write::Completed {
+                transition: self.transition(node, TaskState::Succeeded, attempt, None),
+                outputs,
+            }],
+            None => Vec::new(),
+        };
+        self.stage(writes, (node, TaskState::Succeeded, attempt, None), true)
+    }
+
+    /// An earlier result is reused (`writes` record it): it rides along with the next
+    /// commit. Nothing runs on it before then (an execution's intent is a commit, and it
+    /// carries them), and a crash before then loses only reuses, which the resume finds
+    /// again. True when the caller must commit now.
+    pub(super) fn step_reused(&self, node: NodeId, writes: Vec<Write>) -> bool {
+        self.record(node).life.go(TaskState::Succeeded);
+        // A reuse is shown as attempt 0: the task did not execute.
+        self.stage(writes, (node, TaskState::Succeeded, 0, None), false)
+    }
+
+    /// Adds a step's writes and event to the stage, or shows the event at once when there is
+    /// nothing to wait for. True when the caller must commit now: the stage is full, or
+    /// (for any step but an execution's completion) holds an execution's completion.
+    fn stage(&self, writes: Vec<Write>, shown: Shown, execution: bool) -> bool {
+        if !self.has_store() {
+            self.emit_all(vec![shown]);
+            return false;
+        }
         let mut stage = lock(&self.staged);
-        stage.writes.push(write);
-        stage.executions += 1;
-        stage.events.push((node, attempt));
-        stage.writes.len() >= MAX_STAGED
+        if writes.is_empty() && stage.events.is_empty() {
+            drop(stage);
+            self.emit_all(vec![shown]);
+            return false;
+        }
+        stage.writes.extend(writes);
+        stage.events.push(shown);
+        let full = stage.writes.len() >= MAX_STAGED;
+        if execution {
+            // It waits for the dependent's intent (see `step_completed`).
+            stage.executions += 1;
+            return full;
+        }
+        full || stage.executions > 0
+    }
+
+    /// Adds a write that is no step of its own (a forgotten cache entry) to the stage.
+    pub(super) fn stage_write(&self, write: Write) {
+        if self.has_store() {
+            lock(&self.staged).writes.push(write);
+        }
     }
 
     /// Commits the stage if it holds an executed task's completion. False if the store
@@ -205,16 +285,21 @@ impl Shared {
         if lock(&self.staged).executions == 0 {
             return true;
         }
-        self.commit(node, Vec::new()).await
+        self.commit(node).await
     }
 
     /// Sends the staged writes and `writes` as one request; returns it with the staged
     /// events, to show once it is committed. Taken and sent under the stage's lock, so
     /// requests reach the store in the order their writes were staged (a store commits
     /// requests in the order they were made).
-    fn send_with_staged(&self, writes: Vec<Write>) -> Option<(Written, Vec<(NodeId, u32)>)> {
+    fn send_staged(&self, writes: Vec<Write>) -> Option<(Written, Vec<Shown>)> {
         let store = self.config.store.as_ref()?;
         let mut stage = lock(&self.staged);
+        if stage.writes.is_empty() && writes.is_empty() {
+            // Nothing to record; events wait only behind writes.
+            let events = std::mem::take(&mut stage.events);
+            return Some((Box::pin(async { Ok(()) }), events));
+        }
         let all = if stage.writes.is_empty() {
             writes
         } else {
@@ -229,10 +314,10 @@ impl Shared {
         Some((store.write(all), events))
     }
 
-    /// Shows the `succeeded` of what a commit made durable.
-    fn emit_committed(&self, events: Vec<(NodeId, u32)>) {
-        for (node, attempt) in events {
-            self.emit(node, TaskState::Succeeded, attempt, None);
+    /// Shows steps that are durable.
+    fn emit_all(&self, events: Vec<Shown>) {
+        for (node, state, attempt, error) in events {
+            self.emit(node, state, attempt, error);
         }
     }
 }

@@ -4,10 +4,12 @@ use std::time::SystemTime;
 
 use plait_core::{Inputs, Outputs, TaskError, TaskState};
 
-#[derive(Debug)]
+use crate::lifecycle::TaskLife;
+
+#[derive(Debug, Default)]
 pub(super) struct NodeRecord {
-    pub(super) state: TaskState,
-    pub(super) attempts: u32,
+    /// State and attempts: changed only by the lifecycle's steps (`Shared::step`).
+    pub(super) life: TaskLife,
     pub(super) started_at: Option<SystemTime>,
     pub(super) finished_at: Option<SystemTime>,
     /// Set once the task succeeded; read by dependents.
@@ -21,37 +23,28 @@ pub(super) struct NodeRecord {
     pub(super) poisoned: bool,
     /// The node has decremented its successors' counters (undone when a retried flow resets).
     pub(super) released: bool,
+    /// Its last attempt was interrupted (a resumed run found it running): it is `cancelled`
+    /// and runs again when the run goes forward.
+    pub(super) interrupted: bool,
     /// Its result was reused from the cache, not executed.
     pub(super) cached: bool,
     /// The cache key it executed under: forgotten from the cache if the task is reverted.
     pub(super) cache_key: Option<String>,
 }
 
-impl Default for NodeRecord {
-    fn default() -> Self {
-        NodeRecord {
-            state: TaskState::Pending,
-            attempts: 0,
-            started_at: None,
-            finished_at: None,
-            outputs: None,
-            error: None,
-            revert_error: None,
-            inputs: None,
-            poisoned: false,
-            released: false,
-            cached: false,
-            cache_key: None,
-        }
-    }
-}
-
 impl NodeRecord {
+    /// Whether a runner may take the task: pending, or cancelled by an interruption.
+    pub(super) fn claimable(&self) -> bool {
+        !self.poisoned
+            && (self.life.state() == TaskState::Pending
+                || (self.interrupted && self.life.state() == TaskState::Cancelled))
+    }
+
     /// Whether the task ran and its effect may need undoing.
     pub(super) fn needs_revert(&self) -> bool {
-        self.attempts > 0
+        self.life.attempts() > 0
             && matches!(
-                self.state,
+                self.life.state(),
                 TaskState::Succeeded | TaskState::Failed | TaskState::Cancelled
             )
     }

@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 
-use plait_core::{NodeId, NodeKind, Outputs, TaskState};
+use plait_core::{NodeId, NodeKind, OnFailure, Outputs, TaskState};
 use plait_store::RunRecord;
 
 use super::Shared;
+use crate::lifecycle::TaskLife;
 
 /// What the record says of each task, by path.
 pub(crate) struct Prior {
@@ -20,6 +21,8 @@ pub(crate) struct Prior {
 
 struct PriorTask {
     state: TaskState,
+    /// For a task interrupted in its revert: how it had ended before the revert began.
+    before_revert: Option<TaskState>,
     attempts: u32,
     error: Option<String>,
     /// The outputs of its recorded completion, unless reverted since.
@@ -31,7 +34,7 @@ struct PriorTask {
 }
 
 impl Prior {
-    pub(crate) fn from_record(record: &RunRecord) -> Prior {
+    pub(crate) fn from_record(record: &RunRecord, on_failure: OnFailure) -> Prior {
         // A task still to revert has providers not reverted yet (dependents revert first),
         // so the outputs its revert's inputs come from are all still in the record.
         let tasks: HashMap<String, PriorTask> = record
@@ -40,6 +43,9 @@ impl Prior {
             .map(|task| {
                 let prior = PriorTask {
                     state: task.state,
+                    before_revert: (task.state == TaskState::Reverting)
+                        .then(|| state_before_revert(record, &task.task))
+                        .flatten(),
                     attempts: task.attempts,
                     error: task.error.clone(),
                     outputs: task.outputs.clone(),
@@ -53,14 +59,11 @@ impl Prior {
                 (task.task.clone(), prior)
             })
             .collect();
-        let reverting = record.tasks.iter().any(|task| {
-            matches!(
-                task.state,
-                TaskState::Failed
-                    | TaskState::Reverting
-                    | TaskState::Reverted
-                    | TaskState::RevertFailed
-            )
+        // With `on_failure = "continue"` a failure is a value, not the start of a revert.
+        let reverting = record.tasks.iter().any(|task| match task.state {
+            TaskState::Failed => on_failure == OnFailure::Revert,
+            TaskState::Reverting | TaskState::Reverted | TaskState::RevertFailed => true,
+            _ => false,
         });
         Prior { tasks, reverting }
     }
@@ -86,41 +89,72 @@ impl Shared {
                 .as_ref()
                 .and_then(|json| restore_outputs(json, &slot.provides));
             let mut record = self.record(node);
-            record.attempts = task.attempts;
+            record.life = TaskLife::restored(TaskState::Pending, task.attempts);
             record.cached = task.cached;
             record.cache_key = task.cache_key.clone();
-            if prior.reverting {
-                // The states are the revert's starting point; inputs are rebuilt below.
-                record.state = match task.state {
-                    // Started, never finished: it may have had an effect.
-                    TaskState::Running | TaskState::Retrying => TaskState::Cancelled,
-                    // Interrupted in its revert: revert again.
-                    TaskState::Reverting => TaskState::Succeeded,
-                    state => state,
-                };
-                record.outputs = outputs;
-                // A revert is told why its task failed.
-                record.error = task.error.as_deref().map(plait_core::TaskError::permanent);
-                continue;
-            }
-            if task.state == TaskState::Succeeded
-                && let Some(outputs) = outputs
-            {
-                record.state = TaskState::Succeeded;
-                record.outputs = Some(outputs);
-                record.released = true;
-                drop(record);
-                self.recache(node, task);
+            // A revert is told why its task failed.
+            record.error = task.error.as_deref().map(plait_core::TaskError::permanent);
+            match task.state {
+                TaskState::Succeeded if outputs.is_some() => {
+                    record.life = TaskLife::restored(TaskState::Succeeded, task.attempts);
+                    record.outputs = outputs;
+                    record.released = !prior.reverting;
+                    drop(record);
+                    if !prior.reverting {
+                        self.recache(node, task);
+                    }
+                }
+                // Started and never finished: it may have had an effect. Its attempt is
+                // recorded as cancelled; going forward it runs again (`claim`), and a revert
+                // reverts it.
+                TaskState::Running | TaskState::Retrying => {
+                    record.life = TaskLife::restored(task.state, task.attempts);
+                    record.interrupted = true;
+                    drop(record);
+                    let why = plait_core::TaskError::permanent(
+                        "interrupted: the run stopped while it ran",
+                    );
+                    self.step(node, TaskState::Cancelled, Some(&why));
+                }
+                // Interrupted in its revert: reverted again, told how it had ended.
+                TaskState::Reverting => {
+                    let before = task.before_revert.unwrap_or(TaskState::Cancelled);
+                    record.life = TaskLife::restored(before, task.attempts);
+                    record.outputs = outputs;
+                }
+                // `on_failure = "continue"`: a recorded failure is an outcome like a result,
+                // not run again; it goes on to its dependents.
+                TaskState::Failed if !prior.reverting => {
+                    record.life = TaskLife::restored(TaskState::Failed, task.attempts);
+                    record.released = true;
+                    record.poisoned = true;
+                }
+                TaskState::Pending | TaskState::Ready => {}
+                // The revert's starting point: what it ended as, or how far its revert got.
+                state if prior.reverting => {
+                    record.life = TaskLife::restored(state, task.attempts);
+                    record.outputs = outputs;
+                }
+                _ => {}
             }
         }
+        // A restored task may be reverted, now or when this run fails.
+        self.rebuild_revert_inputs();
         if prior.reverting {
-            self.rebuild_revert_inputs();
             return Vec::new();
         }
-        // Completed tasks count as finished for their successors.
+        // Completed tasks count as finished for their successors; failed ones pass their
+        // failure on.
         for node in 0..self.plan.len() as NodeId {
-            if self.record(node).released {
+            let (released, failed) = {
+                let record = self.record(node);
+                (record.released, record.poisoned)
+            };
+            if released {
                 for &next in self.plan.successors(node) {
+                    if failed {
+                        self.record(next).poisoned = true;
+                    }
                     self.remaining[next as usize].fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                 }
             }
@@ -128,7 +162,7 @@ impl Shared {
         (0..self.plan.len() as NodeId)
             .filter(|&node| {
                 self.remaining[node as usize].load(std::sync::atomic::Ordering::Acquire) == 0
-                    && self.record(node).state == TaskState::Pending
+                    && self.record(node).claimable()
             })
             .collect()
     }
@@ -182,6 +216,18 @@ impl Shared {
             }
         }
     }
+}
+
+/// How `task` had ended before its (interrupted) revert began: its last recorded state but
+/// `reverting`.
+fn state_before_revert(record: &RunRecord, task: &str) -> Option<TaskState> {
+    record
+        .transitions
+        .iter()
+        .rev()
+        .filter(|transition| transition.task == task)
+        .map(|transition| transition.state)
+        .find(|state| *state != TaskState::Reverting)
 }
 
 /// Typed values from a recorded outputs object; `None` if any is missing or does not fit

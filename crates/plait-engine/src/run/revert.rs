@@ -24,7 +24,7 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
             NodeKind::Barrier { .. } => true,
             NodeKind::Task(_) => {
                 let record = shared.record(node);
-                record.needs_revert() || record.state == TaskState::RevertFailed
+                record.needs_revert() || record.life.state() == TaskState::RevertFailed
             }
         })
         .collect();
@@ -50,7 +50,7 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
     loop {
         while running.len() < shared.config.jobs {
             let Some(node) = ready.pop() else { break };
-            let state = shared.record(node).state;
+            let state = shared.record(node).life.state();
             let skip = blocked.contains(&node) || shared.plan.node(node).task().is_none();
             if state == TaskState::RevertFailed {
                 all_ok = false;
@@ -124,9 +124,9 @@ fn done(
 async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
     let plan_node = shared.plan.node(node);
     let slot = plan_node.task().expect("only tasks are reverted");
-    let (attempt, outcome, inputs) = {
+    let (outcome, inputs) = {
         let mut record = shared.record(node);
-        let outcome = match record.state {
+        let outcome = match record.life.state() {
             TaskState::Succeeded => Outcome::Succeeded(record.outputs.clone().unwrap_or_default()),
             TaskState::Failed => Outcome::Failed(
                 record
@@ -136,18 +136,13 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
             ),
             _ => Outcome::Cancelled,
         };
-        record.state = TaskState::Reverting;
-        (record.attempts, outcome, record.inputs.take())
+        (outcome, record.inputs.take())
     };
-    if shared.has_store()
-        && !shared
-            .persist(node, TaskState::Reverting, attempt, None)
-            .await
-    {
+    let attempt = shared.step(node, TaskState::Reverting, None);
+    if !shared.commit_reverting(node).await {
         // The store is broken: leave the task as it is for a resume to revert.
         return (node, false);
     }
-    shared.emit(node, TaskState::Reverting, attempt, None);
     let result = if slot.task.has_revert() {
         let inputs =
             inputs.unwrap_or_else(|| plait_core::Inputs::new(slot.requires.clone(), Vec::new()));
@@ -173,15 +168,12 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
         Ok(()) => (TaskState::Reverted, None),
         Err(error) => (TaskState::RevertFailed, Some(error)),
     };
-    if shared.has_store() {
-        shared.persist(node, state, attempt, error.as_ref()).await;
-    }
     {
         let mut record = shared.record(node);
-        record.state = state;
         record.revert_error = error.clone();
         record.outputs = None;
     }
-    shared.emit(node, state, attempt, error);
+    shared.step(node, state, error.as_ref());
+    shared.commit(node).await;
     (node, state == TaskState::Reverted)
 }

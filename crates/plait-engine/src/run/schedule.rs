@@ -5,9 +5,11 @@
 //! ready dependent for itself and queues the rest, then takes the next from the queue or
 //! retires. Barriers and tasks that cannot run (a failed input) are settled inline.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use futures::FutureExt;
 use plait_core::{NodeId, NodeKind, OnFailure, TaskError, TaskState};
 use tokio_util::sync::CancellationToken;
 
@@ -36,11 +38,13 @@ pub(super) fn make_ready(
         match &shared.plan.node(node).kind {
             NodeKind::Barrier { .. } => {
                 let poisoned = {
+                    // A barrier has no work and no record: it passes, silently.
                     let mut record = shared.record(node);
-                    if record.state != TaskState::Pending {
+                    if record.life.state() != TaskState::Pending {
                         continue;
                     }
-                    record.state = TaskState::Succeeded;
+                    record.life.go(TaskState::Ready);
+                    record.life.go(TaskState::Succeeded);
                     record.released = true;
                     record.poisoned
                 };
@@ -67,7 +71,7 @@ fn settle_poisoned(shared: &Arc<Shared>, node: NodeId, pending: &mut impl Extend
         .plan
         .predecessors(node)
         .iter()
-        .filter(|&&pred| shared.record(pred).state == TaskState::Failed)
+        .filter(|&&pred| shared.record(pred).life.state() == TaskState::Failed)
         .map(|&pred| format!("`{}`", shared.plan.node(pred).path))
         .collect();
     let error = TaskError::permanent(if failed_inputs.is_empty() {
@@ -75,16 +79,17 @@ fn settle_poisoned(shared: &Arc<Shared>, node: NodeId, pending: &mut impl Extend
     } else {
         format!("not run: {} failed", failed_inputs.join(", "))
     });
+    let settled = shared.steps_if(node, &[TaskState::Failed], Some(&error), |record| {
+        record.life.state() == TaskState::Pending
+    });
+    if settled.is_none() {
+        return;
+    }
     {
         let mut record = shared.record(node);
-        if record.state != TaskState::Pending {
-            return;
-        }
-        record.state = TaskState::Failed;
-        record.error = Some(error.clone());
+        record.error = Some(error);
         record.released = true;
     }
-    shared.emit(node, TaskState::Failed, 0, Some(error));
     release(shared, node, true, pending);
 }
 
@@ -158,7 +163,15 @@ async fn runner(shared: Arc<Shared>, first: NodeId) {
     let mut next = Some(first);
     while let Some(node) = next {
         let mut keep = None;
-        run_task(&shared, &local, node, &mut keep).await;
+        // A panic here is a bug in the engine (an illegal step of the lifecycle): the run
+        // stops and says so, rather than wait forever for this runner to retire.
+        let ran = AssertUnwindSafe(run_task(&shared, &local, node, &mut keep))
+            .catch_unwind()
+            .await;
+        if let Err(panic) = ran {
+            shared.fail_internal(&crate::attempt::panic_message(&*panic));
+            keep = None;
+        }
         next = keep.or_else(|| next_or_retire(&shared));
     }
 }
@@ -177,18 +190,14 @@ async fn run_task(
     // Count the attempt in its flows before looking at them, so a flow that starts failing
     // now either sees this attempt or this attempt sees the failure (see scope.rs).
     shared.enter_scopes(&scopes);
-    let first_attempt = if shared.any_failing(&scopes) {
-        None
-    } else {
-        claim(shared, node)
-    };
-    let Some(first_attempt) = first_attempt else {
+    let claimed = !shared.any_failing(&scopes) && claim(shared, node);
+    if !claimed {
         // The completion that made this task ready may be waiting for its intent.
         shared.flush_completions(node).await;
         shared.leave_scopes(&scopes).await;
         return;
     };
-    let outcome = attempt::run_attempts(shared, local, node, first_attempt).await;
+    let outcome = attempt::run_attempts(shared, local, node).await;
     match outcome {
         Attempted::Succeeded => {
             let mut ready = Vec::new();
@@ -207,19 +216,24 @@ async fn run_task(
     shared.leave_scopes(&scopes).await;
 }
 
-/// Moves the task from pending to running, counting the attempt; `None` if another path
-/// already started it. Attempts count on across restarts of a retried flow.
-fn claim(shared: &Shared, node: NodeId) -> Option<u32> {
-    let mut record = shared.record(node);
-    if record.state != TaskState::Pending || record.poisoned {
-        return None;
-    }
-    record.state = TaskState::Running;
-    record.attempts += 1;
-    if record.started_at.is_none() {
-        record.started_at = Some(shared.now());
-    }
-    Some(record.attempts)
+/// Moves the task from pending to ready for this runner; false if another path already took
+/// it.
+fn claim(shared: &Shared, node: NodeId) -> bool {
+    let interrupted = shared.record(node).interrupted;
+    let path: &[TaskState] = if interrupted {
+        &[TaskState::Pending, TaskState::Ready]
+    } else {
+        &[TaskState::Ready]
+    };
+    shared
+        .steps_if(node, path, None, |record| {
+            let take = record.claimable() && record.interrupted == interrupted;
+            if take {
+                record.interrupted = false;
+            }
+            take
+        })
+        .is_some()
 }
 
 /// A task failed for good: its retried flow takes it, or the run reverts, or the failure

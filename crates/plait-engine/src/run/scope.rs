@@ -185,25 +185,28 @@ impl Shared {
     /// Puts the flow's nodes back to pending and gives back the counts they released.
     fn reset(&self, nodes: &[NodeId]) {
         for &node in nodes {
-            let released = {
+            let (released, state) = {
                 let mut record = self.record(node);
                 let was = record.released;
-                record.state = TaskState::Pending;
                 record.outputs = None;
                 record.error = None;
                 record.inputs = None;
                 record.poisoned = false;
                 record.released = false;
-                was
+                (was, record.life.state())
             };
             if released {
                 for &next in self.plan.successors(node) {
                     self.remaining[next as usize].fetch_add(1, Ordering::AcqRel);
                 }
             }
+            if state == TaskState::Pending {
+                continue;
+            }
             if self.plan.node(node).task().is_some() {
-                let attempts = self.record(node).attempts;
-                self.emit(node, TaskState::Pending, attempts, None);
+                self.step(node, TaskState::Pending, None);
+            } else {
+                self.record(node).life.go(TaskState::Pending);
             }
         }
     }

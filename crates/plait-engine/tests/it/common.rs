@@ -203,3 +203,34 @@ impl Store for Failing {
         self.inner.cache_gc(gc)
     }
 }
+
+/// Random DAGs of up to `max_tasks - 1` tasks: task `i` depends on the listed earlier
+/// tasks, at most `max_deps` of them.
+pub(crate) fn dags(
+    max_tasks: usize,
+    max_deps: usize,
+) -> impl proptest::strategy::Strategy<Value = Vec<Vec<usize>>> {
+    use proptest::strategy::Strategy;
+    (1usize..max_tasks).prop_flat_map(move |n| {
+        (0..n)
+            .map(|i| {
+                proptest::collection::vec(0..i.max(1), 0..=i.min(max_deps)).prop_map(move |deps| {
+                    let mut deps: Vec<usize> = deps.into_iter().filter(|&d| d < i).collect();
+                    deps.sort_unstable();
+                    deps.dedup();
+                    deps
+                })
+            })
+            .collect::<Vec<_>>()
+    })
+}
+
+/// The value of each task of a DAG from `dags`, evaluated in order: 1 + its index + its
+/// dependencies' values.
+pub(crate) fn sequential(dag: &[Vec<usize>]) -> Vec<i64> {
+    let mut values: Vec<i64> = Vec::with_capacity(dag.len());
+    for (idx, deps) in dag.iter().enumerate() {
+        values.push(1 + idx as i64 + deps.iter().map(|&d| values[d]).sum::<i64>());
+    }
+    values
+}

@@ -37,14 +37,19 @@ async fn revert_runs_dependents_first_each_exactly_once() {
         c pending
         d pending
         e pending
+        a ready
         a running
         a succeeded
+        b ready
         b running
         b succeeded
+        e ready
         e running
         e succeeded
+        c ready
         c running
         c succeeded
+        d ready
         d running
         d failed: d broke
         e reverting
@@ -149,7 +154,7 @@ async fn a_failing_revert_keeps_its_ancestors_and_still_reverts_the_rest() {
     .assert_eq(
         &log.transcript()
             .lines()
-            .skip(13)
+            .skip(18)
             .map(|l| format!("{l}\n"))
             .collect::<String>(),
     );
@@ -185,9 +190,11 @@ async fn continue_mode_passes_failure_to_dependents_which_do_not_run() {
         bad pending
         next pending
         other pending
+        bad ready
         bad running
         bad failed: boom
         next failed: not run: `bad` failed
+        other ready
         other running
         other succeeded
     "#]]
@@ -237,8 +244,10 @@ async fn cancellation_stops_running_tasks_and_reverts_completed_ones() {
         quick pending
         slow pending
         after pending
+        quick ready
         quick running
         quick succeeded
+        slow ready
         slow running
         slow cancelled
         slow reverting
@@ -284,8 +293,10 @@ async fn a_retried_flow_is_reverted_and_run_again_as_a_unit() {
         sub/prepare pending
         sub/commit pending
         report pending
+        sub/prepare ready
         sub/prepare running
         sub/prepare succeeded
+        sub/commit ready
         sub/commit running
         sub/commit failed: flaked on call 1
         sub/commit reverting
@@ -294,10 +305,13 @@ async fn a_retried_flow_is_reverted_and_run_again_as_a_unit() {
         sub/prepare reverted
         sub/prepare pending
         sub/commit pending
+        sub/prepare ready
         sub/prepare running
         sub/prepare succeeded
+        sub/commit ready
         sub/commit running
         sub/commit succeeded
+        report ready
         report running
         report succeeded
     "#]]

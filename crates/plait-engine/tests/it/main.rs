@@ -4,6 +4,7 @@ mod cache;
 mod common;
 mod deep;
 mod failure;
+mod lifecycle;
 mod live;
 mod live_oracle;
 mod oracle;

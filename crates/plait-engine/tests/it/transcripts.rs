@@ -19,8 +19,10 @@ async fn a_linear_flow_runs_in_order() {
     expect![[r#"
         a pending
         b pending
+        a ready
         a running
         a succeeded
+        b ready
         b running
         b succeeded
     "#]]
@@ -43,6 +45,7 @@ async fn a_retryable_failure_is_retried_then_succeeds() {
     assert_eq!(started.elapsed(), Duration::from_secs(3));
     expect![[r#"
         flaky pending
+        flaky ready
         flaky running
         flaky retrying: flaked on call 1
         flaky running
@@ -62,6 +65,7 @@ async fn a_permanent_failure_is_not_retried() {
     assert_eq!(report.task("bad").unwrap().attempts, 1);
     expect![[r#"
         bad pending
+        bad ready
         bad running
         bad failed: no
         bad reverting
@@ -81,6 +85,7 @@ async fn a_timeout_is_a_retryable_failure() {
     assert_eq!(report.status, RunStatus::Reverted);
     expect![[r#"
         slow pending
+        slow ready
         slow running
         slow retrying: timed out after 1s
         slow running

@@ -104,17 +104,20 @@ impl Shared {
         }
     }
 
-    /// Records `write` (a task's `reverting`) after forgetting the result it left in the
-    /// cache. With the queue's writing lock held, so a queued entry is dropped and one
-    /// being written is deleted after it lands, never before.
-    pub(crate) async fn forget_then(&self, node: NodeId, key: String, write: Write) -> bool {
+    /// Commits a task's `reverting`, forgetting the result it left in the cache in the same
+    /// commit. With the queue's writing lock held, so a queued entry is dropped and one being
+    /// written is deleted after it lands, never before. False if the store failed.
+    pub(crate) async fn commit_reverting(&self, node: NodeId) -> bool {
+        let Some(key) = self.record(node).cache_key.clone() else {
+            return self.commit(node).await;
+        };
         let _writing = self.cache_queue.writing.lock().await;
         lock(&self.cache_queue.pending).retain(|entry| entry.key != key);
-        let forget = Write::Forget {
+        self.stage_write(Write::Forget {
             run_id: self.config.run_id.to_string(),
             task: self.plan.node(node).path.to_string(),
             key,
-        };
-        self.commit(node, vec![forget, write]).await
+        });
+        self.commit(node).await
     }
 }

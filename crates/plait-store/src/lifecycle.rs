@@ -1,0 +1,90 @@
+//! Refusing a transition the task lifecycle does not allow, when it is written.
+//!
+//! The engine steps every task through one lifecycle (`TaskState::can_become`); a store
+//! holds it to that: a write that records a state a task cannot reach from the one it has
+//! recorded is refused whole, as a bug, rather than kept as a history that cannot have
+//! happened.
+
+use std::collections::HashMap;
+
+use plait_core::TaskState;
+
+use crate::{StoreError, TaskRecord, Write};
+
+/// The last recorded state of every task of the runs a store writes.
+#[derive(Debug, Default)]
+pub struct RecordedStates {
+    runs: HashMap<String, HashMap<String, TaskState>>,
+}
+
+impl RecordedStates {
+    /// Whether the states of `run_id` are known here (a run made by this store, or loaded).
+    pub fn knows(&self, run_id: &str) -> bool {
+        self.runs.contains_key(run_id)
+    }
+
+    /// A new run: no task recorded yet.
+    pub fn start(&mut self, run_id: &str) {
+        self.runs.insert(run_id.to_owned(), HashMap::new());
+    }
+
+    /// A run recorded before (by another process, or before this store was opened).
+    pub fn load(&mut self, run_id: &str, tasks: &[TaskRecord]) {
+        let states = tasks
+            .iter()
+            .map(|task| (task.task.clone(), task.state))
+            .collect();
+        self.runs.insert(run_id.to_owned(), states);
+    }
+
+    /// Forgets a run's states: after a failed commit, what was admitted may not be what was
+    /// recorded, so they are read again before the next write.
+    pub fn forget(&mut self, run_id: &str) {
+        self.runs.remove(run_id);
+    }
+
+    /// Checks the transitions among `writes`, in order, against what is recorded and what the
+    /// batch's earlier writes record, and admits them all, or none: an illegal one refuses
+    /// the batch. Every run they name must be known.
+    pub fn admit(&mut self, writes: &[Write]) -> Result<(), StoreError> {
+        // What each admitted transition replaced, to put back if a later one is refused.
+        let mut undo: Vec<(&str, &str, Option<TaskState>)> = Vec::new();
+        for write in writes {
+            let transition = match write {
+                Write::Transition(transition) | Write::Completed { transition, .. } => transition,
+                _ => continue,
+            };
+            let run_id = transition.run_id.as_str();
+            let tasks = self
+                .runs
+                .get_mut(run_id)
+                .expect("the caller loads every run it writes");
+            let before = tasks.get(&transition.task).copied();
+            let from = before.unwrap_or(TaskState::Pending);
+            if !from.can_record(transition.state) {
+                for (run_id, task, before) in undo.into_iter().rev() {
+                    let tasks = self.runs.get_mut(run_id).expect("admitted above");
+                    match before {
+                        Some(state) => tasks.insert(task.to_owned(), state),
+                        None => tasks.remove(task),
+                    };
+                }
+                return Err(StoreError::IllegalTransition {
+                    run_id: transition.run_id.clone(),
+                    task: transition.task.clone(),
+                    from,
+                    to: transition.state,
+                });
+            }
+            let state = transition.state;
+            match tasks.get_mut(&transition.task) {
+                Some(slot) => *slot = state,
+                None => {
+                    tasks.insert(transition.task.clone(), state);
+                }
+            }
+            undo.push((run_id, &transition.task, before));
+        }
+        Ok(())
+    }
+}
