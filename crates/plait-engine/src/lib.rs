@@ -28,6 +28,7 @@
 //! ```
 
 mod clock;
+mod content;
 mod engine;
 mod event;
 pub mod explain;

@@ -20,7 +20,8 @@ use serde_json::json;
 
 use super::{Shared, lock};
 
-pub(crate) use key::{FileHashes, Keyed};
+pub(crate) use crate::content::FileHashes;
+pub(crate) use key::Keyed;
 pub(crate) use queue::ResultQueue;
 
 /// Plans up to this many tasks read their cache entries up front.
