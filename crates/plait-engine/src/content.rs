@@ -1,6 +1,6 @@
 //! The content of `file` values: blake3 of a file, or of a directory as a tree (the hash of
 //! its manifest, `plait_store::blobs::digest_path`), memoised by size and modification time.
-//! A run's cache keys hash `file` inputs by it.
+//! A run's cache keys and a live flow's early cut-off both compare files by it.
 
 use std::collections::HashMap;
 use std::fs::Metadata;
@@ -58,6 +58,18 @@ impl FileHashes {
         Ok(digest.hash)
     }
 
+    /// [`FileHashes::hash`], all on the calling thread: for code already on a blocking one.
+    pub(crate) fn hash_blocking(&self, path: &Path) -> Result<String, String> {
+        let stamp = match self.remembered(path)? {
+            Memo::Known(hash) => return Ok(hash),
+            Memo::Unknown(stamp) => stamp,
+        };
+        let digest = plait_store::blobs::digest_path(path)
+            .map_err(|error| format!("(file {}): {error}", path.display()))?;
+        lock(&self.files).insert(path.to_path_buf(), (stamp, digest.hash.clone()));
+        Ok(digest.hash)
+    }
+
     fn remembered(&self, path: &Path) -> Result<Memo, String> {
         let meta = std::fs::metadata(path)
             .map_err(|error| format!("(file {}): {error}", path.display()))?;
@@ -70,5 +82,28 @@ impl FileHashes {
             return Ok(Memo::Known(hash.clone()));
         }
         Ok(Memo::Unknown(stamp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_hashed_by_content_and_a_directory_as_a_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a");
+        std::fs::write(&file, "one").unwrap();
+        let hashes = FileHashes::default();
+        let first = hashes.hash_blocking(&file).unwrap();
+        assert_eq!(first, blake3::hash(b"one").to_hex().as_str());
+        assert_eq!(hashes.hash_blocking(&file).unwrap(), first, "from the memo");
+        std::fs::write(&file, "three").unwrap();
+        assert_ne!(hashes.hash_blocking(&file).unwrap(), first);
+        let tree = hashes.hash_blocking(dir.path()).unwrap();
+        std::fs::write(dir.path().join("b"), "two").unwrap();
+        assert_ne!(hashes.hash_blocking(dir.path()).unwrap(), tree);
+        let missing = hashes.hash_blocking(&dir.path().join("missing"));
+        assert!(missing.unwrap_err().contains("missing"));
     }
 }
