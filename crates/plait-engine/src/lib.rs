@@ -29,6 +29,7 @@
 
 mod attempt;
 mod clock;
+mod content;
 mod engine;
 mod event;
 pub mod explain;

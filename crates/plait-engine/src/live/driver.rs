@@ -22,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::graph::Graph;
 use super::publish::{Board, LiveEvent, LiveFailure, LiveValue, Revision, Update};
-use super::same::{same_value, same_values};
+use super::same::{Files, same_value, same_values};
 use crate::attempt::Outcome;
+use crate::content::FileHashes;
 
 mod events;
 mod execute;
@@ -42,6 +43,9 @@ struct Done {
     outcome: Outcome,
     /// The inputs it ran with (for an event node, `None`: its outputs are not kept).
     inputs: Option<Vec<Value>>,
+    /// The hash of each output's content, by port, once a state node's `file` outputs are
+    /// hashed (`None` for other values and for files that cannot be read).
+    contents: Option<Vec<Option<String>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +163,10 @@ pub(crate) struct Driver {
     published: Vec<usize>,
     unsettled_outputs: Vec<bool>,
     run_id: Arc<str>,
+    /// The memo of file hashes, shared with the blocking threads that read files.
+    file_hashes: Arc<FileHashes>,
+    /// The `file` values tasks gave, each content one allocation (see `same.rs`).
+    files: Files,
 }
 
 impl Driver {
@@ -214,6 +222,8 @@ impl Driver {
             published: Vec::new(),
             unsettled_outputs: vec![false; graph_outputs],
             run_id: format!("live-{}", uuid::Uuid::now_v7()).into(),
+            file_hashes: Arc::default(),
+            files: Files::default(),
         }
     }
 
@@ -369,7 +379,12 @@ impl Driver {
             .into_iter()
             .filter(|(idx, old)| {
                 let new = self.inputs[*idx].as_ref().expect("just set");
-                !old.as_ref().is_some_and(|old| same_value(old, new))
+                // A `file` set again is a change, even to the same path: the driver does not
+                // read files (it would wait on the disk), and a caller sets one because it
+                // may have changed. What reads it runs again, and what that gives is
+                // compared by content.
+                matches!(new, Value::File(_))
+                    || !old.as_ref().is_some_and(|old| same_value(old, new))
             })
             .map(|(idx, _)| idx)
             .collect();

@@ -879,3 +879,142 @@ async fn a_change_set_and_set_back_in_one_batch_is_no_change() {
     assert_eq!(same.revision, 1);
     assert_eq!(live.stats().revisions, 1);
 }
+
+/// `write` rewrites one path in place (a file, or a file in the directory it gives): "one"
+/// at revision 1, new content at 2 ("three", of another size, so the hash memo's size and
+/// modification time stamp tells even within one tick of the file system's clock), the same
+/// at 3. `read` gives the size of what it finds there. The activity log of the three.
+async fn activity_of_rewrites_in_place(as_directory: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let file = || vec![plait_core::Port::new("written", ValueType::File)];
+    let write = FnTask::raw(ints(&["n"]), file(), move |_, inputs| {
+        let n = inputs.int("n");
+        let root = root.clone();
+        async move {
+            let text = if n? == 1 { "one" } else { "three" };
+            let path = if as_directory {
+                let tree = root.join("tree");
+                std::fs::create_dir_all(&tree).unwrap();
+                std::fs::write(tree.join("part"), text).unwrap();
+                tree
+            } else {
+                let path = root.join("out");
+                std::fs::write(&path, text).unwrap();
+                path
+            };
+            Ok(Outputs::new().set("written", Value::file(path)))
+        }
+    });
+    let read = FnTask::raw(file(), ints(&["size"]), |_, inputs| {
+        let path = inputs.get("written").and_then(Value::as_path).unwrap();
+        let size = if path.is_dir() {
+            std::fs::read_dir(path)
+                .unwrap()
+                .map(|entry| entry.unwrap().metadata().unwrap().len())
+                .sum()
+        } else {
+            std::fs::metadata(path).unwrap().len()
+        };
+        async move { Ok(Outputs::new().set("size", size as i64)) }
+    });
+    let flow = Flow::graph("rewrite")
+        .task("write", write)
+        .task("read", read);
+    let plan = plan(
+        Workflow::new(flow)
+            .input("n", ValueType::Int)
+            .outputs(["written", "size"]),
+    );
+    let mut builder = LiveFlow::builder(plan).jobs(1);
+    let mut activity = builder.activity();
+    let live = builder.start([("n", 1i64)]).unwrap();
+    for n in [2i64, 3] {
+        live.settled().await.unwrap();
+        live.set("n", n).unwrap();
+    }
+    let last = live.settled().await.unwrap();
+    assert_eq!(int(&last, "size"), 5);
+    let mut lines = Vec::new();
+    while let Ok(event) = activity.try_recv() {
+        lines.push(format!("{event:?}"));
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A task that rewrites its output file in place gives the same path each time: its
+/// content says whether it changed. New content makes what reads it run again; the same
+/// content stops the propagation there.
+#[tokio::test]
+async fn a_file_rewritten_in_place_is_compared_by_content() {
+    expect![[r#"
+        Revision { revision: 1, inputs: ["n"] }
+        Started { revision: 1, task: "write" }
+        Finished { revision: 1, task: "write", changed: true, failed: false }
+        Published { revision: 1, output: "written" }
+        Started { revision: 1, task: "read" }
+        Finished { revision: 1, task: "read", changed: true, failed: false }
+        Published { revision: 1, output: "size" }
+        Settled { revision: 1 }
+        Revision { revision: 2, inputs: ["n"] }
+        Started { revision: 2, task: "write" }
+        Finished { revision: 2, task: "write", changed: true, failed: false }
+        Published { revision: 2, output: "written" }
+        Started { revision: 2, task: "read" }
+        Finished { revision: 2, task: "read", changed: true, failed: false }
+        Published { revision: 2, output: "size" }
+        Settled { revision: 2 }
+        Revision { revision: 3, inputs: ["n"] }
+        Started { revision: 3, task: "write" }
+        Finished { revision: 3, task: "write", changed: false, failed: false }
+        Unchanged { revision: 3, task: "read" }
+        Settled { revision: 3 }
+    "#]]
+    .assert_eq(&activity_of_rewrites_in_place(false).await);
+}
+
+/// The same for a directory, hashed as a tree.
+#[tokio::test]
+async fn a_directory_rewritten_in_place_is_compared_by_content() {
+    assert_eq!(
+        activity_of_rewrites_in_place(true).await,
+        activity_of_rewrites_in_place(false).await
+    );
+}
+
+/// The driver does not read an input's file: setting one again, even to the same path, is
+/// a change, and what reads it runs again.
+#[tokio::test]
+async fn a_file_input_set_again_is_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in");
+    std::fs::write(&path, "one").unwrap();
+    let calls = Calls::default();
+    let read = {
+        let calls = calls.clone();
+        FnTask::raw(
+            vec![plait_core::Port::new("source", ValueType::File)],
+            ints(&["size"]),
+            move |_, inputs| {
+                calls.0.fetch_add(1, Ordering::SeqCst);
+                let path = inputs.get("source").and_then(Value::as_path).unwrap();
+                let size = std::fs::metadata(path).unwrap().len() as i64;
+                async move { Ok(Outputs::new().set("size", size)) }
+            },
+        )
+    };
+    let plan = plan(
+        Workflow::new(Flow::graph("read").task("read", read))
+            .input("source", ValueType::File)
+            .outputs(["size"]),
+    );
+    let live = LiveFlow::builder(plan)
+        .start([("source", Value::file(&path))])
+        .unwrap();
+    assert_eq!(int(&live.settled().await.unwrap(), "size"), 3);
+    std::fs::write(&path, "three").unwrap();
+    live.set("source", Value::file(&path)).unwrap();
+    let rewritten = live.settled().await.unwrap();
+    assert_eq!((rewritten.revision, int(&rewritten, "size")), (2, 5));
+    assert_eq!(calls.get(), 2);
+}

@@ -85,6 +85,7 @@ impl Driver {
                 execution,
                 outcome,
                 inputs: kept,
+                contents: None,
             }),
             std::task::Poll::Pending => {
                 let done = self.done_tx.clone();
@@ -95,6 +96,7 @@ impl Driver {
                         execution,
                         outcome,
                         inputs: kept,
+                        contents: None,
                     });
                 });
             }
@@ -108,12 +110,18 @@ impl Driver {
             // Cancelled by a newer revision: already counted, its result is stale.
             return;
         }
+        // A state node's `file` outputs are compared by content: hashed first. An event
+        // node's outputs are never compared.
+        if done.contents.is_none() && !self.nodes[node as usize].is_event && gave_files(&done) {
+            self.hash_files(done);
+            return;
+        }
         self.running -= 1;
         let state = &mut self.nodes[node as usize];
         state.token = None;
         state.cancelled = false;
         state.execution = 0;
-        let results = self.results(node, done.outcome);
+        let results = self.results(node, done.outcome, done.contents);
         self.board.finished.fetch_add(1, Ordering::Relaxed);
         if self.nodes[node as usize].is_event {
             self.finish_event(node, results);
@@ -150,7 +158,33 @@ impl Driver {
         });
     }
 
-    pub(super) fn results(&self, node: NodeId, outcome: Outcome) -> Results {
+    /// Hashes a finished execution's `file` outputs on a blocking thread and reports the
+    /// execution again with their hashes: reading files must not hold up the driver. The execution
+    /// keeps its job slot meanwhile, and a change that reaches the node cancels it as it
+    /// would a running one (its report is then stale).
+    fn hash_files(&self, mut done: Done) {
+        let hashes = self.file_hashes.clone();
+        let report = self.done_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Outcome::Done(outputs) = &done.outcome {
+                let contents = outputs.iter().map(|(_, value)| match value {
+                    Value::File(path) => hashes.hash_blocking(path).ok(),
+                    _ => None,
+                });
+                done.contents = Some(contents.collect());
+            }
+            let _ = report.send(done);
+        });
+    }
+
+    /// An execution's outputs as the node keeps them (with `contents`, its `file` values
+    /// by content: see `Files::canonical`), or its failure.
+    pub(super) fn results(
+        &mut self,
+        node: NodeId,
+        outcome: Outcome,
+        mut contents: Option<Vec<Option<String>>>,
+    ) -> Results {
         let failure = |error| LiveFailure {
             task: self.path(node),
             error,
@@ -158,10 +192,14 @@ impl Driver {
         match outcome {
             Outcome::Done(outputs) => Ok((0..outputs.len())
                 .map(|idx| {
-                    outputs
+                    let value = outputs
                         .value_at(idx)
                         .expect("outputs are in declared order")
-                        .clone()
+                        .clone();
+                    match contents.as_mut() {
+                        Some(contents) => self.files.canonical(value, contents[idx].take()),
+                        None => value,
+                    }
                 })
                 .collect()),
             Outcome::Failed(error) => Err(failure(error)),
@@ -172,6 +210,16 @@ impl Driver {
                 "the task stopped as cancelled, though nothing cancelled it",
             ))),
         }
+    }
+}
+
+/// Whether a finished execution gave a `file` value.
+fn gave_files(done: &Done) -> bool {
+    match &done.outcome {
+        Outcome::Done(outputs) => outputs
+            .iter()
+            .any(|(_, value)| matches!(value, Value::File(_))),
+        _ => false,
     }
 }
 

@@ -1,16 +1,13 @@
 //! Cache keys: what goes into one, hashing input values (a `file` by its content, a
 //! directory as a tree), and the components recorded for `plait explain`.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use plait_core::{NodeId, Source, TaskCode, TaskSlot, Value, ValueType};
 use plait_store::TaskKey;
 
 use crate::run::Shared;
-use crate::sync::lock;
 
 /// Hex digits of the program's identity.
 const PROGRAM_HEX: usize = 32;
@@ -53,19 +50,6 @@ fn as_map<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_map(entries.iter().map(|(name, input)| (name, input)))
-}
-
-/// Per-run memo of file hashes, so a file many tasks read is hashed once while unchanged.
-#[derive(Default)]
-pub(crate) struct FileHashes {
-    files: Mutex<HashMap<PathBuf, (FileStamp, String)>>,
-}
-
-/// What tells a file changed without reading it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
-    len: u64,
-    modified: Option<SystemTime>,
 }
 
 impl Shared {
@@ -192,7 +176,7 @@ impl Shared {
         match value {
             Value::Native(..) => return Err("is a native value, which has no content hash".into()),
             Value::File(path) => {
-                let content = self.file_hash(path.to_path_buf()).await?;
+                let content = self.cache_files.hash(path.to_path_buf()).await?;
                 hasher.update(path.as_os_str().as_encoded_bytes());
                 hasher.update(&[0]);
                 hasher.update(content.as_bytes());
@@ -216,31 +200,6 @@ impl Shared {
         let mut hash = [0u8; 16];
         hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
         Ok(hash)
-    }
-
-    async fn file_hash(&self, path: PathBuf) -> Result<String, String> {
-        let stamp = |meta: &std::fs::Metadata| FileStamp {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-        };
-        let meta = std::fs::metadata(&path)
-            .map_err(|error| format!("(file {}): {error}", path.display()))?;
-        let memo = &self.cache_files.files;
-        // A directory's own stamp does not change when a file in it does: hashed each time.
-        if !meta.is_dir()
-            && let Some((seen, hash)) = lock(memo).get(&path)
-            && *seen == stamp(&meta)
-        {
-            return Ok(hash.clone());
-        }
-        let shown = path.display().to_string();
-        let hashed = path.clone();
-        let digest = tokio::task::spawn_blocking(move || plait_store::blobs::digest_path(&hashed))
-            .await
-            .map_err(|error| format!("(file {shown}): {error}"))?
-            .map_err(|error| format!("(file {shown}): {error}"))?;
-        lock(memo).insert(path, (stamp(&meta), digest.hash.clone()));
-        Ok(digest.hash)
     }
 }
 

@@ -21,7 +21,8 @@ use serde_json::json;
 use super::Shared;
 use crate::sync::lock;
 
-pub(crate) use key::{FileHashes, Keyed};
+pub(crate) use crate::content::FileHashes;
+pub(crate) use key::Keyed;
 pub(crate) use queue::ResultQueue;
 
 /// Plans up to this many tasks read their cache entries up front.
