@@ -1,6 +1,6 @@
-//! `--json` about runs: `plait run` prints the very object `plait show` prints for the same
-//! run, with every key there; `plait runs` lists the same keys less a run's inputs, outputs
-//! and tasks.
+//! `--json` about runs: `plait run`, `plait show` and `plait runs` print what the committed
+//! schemas (`crates/plait-cli/schema/`) describe, and `run` prints the very object `show`
+//! prints for the same run.
 
 use serde_json::{Value, json};
 
@@ -33,19 +33,45 @@ provides = { line = "string" }
 cache = false
 "#;
 
-/// `plait run flow.toml --json ARGS`: its object, equal to what `plait show` prints for the
-/// run.
+/// The committed schema `name`, as a validator.
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
+    let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+}
+
+#[track_caller]
+fn assert_valid(schema: &jsonschema::Validator, value: &Value) {
+    let errors: Vec<String> = schema
+        .iter_errors(value)
+        .map(|error| format!("at `{}`: {error}", error.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}\n--- in:\n{value:#}",
+        errors.join("\n")
+    );
+}
+
+/// `plait run flow.toml --json ARGS`: its object, checked against the run schema and equal to
+/// what `plait show` prints for the run.
 #[track_caller]
 fn run_and_show(scratch: &Scratch, code: i32, args: &[&str]) -> Value {
     let mut all = vec!["run", "flow.toml", "--json", "--jobs", "1"];
     all.extend_from_slice(args);
     let run = scratch.plait(&all).expect_code(code).json().0;
+    assert_valid(&schema("run.schema.json"), &run);
     let id = run["run_id"].as_str().expect("a run id");
     let shown = scratch
         .plait(&["show", id, "--json"])
         .expect_code(0)
         .json()
         .0;
+    assert_valid(&schema("run.schema.json"), &shown);
     assert_eq!(
         run, shown,
         "`plait run --json` and `plait show --json` differ"
@@ -127,6 +153,7 @@ fn run_and_show_print_the_same_object_in_every_outcome() {
     let runs = scratch.plait(&["runs", "--json"]);
     let runs: Value =
         serde_json::from_str(&runs.expect_code(0).stdout).expect("`plait runs --json` is JSON");
+    assert_valid(&schema("runs.schema.json"), &runs);
     let ids: Vec<&Value> = runs
         .as_array()
         .unwrap()
@@ -158,6 +185,7 @@ fn run_and_show_print_the_same_object_in_every_outcome() {
 fn a_run_not_recorded_prints_the_same_keys_from_the_engines_report() {
     let scratch = Scratch::new();
     scratch.write("flow.toml", WORKFLOW);
+    let schema = schema("run.schema.json");
     for (code, set) in [(0, "n=3"), (1, "n=11"), (1, "n=13")] {
         let run = scratch
             .plait(&[
@@ -172,6 +200,7 @@ fn a_run_not_recorded_prints_the_same_keys_from_the_engines_report() {
             .expect_code(code)
             .json()
             .0;
+        assert_valid(&schema, &run);
         for task in run["tasks"].as_object().unwrap().values() {
             assert_eq!(
                 task["outputs"],
@@ -206,6 +235,35 @@ fn a_run_not_recorded_prints_the_same_keys_from_the_engines_report() {
     ] {
         assert_eq!(recorded[key], memory[key], "{key}");
     }
+}
+
+/// A run whose process was killed: `interrupted`, without an end, its task `running`.
+#[test]
+fn an_interrupted_run_is_shown_and_listed_as_the_schemas_say() {
+    let scratch = Scratch::new();
+    let run = crate::store::crashed_run(&scratch);
+    let shown = scratch
+        .plait(&["show", &run, "--json"])
+        .expect_code(0)
+        .json()
+        .0;
+    assert_valid(&schema("run.schema.json"), &shown);
+    assert_eq!(shown["status"], "interrupted");
+    assert_eq!(
+        (&shown["finished_at"], &shown["duration_ms"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(shown["outputs"], json!({}));
+    let states: Vec<&Value> = ["a", "boom", "c"]
+        .iter()
+        .map(|task| &shown["tasks"][task]["state"])
+        .collect();
+    assert_eq!(states, ["succeeded", "running", "pending"]);
+    let runs = scratch.plait(&["runs", "--json"]);
+    let runs: Value =
+        serde_json::from_str(&runs.expect_code(0).stdout).expect("`plait runs --json` is JSON");
+    assert_valid(&schema("runs.schema.json"), &runs);
+    assert_eq!(runs[0]["finished_at"], Value::Null);
 }
 
 /// `a` fails; `b` needs its output; the flow `later` runs after `b`; `c` is independent.

@@ -1,9 +1,12 @@
 //! `--json`: the objects printed about runs, one serialized view type each, whatever they
-//! are read from (the engine's report, the store's record or its list of runs).
+//! are read from (the engine's report, the store's record or its list of runs). The JSON
+//! Schemas in `crates/plait-cli/schema/` describe them.
 
 mod not_run;
 mod record;
 mod report;
+#[cfg(test)]
+mod schema;
 mod view;
 
 pub(crate) use record::recorded_plan;

@@ -1,10 +1,13 @@
 //! The view types: what `--json` prints, key for key, in the order declared. Every key is
-//! always there, `null` when it has no value.
+//! always there, `null` when it has no value. Their doc comments are the schemas'
+//! descriptions.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use plait_core::TaskState;
 use plait_store::{Millis, RunState, RunSummary};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -12,7 +15,8 @@ use crate::render::time::timestamp;
 
 /// A run as `plait runs --json` lists it: the keys of a run object but `inputs`, `outputs`
 /// and `tasks`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct RunSummaryView {
     /// The run's id.
     pub(super) run_id: String,
@@ -41,7 +45,8 @@ pub(crate) struct RunSummaryView {
 }
 
 /// One run: what `plait run --json`, `plait resume --json` and `plait show RUN --json` print.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct RunView {
     #[serde(flatten)]
     pub(super) summary: RunSummaryView,
@@ -57,7 +62,8 @@ pub(crate) struct RunView {
 }
 
 /// One task of a run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct TaskView {
     pub(super) state: State,
     /// Attempts made, retries included: 0 when it never started or reused a result.
@@ -179,6 +185,20 @@ impl Serialize for State {
     }
 }
 
+impl JsonSchema for State {
+    fn schema_name() -> Cow<'static, str> {
+        "TaskState".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The task's state.",
+            "type": "string",
+            "enum": TaskState::ALL.map(TaskState::name),
+        })
+    }
+}
+
 /// A run's status, by its name.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Status(pub(super) RunState);
@@ -186,6 +206,22 @@ pub(super) struct Status(pub(super) RunState);
 impl Serialize for Status {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.0.name())
+    }
+}
+
+impl JsonSchema for Status {
+    fn schema_name() -> Cow<'static, str> {
+        "RunStatus".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let mut names = vec![RunState::Running.name(), RunState::Interrupted.name()];
+        names.extend(plait_core::RunStatus::ALL.map(|status| RunState::Finished(status).name()));
+        json_schema!({
+            "description": "How the run ended, or `running`, or `interrupted` (its process is gone: `plait resume` continues it).",
+            "type": "string",
+            "enum": names,
+        })
     }
 }
 
@@ -210,5 +246,26 @@ impl Serialize for StateCounts {
                 .zip(self.0)
                 .map(|(state, count)| (state.name(), count)),
         )
+    }
+}
+
+impl JsonSchema for StateCounts {
+    fn schema_name() -> Cow<'static, str> {
+        "StateCounts".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let count = generator.subschema_for::<usize>();
+        let properties: Map<String, Value> = TaskState::ALL
+            .iter()
+            .map(|state| (state.name().to_owned(), count.clone().to_value()))
+            .collect();
+        json_schema!({
+            "description": "How many tasks are in each state; every state is there.",
+            "type": "object",
+            "properties": properties,
+            "required": TaskState::ALL.map(TaskState::name),
+            "additionalProperties": false,
+        })
     }
 }
