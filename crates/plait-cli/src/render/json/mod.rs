@@ -1,6 +1,6 @@
 //! `--json`: the objects printed about runs, one serialized view type each, whatever they
 //! are read from (the engine's report, the store's record or its list of runs). The JSON
-//! Schemas in `crates/plait-cli/schema/` describe them.
+//! Schemas in `crates/plait-cli/schema/` describe them; `docs/cli-json.md`, for users.
 
 mod not_run;
 mod record;
