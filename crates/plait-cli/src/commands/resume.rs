@@ -46,12 +46,19 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
         return exit::BAD_INPUT;
     }
     let store: Arc<dyn Store> = Arc::new(store);
-    let engine = super::run::engine(args.execution.jobs, Some(store));
+    let engine = super::run::engine(args.execution.jobs, Some(store.clone()));
     let definition = RunDefinition {
         workflow: loaded.name.clone(),
         source: record.summary.source.clone(),
         text: loaded.text.to_string(),
         hash: loaded.hash.clone(),
+    };
+    let for_json = super::run::JsonContext {
+        inputs: match &record.inputs {
+            serde_json::Value::Object(inputs) => inputs.clone(),
+            _ => serde_json::Map::new(),
+        },
+        store: Some(store),
     };
     let plan = Arc::new(loaded.plan);
     let jobs = engine.jobs();
@@ -61,6 +68,7 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
         &loaded.name,
         definition,
         &args.execution,
+        for_json,
         jobs,
         |options| engine.resume(&plan, &record, options),
     )

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 
 use plait_core::{Plan, Value, ValueType};
-use plait_engine::{Engine, RunDefinition, RunError, RunOptions};
+use plait_engine::{Engine, RunDefinition, RunError, RunOptions, RunReport};
+use plait_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::RunArgs;
 use crate::exit;
-use crate::render::{json, progress::Progress, summary};
+use crate::render::json::{self, RunView};
+use crate::render::{progress::Progress, summary};
 
 pub(crate) async fn run(args: RunArgs) -> u8 {
     let loaded = match super::load(&args.file) {
@@ -40,6 +42,10 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         text: loaded.text.to_string(),
         hash: loaded.hash.clone(),
     };
+    let for_json = JsonContext {
+        inputs: json::inputs_json(&loaded.plan, &inputs),
+        store: store.clone(),
+    };
     let plan = Arc::new(loaded.plan);
     let engine = engine(args.execution.jobs, store);
     let jobs = engine.jobs();
@@ -48,10 +54,19 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         &loaded.name,
         definition,
         &args.execution,
+        for_json,
         jobs,
         |options| engine.run(&plan, inputs, options),
     )
     .await
+}
+
+/// What a run's `--json` object needs besides the engine's report.
+pub(super) struct JsonContext {
+    /// The run's inputs, defaults filled in.
+    pub(super) inputs: serde_json::Map<String, serde_json::Value>,
+    /// Where the run is recorded, if it is.
+    pub(super) store: Option<Arc<dyn Store>>,
 }
 
 pub(super) fn engine(jobs: Option<usize>, store: Option<Arc<dyn plait_store::Store>>) -> Engine {
@@ -71,11 +86,12 @@ pub(super) async fn drive<F>(
     name: &str,
     definition: RunDefinition,
     execution: &crate::cli::ExecutionArgs,
+    for_json: JsonContext,
     jobs: usize,
     start: impl FnOnce(RunOptions) -> F,
 ) -> u8
 where
-    F: std::future::Future<Output = Result<plait_engine::RunReport, RunError>>,
+    F: std::future::Future<Output = Result<RunReport, RunError>>,
 {
     let cancel = CancellationToken::new();
     watch_interrupts(cancel.clone());
@@ -83,7 +99,7 @@ where
     let options = RunOptions::new()
         .observer(progress.clone())
         .cancel(cancel)
-        .definition(definition)
+        .definition(definition.clone())
         .no_cache(execution.no_cache);
     let as_json = execution.json;
     let report = match start(options).await {
@@ -105,13 +121,37 @@ where
     progress.finish();
     summary::print(&report);
     if as_json {
-        println!("{}", json::report(&report));
+        json::print(&run_view(&report, &definition, for_json, plan).await);
     } else {
         for (name, value) in &report.outputs {
             println!("{name} = {}", value.to_json());
         }
     }
     exit::for_status(report.status)
+}
+
+/// The run as `--json` prints it: as recorded, the object `plait show RUN --json` prints;
+/// from the report when it is not recorded, or its record cannot be read back.
+async fn run_view(
+    report: &RunReport,
+    definition: &RunDefinition,
+    for_json: JsonContext,
+    plan: &Plan,
+) -> RunView {
+    if let Some(store) = &for_json.store {
+        match store.run(&report.run_id).await {
+            Ok(Some(record)) => return RunView::from_record(&record, Some(plan)),
+            Ok(None) => eprintln!(
+                "warning: run `{}` is not in the store: printing the engine's report",
+                report.run_id
+            ),
+            Err(error) => eprintln!(
+                "warning: cannot read run `{}` back from the store ({error}): printing the engine's report",
+                report.run_id
+            ),
+        }
+    }
+    RunView::from_report(report, definition, for_json.inputs)
 }
 
 /// Reads `--set NAME=VALUE` against the declared inputs' types.

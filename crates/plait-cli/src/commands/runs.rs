@@ -1,10 +1,10 @@
 //! `plait runs`: the recorded runs, newest first.
 
-use plait_store::{RunSummary, Store};
-use serde_json::json;
+use plait_store::Store;
 
 use crate::cli::StoreArgs;
 use crate::exit;
+use crate::render::json::{self, RunSummaryView};
 use crate::render::time::{duration_between, timestamp};
 
 pub(crate) async fn runs(args: &StoreArgs, as_json: bool) -> u8 {
@@ -23,8 +23,8 @@ pub(crate) async fn runs(args: &StoreArgs, as_json: bool) -> u8 {
         None => Vec::new(),
     };
     if as_json {
-        let list: Vec<_> = runs.iter().map(summary_json).collect();
-        println!("{}", serde_json::Value::Array(list));
+        let list: Vec<RunSummaryView> = runs.iter().map(RunSummaryView::from_summary).collect();
+        json::print(&list);
         return exit::OK;
     }
     if runs.is_empty() {
@@ -49,16 +49,4 @@ pub(crate) async fn runs(args: &StoreArgs, as_json: bool) -> u8 {
         );
     }
     exit::OK
-}
-
-/// A run as `plait runs --json` lists it; `plait show --json` adds to it.
-pub(super) fn summary_json(run: &RunSummary) -> serde_json::Value {
-    json!({
-        "run_id": run.run_id,
-        "workflow": run.workflow,
-        "source": run.source,
-        "status": run.state.name(),
-        "started_at": timestamp(run.started_at),
-        "finished_at": run.finished_at.map(timestamp),
-    })
 }

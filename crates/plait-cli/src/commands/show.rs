@@ -1,10 +1,10 @@
 //! `plait show RUN`: one recorded run, task by task.
 
 use plait_store::{RunRecord, RunSummary, Store};
-use serde_json::{Map, json};
 
 use crate::cli::StoreArgs;
 use crate::exit;
+use crate::render::json::{self, RunView, recorded_plan};
 use crate::render::time::{duration_between, timestamp};
 
 pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
@@ -13,7 +13,8 @@ pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
         Err(code) => return code,
     };
     if as_json {
-        println!("{}", to_json(&record));
+        let plan = recorded_plan(&record);
+        json::print(&RunView::from_record(&record, plan.as_ref()));
     } else {
         print(&record);
     }
@@ -116,31 +117,4 @@ fn print(record: &RunRecord) {
 /// The run whose result the task reused, if it did.
 fn reused_from(task: &plait_store::TaskRecord) -> Option<&str> {
     task.key.as_ref()?.cached_from.as_deref()
-}
-
-fn to_json(record: &RunRecord) -> serde_json::Value {
-    let run = &record.summary;
-    let tasks: Map<String, serde_json::Value> = record
-        .tasks
-        .iter()
-        .map(|task| {
-            let entry = json!({
-                "state": task.state.name(),
-                "attempts": task.attempts,
-                "started_at": task.started_at.map(timestamp),
-                "finished_at": task.finished_at.map(timestamp),
-                "outputs": task.outputs,
-                "error": task.error,
-                "revert_error": task.revert_error,
-                "cached": task.cached(),
-                "reused_from": reused_from(task),
-            });
-            (task.task.clone(), entry)
-        })
-        .collect();
-    let mut shown = super::runs::summary_json(run);
-    shown["definition_hash"] = json!(record.definition_hash);
-    shown["inputs"] = record.inputs.clone();
-    shown["tasks"] = serde_json::Value::Object(tasks);
-    shown
 }

@@ -8,7 +8,7 @@ pub(crate) fn timestamp(millis: i64) -> String {
 }
 
 /// RFC 3339, UTC, milliseconds.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
+fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 

@@ -10,6 +10,7 @@ mod crash;
 mod examples;
 mod failures;
 mod interrupt;
+mod json;
 mod output;
 mod store;
 mod support;

@@ -171,7 +171,7 @@ provides = { z = "int" }
 "#;
 
 /// Runs CRASHING until plait is killed; returns the interrupted run's id.
-fn crashed_run(scratch: &Scratch) -> String {
+pub(crate) fn crashed_run(scratch: &Scratch) -> String {
     scratch.write("crash.toml", CRASHING);
     let killed = scratch.plait(&["run", "crash.toml"]);
     assert_eq!(killed.code, 128 + 9, "plait was killed: {}", killed.stderr);
