@@ -66,9 +66,13 @@ fn main() -> anyhow::Result<()> {
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    // As `plait` does: a SQLite store's writer thread gets a core of its own.
-    if matches!(args.store.as_deref(), Some("sqlite" | "sqlite-normal")) {
-        plait_store_sqlite::leave_the_writer_a_core(&mut builder);
+    // As `plait` does: one worker fewer than the cores, at least one, gives a SQLite store's
+    // writer thread a core of its own (a store in memory has no writer, and loses by it);
+    // tokio reads its own `TOKIO_WORKER_THREADS` when no count is set here.
+    let sqlite = matches!(args.store.as_deref(), Some("sqlite" | "sqlite-normal"));
+    if sqlite && std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        builder.worker_threads(cores.saturating_sub(1).max(1));
     }
     let runtime = builder.build()?;
     let workers = runtime.metrics().num_workers();

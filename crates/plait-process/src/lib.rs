@@ -15,11 +15,16 @@
 //! [`CommandTask`] is the [`plait_core::Task`] that workflow files' `command` tasks become:
 //! argv with `{name}` placeholders, inputs as `PLAIT_IN_<NAME>` and JSON on stdin, outputs as
 //! a JSON object on stdout, and an optional revert command.
+//!
+//! [`host_name`], [`process_start_time`] and [`is_alive`] are the host facts a store needs to
+//! tell a running run from an interrupted one.
 
 mod command;
+mod host;
 mod process;
 
 pub use command::{CommandSpec, CommandTask};
+pub use host::{host_name, is_alive, process_start_time};
 pub use process::{
     DEFAULT_KILL_GRACE, DEFAULT_STDOUT_LIMIT, ProcessError, ProcessOutcome, STDERR_TAIL_BYTES,
     Subprocess, kill_all_process_groups,

@@ -40,26 +40,6 @@ use crate::writer::{Request, Stats};
 /// Threads reading a run's cache entries at once (see `cache_entries_of`).
 const SCAN_THREADS: usize = 2;
 
-/// Worker threads for a tokio runtime whose runs record to a [`SqliteStore`]: one fewer
-/// than the machine's cores, at least one, so the store's writer thread, whose commits every
-/// task waits on, has a core to itself rather than taking turns with the runtime's workers.
-/// On 2 cores a first run of `plait-bench layered --tasks 10000 --store sqlite` took
-/// 8.7-9.1 us per task with one worker against 9.8-10.1 with two, in alternating rounds; a
-/// store in memory, which has no writer thread, gained nothing (docs/store.md). How many
-/// tasks run at once (`jobs`) is a separate setting.
-pub fn runtime_workers() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    cores.saturating_sub(1).max(1)
-}
-
-/// Gives `builder` [`runtime_workers`] workers, unless tokio's own `TOKIO_WORKER_THREADS`
-/// says how many to start (tokio reads it when no count is set).
-pub fn leave_the_writer_a_core(builder: &mut tokio::runtime::Builder) {
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        builder.worker_threads(runtime_workers());
-    }
-}
-
 /// Options for [`SqliteStore::open_with`].
 #[derive(Clone, Debug)]
 pub struct SqliteOptions {

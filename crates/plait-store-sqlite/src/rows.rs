@@ -3,7 +3,7 @@
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, host_name, owner_alive,
+    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
@@ -93,7 +93,7 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     };
     let state = match status.as_deref().and_then(run_status) {
         Some(status) => RunState::Finished(status),
-        None if owner_alive(&owner, &host_name()) => RunState::Running,
+        None if owner_alive(&owner) => RunState::Running,
         None => RunState::Interrupted,
     };
     Ok(RunSummary {

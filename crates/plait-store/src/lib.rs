@@ -85,49 +85,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 }
 
 /// Whether the process that owns a run is still alive, for telling `running` from
-/// `interrupted`. A run owned by another host is taken to be alive: only a store that many
+/// `interrupted`: it runs, and it is the same process (its start time), not one that took
+/// its pid later. A run owned by another host is taken to be alive: only a store that many
 /// hosts share can tell, with leases (the job board).
-pub fn owner_alive(owner: &Owner, this_host: &str) -> bool {
-    if owner.host != this_host {
-        return true;
-    }
-    // Alive: /proc has it, it is not a zombie, and it is the same process (start time).
-    match process_start(owner.pid) {
-        Some(started) => started == owner.started,
-        None => false,
-    }
-}
-
-/// The start time of a live (not zombie) process, from `/proc/PID/stat`.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name: state is the first, start time the 20th.
-    let (_, rest) = stat.rsplit_once(") ")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    if matches!(fields.first(), Some(&("Z" | "X"))) {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
-}
-
-/// This machine's name, as recorded in [`Owner::host`] (read once: listing runs asks for
-/// every unfinished one).
-pub fn host_name() -> String {
-    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    NAME.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|name| name.trim().to_owned())
-            .unwrap_or_else(|_| "localhost".to_owned())
-    })
-    .clone()
+pub fn owner_alive(owner: &Owner) -> bool {
+    owner.host != plait_process::host_name() || plait_process::is_alive(owner.pid, owner.started)
 }
 
 /// The current process as an owner.
 pub fn this_process() -> Owner {
     let pid = std::process::id();
     Owner {
-        host: host_name(),
+        host: plait_process::host_name(),
         pid,
-        started: process_start(pid).unwrap_or(0),
+        started: plait_process::process_start_time(pid).unwrap_or(0),
     }
 }

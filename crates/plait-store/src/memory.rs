@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use crate::blobs::BlobDir;
 use crate::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, NewRun, RunRecord, RunState,
-    RunSummary, Store, StoreError, TaskFold, Write, host_name, owner_alive,
+    RunSummary, Store, StoreError, TaskFold, Write, owner_alive,
 };
 
 #[derive(Debug, Default)]
@@ -270,7 +270,7 @@ fn blob_error(path: &std::path::Path, error: &std::io::Error) -> StoreError {
 
 /// A running run whose owner died is interrupted.
 fn settle_state(summary: &mut RunSummary) {
-    if summary.state == RunState::Running && !owner_alive(&summary.owner, &host_name()) {
+    if summary.state == RunState::Running && !owner_alive(&summary.owner) {
         summary.state = RunState::Interrupted;
     }
 }

@@ -13,8 +13,9 @@ pub type Millis = i64;
 pub struct Owner {
     pub host: String,
     pub pid: u32,
-    /// When the process started (clock ticks since boot, `/proc/PID/stat` field 22): a pid
-    /// reused by another process after the owner died does not pass for the owner.
+    /// When the process started (clock ticks since boot, from
+    /// `plait_process::process_start_time`): a pid reused by another process after the owner
+    /// died does not pass for the owner.
     pub started: u64,
 }
 

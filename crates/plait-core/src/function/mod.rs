@@ -28,14 +28,10 @@ type CallFn = dyn Fn(TaskContext, Inputs) -> BoxFuture<Result<Outputs, TaskError
 
 /// A task made from a function or closure. Built by [`task_fn`], [`blocking_fn`] or
 /// [`FnTask::raw`].
-// In this order the function and the ports are adjacent (they were up to three cache lines
-// apart): a live flow reads the ports ahead of executing a task, and that brings in the
-// function the execution calls, in a large flow a cache miss of its own otherwise.
-#[repr(C)]
 pub struct FnTask {
-    call: Arc<CallFn>,
     requires: Vec<Port>,
     provides: Vec<Port>,
+    call: Arc<CallFn>,
     revert: Option<Arc<RevertFn>>,
     isolation: Isolation,
     problems: Vec<String>,

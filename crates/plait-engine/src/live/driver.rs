@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::graph::Graph;
+use super::prefetch::prefetch;
 use super::publish::{Board, LiveEvent, LiveFailure, LiveValue, Revision, Update};
 use super::same::{Files, same_value, same_values};
 use crate::attempt::Outcome;
@@ -511,7 +512,8 @@ impl Driver {
             sum = sum.wrapping_add(self.graph.feeds_outputs[node as usize].len());
         }
         // Pass 2: one pointer away: the path's and ports' allocations (whose reference counts
-        // an execution takes), the task, the sources, the last execution's inputs and results.
+        // an execution takes), the task (all of it: its layout is its own), the sources, the
+        // last execution's inputs and results.
         for &node in cone {
             let plan_node = plan.node(node);
             sum = sum.wrapping_add(usize::from(
@@ -525,7 +527,7 @@ impl Driver {
                         .first()
                         .map_or(0, |source| matches!(source, Source::Input(_)) as usize),
                 );
-                sum = sum.wrapping_add(slot.task.requires().len());
+                prefetch(&*slot.task);
             }
             let state = &self.nodes[node as usize];
             if let Some(Some(value)) = state.executed_with.as_ref().map(|with| with.first()) {

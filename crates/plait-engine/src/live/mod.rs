@@ -30,6 +30,7 @@
 
 mod driver;
 mod graph;
+mod prefetch;
 mod publish;
 mod same;
 

@@ -1,0 +1,104 @@
+//! Facts about this machine and its processes: its name, and whether a process seen earlier
+//! (a run's owner) still runs. Read through `nix` and `procfs`, not parsed by hand.
+
+use std::sync::OnceLock;
+
+use procfs::process::{ProcState, Process};
+
+/// This machine's name; `localhost` if it cannot be read. Read once: listing runs asks for
+/// it once per unfinished run.
+pub fn host_name() -> String {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|name| name.into_string().ok())
+            .unwrap_or_else(|| "localhost".to_owned())
+    })
+    .clone()
+}
+
+/// When process `pid` started, in clock ticks since boot, while it runs. `None` once it has
+/// exited, including as a zombie its parent has not reaped yet.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = Process::new(i32::try_from(pid).ok()?).ok()?.stat().ok()?;
+    match stat.state() {
+        Ok(ProcState::Zombie | ProcState::Dead) => None,
+        _ => Some(stat.starttime),
+    }
+}
+
+/// Whether process `pid` runs and is the one that started at `started` (as
+/// [`process_start_time`] gave it): a pid the system handed to another process after the
+/// first one exited does not pass for it.
+pub fn is_alive(pid: u32, started: u64) -> bool {
+    process_start_time(pid) == Some(started)
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    use nix::unistd::Pid;
+
+    use super::*;
+
+    /// A child that runs until its stdin closes, and its start time.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test reaps the child itself, which a supervised `Subprocess` would do"
+    )]
+    fn child() -> (std::process::Child, u32, u64) {
+        let child = std::process::Command::new("cat")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let started = process_start_time(pid).expect("`cat` runs until its stdin closes");
+        (child, pid, started)
+    }
+
+    #[test]
+    fn this_process_is_alive_with_its_own_start_time() {
+        let pid = std::process::id();
+        let started = process_start_time(pid).unwrap();
+        assert!(is_alive(pid, started));
+        assert!(
+            !is_alive(pid, started + 1),
+            "another start time is another process"
+        );
+    }
+
+    #[test]
+    fn a_child_is_alive_until_reaped() {
+        let (mut child, pid, started) = child();
+        assert!(is_alive(pid, started));
+        drop(child.stdin.take());
+        child.wait().unwrap();
+        assert!(!is_alive(pid, started));
+    }
+
+    #[test]
+    fn a_zombie_is_not_alive() {
+        let (mut child, pid, started) = child();
+        drop(child.stdin.take());
+        // Wait for the exit but leave the child unreaped: a zombie.
+        let raw = Pid::from_raw(i32::try_from(pid).unwrap());
+        waitid(Id::Pid(raw), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT).unwrap();
+        let state = Process::new(raw.as_raw()).unwrap().stat().unwrap().state();
+        assert_eq!(state.unwrap(), ProcState::Zombie);
+        assert!(!is_alive(pid, started));
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn no_such_pid_is_not_alive() {
+        assert_eq!(process_start_time(u32::MAX), None);
+        assert!(!is_alive(u32::MAX, 0));
+    }
+
+    #[test]
+    fn the_host_has_a_name() {
+        assert!(!host_name().is_empty());
+        assert_eq!(host_name(), host_name());
+    }
+}
