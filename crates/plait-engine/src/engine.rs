@@ -119,6 +119,12 @@ impl Engine {
         record: &plait_store::RunRecord,
         options: RunOptions,
     ) -> Result<RunReport, RunError> {
+        if let plait_store::RunState::Finished(status) = record.summary.state {
+            return Err(RunError::Ended {
+                run_id: record.summary.run_id.as_str().into(),
+                status,
+            });
+        }
         let recorded = record.inputs.as_object().cloned().unwrap_or_default();
         let mut inputs: Vec<(Arc<str>, Value)> = Vec::new();
         for input in plan.inputs() {

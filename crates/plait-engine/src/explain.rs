@@ -295,11 +295,11 @@ mod tests {
                 state: RunState::Finished(plait_core::RunStatus::Succeeded),
                 started_at: 0,
                 finished_at: Some(1),
-                owner: Owner {
+                owner: Some(Owner {
                     host: "h".to_owned(),
                     pid: 1,
                     started: 1,
-                },
+                }),
             },
             definition: String::new(),
             definition_hash: String::new(),

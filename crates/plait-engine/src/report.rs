@@ -89,6 +89,9 @@ pub enum RunError {
         name: Arc<str>,
         mismatch: TypeMismatch,
     },
+    /// A resume of a run that already ended.
+    #[error("run `{run_id}` already ended ({status}): there is nothing to resume")]
+    Ended { run_id: Arc<str>, status: RunStatus },
     /// A bug in the engine stopped the run where it was; its record is left as it was.
     #[error("internal error: {message}: this is a bug in plait, please report it")]
     Internal { message: String },

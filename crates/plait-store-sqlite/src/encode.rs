@@ -29,6 +29,13 @@ pub(crate) enum Encoded {
         run_id: String,
         entry: cache::EntryId,
     },
+    Claim {
+        run_id: String,
+        owner: plait_store::Owner,
+    },
+    Release {
+        run_id: String,
+    },
     RunFinished {
         run_id: String,
         status: &'static str,
@@ -42,6 +49,8 @@ impl Encoded {
             Encoded::Log { run_id, .. }
             | Encoded::Used { run_id, .. }
             | Encoded::Forget { run_id, .. }
+            | Encoded::Claim { run_id, .. }
+            | Encoded::Release { run_id }
             | Encoded::RunFinished { run_id, .. } => run_id,
             Encoded::Cache(row) => &row.run_id,
         }
@@ -82,6 +91,8 @@ fn encode_one(write: Write) -> Result<Encoded, StoreError> {
             run_id,
             entry: cache::EntryId::new(task, key),
         },
+        Write::Claim { run_id, owner } => Encoded::Claim { run_id, owner },
+        Write::Release { run_id } => Encoded::Release { run_id },
         Write::RunFinished { run_id, status, at } => Encoded::RunFinished {
             run_id,
             status: status.name(),

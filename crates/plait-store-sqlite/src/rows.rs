@@ -71,6 +71,18 @@ pub(crate) fn apply<'a>(
             Encoded::Cache(row) => cache::insert_entry(tx, blobs, row)?,
             Encoded::Used { entry, at, .. } => cache::mark_used(tx, entry, *at)?,
             Encoded::Forget { entry, .. } => cache::forget(tx, entry)?,
+            Encoded::Claim { run_id, owner } => {
+                tx.prepare_cached(
+                    "UPDATE runs SET owner_host = ?2, owner_pid = ?3, owner_started = ?4 WHERE run_id = ?1",
+                )?
+                .execute(params![run_id, owner.host, owner.pid, owner.started as i64])?;
+            }
+            Encoded::Release { run_id } => {
+                tx.prepare_cached(
+                    "UPDATE runs SET owner_host = '', owner_pid = ?2, owner_started = 0 WHERE run_id = ?1",
+                )?
+                .execute(params![run_id, RELEASED_PID])?;
+            }
             Encoded::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
                     "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
@@ -82,18 +94,37 @@ pub(crate) fn apply<'a>(
     Ok(())
 }
 
+/// The pid a released run records as its owner's: no process has it (the owner columns
+/// predate releasing, and are NOT NULL).
+const RELEASED_PID: u32 = 0;
+
+/// The owner of `run_id` as recorded, `None` if it was released.
+pub(crate) fn owner(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Owner>> {
+    conn.prepare_cached("SELECT owner_host, owner_pid, owner_started FROM runs WHERE run_id = ?1")?
+        .query_row(params![run_id], |row| owner_at(row, 0))
+}
+
+/// The owner in the three columns from `first` (host, pid, start time); `None` if released.
+fn owner_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Option<Owner>> {
+    let pid: u32 = row.get(first + 1)?;
+    if pid == RELEASED_PID {
+        return Ok(None);
+    }
+    Ok(Some(Owner {
+        host: row.get(first)?,
+        pid,
+        started: row.get::<_, i64>(first + 2)? as u64,
+    }))
+}
+
 const SUMMARY_COLUMNS: &str = "run_id, workflow, source, status, started_at, finished_at, owner_host, owner_pid, owner_started";
 
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let status: Option<String> = row.get(3)?;
-    let owner = Owner {
-        host: row.get(6)?,
-        pid: row.get(7)?,
-        started: row.get::<_, i64>(8)? as u64,
-    };
+    let owner = owner_at(row, 6)?;
     let state = match status.as_deref().and_then(run_status) {
         Some(status) => RunState::Finished(status),
-        None if owner_alive(&owner) => RunState::Running,
+        None if owner.as_ref().is_some_and(owner_alive) => RunState::Running,
         None => RunState::Interrupted,
     };
     Ok(RunSummary {

@@ -200,9 +200,24 @@ fn commit(
                             break;
                         }
                     }
-                    match unknown {
-                        Some(run_id) => Err(StoreError::UnknownRun { run_id }),
-                        None => {
+                    // A claim is judged in the transaction that makes it, so two claimers
+                    // cannot both win.
+                    let mut refused = None;
+                    if unknown.is_none() {
+                        for write in writes {
+                            if let Encoded::Claim { run_id, .. } = write {
+                                let owner = rows::owner(&tx, run_id)?;
+                                refused = plait_store::claim_refused(run_id, owner.as_ref());
+                                if refused.is_some() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    match (unknown, refused) {
+                        (Some(run_id), _) => Err(StoreError::UnknownRun { run_id }),
+                        (None, Some(refused)) => Err(refused),
+                        (None, None) => {
                             keeps_results |= writes.iter().any(|write| {
                                 matches!(write, Encoded::Cache(_) | Encoded::RunFinished { .. })
                             });

@@ -195,6 +195,43 @@ pub async fn dead_owners_mean_interrupted(store: &dyn Store) {
     );
 }
 
+/// A run is owned by one process at a time: a live owner keeps it, a released run is
+/// interrupted and unowned, and a claim takes it over.
+pub async fn claims_and_releases(store: &dyn Store) {
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    let claim = || {
+        vec![Write::Claim {
+            run_id: "r1".to_owned(),
+            owner: this_process(),
+        }]
+    };
+    let refused = store.write(claim()).await.unwrap_err();
+    assert!(
+        matches!(refused, StoreError::RunOwned { .. }),
+        "{refused:?}"
+    );
+    store
+        .write(vec![Write::Release {
+            run_id: "r1".to_owned(),
+        }])
+        .await
+        .unwrap();
+    let released = store.run("r1").await.unwrap().unwrap().summary;
+    assert_eq!(
+        (released.state, released.owner),
+        (RunState::Interrupted, None)
+    );
+    store.write(claim()).await.unwrap();
+    let claimed = store.run("r1").await.unwrap().unwrap().summary;
+    assert_eq!(
+        (claimed.state, claimed.owner),
+        (RunState::Running, Some(this_process()))
+    );
+}
+
 /// Many writers at once: every write lands, each exactly once.
 pub async fn concurrent_writes_all_land(store: Arc<dyn Store>) {
     store
@@ -519,6 +556,12 @@ macro_rules! store_conformance_tests {
         async fn dead_owners_mean_interrupted() {
             let store = $make;
             $crate::conformance::dead_owners_mean_interrupted(&store).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn claims_and_releases() {
+            let store = $make;
+            $crate::conformance::claims_and_releases(&store).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

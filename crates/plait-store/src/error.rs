@@ -30,6 +30,15 @@ pub enum StoreError {
     UnknownRun { run_id: String },
     #[error("run `{run_id}` is already in the store")]
     DuplicateRun { run_id: String },
+    /// A claim on a run whose owner is alive.
+    #[error(
+        "run `{run_id}` is owned by process {pid} on {host}, which is still running: wait for it, or stop it first"
+    )]
+    RunOwned {
+        run_id: String,
+        host: String,
+        pid: u32,
+    },
     /// A write that records a step the task lifecycle does not allow: a bug in the writer.
     #[error(
         "run `{run_id}`: task `{task}` cannot be recorded as `{to}` after `{from}`: this is a bug in plait, please report it"

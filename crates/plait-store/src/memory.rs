@@ -75,7 +75,7 @@ impl Store for MemoryStore {
                     state: RunState::Running,
                     started_at: run.started_at,
                     finished_at: None,
-                    owner: run.owner,
+                    owner: Some(run.owner),
                 },
                 definition: run.definition,
                 definition_hash: run.definition_hash,
@@ -105,6 +105,14 @@ impl Store for MemoryStore {
                 return Err(StoreError::UnknownRun {
                     run_id: missing.run_id().to_owned(),
                 });
+            }
+            for write in &writes {
+                if let Write::Claim { run_id, .. } = write {
+                    let owner = inner.runs[run_id].record.summary.owner.as_ref();
+                    if let Some(refused) = crate::claim_refused(run_id, owner) {
+                        return Err(refused);
+                    }
+                }
             }
             inner.states.admit(&writes)?;
             for write in writes {
@@ -268,9 +276,9 @@ fn blob_error(path: &std::path::Path, error: &std::io::Error) -> StoreError {
     }
 }
 
-/// A running run whose owner died is interrupted.
+/// A running run whose owner died, or let go of it, is interrupted.
 fn settle_state(summary: &mut RunSummary) {
-    if summary.state == RunState::Running && !owner_alive(&summary.owner) {
+    if summary.state == RunState::Running && !summary.owner.as_ref().is_some_and(owner_alive) {
         summary.state = RunState::Interrupted;
     }
 }
@@ -288,6 +296,16 @@ fn apply(inner: &mut Inner, write: Write) {
                 .summary;
             summary.state = RunState::Finished(status);
             summary.finished_at = Some(at);
+            return;
+        }
+        Write::Claim { run_id, owner } => {
+            let run = inner.runs.get_mut(&run_id).expect("checked above");
+            run.record.summary.owner = Some(owner);
+            return;
+        }
+        Write::Release { run_id } => {
+            let run = inner.runs.get_mut(&run_id).expect("checked above");
+            run.record.summary.owner = None;
             return;
         }
         Write::Forget { task, key, .. } => {

@@ -83,6 +83,12 @@ pub enum Write {
         task: String,
         key: String,
     },
+    /// `owner` takes an unfinished run over (a resume): refused with
+    /// [`crate::StoreError::RunOwned`] while another owner is alive, this process included.
+    Claim { run_id: String, owner: Owner },
+    /// The owner lets go of an unfinished run (it stopped without ending: its future was
+    /// dropped): the run is interrupted, and anyone may claim it.
+    Release { run_id: String },
     /// The run ended.
     RunFinished {
         run_id: String,
@@ -100,6 +106,8 @@ impl Write {
             Write::Cache(entry) => &entry.run_id,
             Write::Used { run_id, .. }
             | Write::Forget { run_id, .. }
+            | Write::Claim { run_id, .. }
+            | Write::Release { run_id }
             | Write::RunFinished { run_id, .. } => run_id,
         }
     }
@@ -110,7 +118,7 @@ impl Write {
 pub enum RunState {
     /// Its owner is alive and it has not finished.
     Running,
-    /// It has not finished and its owner is gone: it can be resumed.
+    /// It has not finished and its owner is gone, or let go of it: it can be resumed.
     Interrupted,
     Finished(RunStatus),
 }
@@ -134,7 +142,8 @@ pub struct RunSummary {
     pub state: RunState,
     pub started_at: Millis,
     pub finished_at: Option<Millis>,
-    pub owner: Owner,
+    /// `None` once its owner let go of it unfinished (see [`Write::Release`]).
+    pub owner: Option<Owner>,
 }
 
 /// The latest known state of one task of a run.

@@ -18,11 +18,13 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
     match record.summary.state {
         RunState::Interrupted => {}
         RunState::Running => {
-            let owner = &record.summary.owner;
-            eprintln!(
-                "error: run `{run_id}` is still running (process {} on {}): wait for it, or stop it first",
-                owner.pid, owner.host
-            );
+            let by = record
+                .summary
+                .owner
+                .as_ref()
+                .map(|owner| format!(" (process {} on {})", owner.pid, owner.host))
+                .unwrap_or_default();
+            eprintln!("error: run `{run_id}` is still running{by}: wait for it, or stop it first");
             return exit::BAD_INPUT;
         }
         RunState::Finished(status) => {

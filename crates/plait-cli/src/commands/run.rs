@@ -211,7 +211,10 @@ fn input_help(plan: &Plan, error: &RunError) -> Option<String> {
             ))
         }
         RunError::UnknownInput { .. } => Some(format!("the workflow takes {}", known_inputs(plan))),
-        RunError::InputType { .. } | RunError::Store(_) | RunError::Internal { .. } => None,
+        RunError::InputType { .. }
+        | RunError::Store(_)
+        | RunError::Internal { .. }
+        | RunError::Ended { .. } => None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! with one of them, so a chain runs with no hand-offs at all and a wide graph with one lock
 //! per task.
 
+mod active;
 mod attempt;
 mod cache;
 mod persist;
@@ -128,6 +129,34 @@ impl Shared {
         self.stop();
     }
 
+    /// The run's future was dropped before the run ended:
+    /// nothing new starts, and running attempts are cancelled (async ones dropped, blocking
+    /// ones told through their token, processes sent TERM, then KILL). Once every runner is
+    /// done, the run is released in the store: interrupted, with no owner, for a resume to
+    /// claim, in this process or another. That happens on the runtime, after the future is
+    /// gone; if the runtime shuts down first, the process's exit leaves the run interrupted
+    /// all the same.
+    fn abandon(self: Arc<Self>, active: active::Active) {
+        self.stop();
+        let runtime = self.runtime.clone();
+        runtime.spawn(async move {
+            self.wait_idle().await;
+            self.release().await;
+            drop(active);
+        });
+    }
+
+    /// Waits until no runner is left.
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.is_idle() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Stops starting tasks and cancels the running ones.
     fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
@@ -154,23 +183,49 @@ impl Shared {
     }
 }
 
-/// Runs the plan to its end. Fails only if the store fails: the run then stops where its
-/// record stops, interrupted, to be resumed.
+/// Runs the plan to its end. Fails only if the store fails (or on a bug in the engine): the
+/// run then stops where its record stops, interrupted, to be resumed. Dropping the future
+/// stops the run too (see `Shared::abandon`).
 pub(crate) async fn execute(
     plan: Arc<Plan>,
     inputs: Box<[Value]>,
     config: RunConfig,
     prior: Option<Prior>,
 ) -> Result<RunReport, crate::RunError> {
-    let started_at = config.clock.now();
-    let user_cancel = config.cancel.clone();
+    let Some(active) = active::Active::enter(&config.run_id) else {
+        return Err(crate::RunError::Store(plait_store::StoreError::RunOwned {
+            run_id: config.run_id.to_string(),
+            host: plait_store::this_process().host,
+            pid: std::process::id(),
+        }));
+    };
     let shared = Arc::new(Shared::new(plan, inputs, config));
+    let mut guard = AbandonOnDrop(Some((shared.clone(), active)));
+    let result = drive(&shared, prior).await;
+    let (shared, active) = guard.0.take().expect("taken only here and on drop");
+    if result.is_err() {
+        // Stopped short: let go of the run for a resume, once nothing runs any more.
+        shared.stop();
+        shared.wait_idle().await;
+        shared.release().await;
+    }
+    drop(active);
+    result
+}
+
+/// The run from its record's start to its end.
+async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, crate::RunError> {
+    let started_at = shared.config.clock.now();
+    let user_cancel = shared.config.cancel.clone();
     let ready = match &prior {
         None => {
             shared.create_run(started_at).await?;
             None
         }
-        Some(prior) => Some(shared.restore(prior)),
+        Some(prior) => {
+            shared.claim_run(prior.owner()).await?;
+            Some(shared.restore(prior))
+        }
     };
     shared.preload_cache().await;
     for node in 0..shared.plan.len() as NodeId {
@@ -181,10 +236,10 @@ pub(crate) async fn execute(
         }
     }
     match ready {
-        None => schedule::seed(&shared),
+        None => schedule::seed(shared),
         // A run that was reverting goes straight to its revert phase.
         Some(_) if prior.as_ref().is_some_and(Prior::reverting) => shared.stop(),
-        Some(ready) => schedule::make_ready(&shared, ready, None),
+        Some(ready) => schedule::make_ready(shared, ready, None),
     }
     loop {
         if shared.is_idle() {
@@ -204,7 +259,7 @@ pub(crate) async fn execute(
     // Reverts are recorded too: with a broken store, leave the run to a resume instead.
     if shared.is_stopping() && shared.store_failure().is_none() {
         let all: Vec<NodeId> = (0..shared.plan.len() as NodeId).collect();
-        revert::revert_region(&shared, &all).await;
+        revert::revert_region(shared, &all).await;
     }
     if let Some(error) = shared.store_failure() {
         return Err(error.into());
@@ -213,6 +268,18 @@ pub(crate) async fn execute(
     let report = shared.report(started_at);
     shared.finish_run(report.status).await?;
     Ok(report)
+}
+
+/// Abandons the run when `execute`'s future is dropped before the run ended; the run stays
+/// held in this process until it is released.
+struct AbandonOnDrop(Option<(Arc<Shared>, active::Active)>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        if let Some((shared, active)) = self.0.take() {
+            shared.abandon(active);
+        }
+    }
 }
 
 impl Shared {

@@ -66,6 +66,53 @@ impl Shared {
             .await
     }
 
+    /// Takes over the recorded run this one resumes: refused while its owner is alive. When
+    /// the owner is this process, no execution here holds the run any more (`Active`): it
+    /// ended without finishing the run and without letting go of it (its store failed), so
+    /// it is let go of here first.
+    pub(super) async fn claim_run(
+        &self,
+        owner: Option<&plait_store::Owner>,
+    ) -> Result<(), StoreError> {
+        let Some(store) = &self.config.store else {
+            return Ok(());
+        };
+        if owner == Some(&this_process()) {
+            store
+                .write(vec![Write::Release {
+                    run_id: self.config.run_id.to_string(),
+                }])
+                .await?;
+        }
+        store
+            .write(vec![Write::Claim {
+                run_id: self.config.run_id.to_string(),
+                owner: this_process(),
+            }])
+            .await
+    }
+
+    /// Lets go of a run that stops unfinished (see `Shared::abandon`): what is staged is
+    /// recorded first, then the run is left with no owner.
+    pub(super) async fn release(&self) {
+        if self.store_failure().is_some() {
+            return;
+        }
+        self.flush_results().await;
+        let release = Write::Release {
+            run_id: self.config.run_id.to_string(),
+        };
+        let Some((written, events)) = self.send_staged(vec![release]) else {
+            return;
+        };
+        match written.await {
+            Ok(()) => self.emit_all(events),
+            Err(error) => {
+                tracing::warn!(%error, run = %self.config.run_id, "releasing an abandoned run failed; it shows as interrupted once this process exits");
+            }
+        }
+    }
+
     pub(super) async fn finish_run(&self, status: RunStatus) -> Result<(), StoreError> {
         let finished = Write::RunFinished {
             run_id: self.config.run_id.to_string(),

@@ -17,6 +17,8 @@ pub(crate) struct Prior {
     tasks: HashMap<String, PriorTask>,
     /// Some task failed for good or a revert began: the run resumes by reverting.
     reverting: bool,
+    /// Who owned the run when it was read.
+    owner: Option<plait_store::Owner>,
 }
 
 struct PriorTask {
@@ -65,11 +67,19 @@ impl Prior {
             TaskState::Reverting | TaskState::Reverted | TaskState::RevertFailed => true,
             _ => false,
         });
-        Prior { tasks, reverting }
+        Prior {
+            tasks,
+            reverting,
+            owner: record.summary.owner.clone(),
+        }
     }
 
     pub(crate) fn reverting(&self) -> bool {
         self.reverting
+    }
+
+    pub(crate) fn owner(&self) -> Option<&plait_store::Owner> {
+        self.owner.as_ref()
     }
 }
 

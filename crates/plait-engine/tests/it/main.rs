@@ -3,6 +3,7 @@
 mod cache;
 mod common;
 mod deep;
+mod dropped;
 mod failure;
 mod lifecycle;
 mod live;
