@@ -86,7 +86,14 @@ fn run_and_kill(scratch: &Scratch, args: &[&str], delay: Duration) {
     scratch.spawn(args).kill_after(delay);
 }
 
-fn trial(seed: u64, text: &str, values: &[i64]) {
+/// What a trial did: whether the run was recorded before the first kill, and how many
+/// times it was resumed.
+struct Trial {
+    recorded: bool,
+    resumes: u32,
+}
+
+fn trial(seed: u64, text: &str, values: &[i64]) -> Trial {
     let mut rng = Rng(seed);
     let scratch = Scratch::new();
     scratch.write("flow.toml", text);
@@ -98,8 +105,12 @@ fn trial(seed: u64, text: &str, values: &[i64]) {
     let runs = json(&scratch.plait(&["runs", "--json"]).expect_code(0).stdout);
     let Some(run) = runs[0]["run_id"].as_str().map(str::to_owned) else {
         // Killed before the run was recorded: nothing to resume, nothing to check.
-        return;
+        return Trial {
+            recorded: false,
+            resumes: 0,
+        };
     };
+    let mut resumes = 0;
     for round in 0.. {
         assert!(round < 50, "seed {seed}: the run never ended");
         let status =
@@ -123,6 +134,7 @@ fn trial(seed: u64, text: &str, values: &[i64]) {
             &["resume", &run, "--jobs", "4"],
             Duration::from_millis(delay),
         );
+        resumes += 1;
         let ledger = std::fs::read_to_string(scratch.join("ledger")).unwrap_or_default();
         for task in ledger[ledger_before..].lines() {
             assert!(
@@ -150,6 +162,10 @@ fn trial(seed: u64, text: &str, values: &[i64]) {
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .unwrap();
     assert_eq!(check, "ok", "seed {seed}");
+    Trial {
+        recorded: true,
+        resumes,
+    }
 }
 
 #[test]
@@ -159,13 +175,23 @@ fn killed_runs_resume_to_the_outputs_of_an_uninterrupted_run() {
         .ok()
         .and_then(|s| s.parse().ok())
     {
-        return trial(seed, &text, &values);
+        trial(seed, &text, &values);
+        return;
     }
     let trials: u64 = std::env::var("PLAIT_CRASH_TRIALS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(50);
+    let (mut recorded, mut resumes) = (0, 0);
     for seed in 0..trials {
-        trial(seed, &text, &values);
+        let trial = trial(seed, &text, &values);
+        recorded += u64::from(trial.recorded);
+        resumes += u64::from(trial.resumes);
     }
+    // Every recorded run reached the outputs of an uninterrupted run with no recorded
+    // completion executed again and an intact store (each trial asserts it).
+    eprintln!(
+        "{trials} trials: {recorded} runs recorded and resumed to the end ({resumes} resumes), \
+         outputs identical in all, 0 recorded completions re-executed, integrity_check ok in all"
+    );
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use plait_core::{NodeId, NodeKind, Plan, Source, TaskSlot, Value};
+use plait_core::{NodeId, NodeKind, Plan, Source, TaskSlot, TaskState, Value};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +26,7 @@ use super::publish::{Board, LiveEvent, LiveFailure, LiveValue, Revision, Update}
 use super::same::{Files, same_value, same_values};
 use crate::attempt::Outcome;
 use crate::content::FileHashes;
+use crate::lifecycle::TaskLife;
 
 mod events;
 mod execute;
@@ -91,6 +92,10 @@ struct Node {
     events: VecDeque<LiveValue>,
     /// The revision the running execution computes (an event node's outputs' tag).
     running_revision: Revision,
+    /// Where the node is in the task lifecycle, which `status` follows: clean is `succeeded`
+    /// or `failed`, dirty `pending`, then `ready`, `running`; a stale execution is
+    /// `cancelled`. Steps only through `Driver::step`.
+    life: TaskLife,
 }
 
 /// A node's successors: a few kept in the node itself, more read from the plan.
@@ -197,6 +202,7 @@ impl Driver {
                 cancelled: false,
                 events: VecDeque::new(),
                 running_revision: 0,
+                life: TaskLife::default(),
             })
             .collect();
         Driver {
@@ -302,6 +308,19 @@ impl Driver {
             }
             self.progress
                 .send_replace((self.applied, self.settled_revision));
+        }
+    }
+
+    /// Takes `node`'s lifecycle through `path`, from where it is. The lifecycle refuses an
+    /// illegal step (a bug in the driver): see `TaskLife::go`.
+    fn step(&mut self, node: NodeId, path: &[TaskState]) {
+        let life = &mut self.nodes[node as usize].life;
+        for &to in path {
+            if to == TaskState::Running {
+                life.start_attempt();
+            } else {
+                life.go(to);
+            }
         }
     }
 
@@ -457,17 +476,20 @@ impl Driver {
                 Status::Ready => {
                     // Checked again once the change settles; its successors are dirty.
                     state.status = Status::Dirty;
+                    self.step(node, &[TaskState::Pending]);
                     continue;
                 }
                 Status::Running => {
                     self.cancel(node);
                     self.nodes[node as usize].status = Status::Dirty;
+                    self.step(node, &[TaskState::Pending]);
                     continue;
                 }
                 Status::Clean => {
                     state.status = Status::Dirty;
                     self.unsettled += 1;
                     self.cone.push(node);
+                    self.step(node, &[TaskState::Pending]);
                 }
             }
             let successors = self.nodes[node as usize].successors;
@@ -570,12 +592,14 @@ impl Driver {
             self.nodes[pred as usize].changed_at > self.nodes[node as usize].checked_at
         });
         let NodeKind::Task(slot) = &self.graph.plan.node(node).kind else {
+            self.step(node, &[TaskState::Ready, TaskState::Succeeded]);
             return Some(order_changed);
         };
         let inputs = match self.gather(slot, None) {
             Ok(inputs) => inputs,
             Err(failure) => {
                 // An input failed: the failure stands in for this task's outputs.
+                self.step(node, &[TaskState::Failed]);
                 let state = &mut self.nodes[node as usize];
                 let changed = !matches!(&state.results, Some(Err(old)) if old.same(&failure));
                 state.results = Some(Err(failure));
@@ -597,6 +621,13 @@ impl Driver {
             if changed {
                 state.results = Some(executed.clone());
             }
+            // Its result is reused; a failure of its own stands as it was.
+            let reused: &[TaskState] = if executed.is_ok() {
+                &[TaskState::Ready, TaskState::Succeeded]
+            } else {
+                &[TaskState::Failed]
+            };
+            self.step(node, reused);
             self.board.unchanged.fetch_add(1, Ordering::Relaxed);
             let revision = self.revision;
             self.log(|| LiveEvent::Unchanged {
@@ -606,6 +637,8 @@ impl Driver {
             return Some(changed);
         }
         state.status = Status::Ready;
+        self.step(node, &[TaskState::Ready]);
+        let state = &mut self.nodes[node as usize];
         if state.cancelled && !self.restart_delay.is_zero() {
             self.deferred.push(node);
         } else {

@@ -3,7 +3,7 @@
 //! becomes dirty: a state change holds its queue back but does not re-deliver anything, and
 //! an execution already under way is not cancelled (its event was delivered).
 
-use plait_core::{NodeId, Source};
+use plait_core::{NodeId, Source, TaskState};
 
 use super::{Driver, Results, Status, port_value, task_slot};
 use crate::live::publish::{LiveValue, Revision};
@@ -35,6 +35,11 @@ impl Driver {
                     return;
                 }
                 Err(failure) => {
+                    // Not run: an input failed.
+                    if self.nodes[node as usize].life.state() != TaskState::Pending {
+                        self.step(node, &[TaskState::Pending]);
+                    }
+                    self.step(node, &[TaskState::Failed]);
                     // Tagged like an execution would be, so an output's revisions only grow.
                     self.unsettled -= 1;
                     self.deliver_results(node, self.revision, Err(failure));

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use plait_core::{Inputs, NodeId, TaskContext, TaskError, Value};
+use plait_core::{Inputs, NodeId, TaskContext, TaskError, TaskState, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{Done, Driver, Results, Status, same_results, task_slot};
@@ -21,6 +21,8 @@ impl Driver {
         state.cancelled = true;
         // A later report of this execution is stale.
         state.execution = 0;
+        self.step(node, &[TaskState::Cancelled]);
+        let state = &mut self.nodes[node as usize];
         self.running -= 1;
         self.board.cancelled.fetch_add(1, Ordering::Relaxed);
         let revision = state.running_revision;
@@ -53,6 +55,14 @@ impl Driver {
         self.next_execution += 1;
         let execution = self.next_execution;
         let token = Arc::new(CancellationToken::new());
+        if event {
+            // An event node runs once per event, from wherever its last one left it.
+            if self.nodes[node as usize].life.state() != TaskState::Pending {
+                self.step(node, &[TaskState::Pending]);
+            }
+            self.step(node, &[TaskState::Ready]);
+        }
+        self.step(node, &[TaskState::Running]);
         let state = &mut self.nodes[node as usize];
         state.status = Status::Running;
         state.execution = execution;
@@ -122,6 +132,12 @@ impl Driver {
         state.cancelled = false;
         state.execution = 0;
         let results = self.results(node, done.outcome, done.contents);
+        let ended = if results.is_ok() {
+            TaskState::Succeeded
+        } else {
+            TaskState::Failed
+        };
+        self.step(node, &[ended]);
         self.board.finished.fetch_add(1, Ordering::Relaxed);
         if self.nodes[node as usize].is_event {
             self.finish_event(node, results);
