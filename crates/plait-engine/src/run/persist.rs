@@ -198,8 +198,8 @@ impl Shared {
 
     /// Takes the steps `path` in order, if `check` holds for the node's record (it may update
     /// the record for them): checked and stepped under one lock, so two runners cannot both
-    /// take them. Each is recorded and
-    /// shown as [`Shared::step`] says; `error` goes with the last.
+    /// take them. Each is recorded and shown as [`Shared::step`] says; `error` goes with the
+    /// last.
     pub(super) fn steps_if(
         &self,
         node: NodeId,
