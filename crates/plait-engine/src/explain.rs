@@ -1,7 +1,7 @@
 //! Why a task ran or was reused: its recorded cache key, component by component, against the
 //! one it had in an earlier run. Pure: the caller picks the runs (`plait explain`).
 
-use plait_store::{RunRecord, TaskKey, TaskRecord};
+use plait_store::{CacheKey, RunId, RunRecord, TaskKey, TaskRecord};
 use serde_json::Value as Json;
 
 /// What happened to the task in the run explained.
@@ -44,11 +44,11 @@ pub fn explain(
     task: &str,
     earlier: &[RunRecord],
 ) -> Result<Explanation, ExplainError> {
-    let Some(record) = run.tasks.iter().find(|t| t.task == task) else {
+    let Some(record) = run.tasks.iter().find(|t| t.task.as_str() == task) else {
         return Err(unknown_task(run, task));
     };
     let previous = earlier.iter().find_map(|older| {
-        let prior = older.tasks.iter().find(|t| t.task == task)?;
+        let prior = older.tasks.iter().find(|t| t.task.as_str() == task)?;
         prior.key.as_ref()?;
         Some((older, prior))
     });
@@ -56,8 +56,11 @@ pub fn explain(
         task: task.to_owned(),
         verdict: Verdict::NotRun,
         reasons: Vec::new(),
-        compared_with: previous.map(|(older, _)| older.summary.run_id.clone()),
-        key: record.key.as_ref().and_then(|key| key.key.clone()),
+        compared_with: previous.map(|(older, _)| older.summary.run_id.to_string()),
+        key: record
+            .key
+            .as_ref()
+            .and_then(|key| key.key.as_ref().map(CacheKey::to_string)),
     };
     let Some(key) = &record.key else {
         explanation.reasons.push(format!(
@@ -68,11 +71,11 @@ pub fn explain(
     };
     if let Some(from_run) = &key.cached_from {
         explanation.verdict = Verdict::Reused {
-            from_run: from_run.clone(),
+            from_run: from_run.to_string(),
         };
         explanation.reasons.push(format!(
             "its key {} (task, version, code and input values) matched the result run {from_run} computed",
-            short(key.key.as_deref().unwrap_or_default())
+            short(key.key.as_ref().map_or("", CacheKey::as_str))
         ));
         return Ok(explanation);
     }
@@ -130,11 +133,16 @@ pub fn explain(
 /// The key `task` executed under in run `source`, if that run is among `earlier`.
 fn source_key<'r>(
     earlier: &'r [RunRecord],
-    source: &str,
+    source: &RunId,
     task: &str,
 ) -> Option<(&'r TaskKey, &'r RunRecord)> {
-    let run = earlier.iter().find(|run| run.summary.run_id == source)?;
-    let key = run.tasks.iter().find(|t| t.task == task)?.key.as_ref()?;
+    let run = earlier.iter().find(|run| run.summary.run_id == *source)?;
+    let key = run
+        .tasks
+        .iter()
+        .find(|t| t.task.as_str() == task)?
+        .key
+        .as_ref()?;
     Some((key, run))
 }
 
@@ -152,7 +160,7 @@ fn unknown_task(run: &RunRecord, task: &str) -> ExplainError {
         format!(" (did you mean {}?)", close.join(", "))
     };
     ExplainError::UnknownTask {
-        run_id: run.summary.run_id.clone(),
+        run_id: run.summary.run_id.to_string(),
         task: task.to_owned(),
         hint,
     }
@@ -289,7 +297,7 @@ mod tests {
     fn run(id: &str, inputs: Json, tasks: Vec<TaskRecord>) -> RunRecord {
         RunRecord {
             summary: RunSummary {
-                run_id: id.to_owned(),
+                run_id: id.into(),
                 workflow: "w".to_owned(),
                 source: "w.toml".to_owned(),
                 state: RunState::Finished(plait_core::RunStatus::Succeeded),
@@ -314,11 +322,11 @@ mod tests {
             state: TaskState::Succeeded,
             attempts: u32::from(from.is_none()),
             key: Some(TaskKey {
-                key: Some(key.to_owned()),
+                key: Some(key.into()),
                 components: components.to_string(),
-                cached_from: from.map(str::to_owned),
+                cached_from: from.map(RunId::from),
             }),
-            ..TaskRecord::pending(name)
+            ..TaskRecord::pending(name.into())
         }
     }
 

@@ -7,11 +7,13 @@ use rustc_hash::FxHashSet;
 
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, Json, Millis, StoreError,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, EntryUse, Json, Millis, RunId,
+    StoreError, TaskPath,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{from_io, from_sqlite};
+use crate::rows::name_at;
 
 /// The columns [`entry`] reads, in its order (a macro, for `concat!`).
 macro_rules! entry_columns {
@@ -25,13 +27,13 @@ type BlobRow = (String, String, u64);
 
 /// An entry's task and key, and the key's index value (see [`prefix`]).
 pub(crate) struct EntryId {
-    task: String,
+    task: TaskPath,
     prefix: i64,
-    key: String,
+    key: CacheKey,
 }
 
 impl EntryId {
-    pub(crate) fn new(task: String, key: String) -> EntryId {
+    pub(crate) fn new(task: TaskPath, key: CacheKey) -> EntryId {
         EntryId {
             task,
             prefix: prefix(&key),
@@ -43,7 +45,7 @@ impl EntryId {
 /// An entry's row, its columns encoded on the caller's thread (`encode.rs`).
 pub(crate) struct CacheRow {
     id: EntryId,
-    pub(crate) run_id: String,
+    pub(crate) run_id: RunId,
     outputs: Json,
     /// `[output, hash, size]` triples, as JSON.
     files: String,
@@ -96,9 +98,9 @@ pub(crate) fn insert_entry(
     )?
     .execute(params![
         row.id.prefix,
-        row.id.key,
-        row.id.task,
-        row.run_id,
+        row.id.key.as_str(),
+        row.id.task.as_str(),
+        row.run_id.as_str(),
         row.outputs.as_str(),
         row.files,
         row.size,
@@ -110,15 +112,22 @@ pub(crate) fn insert_entry(
 
 /// A reuse marks its entry used (never back in time).
 pub(crate) fn mark_used(tx: &Connection, entry: &EntryId, at: Millis) -> rusqlite::Result<()> {
-    tx.prepare_cached(MARK_USED)?
-        .execute(params![entry.task, entry.prefix, entry.key, at])?;
+    tx.prepare_cached(MARK_USED)?.execute(params![
+        entry.task.as_str(),
+        entry.prefix,
+        entry.key.as_str(),
+        at
+    ])?;
     Ok(())
 }
 
 /// A reverted task's result is no longer valid.
 pub(crate) fn forget(tx: &Connection, entry: &EntryId) -> rusqlite::Result<()> {
-    tx.prepare_cached(FORGET)?
-        .execute(params![entry.task, entry.prefix, entry.key])?;
+    tx.prepare_cached(FORGET)?.execute(params![
+        entry.task.as_str(),
+        entry.prefix,
+        entry.key.as_str()
+    ])?;
     Ok(())
 }
 
@@ -138,13 +147,13 @@ pub(crate) const BY_TASK: &str =
 /// The entry under `key`, computed by `task`.
 pub(crate) fn get(
     conn: &Connection,
-    task: &str,
-    key: &str,
+    task: &TaskPath,
+    key: &CacheKey,
 ) -> rusqlite::Result<Option<CacheEntry>> {
     // A constant, not a `format!`: this runs for every task of a run not preloaded.
     let found = conn
         .prepare_cached(GET)?
-        .query_row(params![task, prefix(key), key], entry)
+        .query_row(params![task.as_str(), prefix(key), key.as_str()], entry)
         .optional()?;
     Ok(found.flatten())
 }
@@ -228,14 +237,14 @@ pub(crate) fn scan_entries(
 /// transaction.
 pub(crate) fn entries_by_task(
     conn: &Connection,
-    tasks: &[String],
+    tasks: &[TaskPath],
 ) -> rusqlite::Result<Vec<CacheEntry>> {
     let snapshot = conn.unchecked_transaction()?;
     let mut entries = Vec::new();
     {
         let mut statement = snapshot.prepare_cached(BY_TASK)?;
         for task in tasks {
-            for found in statement.query_map([task], entry)? {
+            for found in statement.query_map([task.as_str()], entry)? {
                 entries.extend(found?);
             }
         }
@@ -255,15 +264,15 @@ fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CacheEntry>> {
         "[]" => Ok(Vec::new()),
         listed => serde_json::from_str::<Vec<BlobRow>>(listed),
     };
-    let key: String = row.get(0)?;
+    let key: CacheKey = name_at(row, 0)?;
     let (Ok(outputs), Ok(files)) = (outputs, files) else {
-        tracing::warn!(key, "a cache entry is damaged; taken as a miss");
+        tracing::warn!(%key, "a cache entry is damaged; taken as a miss");
         return Ok(None);
     };
     Ok(Some(CacheEntry {
         key,
-        task: row.get(1)?,
-        run_id: row.get(2)?,
+        task: name_at(row, 1)?,
+        run_id: name_at(row, 2)?,
         outputs,
         blobs: files
             .into_iter()
@@ -333,7 +342,7 @@ pub(crate) fn gc(
         let mut rows = statement.query([]).map_err(sqlite)?;
         while let Some(row) = rows.next().map_err(sqlite)? {
             uses.push(EntryUse {
-                key: row.get(0).map_err(sqlite)?,
+                key: name_at(row, 0).map_err(sqlite)?,
                 used_at: row.get(1).map_err(sqlite)?,
                 size: row.get::<_, i64>(2).map_err(sqlite)? as u64,
             });
@@ -345,7 +354,7 @@ pub(crate) fn gc(
         }
     }
     // By key alone: a key is a hash over its task's path too, so it names one task's entry.
-    let doomed: HashSet<String> = gc.select(&uses).into_iter().collect();
+    let doomed: HashSet<CacheKey> = gc.select(&uses).into_iter().collect();
     let mut report = CacheGcReport::default();
     let mut needed: HashSet<String> = HashSet::new();
     let mut removed = Vec::new();
@@ -388,8 +397,8 @@ pub(crate) fn gc(
 /// The key's index value: 63 bits of its hash. The index on it is small (a few bytes per
 /// entry beside the task's path), so inserting keys in random order touches few pages; the
 /// full key is compared in the row.
-fn prefix(key: &str) -> i64 {
-    let hash = blake3::hash(key.as_bytes());
+fn prefix(key: &CacheKey) -> i64 {
+    let hash = blake3::hash(key.as_str().as_bytes());
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&hash.as_bytes()[..8]);
     (u64::from_le_bytes(bytes) >> 1) as i64

@@ -7,7 +7,7 @@
 //! order their writes were staged, so two tasks' encodings do not overlap; they no longer
 //! hold up every commit's writer.)
 
-use plait_store::{StoreError, Write};
+use plait_store::{RunId, StoreError, Write};
 
 use crate::cache::{self, CacheRow};
 use crate::log;
@@ -16,35 +16,35 @@ use crate::log;
 pub(crate) enum Encoded {
     /// A transition (with its outputs when it is a success), as a line of the run's log.
     Log {
-        run_id: String,
+        run_id: RunId,
         line: log::Line,
     },
     Cache(CacheRow),
     Used {
-        run_id: String,
+        run_id: RunId,
         at: plait_store::Millis,
         entry: cache::EntryId,
     },
     Forget {
-        run_id: String,
+        run_id: RunId,
         entry: cache::EntryId,
     },
     Claim {
-        run_id: String,
+        run_id: RunId,
         owner: plait_store::Owner,
     },
     Release {
-        run_id: String,
+        run_id: RunId,
     },
     RunFinished {
-        run_id: String,
+        run_id: RunId,
         status: &'static str,
         at: plait_store::Millis,
     },
 }
 
 impl Encoded {
-    pub(crate) fn run_id(&self) -> &str {
+    pub(crate) fn run_id(&self) -> &RunId {
         match self {
             Encoded::Log { run_id, .. }
             | Encoded::Used { run_id, .. }

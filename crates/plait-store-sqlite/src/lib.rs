@@ -28,8 +28,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, NewRun, RunRecord, RunSummary, Store,
-    StoreError, Write,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, NewRun, RunId, RunRecord,
+    RunSummary, Store, StoreError, TaskPath, Write,
 };
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -84,11 +84,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Checks the batch's transitions against the lifecycle (see `RecordedStates`), reading
     /// the states of a run this store has not written yet. Returns the runs it names.
-    fn admit(&self, writes: &[Write]) -> Result<Vec<String>, StoreError> {
-        let mut runs: Vec<String> = Vec::new();
+    fn admit(&self, writes: &[Write]) -> Result<Vec<RunId>, StoreError> {
+        let mut runs: Vec<RunId> = Vec::new();
         for write in writes {
             if !runs.iter().any(|run| run == write.run_id()) {
-                runs.push(write.run_id().to_owned());
+                runs.push(write.run_id().clone());
             }
         }
         let mut states = lock(&self.states);
@@ -103,7 +103,7 @@ impl SqliteStore {
                 Some(record) => states.load(run_id, &record.tasks),
                 None => {
                     return Err(StoreError::UnknownRun {
-                        run_id: run_id.clone(),
+                        run_id: run_id.to_string(),
                     });
                 }
             }
@@ -203,7 +203,7 @@ impl SqliteStore {
         found
     }
 
-    fn entries_of(&self, tasks: &[String]) -> Result<Vec<CacheEntry>, StoreError> {
+    fn entries_of(&self, tasks: &[TaskPath]) -> Result<Vec<CacheEntry>, StoreError> {
         let sqlite = |shown: &str, error: rusqlite::Error| from_sqlite(shown, &error);
         let plan = self.read(|conn, shown| {
             cache::plan_entries(conn, tasks.len(), SCAN_THREADS).map_err(|e| sqlite(shown, e))
@@ -219,7 +219,7 @@ impl SqliteStore {
         let Some((&first, rest)) = ranges.split_first() else {
             return Ok(Vec::new());
         };
-        let wanted: rustc_hash::FxHashSet<&str> = tasks.iter().map(String::as_str).collect();
+        let wanted: rustc_hash::FxHashSet<&str> = tasks.iter().map(TaskPath::as_str).collect();
         let scan = |range| {
             self.read(|conn, shown| {
                 cache::scan_entries(conn, range, &wanted).map_err(|e| sqlite(shown, e))
@@ -424,8 +424,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
-        let run_id = run_id.to_owned();
+    fn run(&self, run_id: &RunId) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
+        let run_id = run_id.clone();
         self.ask(|reply| Request::Run(run_id, reply))
     }
 
@@ -438,8 +438,8 @@ impl Store for SqliteStore {
     /// one per task.
     fn cache_get(
         &self,
-        task: &str,
-        key: &str,
+        task: &TaskPath,
+        key: &CacheKey,
     ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
         let result = self.read(|conn, shown| {
             cache::get(conn, task, key).map_err(|error| from_sqlite(shown, &error))
@@ -453,7 +453,7 @@ impl Store for SqliteStore {
     /// read the cache. A cache much bigger than the run is read by task, in one.
     fn cache_entries_of(
         &self,
-        tasks: Vec<String>,
+        tasks: Vec<TaskPath>,
     ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
         let result = self.entries_of(&tasks);
         Box::pin(std::future::ready(result))

@@ -12,7 +12,7 @@
 //! index page, where an index on the run cost one more page synced per commit.
 
 use plait_core::TaskState;
-use plait_store::{Json, TaskKey, Transition};
+use plait_store::{Json, RunId, TaskKey, Transition};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -97,15 +97,17 @@ impl Line {
             }
         });
         let entry = Entry {
-            task: &transition.task,
+            task: transition.task.as_str(),
             state: transition.state.name(),
             attempt: transition.attempt,
             at: transition.at,
             error: transition.error.as_deref(),
             outputs,
-            key: key.and_then(|key| key.key.as_deref()),
+            key: key.and_then(|key| key.key.as_ref()).map(|key| key.as_str()),
             components,
-            cached_from: key.and_then(|key| key.cached_from.as_deref()),
+            cached_from: key
+                .and_then(|key| key.cached_from.as_ref())
+                .map(|run_id| run_id.as_str()),
         };
         Ok(Line {
             json: serde_json::to_string(&entry)?,
@@ -118,7 +120,7 @@ impl Line {
 #[derive(Default)]
 pub(crate) struct LogBatch<'a> {
     /// Run id and its lines.
-    runs: Vec<(&'a str, Vec<&'a str>)>,
+    runs: Vec<(&'a RunId, Vec<&'a str>)>,
     counts: Counts,
 }
 
@@ -149,7 +151,7 @@ impl Counts {
 }
 
 impl<'a> LogBatch<'a> {
-    pub(crate) fn push(&mut self, run_id: &'a str, line: &'a Line) {
+    pub(crate) fn push(&mut self, run_id: &'a RunId, line: &'a Line) {
         match line.hit {
             Some(true) => self.counts.hits += 1,
             Some(false) => self.counts.misses += 1,
@@ -206,7 +208,7 @@ impl<'a> LogBatch<'a> {
                     format!("run {run_id} has used every id of its log").into(),
                 ));
             }
-            insert.execute(params![id, run_id, entries])?;
+            insert.execute(params![id, run_id.as_str(), entries])?;
         }
         Ok(())
     }
@@ -221,7 +223,7 @@ fn range(log_key: i64) -> (i64, i64) {
 /// The run's logged transitions, in order, with the outputs of each success.
 pub(crate) fn read(
     conn: &Connection,
-    run_id: &str,
+    run_id: &RunId,
     log_key: i64,
 ) -> rusqlite::Result<Vec<(Transition, Option<serde_json::Value>)>> {
     let mut statement =
@@ -247,13 +249,13 @@ pub(crate) fn read(
                 serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_owned())
             });
             let key = (entry.key.is_some() || components.is_some()).then(|| TaskKey {
-                key: entry.key,
+                key: entry.key.map(Into::into),
                 components: components.unwrap_or_default(),
-                cached_from: entry.cached_from,
+                cached_from: entry.cached_from.map(Into::into),
             });
             let transition = Transition {
-                run_id: run_id.to_owned(),
-                task: entry.task,
+                run_id: run_id.clone(),
+                task: entry.task.into(),
                 state: super::rows::task_state(&entry.state).unwrap_or(TaskState::Pending),
                 attempt: entry.attempt,
                 at: entry.at,
@@ -266,7 +268,7 @@ pub(crate) fn read(
             let outputs = entry.outputs.and_then(|raw| {
                 serde_json::from_str(raw.get())
                     .inspect_err(|error| {
-                        tracing::warn!(run_id, task = %transition.task, %error, "recorded outputs cannot be read; taken as not recorded");
+                        tracing::warn!(%run_id, task = %transition.task, %error, "recorded outputs cannot be read; taken as not recorded");
                     })
                     .ok()
             });

@@ -3,7 +3,7 @@
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    NewRun, Owner, RunRecord, RunState, RunSummary, TaskFold, Transition, owner_alive,
+    NewRun, Owner, RunId, RunRecord, RunState, RunSummary, TaskFold, Transition, owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
@@ -14,23 +14,23 @@ use crate::log::LogBatch;
 
 /// Runs a batch names, by id: each one's log key (see `log.rs`), or `None` for a run the
 /// store does not have.
-pub(crate) type KnownRuns = FxHashMap<String, Option<i64>>;
+pub(crate) type KnownRuns = FxHashMap<RunId, Option<i64>>;
 
 /// The log key of `run_id`, `None` if the run is not in the store; asks the database once
 /// per batch.
 pub(crate) fn log_key(
     tx: &Connection,
     known: &mut KnownRuns,
-    run_id: &str,
+    run_id: &RunId,
 ) -> rusqlite::Result<Option<i64>> {
     if let Some(&key) = known.get(run_id) {
         return Ok(key);
     }
     let key = tx
         .prepare_cached("SELECT log_key FROM runs WHERE run_id = ?1")?
-        .query_row([run_id], |row| row.get(0))
+        .query_row([run_id.as_str()], |row| row.get(0))
         .optional()?;
-    known.insert(run_id.to_owned(), key);
+    known.insert(run_id.clone(), key);
     Ok(key)
 }
 
@@ -43,7 +43,7 @@ pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64>
          RETURNING log_key",
     )?
     .query_row(params![
-        run.run_id,
+        run.run_id.as_str(),
         run.workflow,
         run.source,
         run.definition,
@@ -75,19 +75,24 @@ pub(crate) fn apply<'a>(
                 tx.prepare_cached(
                     "UPDATE runs SET owner_host = ?2, owner_pid = ?3, owner_started = ?4 WHERE run_id = ?1",
                 )?
-                .execute(params![run_id, owner.host, owner.pid, owner.started as i64])?;
+                .execute(params![
+                    run_id.as_str(),
+                    owner.host,
+                    owner.pid,
+                    owner.started as i64
+                ])?;
             }
             Encoded::Release { run_id } => {
                 tx.prepare_cached(
                     "UPDATE runs SET owner_host = '', owner_pid = ?2, owner_started = 0 WHERE run_id = ?1",
                 )?
-                .execute(params![run_id, RELEASED_PID])?;
+                .execute(params![run_id.as_str(), RELEASED_PID])?;
             }
             Encoded::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
                     "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
                 )?
-                .execute(params![run_id, status, at])?;
+                .execute(params![run_id.as_str(), status, at])?;
             }
         }
     }
@@ -99,9 +104,9 @@ pub(crate) fn apply<'a>(
 const RELEASED_PID: u32 = 0;
 
 /// The owner of `run_id` as recorded, `None` if it was released.
-pub(crate) fn owner(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Owner>> {
+pub(crate) fn owner(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<Owner>> {
     conn.prepare_cached("SELECT owner_host, owner_pid, owner_started FROM runs WHERE run_id = ?1")?
-        .query_row(params![run_id], |row| owner_at(row, 0))
+        .query_row(params![run_id.as_str()], |row| owner_at(row, 0))
 }
 
 /// The owner in the three columns from `first` (host, pid, start time); `None` if released.
@@ -128,7 +133,7 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         None => RunState::Interrupted,
     };
     Ok(RunSummary {
-        run_id: row.get(0)?,
+        run_id: name_at(row, 0)?,
         workflow: row.get(1)?,
         source: row.get(2)?,
         state,
@@ -144,13 +149,13 @@ pub(crate) fn runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> {
     statement.query_map([], summary)?.collect()
 }
 
-pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<RunRecord>> {
+pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<RunRecord>> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS}, definition, definition_hash, inputs, log_key FROM runs WHERE run_id = ?1"
     );
     let found = conn
         .prepare_cached(&sql)?
-        .query_row([run_id], |row| {
+        .query_row([run_id.as_str()], |row| {
             let inputs: String = row.get(11)?;
             Ok((
                 summary(row)?,
@@ -168,13 +173,13 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
     let mut statement = conn.prepare_cached(
         "SELECT task, state, attempt, at, error, outputs FROM transitions WHERE run_id = ?1 ORDER BY id",
     )?;
-    let rows = statement.query_map([run_id], |row| {
+    let rows = statement.query_map([run_id.as_str()], |row| {
         let state: String = row.get(1)?;
         let outputs: Option<String> = row.get(5)?;
         Ok((
             Transition {
-                run_id: run_id.to_owned(),
-                task: row.get(0)?,
+                run_id: run_id.clone(),
+                task: name_at(row, 0)?,
                 state: task_state(&state).unwrap_or(TaskState::Pending),
                 attempt: row.get(2)?,
                 at: row.get(3)?,
@@ -200,6 +205,15 @@ pub(crate) fn run(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<Ru
         tasks: tasks.into_tasks(),
         transitions,
     }))
+}
+
+/// A text column as a run id, task path or cache key: the text copied once, not through a
+/// `String`.
+pub(crate) fn name_at<T: for<'text> From<&'text str>>(
+    row: &rusqlite::Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<T> {
+    Ok(T::from(row.get_ref(idx)?.as_str()?))
 }
 
 pub(crate) fn task_state(name: &str) -> Option<TaskState> {

@@ -169,7 +169,7 @@ mod tests {
             assert_eq!(version, 1);
         }
         let store = SqliteStore::open(&path).unwrap();
-        let record = futures::executor::block_on(store.run("old"))
+        let record = futures::executor::block_on(store.run(&"old".into()))
             .unwrap()
             .expect("the run survives the migration");
         assert_eq!(record.tasks.len(), 1);
@@ -181,8 +181,8 @@ mod tests {
         assert_eq!((stats.entries, stats.hits, stats.misses), (0, 0, 0));
         // A resume after the upgrade logs on: the old rows come first, then the log.
         let reverting = plait_store::Transition {
-            run_id: "old".to_owned(),
-            task: "a".to_owned(),
+            run_id: "old".into(),
+            task: "a".into(),
             state: TaskState::Reverting,
             attempt: 1,
             at: 3,
@@ -191,7 +191,7 @@ mod tests {
         };
         futures::executor::block_on(store.write(vec![plait_store::Write::Transition(reverting)]))
             .unwrap();
-        let record = futures::executor::block_on(store.run("old"))
+        let record = futures::executor::block_on(store.run(&"old".into()))
             .unwrap()
             .unwrap();
         let states: Vec<TaskState> = record.transitions.iter().map(|t| t.state).collect();
@@ -319,19 +319,19 @@ mod tests {
         }
         let store = SqliteStore::open(&path).unwrap();
         let tasks = |run: &str| -> Vec<String> {
-            futures::executor::block_on(store.run(run))
+            futures::executor::block_on(store.run(&run.into()))
                 .unwrap()
                 .unwrap()
                 .transitions
                 .into_iter()
-                .map(|transition| transition.task)
+                .map(|transition| transition.task.to_string())
                 .collect()
         };
         assert_eq!(tasks("first"), ["a", "b", "c"]);
         assert_eq!(tasks("second"), ["x", "y"]);
         let more = plait_store::Transition {
-            run_id: "second".to_owned(),
-            task: "z".to_owned(),
+            run_id: "second".into(),
+            task: "z".into(),
             state: TaskState::Running,
             attempt: 1,
             at: 6,

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use plait_store::blobs::BlobDir;
-use plait_store::{CacheGc, CacheGcReport, CacheStats, NewRun, RunRecord, RunSummary, StoreError};
+use plait_store::{
+    CacheGc, CacheGcReport, CacheStats, NewRun, RunId, RunRecord, RunSummary, StoreError,
+};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -40,7 +42,7 @@ pub(crate) enum Request {
     /// Writes encoded on the caller's thread (`encode.rs`).
     Write(Vec<Encoded>, WriteReply),
     Run(
-        String,
+        RunId,
         oneshot::Sender<Result<Option<RunRecord>, StoreError>>,
     ),
     Runs(oneshot::Sender<Result<Vec<RunSummary>, StoreError>>),
@@ -184,7 +186,7 @@ fn commit(
                 Change::CreateRun(run) => {
                     if rows::log_key(&tx, &mut known, &run.run_id)?.is_some() {
                         Err(StoreError::DuplicateRun {
-                            run_id: run.run_id.clone(),
+                            run_id: run.run_id.to_string(),
                         })
                     } else {
                         let key = rows::insert_run(&tx, run)?;
@@ -196,7 +198,7 @@ fn commit(
                     let mut unknown = None;
                     for write in writes {
                         if rows::log_key(&tx, &mut known, write.run_id())?.is_none() {
-                            unknown = Some(write.run_id().to_owned());
+                            unknown = Some(write.run_id().to_string());
                             break;
                         }
                     }

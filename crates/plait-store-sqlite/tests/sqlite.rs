@@ -8,10 +8,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use plait_core::TaskState;
-use plait_store::conformance::{new_run, transition};
+use plait_store::conformance::{lookup, new_run, transition};
 use plait_store::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, Store, StoreError, TaskKey, Write,
-    this_process,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, RunId, Store, StoreError,
+    TaskKey, TaskPath, Write, this_process,
 };
 use plait_store_sqlite::{SqliteOptions, SqliteStore};
 use serde_json::json;
@@ -32,7 +32,7 @@ impl Store for Fresh {
     }
     fn run(
         &self,
-        run_id: &str,
+        run_id: &RunId,
     ) -> BoxFuture<'static, Result<Option<plait_store::RunRecord>, StoreError>> {
         self.store.run(run_id)
     }
@@ -41,14 +41,14 @@ impl Store for Fresh {
     }
     fn cache_get(
         &self,
-        task: &str,
-        key: &str,
+        task: &TaskPath,
+        key: &CacheKey,
     ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
         self.store.cache_get(task, key)
     }
     fn cache_entries_of(
         &self,
-        tasks: Vec<String>,
+        tasks: Vec<TaskPath>,
     ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
         self.store.cache_entries_of(tasks)
     }
@@ -114,7 +114,7 @@ async fn what_was_written_is_there_after_reopening() {
             .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     assert_eq!(record.tasks[0].state, TaskState::Running);
 }
 
@@ -144,7 +144,7 @@ async fn a_new_store_has_8_kib_pages_and_an_old_one_keeps_its_own() {
         .create_run(new_run("r1", this_process()))
         .await
         .unwrap();
-    assert!(store.run("r1").await.unwrap().is_some());
+    assert!(store.run(&"r1".into()).await.unwrap().is_some());
     drop(store);
     assert_eq!(page_size(&old), 4_096);
 }
@@ -290,9 +290,9 @@ fn many_processes_may_create_one_store_at_once() {
 
 fn entry(key: &str, blobs: Vec<(String, Blob)>) -> CacheEntry {
     CacheEntry {
-        key: key.to_owned(),
-        task: "a".to_owned(),
-        run_id: "r1".to_owned(),
+        key: key.into(),
+        task: "a".into(),
+        run_id: "r1".into(),
         outputs: json!({"out": "out.bin"}).into(),
         blobs,
         created_at: 7,
@@ -317,7 +317,7 @@ fn running_with_key(task: &str, key: TaskKey) -> Write {
 
 fn task_key(key: &str) -> TaskKey {
     TaskKey {
-        key: Some(key.to_owned()),
+        key: Some(key.into()),
         components: json!({"task": "a", "inputs": {"n": "hash"}}).to_string(),
         cached_from: None,
     }
@@ -348,7 +348,7 @@ async fn the_cache_and_its_files_are_there_after_reopening() {
     assert!(kept.is_dir(), "no blob directory at {}", kept.display());
 
     let store = SqliteStore::open(&path).unwrap();
-    let found = store.cache_get("a", "k1").await.unwrap().expect("cached");
+    let found = lookup(&store, "a", "k1").await.expect("cached");
     assert_eq!(found.blobs.len(), 1);
     assert_eq!(found.blobs[0].1.size, 4);
     std::fs::remove_file(&output).unwrap();
@@ -359,7 +359,7 @@ async fn the_cache_and_its_files_are_there_after_reopening() {
             .unwrap()
     );
     assert_eq!(std::fs::read(&output).unwrap(), b"kept");
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     assert_eq!(record.tasks[0].key, Some(task_key("k1")));
 }
 
@@ -370,7 +370,7 @@ async fn keys_are_read_back_from_the_transitions_that_carry_them() {
     let fresh = fresh_with_run().await;
     let store = &fresh.store;
     let mut reused = task_key("k2");
-    reused.cached_from = Some("r0".to_owned());
+    reused.cached_from = Some("r0".into());
     let mut hit = transition("r1", "b", TaskState::Succeeded, 0, 3);
     hit.key = Some(reused.clone());
     store
@@ -386,7 +386,7 @@ async fn keys_are_read_back_from_the_transitions_that_carry_them() {
         ])
         .await
         .unwrap();
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     let tasks: Vec<(&str, TaskState, Option<TaskKey>)> = record
         .tasks
         .iter()
@@ -425,8 +425,8 @@ async fn an_entry_whose_file_a_gc_removed_meanwhile_is_not_cached() {
         ))
         .await
         .unwrap();
-    assert!(store.cache_get("a", "k1").await.unwrap().is_none());
-    let record = store.run("r1").await.unwrap().unwrap();
+    assert!(lookup(store, "a", "k1").await.is_none());
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     assert_eq!(record.tasks[0].state, TaskState::Succeeded);
 }
 
@@ -468,7 +468,7 @@ async fn a_lookup_does_not_wait_for_the_writer() {
     // Let the writer reach the lock.
     std::thread::sleep(Duration::from_millis(50));
     let started = std::time::Instant::now();
-    let found = store.cache_get("a", "k1").await.unwrap();
+    let found = lookup(&store, "a", "k1").await;
     assert!(found.is_some());
     assert!(
         started.elapsed() < Duration::from_secs(1),
@@ -509,24 +509,24 @@ async fn entries_of_tasks_by_scan_or_by_index() {
     let mut writes = Vec::new();
     for idx in 0..12 {
         let mut cached = entry(&format!("k{idx}"), Vec::new());
-        cached.task = if idx < 10 { "a" } else { "b" }.to_owned();
+        cached.task = if idx < 10 { "a" } else { "b" }.into();
         writes.push(Write::Cache(cached));
     }
     store.write(writes).await.unwrap();
     let keys = |entries: Vec<CacheEntry>| {
-        let mut keys: Vec<String> = entries.into_iter().map(|entry| entry.key).collect();
+        let mut keys: Vec<String> = entries.iter().map(|entry| entry.key.to_string()).collect();
         keys.sort();
         keys
     };
     // 12 entries for 1 task wanted: by the index.
-    let of_b = store.cache_entries_of(vec!["b".to_owned()]).await.unwrap();
+    let of_b = store.cache_entries_of(vec!["b".into()]).await.unwrap();
     assert_eq!(keys(of_b), ["k10", "k11"]);
     // 12 entries for 3 tasks wanted: one pass over the table.
-    let tasks = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+    let tasks = vec!["a".into(), "b".into(), "c".into()];
     assert_eq!(store.cache_entries_of(tasks).await.unwrap().len(), 12);
     assert!(
         store
-            .cache_entries_of(vec!["c".to_owned()])
+            .cache_entries_of(vec!["c".into()])
             .await
             .unwrap()
             .is_empty()
@@ -540,7 +540,7 @@ async fn a_big_cache_is_read_in_parts_and_nothing_is_lost_or_doubled() {
     let fresh = fresh_with_run().await;
     let store = &fresh.store;
     let n = 9_000;
-    let task = |idx: usize| format!("t{}", idx % 3_000);
+    let task = |idx: usize| TaskPath::from(format!("t{}", idx % 3_000));
     let writes = (0..n)
         .map(|idx| {
             let mut cached = entry(&format!("k{idx}"), Vec::new());
@@ -561,17 +561,17 @@ async fn a_big_cache_is_read_in_parts_and_nothing_is_lost_or_doubled() {
         .collect();
     store.write(replaced).await.unwrap();
     // Every task but t0..t99 wanted: 2,900 of 3,000, so 8,700 entries, read by scan.
-    let wanted: Vec<String> = (100..3_000).map(|idx| format!("t{idx}")).collect();
+    let wanted: Vec<TaskPath> = (100..3_000).map(|idx| format!("t{idx}").into()).collect();
     let found = store.cache_entries_of(wanted).await.unwrap();
     let mut keys: Vec<usize> = found
         .iter()
-        .map(|entry| entry.key[1..].parse().unwrap())
+        .map(|entry| entry.key.as_str()[1..].parse().unwrap())
         .collect();
     keys.sort_unstable();
     let expected: Vec<usize> = (0..n).filter(|idx| idx % 3_000 >= 100).collect();
     assert_eq!(keys, expected);
     for entry in &found {
-        let idx: usize = entry.key[1..].parse().unwrap();
+        let idx: usize = entry.key.as_str()[1..].parse().unwrap();
         assert_eq!(
             entry.used_at,
             if idx.is_multiple_of(7) { 99 } else { 7 },
@@ -605,7 +605,7 @@ async fn components_come_back_as_written() {
         })
         .collect();
     store.write(writes).await.unwrap();
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     let read: Vec<String> = record
         .tasks
         .iter()
@@ -635,10 +635,10 @@ async fn components_logged_as_a_string_still_read_back() {
     )
     .unwrap();
     drop(conn);
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     let key = record.tasks[0].key.clone().unwrap();
     assert_eq!(key.components, components);
-    assert_eq!(key.key.as_deref(), Some("k1"));
+    assert_eq!(key.key.as_ref().map(CacheKey::as_str), Some("k1"));
 }
 
 /// Outputs the store accepts as JSON text but no JSON tree can hold (a number out of
@@ -661,7 +661,7 @@ async fn outputs_no_tree_can_hold_do_not_make_the_run_unreadable() {
         ])
         .await
         .unwrap();
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     let outputs: Vec<(&str, TaskState, Option<serde_json::Value>)> = record
         .tasks
         .iter()
@@ -691,7 +691,7 @@ async fn use_counts_are_written_with_a_run_end_and_counted_meanwhile() {
         .unwrap()
     };
     let mut reused = task_key("k2");
-    reused.cached_from = Some("r0".to_owned());
+    reused.cached_from = Some("r0".into());
     let mut hit = transition("r1", "b", TaskState::Succeeded, 0, 3);
     hit.key = Some(reused);
     store
@@ -709,7 +709,7 @@ async fn use_counts_are_written_with_a_run_end_and_counted_meanwhile() {
     assert_eq!((stats.hits, stats.misses), (1, 1));
     store
         .write(vec![Write::RunFinished {
-            run_id: "r1".to_owned(),
+            run_id: "r1".into(),
             status: plait_core::RunStatus::Succeeded,
             at: 9,
         }])

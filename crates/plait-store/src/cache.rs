@@ -1,6 +1,6 @@
 //! The result cache's records, and the one eviction policy every store applies.
 
-use crate::Millis;
+use crate::{CacheKey, Millis, RunId, TaskPath};
 
 /// How stale an entry's `used_at` must be before a reuse moves it forward. Eviction by age
 /// works in hours and days; moving it on every hit would cost a random write per reused
@@ -13,14 +13,14 @@ pub const USE_RESOLUTION: Millis = 60 * 60 * 1000;
 pub struct TaskKey {
     /// The blake3 hash (hex) of `components`; `None` when the task could not be cached, and
     /// `components.disabled` says why.
-    pub key: Option<String>,
+    pub key: Option<CacheKey>,
     /// What went into the key, as the text of a JSON object: `task`, `version`, `code`,
     /// `program` and `inputs` (each input's value hash and where it came from). Kept as
     /// text: it is written with every executed task and read only by `plait explain`.
     /// Empty for a reused result (the components are those of the run that computed it).
     pub components: String,
     /// The run whose result was reused, when the task was not executed.
-    pub cached_from: Option<String>,
+    pub cached_from: Option<RunId>,
 }
 
 impl TaskKey {
@@ -41,10 +41,10 @@ pub struct Blob {
 /// A task's result, reusable by any later run whose key is the same.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CacheEntry {
-    pub key: String,
+    pub key: CacheKey,
     /// The task that computed it, and in which run.
-    pub task: String,
-    pub run_id: String,
+    pub task: TaskPath,
+    pub run_id: RunId,
     /// The outputs, as a JSON object (a file output as its path).
     pub outputs: crate::Json,
     /// File outputs' contents: output name and blob, restored to the path on a hit.
@@ -106,14 +106,14 @@ pub struct CacheGcReport {
 /// One entry as eviction sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntryUse {
-    pub key: String,
+    pub key: CacheKey,
     pub used_at: Millis,
     pub size: u64,
 }
 
 impl CacheGc {
     /// The keys to remove, out of `entries`. The same policy in every store.
-    pub fn select(&self, entries: &[EntryUse]) -> Vec<String> {
+    pub fn select(&self, entries: &[EntryUse]) -> Vec<CacheKey> {
         let mut by_recency: Vec<&EntryUse> = entries.iter().collect();
         // Most recently used first; ties broken by key so the choice is deterministic.
         by_recency.sort_by(|a, b| b.used_at.cmp(&a.used_at).then_with(|| a.key.cmp(&b.key)));
@@ -142,7 +142,7 @@ mod tests {
 
     fn entry(key: &str, used_at: Millis, size: u64) -> EntryUse {
         EntryUse {
-            key: key.to_owned(),
+            key: key.into(),
             used_at,
             size,
         }
@@ -162,7 +162,7 @@ mod tests {
         ];
         let mut removed = gc.select(&entries);
         removed.sort();
-        assert_eq!(removed, ["a", "c"]);
+        assert_eq!(removed, [CacheKey::from("a"), CacheKey::from("c")]);
     }
 
     #[test]
@@ -177,7 +177,7 @@ mod tests {
             entry("new", 3, 10),
             entry("mid", 2, 10),
         ];
-        assert_eq!(gc.select(&entries), ["old"]);
+        assert_eq!(gc.select(&entries), [CacheKey::from("old")]);
         let nothing = CacheGc::default();
         assert!(nothing.select(&entries).is_empty());
     }

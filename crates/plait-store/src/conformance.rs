@@ -7,13 +7,13 @@ use plait_core::{RunStatus, TaskState};
 use serde_json::json;
 
 use crate::{
-    Blob, CacheEntry, CacheGc, NewRun, Owner, RunState, Store, StoreError, TaskKey, Transition,
-    Write, this_process,
+    Blob, CacheEntry, CacheGc, NewRun, Owner, RunId, RunState, Store, StoreError, TaskKey,
+    Transition, Write, this_process,
 };
 
 pub fn new_run(run_id: &str, owner: Owner) -> NewRun {
     NewRun {
-        run_id: run_id.to_owned(),
+        run_id: run_id.into(),
         workflow: "demo".to_owned(),
         source: "demo.toml".to_owned(),
         definition: "[tasks.a]\ncommand = [\"true\"]\n".to_owned(),
@@ -26,14 +26,19 @@ pub fn new_run(run_id: &str, owner: Owner) -> NewRun {
 
 pub fn transition(run_id: &str, task: &str, state: TaskState, attempt: u32, at: i64) -> Transition {
     Transition {
-        run_id: run_id.to_owned(),
-        task: task.to_owned(),
+        run_id: run_id.into(),
+        task: task.into(),
         state,
         attempt,
         at,
         error: None,
         key: None,
     }
+}
+
+/// The entry `task` computed under `key`, if the store has it.
+pub async fn lookup(store: &dyn Store, task: &str, key: &str) -> Option<CacheEntry> {
+    store.cache_get(&task.into(), &key.into()).await.unwrap()
 }
 
 /// A run from creation to its end, read back whole.
@@ -64,7 +69,11 @@ pub async fn lifecycle(store: &dyn Store) {
         ])
         .await
         .unwrap();
-    let record = store.run("r1").await.unwrap().expect("the run was created");
+    let record = store
+        .run(&"r1".into())
+        .await
+        .unwrap()
+        .expect("the run was created");
     assert_eq!(record.summary.state, RunState::Running);
     assert_eq!(record.inputs, json!({"n": 3}));
     assert_eq!(record.transitions.len(), 3);
@@ -79,7 +88,7 @@ pub async fn lifecycle(store: &dyn Store) {
 
     store
         .write(vec![Write::RunFinished {
-            run_id: "r1".to_owned(),
+            run_id: "r1".into(),
             status: RunStatus::Failed,
             at: 1_004,
         }])
@@ -89,7 +98,7 @@ pub async fn lifecycle(store: &dyn Store) {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].state, RunState::Finished(RunStatus::Failed));
     assert_eq!(runs[0].finished_at, Some(1_004));
-    assert!(store.run("nope").await.unwrap().is_none());
+    assert!(store.run(&"nope".into()).await.unwrap().is_none());
 }
 
 /// A batch naming an unknown run changes nothing; a run id is taken once.
@@ -113,7 +122,7 @@ pub async fn batches_are_atomic(store: &dyn Store) {
     );
     assert!(
         store
-            .run("r1")
+            .run(&"r1".into())
             .await
             .unwrap()
             .unwrap()
@@ -147,7 +156,7 @@ pub async fn batches_are_atomic(store: &dyn Store) {
             to: TaskState::Reverted,
         }
     );
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     assert!(record.transitions.is_empty());
 }
 
@@ -187,7 +196,7 @@ pub async fn dead_owners_mean_interrupted(store: &dyn Store) {
         .create_run(new_run("remote", elsewhere))
         .await
         .unwrap();
-    let remote = store.run("remote").await.unwrap().unwrap();
+    let remote = store.run(&"remote".into()).await.unwrap().unwrap();
     assert_eq!(
         remote.summary.state,
         RunState::Running,
@@ -204,7 +213,7 @@ pub async fn claims_and_releases(store: &dyn Store) {
         .unwrap();
     let claim = || {
         vec![Write::Claim {
-            run_id: "r1".to_owned(),
+            run_id: "r1".into(),
             owner: this_process(),
         }]
     };
@@ -215,17 +224,17 @@ pub async fn claims_and_releases(store: &dyn Store) {
     );
     store
         .write(vec![Write::Release {
-            run_id: "r1".to_owned(),
+            run_id: "r1".into(),
         }])
         .await
         .unwrap();
-    let released = store.run("r1").await.unwrap().unwrap().summary;
+    let released = store.run(&"r1".into()).await.unwrap().unwrap().summary;
     assert_eq!(
         (released.state, released.owner),
         (RunState::Interrupted, None)
     );
     store.write(claim()).await.unwrap();
-    let claimed = store.run("r1").await.unwrap().unwrap().summary;
+    let claimed = store.run(&"r1".into()).await.unwrap().unwrap().summary;
     assert_eq!(
         (claimed.state, claimed.owner),
         (RunState::Running, Some(this_process()))
@@ -258,16 +267,16 @@ pub async fn concurrent_writes_all_land(store: Arc<dyn Store>) {
     for writer in writers {
         writer.await.unwrap().unwrap();
     }
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     assert_eq!(record.transitions.len(), 200);
     assert_eq!(record.tasks.len(), 200);
 }
 
 fn entry(key: &str, run_id: &str, used_at: i64, blobs: Vec<(String, Blob)>) -> CacheEntry {
     CacheEntry {
-        key: key.to_owned(),
-        task: "a".to_owned(),
-        run_id: run_id.to_owned(),
+        key: key.into(),
+        task: "a".into(),
+        run_id: run_id.into(),
         outputs: json!({"x": key}).into(),
         blobs,
         created_at: used_at,
@@ -291,11 +300,11 @@ pub async fn cache_entries(store: &dyn Store) {
         .create_run(new_run("r1", this_process()))
         .await
         .unwrap();
-    assert!(store.cache_get("a", "k1").await.unwrap().is_none());
+    assert!(lookup(store, "a", "k1").await.is_none());
     let key = |key: &str, from: Option<&str>| TaskKey {
-        key: Some(key.to_owned()),
+        key: Some(key.into()),
         components: json!({"task": "a", "inputs": {}}).to_string(),
-        cached_from: from.map(str::to_owned),
+        cached_from: from.map(RunId::from),
     };
     let mut running = transition("r1", "a", TaskState::Running, 1, 10);
     running.key = Some(key("k1", None));
@@ -311,7 +320,7 @@ pub async fn cache_entries(store: &dyn Store) {
         .await
         .unwrap();
     assert!(
-        store.cache_get("a", "k1").await.unwrap().is_none(),
+        lookup(store, "a", "k1").await.is_none(),
         "an entry is its own write"
     );
     store
@@ -321,14 +330,14 @@ pub async fn cache_entries(store: &dyn Store) {
         ])
         .await
         .unwrap();
-    let found = store.cache_get("a", "k1").await.unwrap().expect("cached");
+    let found = lookup(store, "a", "k1").await.expect("cached");
     assert_eq!(found, entry("k1", "r1", 11, Vec::new()));
     assert!(
-        store.cache_get("b", "k1").await.unwrap().is_none(),
+        lookup(store, "b", "k1").await.is_none(),
         "a key is found under the task that computed it"
     );
     let of_a = store
-        .cache_entries_of(vec!["a".to_owned(), "z".to_owned()])
+        .cache_entries_of(vec!["a".into(), "z".into()])
         .await
         .unwrap();
     let mut keys: Vec<&str> = of_a.iter().map(|entry| entry.key.as_str()).collect();
@@ -336,12 +345,12 @@ pub async fn cache_entries(store: &dyn Store) {
     assert_eq!(keys, ["k1", "k2"], "both entries were computed by task `a`");
     assert!(
         store
-            .cache_entries_of(vec!["b".to_owned()])
+            .cache_entries_of(vec!["b".into()])
             .await
             .unwrap()
             .is_empty()
     );
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     assert_eq!(record.tasks[0].key, Some(key("k1", None)));
     assert_eq!(record.tasks[0].state, TaskState::Succeeded);
     assert!(!record.tasks[0].cached());
@@ -360,32 +369,26 @@ pub async fn cache_entries(store: &dyn Store) {
         }
     };
     store.write(vec![reuse("a", 50)]).await.unwrap();
-    assert_eq!(
-        store.cache_get("a", "k1").await.unwrap().unwrap().used_at,
-        11
-    );
+    assert_eq!(lookup(store, "a", "k1").await.unwrap().used_at, 11);
     let later = 11 + crate::USE_RESOLUTION;
     let used = |at: i64| Write::Used {
-        run_id: "r2".to_owned(),
-        task: "a".to_owned(),
-        key: "k1".to_owned(),
+        run_id: "r2".into(),
+        task: "a".into(),
+        key: "k1".into(),
         at,
     };
     store
         .write(vec![reuse("c", later), used(later)])
         .await
         .unwrap();
-    assert_eq!(
-        store.cache_get("a", "k1").await.unwrap().unwrap().used_at,
-        later
-    );
+    assert_eq!(lookup(store, "a", "k1").await.unwrap().used_at, later);
     store.write(vec![used(later - 5)]).await.unwrap();
     assert_eq!(
-        store.cache_get("a", "k1").await.unwrap().unwrap().used_at,
+        lookup(store, "a", "k1").await.unwrap().used_at,
         later,
         "never back in time"
     );
-    let reused = store.run("r2").await.unwrap().unwrap();
+    let reused = store.run(&"r2".into()).await.unwrap().unwrap();
     assert!(reused.tasks[0].cached());
     assert_eq!(reused.tasks[0].outputs, Some(json!({"x": 1})));
     let stats = store.cache_stats().await.unwrap();
@@ -397,15 +400,15 @@ pub async fn cache_entries(store: &dyn Store) {
 
     // Reverted: the result is no longer valid. Only the task that computed it names it.
     let forget = |task: &str| Write::Forget {
-        run_id: "r2".to_owned(),
-        task: task.to_owned(),
-        key: "k1".to_owned(),
+        run_id: "r2".into(),
+        task: task.into(),
+        key: "k1".into(),
     };
     store.write(vec![forget("b")]).await.unwrap();
-    assert!(store.cache_get("a", "k1").await.unwrap().is_some());
+    assert!(lookup(store, "a", "k1").await.is_some());
     store.write(vec![forget("a")]).await.unwrap();
-    assert!(store.cache_get("a", "k1").await.unwrap().is_none());
-    assert!(store.cache_get("a", "k2").await.unwrap().is_some());
+    assert!(lookup(store, "a", "k1").await.is_none());
+    assert!(lookup(store, "a", "k2").await.is_some());
 }
 
 /// Files are kept by content and put back; an entry whose file is gone is not cached;
@@ -483,7 +486,7 @@ pub async fn cache_files_and_gc(store: &dyn Store) {
         .await
         .unwrap();
     assert!(
-        store.cache_get("a", "lost").await.unwrap().is_none(),
+        lookup(store, "a", "lost").await.is_none(),
         "an entry naming a file the store does not have is not cached"
     );
     let stats = store.cache_stats().await.unwrap();
@@ -504,15 +507,15 @@ pub async fn cache_files_and_gc(store: &dyn Store) {
         .unwrap();
     assert_eq!((dry.entries_removed, dry.entries_kept), (1, 2));
     assert!(
-        store.cache_get("a", "old").await.unwrap().is_some(),
+        lookup(store, "a", "old").await.is_some(),
         "a dry run removes nothing"
     );
     let report = store.cache_gc(by_age).await.unwrap();
     assert_eq!((report.entries_removed, report.blobs_removed), (1, 0));
-    assert!(store.cache_get("a", "old").await.unwrap().is_none());
+    assert!(lookup(store, "a", "old").await.is_none());
 
     // By size: only the most recently used entry fits; the file goes with its entry.
-    let new_size = store.cache_get("a", "new").await.unwrap().unwrap().size();
+    let new_size = lookup(store, "a", "new").await.unwrap().size();
     let report = store
         .cache_gc(CacheGc {
             now: 10_000,
@@ -530,7 +533,7 @@ pub async fn cache_files_and_gc(store: &dyn Store) {
         (1, 1, 1)
     );
     assert_eq!(report.bytes_kept, new_size);
-    assert!(store.cache_get("a", "file").await.unwrap().is_none());
+    assert!(lookup(store, "a", "file").await.is_none());
     assert!(!store.restore_blob(blob, file).await.unwrap());
     let stats = store.cache_stats().await.unwrap();
     assert_eq!((stats.entries, stats.blobs), (1, 0));

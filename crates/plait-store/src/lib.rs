@@ -8,6 +8,7 @@
 pub mod blobs;
 mod cache;
 mod error;
+mod ids;
 mod json;
 mod lifecycle;
 mod memory;
@@ -20,6 +21,7 @@ pub use cache::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, TaskKey, USE_RESOLUTION,
 };
 pub use error::StoreError;
+pub use ids::{CacheKey, RunId, TaskPath};
 pub use json::Json;
 pub use lifecycle::RecordedStates;
 pub use memory::MemoryStore;
@@ -46,7 +48,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>>;
 
     /// Everything known of one run.
-    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>>;
+    fn run(&self, run_id: &RunId) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>>;
 
     /// Every run, newest first.
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>>;
@@ -57,8 +59,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// [`Store::cache_gc`].
     fn cache_get(
         &self,
-        task: &str,
-        key: &str,
+        task: &TaskPath,
+        key: &CacheKey,
     ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>>;
 
     /// Every entry computed by one of `tasks` (by path): a run reads its candidates once,
@@ -67,7 +69,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// for its key).
     fn cache_entries_of(
         &self,
-        tasks: Vec<String>,
+        tasks: Vec<TaskPath>,
     ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>>;
 
     /// Keeps a copy of the file at `path`, for a cache entry to name.
@@ -95,10 +97,10 @@ pub fn owner_alive(owner: &Owner) -> bool {
 
 /// Why `claimer` may not take over a run owned by `owner`, if it may not: an owner that is
 /// alive keeps its run (the same process too: its run may still be stopping).
-pub fn claim_refused(run_id: &str, owner: Option<&Owner>) -> Option<StoreError> {
+pub fn claim_refused(run_id: &RunId, owner: Option<&Owner>) -> Option<StoreError> {
     let owner = owner.filter(|owner| owner_alive(owner))?;
     Some(StoreError::RunOwned {
-        run_id: run_id.to_owned(),
+        run_id: run_id.to_string(),
         host: owner.host.clone(),
         pid: owner.pid,
     })

@@ -9,37 +9,37 @@ use std::collections::HashMap;
 
 use plait_core::TaskState;
 
-use crate::{StoreError, TaskRecord, Write};
+use crate::{RunId, StoreError, TaskPath, TaskRecord, Write};
 
 /// The last recorded state of every task of the runs a store writes.
 #[derive(Debug, Default)]
 pub struct RecordedStates {
-    runs: HashMap<String, HashMap<String, TaskState>>,
+    runs: HashMap<RunId, HashMap<TaskPath, TaskState>>,
 }
 
 impl RecordedStates {
     /// Whether the states of `run_id` are known here (a run made by this store, or loaded).
-    pub fn knows(&self, run_id: &str) -> bool {
+    pub fn knows(&self, run_id: &RunId) -> bool {
         self.runs.contains_key(run_id)
     }
 
     /// A new run: no task recorded yet.
-    pub fn start(&mut self, run_id: &str) {
-        self.runs.insert(run_id.to_owned(), HashMap::new());
+    pub fn start(&mut self, run_id: &RunId) {
+        self.runs.insert(run_id.clone(), HashMap::new());
     }
 
     /// A run recorded before (by another process, or before this store was opened).
-    pub fn load(&mut self, run_id: &str, tasks: &[TaskRecord]) {
+    pub fn load(&mut self, run_id: &RunId, tasks: &[TaskRecord]) {
         let states = tasks
             .iter()
             .map(|task| (task.task.clone(), task.state))
             .collect();
-        self.runs.insert(run_id.to_owned(), states);
+        self.runs.insert(run_id.clone(), states);
     }
 
     /// Forgets a run's states: after a failed commit, what was admitted may not be what was
     /// recorded, so they are read again before the next write.
-    pub fn forget(&mut self, run_id: &str) {
+    pub fn forget(&mut self, run_id: &RunId) {
         self.runs.remove(run_id);
     }
 
@@ -48,13 +48,13 @@ impl RecordedStates {
     /// the batch. Every run they name must be known.
     pub fn admit(&mut self, writes: &[Write]) -> Result<(), StoreError> {
         // What each admitted transition replaced, to put back if a later one is refused.
-        let mut undo: Vec<(&str, &str, Option<TaskState>)> = Vec::new();
+        let mut undo: Vec<(&RunId, &TaskPath, Option<TaskState>)> = Vec::new();
         for write in writes {
             let transition = match write {
                 Write::Transition(transition) | Write::Completed { transition, .. } => transition,
                 _ => continue,
             };
-            let run_id = transition.run_id.as_str();
+            let run_id = &transition.run_id;
             let tasks = self
                 .runs
                 .get_mut(run_id)
@@ -65,13 +65,13 @@ impl RecordedStates {
                 for (run_id, task, before) in undo.into_iter().rev() {
                     let tasks = self.runs.get_mut(run_id).expect("admitted above");
                     match before {
-                        Some(state) => tasks.insert(task.to_owned(), state),
+                        Some(state) => tasks.insert(task.clone(), state),
                         None => tasks.remove(task),
                     };
                 }
                 return Err(StoreError::IllegalTransition {
-                    run_id: transition.run_id.clone(),
-                    task: transition.task.clone(),
+                    run_id: transition.run_id.to_string(),
+                    task: transition.task.to_string(),
                     from,
                     to: transition.state,
                 });

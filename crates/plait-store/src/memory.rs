@@ -8,16 +8,16 @@ use futures::future::BoxFuture;
 
 use crate::blobs::BlobDir;
 use crate::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, EntryUse, NewRun, RunRecord, RunState,
-    RunSummary, Store, StoreError, TaskFold, Write, owner_alive,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, EntryUse, NewRun, RunId,
+    RunRecord, RunState, RunSummary, Store, StoreError, TaskFold, TaskPath, Write, owner_alive,
 };
 
 #[derive(Debug, Default)]
 struct Inner {
-    runs: HashMap<String, Run>,
+    runs: HashMap<RunId, Run>,
     /// Run ids in creation order.
-    order: Vec<String>,
-    cache: HashMap<String, CacheEntry>,
+    order: Vec<RunId>,
+    cache: HashMap<CacheKey, CacheEntry>,
     /// Kept files, in a temporary directory of the store's own (made on the first file).
     blobs: Option<(tempfile::TempDir, BlobDir)>,
     /// Each task's last recorded state, to refuse an illegal transition.
@@ -65,7 +65,9 @@ impl Store for MemoryStore {
         let result = (|| {
             let mut inner = self.lock();
             if inner.runs.contains_key(&run.run_id) {
-                return Err(StoreError::DuplicateRun { run_id: run.run_id });
+                return Err(StoreError::DuplicateRun {
+                    run_id: run.run_id.to_string(),
+                });
             }
             let record = RunRecord {
                 summary: RunSummary {
@@ -103,7 +105,7 @@ impl Store for MemoryStore {
             // All or nothing: check every run exists before changing any.
             if let Some(missing) = writes.iter().find(|w| !inner.runs.contains_key(w.run_id())) {
                 return Err(StoreError::UnknownRun {
-                    run_id: missing.run_id().to_owned(),
+                    run_id: missing.run_id().to_string(),
                 });
             }
             for write in &writes {
@@ -123,7 +125,7 @@ impl Store for MemoryStore {
         Box::pin(async move { result })
     }
 
-    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
+    fn run(&self, run_id: &RunId) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
         let mut record = self.lock().runs.get(run_id).map(|run| RunRecord {
             tasks: run.tasks.tasks().to_vec(),
             ..run.record.clone()
@@ -149,23 +151,23 @@ impl Store for MemoryStore {
 
     fn cache_get(
         &self,
-        task: &str,
-        key: &str,
+        task: &TaskPath,
+        key: &CacheKey,
     ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
         let entry = self
             .lock()
             .cache
             .get(key)
-            .filter(|entry| entry.task == task)
+            .filter(|entry| entry.task == *task)
             .cloned();
         Box::pin(async move { Ok(entry) })
     }
 
     fn cache_entries_of(
         &self,
-        tasks: Vec<String>,
+        tasks: Vec<TaskPath>,
     ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
-        let tasks: std::collections::HashSet<String> = tasks.into_iter().collect();
+        let tasks: std::collections::HashSet<TaskPath> = tasks.into_iter().collect();
         let entries = self
             .lock()
             .cache

@@ -3,7 +3,7 @@
 
 use plait_core::{RunStatus, TaskState};
 
-use crate::{CacheEntry, TaskKey};
+use crate::{CacheEntry, CacheKey, RunId, TaskKey, TaskPath};
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
@@ -22,7 +22,7 @@ pub struct Owner {
 /// A run about to start: what it needs to be shown, explained and resumed later.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewRun {
-    pub run_id: String,
+    pub run_id: RunId,
     /// The workflow's name.
     pub workflow: String,
     /// Where the definition came from (a file path), for `plait runs`.
@@ -39,8 +39,8 @@ pub struct NewRun {
 /// One task's state changed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Transition {
-    pub run_id: String,
-    pub task: String,
+    pub run_id: RunId,
+    pub task: TaskPath,
     pub state: TaskState,
     pub attempt: u32,
     pub at: Millis,
@@ -70,35 +70,35 @@ pub enum Write {
     /// engine sends it only when the entry's last use is older than
     /// [`crate::USE_RESOLUTION`], so a hit costs no write to the cache.)
     Used {
-        run_id: String,
-        /// The task (by path) that computed the entry.
-        task: String,
-        key: String,
+        run_id: RunId,
+        /// The task that computed the entry.
+        task: TaskPath,
+        key: CacheKey,
         at: Millis,
     },
     /// A cached result is no longer valid: the task that produced it was reverted, so its
     /// effect was undone.
     Forget {
-        run_id: String,
-        task: String,
-        key: String,
+        run_id: RunId,
+        task: TaskPath,
+        key: CacheKey,
     },
     /// `owner` takes an unfinished run over (a resume): refused with
     /// [`crate::StoreError::RunOwned`] while another owner is alive, this process included.
-    Claim { run_id: String, owner: Owner },
+    Claim { run_id: RunId, owner: Owner },
     /// The owner lets go of an unfinished run (it stopped without ending: its future was
     /// dropped): the run is interrupted, and anyone may claim it.
-    Release { run_id: String },
+    Release { run_id: RunId },
     /// The run ended.
     RunFinished {
-        run_id: String,
+        run_id: RunId,
         status: RunStatus,
         at: Millis,
     },
 }
 
 impl Write {
-    pub fn run_id(&self) -> &str {
+    pub fn run_id(&self) -> &RunId {
         match self {
             Write::Transition(transition) | Write::Completed { transition, .. } => {
                 &transition.run_id
@@ -136,7 +136,7 @@ impl RunState {
 /// A run in a listing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSummary {
-    pub run_id: String,
+    pub run_id: RunId,
     pub workflow: String,
     pub source: String,
     pub state: RunState,
@@ -149,7 +149,7 @@ pub struct RunSummary {
 /// The latest known state of one task of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskRecord {
-    pub task: String,
+    pub task: TaskPath,
     pub state: TaskState,
     pub attempts: u32,
     pub started_at: Option<Millis>,
@@ -164,9 +164,9 @@ pub struct TaskRecord {
 
 impl TaskRecord {
     /// A task not started yet.
-    pub fn pending(task: &str) -> Self {
+    pub fn pending(task: TaskPath) -> Self {
         TaskRecord {
-            task: task.to_owned(),
+            task,
             state: TaskState::Pending,
             attempts: 0,
             started_at: None,
@@ -226,8 +226,8 @@ impl TaskRecord {
 #[derive(Clone, Debug, Default)]
 pub struct TaskFold {
     tasks: Vec<TaskRecord>,
-    /// Task name -> its index in `tasks`.
-    index: std::collections::HashMap<String, usize>,
+    /// Task path -> its index in `tasks`.
+    index: std::collections::HashMap<TaskPath, usize>,
 }
 
 impl TaskFold {
@@ -237,7 +237,7 @@ impl TaskFold {
             .index
             .entry(transition.task.clone())
             .or_insert_with(|| {
-                tasks.push(TaskRecord::pending(&transition.task));
+                tasks.push(TaskRecord::pending(transition.task.clone()));
                 tasks.len() - 1
             });
         tasks[idx].apply(transition, outputs);

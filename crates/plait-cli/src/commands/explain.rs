@@ -1,7 +1,7 @@
 //! `plait explain RUN TASK`: why a task was executed or reused.
 
 use plait_engine::explain::{Explanation, Verdict, explain as explain_task};
-use plait_store::{RunRecord, RunSummary, Store};
+use plait_store::{RunId, RunRecord, RunSummary, Store};
 use serde_json::json;
 
 use crate::cli::StoreArgs;
@@ -67,7 +67,7 @@ async fn earlier_runs(
         .skip(1)
         .filter(|summary| summary.source == run.summary.source);
     // Set once the run compared with is read: `None` if that is all, else its source.
-    let mut wanted: Option<Option<String>> = None;
+    let mut wanted: Option<Option<RunId>> = None;
     for summary in older.take(EARLIER_RUNS) {
         let Some(record) = store.run(&summary.run_id).await? else {
             continue;
@@ -75,7 +75,7 @@ async fn earlier_runs(
         let key = record
             .tasks
             .iter()
-            .find(|t| t.task == task)
+            .find(|t| t.task.as_str() == task)
             .and_then(|t| t.key.as_ref());
         let is_source = matches!(&wanted, Some(Some(source)) if *source == record.summary.run_id);
         if wanted.is_none() && key.is_some() {

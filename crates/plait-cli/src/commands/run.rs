@@ -139,7 +139,7 @@ async fn run_view(
     plan: &Plan,
 ) -> RunView {
     if let Some(store) = &for_json.store {
-        match store.run(&report.run_id).await {
+        match store.run(&report.run_id.clone().into()).await {
             Ok(Some(record)) => return RunView::from_record(&record, Some(plan)),
             Ok(None) => eprintln!(
                 "warning: run `{}` is not in the store: printing the engine's report",

@@ -1,6 +1,6 @@
 //! `plait show RUN`: one recorded run, task by task.
 
-use plait_store::{RunRecord, RunSummary, Store};
+use plait_store::{RunId, RunRecord, RunSummary, Store};
 
 use crate::cli::StoreArgs;
 use crate::exit;
@@ -23,7 +23,7 @@ pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
 
 /// The run with this id, or the only one whose id starts with it.
 pub(super) async fn find(store: &dyn Store, wanted: &str) -> Result<RunRecord, String> {
-    if let Some(record) = store.run(wanted).await.map_err(|e| e.to_string())? {
+    if let Some(record) = store.run(&wanted.into()).await.map_err(|e| e.to_string())? {
         return Ok(record);
     }
     let runs = store.runs().await.map_err(|e| e.to_string())?;
@@ -36,7 +36,7 @@ pub(super) async fn find_listed(
     wanted: &str,
     runs: &[RunSummary],
 ) -> Result<RunRecord, String> {
-    let exact = runs.iter().any(|run| run.run_id == wanted);
+    let exact = runs.iter().any(|run| run.run_id.as_str() == wanted);
     let matching: Vec<&str> = runs
         .iter()
         .map(|run| run.run_id.as_str())
@@ -50,7 +50,7 @@ pub(super) async fn find_listed(
         .collect();
     match matching.as_slice() {
         [id] => store
-            .run(id)
+            .run(&RunId::from(*id))
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("run `{id}` vanished while it was read")),
@@ -116,5 +116,5 @@ fn print(record: &RunRecord) {
 
 /// The run whose result the task reused, if it did.
 fn reused_from(task: &plait_store::TaskRecord) -> Option<&str> {
-    task.key.as_ref()?.cached_from.as_deref()
+    task.key.as_ref()?.cached_from.as_ref().map(RunId::as_str)
 }

@@ -88,10 +88,10 @@ struct Shared {
     cache_queue: cache::ResultQueue,
     /// Writes recorded with the next commit (reused results, completions; see `persist.rs`).
     staged: Mutex<persist::Stage>,
-    /// The entries this run may reuse, by key (moved out of each entry, whose own `key` is
-    /// left empty), read when it started (see `preload_cache`); `None`: looked up one by
-    /// one.
-    cache_preloaded: Mutex<Option<rustc_hash::FxHashMap<String, plait_store::CacheEntry>>>,
+    /// The entries this run may reuse, by key (sharing each entry's own), read when it
+    /// started (see `preload_cache`); `None`: looked up one by one.
+    cache_preloaded:
+        Mutex<Option<rustc_hash::FxHashMap<plait_store::CacheKey, plait_store::CacheEntry>>>,
 }
 
 impl Shared {

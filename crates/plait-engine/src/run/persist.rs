@@ -54,7 +54,7 @@ impl Shared {
         };
         store
             .create_run(NewRun {
-                run_id: self.config.run_id.to_string(),
+                run_id: self.config.run_id.clone().into(),
                 workflow,
                 source: definition.source,
                 definition: definition.text,
@@ -80,13 +80,13 @@ impl Shared {
         if owner == Some(&this_process()) {
             store
                 .write(vec![Write::Release {
-                    run_id: self.config.run_id.to_string(),
+                    run_id: self.config.run_id.clone().into(),
                 }])
                 .await?;
         }
         store
             .write(vec![Write::Claim {
-                run_id: self.config.run_id.to_string(),
+                run_id: self.config.run_id.clone().into(),
                 owner: this_process(),
             }])
             .await
@@ -100,7 +100,7 @@ impl Shared {
         }
         self.flush_results().await;
         let release = Write::Release {
-            run_id: self.config.run_id.to_string(),
+            run_id: self.config.run_id.clone().into(),
         };
         let Some((written, events)) = self.send_staged(vec![release]) else {
             return;
@@ -115,7 +115,7 @@ impl Shared {
 
     pub(super) async fn finish_run(&self, status: RunStatus) -> Result<(), StoreError> {
         let finished = Write::RunFinished {
-            run_id: self.config.run_id.to_string(),
+            run_id: self.config.run_id.clone().into(),
             status,
             at: millis(self.now()),
         };
@@ -127,6 +127,8 @@ impl Shared {
         Ok(())
     }
 
+    /// A transition of `node`, now. The run and the task are named by sharing the engine's
+    /// text (a reference count each), not by copying it.
     pub(super) fn transition(
         &self,
         node: NodeId,
@@ -135,8 +137,8 @@ impl Shared {
         error: Option<&TaskError>,
     ) -> Transition {
         Transition {
-            run_id: self.config.run_id.to_string(),
-            task: self.plan.node(node).path.to_string(),
+            run_id: self.config.run_id.clone().into(),
+            task: self.plan.node(node).path.clone().into(),
             state,
             attempt,
             at: millis(self.now()),

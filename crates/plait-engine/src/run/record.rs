@@ -29,7 +29,7 @@ pub(super) struct NodeRecord {
     /// Its result was reused from the cache, not executed.
     pub(super) cached: bool,
     /// The cache key it executed under: forgotten from the cache if the task is reverted.
-    pub(super) cache_key: Option<String>,
+    pub(super) cache_key: Option<plait_store::CacheKey>,
 }
 
 impl NodeRecord {

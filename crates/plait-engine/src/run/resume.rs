@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use plait_core::{NodeId, NodeKind, OnFailure, Outputs, TaskState};
-use plait_store::RunRecord;
+use plait_store::{CacheKey, RunRecord, TaskPath};
 
 use super::Shared;
 use crate::lifecycle::TaskLife;
@@ -32,7 +32,7 @@ struct PriorTask {
     /// Its result was reused, not executed.
     cached: bool,
     /// The cache key it executed under, to forget if it is reverted.
-    cache_key: Option<String>,
+    cache_key: Option<CacheKey>,
 }
 
 impl Prior {
@@ -58,7 +58,7 @@ impl Prior {
                         .filter(|key| key.cached_from.is_none())
                         .and_then(|key| key.key.clone()),
                 };
-                (task.task.clone(), prior)
+                (task.task.to_string(), prior)
             })
             .collect();
         // With `on_failure = "continue"` a failure is a value, not the start of a revert.
@@ -230,12 +230,12 @@ impl Shared {
 
 /// How `task` had ended before its (interrupted) revert began: its last recorded state but
 /// `reverting`.
-fn state_before_revert(record: &RunRecord, task: &str) -> Option<TaskState> {
+fn state_before_revert(record: &RunRecord, task: &TaskPath) -> Option<TaskState> {
     record
         .transitions
         .iter()
         .rev()
-        .filter(|transition| transition.task == task)
+        .filter(|transition| transition.task == *task)
         .map(|transition| transition.state)
         .find(|state| *state != TaskState::Reverting)
 }

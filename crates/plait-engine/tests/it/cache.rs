@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use plait_core::{Flow, FnTask, OnFailure, Outputs, Port, TaskError, Value, ValueType, Workflow};
 use plait_engine::{Engine, RunOptions, RunReport};
-use plait_store::{MemoryStore, Store};
+use plait_store::{MemoryStore, RunId, Store};
 
 use crate::common::*;
 
@@ -92,7 +92,11 @@ async fn an_unchanged_rerun_executes_nothing_and_a_change_only_its_cone() {
             .all(|task| task.cached && task.attempts == 0)
     );
     // Reuses are recorded too (with the run's end, as nothing executed).
-    let recorded = store.run(&again.run_id).await.unwrap().unwrap();
+    let recorded = store
+        .run(&again.run_id.clone().into())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         recorded
             .tasks
@@ -138,12 +142,12 @@ async fn a_recomputed_value_equal_to_the_old_one_stops_the_propagation() {
 /// Fails unless the store has recorded `provider`'s completion in this run.
 fn checking_provider(store: MemoryStore, provider: &'static str) -> FnTask {
     FnTask::raw(ints(&["x"]), ints(&["y"]), move |ctx, inputs| {
-        let (store, run_id) = (store.clone(), ctx.run_id().to_owned());
+        let (store, run_id) = (store.clone(), RunId::from(ctx.run_id()));
         let x = inputs.int("x");
         async move {
             let record = store.run(&run_id).await.unwrap().unwrap();
             let done = record.tasks.iter().any(|task| {
-                task.task == provider && task.state == plait_core::TaskState::Succeeded
+                task.task.as_str() == provider && task.state == plait_core::TaskState::Succeeded
             });
             if !done {
                 return Err(TaskError::permanent(format!(
@@ -272,14 +276,22 @@ async fn cache_false_no_cache_and_versions_force_execution() {
     // The record says why each task ran or was reused.
     let runs = store.runs().await.unwrap();
     let latest = store.run(&runs[0].run_id).await.unwrap().unwrap();
-    let clock = latest.tasks.iter().find(|t| t.task == "clock").unwrap();
+    let clock = latest
+        .tasks
+        .iter()
+        .find(|t| t.task.as_str() == "clock")
+        .unwrap();
     let key = clock.key.as_ref().unwrap();
     assert_eq!(key.key, None);
     assert_eq!(
         key.components_json()["disabled"],
         "`cache = false` on the task"
     );
-    let pure = latest.tasks.iter().find(|t| t.task == "pure").unwrap();
+    let pure = latest
+        .tasks
+        .iter()
+        .find(|t| t.task.as_str() == "pure")
+        .unwrap();
     let components = pure.key.as_ref().unwrap().components_json();
     assert_eq!(components["version"], "2");
     assert_eq!(components["inputs"]["a"]["from"], "input a");
@@ -411,7 +423,7 @@ async fn results_completed_before_an_interruption_are_cached_by_the_resume() {
     assert_eq!(inner.cache_stats().await.unwrap().entries, 0);
 
     let engine = Engine::new().with_store(Arc::new(inner.clone()));
-    let record = inner.run("r1").await.unwrap().unwrap();
+    let record = inner.run(&"r1".into()).await.unwrap().unwrap();
     let resumed = engine
         .resume(&plan, &record, RunOptions::new())
         .await
@@ -452,13 +464,13 @@ impl plait_engine::Observer for SeenOnlyOnceRecorded {
         // The memory store answers at once.
         let record = self
             .store
-            .run(&event.run_id)
+            .run(&event.run_id.clone().into())
             .now_or_never()
             .expect("the memory store answers at once")
             .unwrap()
             .unwrap();
         let recorded = record.tasks.iter().any(|task| {
-            *task.task == *event.task && task.state == plait_core::TaskState::Succeeded
+            task.task.as_str() == &*event.task && task.state == plait_core::TaskState::Succeeded
         });
         if !recorded {
             self.early.lock().unwrap().push(event.task.to_string());

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use futures::future::BoxFuture;
 use plait_store::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheStats, MemoryStore, NewRun, RunRecord,
-    RunSummary, Store, StoreError, Write,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, MemoryStore, NewRun, RunId,
+    RunRecord, RunSummary, Store, StoreError, TaskPath, Write,
 };
 use std::time::Duration;
 
@@ -167,7 +167,7 @@ impl Store for Failing {
         }
         self.inner.write(writes)
     }
-    fn run(&self, run_id: &str) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
+    fn run(&self, run_id: &RunId) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
         self.inner.run(run_id)
     }
     fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
@@ -175,14 +175,14 @@ impl Store for Failing {
     }
     fn cache_get(
         &self,
-        task: &str,
-        key: &str,
+        task: &TaskPath,
+        key: &CacheKey,
     ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
         self.inner.cache_get(task, key)
     }
     fn cache_entries_of(
         &self,
-        tasks: Vec<String>,
+        tasks: Vec<TaskPath>,
     ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
         self.inner.cache_entries_of(tasks)
     }

@@ -20,7 +20,7 @@ use crate::common::*;
 async fn released(store: &MemoryStore, run_id: &str) -> plait_store::RunRecord {
     for _ in 0..400 {
         let record = store
-            .run(run_id)
+            .run(&run_id.into())
             .await
             .unwrap()
             .expect("the run was created");
@@ -140,7 +140,7 @@ async fn a_dropped_run_stops_its_work_and_resumes_in_the_same_process() {
         .expect("the released run can be claimed");
     assert_eq!(report.status, RunStatus::Succeeded);
     assert_eq!(report.output("y"), Some(&plait_core::Value::Int(2)));
-    let record = store.run("r").await.unwrap().unwrap();
+    let record = store.run(&"r".into()).await.unwrap().unwrap();
     assert_eq!(
         record.summary.state,
         RunState::Finished(RunStatus::Succeeded)
@@ -186,7 +186,7 @@ async fn a_revert_cut_short_by_a_drop_is_finished_by_the_resume() {
     let first = record
         .tasks
         .iter()
-        .find(|task| task.task == "first")
+        .find(|task| task.task.as_str() == "first")
         .unwrap();
     assert_eq!(first.state, TaskState::Reverting, "the revert had begun");
 
@@ -219,7 +219,7 @@ async fn a_run_still_owned_or_ended_is_not_resumed() {
         )
         .await
         .unwrap();
-    let ended = store.run("r").await.unwrap().unwrap();
+    let ended = store.run(&"r".into()).await.unwrap().unwrap();
     let refused = engine.resume(&plan, &ended, RunOptions::new()).await;
     assert!(
         matches!(refused, Err(plait_engine::RunError::Ended { .. })),
@@ -230,7 +230,7 @@ async fn a_run_still_owned_or_ended_is_not_resumed() {
     elsewhere.host = "another-host".to_owned();
     store
         .create_run(plait_store::NewRun {
-            run_id: "other".to_owned(),
+            run_id: "other".into(),
             workflow: "main".to_owned(),
             source: String::new(),
             definition: String::new(),
@@ -241,7 +241,7 @@ async fn a_run_still_owned_or_ended_is_not_resumed() {
         })
         .await
         .unwrap();
-    let owned = store.run("other").await.unwrap().unwrap();
+    let owned = store.run(&"other".into()).await.unwrap().unwrap();
     let refused = engine.resume(&plan, &owned, RunOptions::new()).await;
     assert!(
         matches!(

@@ -306,12 +306,16 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             Ok(report) => report,
             Err(_) => {
                 // The store broke: resume on what it holds. No recorded completion runs again.
-                let record = inner.run("r").await.unwrap().expect("the run was created");
+                let record = inner
+                    .run(&"r".into())
+                    .await
+                    .unwrap()
+                    .expect("the run was created");
                 let completed: HashSet<String> = record
                     .tasks
                     .iter()
                     .filter(|task| task.state == TaskState::Succeeded)
-                    .map(|task| task.task.clone())
+                    .map(|task| task.task.to_string())
                     .collect();
                 let before: Vec<usize> = executions
                     .iter()
@@ -340,9 +344,9 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             }
         };
         // The store's record agrees with the report.
-        let record = inner.run("r").await.unwrap().unwrap();
+        let record = inner.run(&"r".into()).await.unwrap().unwrap();
         for task in &report.tasks {
-            if let Some(recorded) = record.tasks.iter().find(|t| t.task == *task.path) {
+            if let Some(recorded) = record.tasks.iter().find(|t| t.task.as_str() == &*task.path) {
                 prop_assert_eq!(recorded.state, task.state, "{}", task.path);
             }
         }

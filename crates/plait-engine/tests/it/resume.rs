@@ -40,7 +40,7 @@ async fn recorded(store: &MemoryStore, writes: Vec<Write>) -> plait_store::RunRe
         .await
         .unwrap();
     store.write(writes).await.unwrap();
-    store.run("r1").await.unwrap().unwrap()
+    store.run(&"r1".into()).await.unwrap().unwrap()
 }
 
 fn completed(task: &str, attempt: u32, outputs: serde_json::Value) -> Write {
@@ -82,12 +82,12 @@ async fn completed_tasks_are_not_run_again_and_interrupted_ones_are() {
         2,
         "`a` ran before the crash and not again"
     );
-    let after = store.run("r1").await.unwrap().unwrap();
+    let after = store.run(&"r1".into()).await.unwrap().unwrap();
     assert_eq!(
         after.summary.state,
         RunState::Finished(RunStatus::Succeeded)
     );
-    let b = after.tasks.iter().find(|t| t.task == "b").unwrap();
+    let b = after.tasks.iter().find(|t| t.task.as_str() == "b").unwrap();
     assert_eq!(
         (b.state, b.attempts),
         (TaskState::Succeeded, 2),

@@ -17,12 +17,20 @@ fn inspecting_task(store: MemoryStore, run_id: &'static str) -> FnTask {
         let x = inputs.int("x");
         async move {
             let record = store
-                .run(run_id)
+                .run(&run_id.into())
                 .await
                 .map_err(|e| TaskError::permanent(e.to_string()))?
                 .unwrap();
-            let a = record.tasks.iter().find(|t| t.task == "a").unwrap();
-            let b = record.tasks.iter().find(|t| t.task == "b").unwrap();
+            let a = record
+                .tasks
+                .iter()
+                .find(|t| t.task.as_str() == "a")
+                .unwrap();
+            let b = record
+                .tasks
+                .iter()
+                .find(|t| t.task.as_str() == "b")
+                .unwrap();
             if a.state != TaskState::Succeeded || a.outputs != Some(serde_json::json!({"x": 1})) {
                 return Err(TaskError::permanent(format!(
                     "`a` not recorded before `b` ran: {a:?}"
@@ -64,7 +72,7 @@ async fn intent_and_completion_are_recorded_before_anyone_acts_on_them() {
         report.failures().collect::<Vec<_>>()
     );
     assert_eq!(report.output("y"), Some(&Value::Int(2)));
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     assert_eq!(
         record.summary.state,
         RunState::Finished(RunStatus::Succeeded)
@@ -97,7 +105,7 @@ async fn reverts_are_recorded_too() {
         .await
         .unwrap();
     assert_eq!(report.status, RunStatus::Reverted);
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     let transcript: Vec<String> = record
         .transitions
         .iter()
@@ -158,7 +166,7 @@ async fn a_failing_store_stops_the_run_before_unrecorded_work_counts() {
         // What the store holds is all that happened, as far as anyone can tell. The writes:
         // `a`'s intent; `a`'s completion with `b`'s intent (one commit, RELIABILITY.md
         // rule 8); `b`'s completion; the run's end.
-        let record = inner.run("r1").await.unwrap().unwrap();
+        let record = inner.run(&"r1".into()).await.unwrap().unwrap();
         assert_eq!(record.transitions.len(), [0, 1, 3, 4][ok], "{ok}");
         // A task ran only after its intent was recorded, and `b` only after `a`'s completion.
         assert_eq!(executed.load(Ordering::SeqCst), [0, 1, 2, 2][ok], "{ok}");
@@ -193,7 +201,7 @@ async fn a_run_recorded_in_sqlite_reads_back_whole() {
         assert!(commits <= writes);
     }
     let store = plait_store_sqlite::SqliteStore::open(&path).unwrap();
-    let record = store.run("r1").await.unwrap().unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
     assert_eq!(record.tasks.len(), 200);
     assert!(
         record
@@ -279,12 +287,12 @@ async fn a_failure_at_every_persistence_point_resumes_correctly() {
                 "failpoint {fail_at}: {first:?}"
             );
         }
-        let record = inner.run("r1").await.unwrap().unwrap();
+        let record = inner.run(&"r1".into()).await.unwrap().unwrap();
         let recorded: Vec<String> = record
             .tasks
             .iter()
             .filter(|t| t.state == TaskState::Succeeded)
-            .map(|t| t.task.clone())
+            .map(|t| t.task.to_string())
             .collect();
         if record.summary.state == RunState::Finished(RunStatus::Succeeded) {
             continue;
@@ -311,7 +319,7 @@ async fn a_failure_at_every_persistence_point_resumes_correctly() {
                 "failpoint {fail_at}: `{task}` ran again after its completion was recorded"
             );
         }
-        let finished = inner.run("r1").await.unwrap().unwrap();
+        let finished = inner.run(&"r1".into()).await.unwrap().unwrap();
         assert_eq!(
             finished.summary.state,
             RunState::Finished(RunStatus::Succeeded),

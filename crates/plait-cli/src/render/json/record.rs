@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plait_core::{Plan, RunStatus, Source};
 use plait_spec::Format;
-use plait_store::{RunRecord, RunState, TaskRecord};
+use plait_store::{RunId, RunRecord, RunState, TaskRecord};
 use serde_json::{Map, Value};
 
 use super::view::{RunSummaryView, RunView, State, TaskView, Times};
@@ -19,7 +19,7 @@ impl RunView {
         let mut tasks: BTreeMap<String, TaskView> = record
             .tasks
             .iter()
-            .map(|task| (task.task.clone(), task_view(task)))
+            .map(|task| (task.task.to_string(), task_view(task)))
             .collect();
         if let Some(plan) = plan {
             if let RunState::Finished(_) = record.summary.state {
@@ -67,7 +67,10 @@ fn task_view(task: &TaskRecord) -> TaskView {
         state: State(task.state),
         attempts: task.attempts,
         cached: task.cached(),
-        reused_from: task.key.as_ref().and_then(|key| key.cached_from.clone()),
+        reused_from: task
+            .key
+            .as_ref()
+            .and_then(|key| key.cached_from.as_ref().map(RunId::to_string)),
         started_at: times.started_at(),
         finished_at: times.finished_at(),
         duration_ms: times.duration_ms(),

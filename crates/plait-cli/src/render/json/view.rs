@@ -113,7 +113,7 @@ impl RunSummaryView {
             finished_at: summary.finished_at,
         };
         RunSummaryView {
-            run_id: summary.run_id.clone(),
+            run_id: summary.run_id.to_string(),
             workflow: summary.workflow.clone(),
             source: summary.source.clone(),
             definition_hash: None,

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use plait_core::{NodeId, Source, TaskCode, TaskSlot, Value, ValueType};
-use plait_store::TaskKey;
+use plait_store::{CacheKey, TaskKey};
 
 use crate::run::Shared;
 
@@ -16,7 +16,7 @@ const PROGRAM_HEX: usize = 32;
 /// components is the plan's, rebuilt only when a key is recorded: a reuse records none).
 #[derive(Clone, Debug)]
 pub(crate) struct Keyed {
-    pub(crate) key: String,
+    pub(crate) key: CacheKey,
     inputs: Vec<InputHash>,
     /// Set when the run executes every task whatever the cache holds.
     pub(crate) not_reused: bool,
@@ -109,7 +109,7 @@ impl Shared {
             inputs.push(hash);
         }
         Ok(Keyed {
-            key: hasher.finalize().to_hex().to_string(),
+            key: CacheKey::from(hasher.finalize().to_hex().as_str()),
             inputs,
             not_reused: false,
         })

@@ -15,7 +15,7 @@ mod key;
 mod queue;
 
 use plait_core::{NodeId, Outputs, Value};
-use plait_store::{Blob, CacheEntry, TaskKey, Write};
+use plait_store::{Blob, CacheEntry, TaskKey, TaskPath, Write};
 use serde_json::json;
 
 use super::Shared;
@@ -59,14 +59,13 @@ impl Shared {
             .nodes()
             .iter()
             .filter(|node| node.task().is_some_and(|slot| slot.policy.cache))
-            .map(|node| node.path.to_string())
+            .map(|node| TaskPath::from(node.path.clone()))
             .collect();
         match store.cache_entries_of(tasks).await {
             Ok(entries) => {
-                // The key moves to the map: a reuse reads it from its own computed key.
                 let entries = entries
                     .into_iter()
-                    .map(|mut entry| (std::mem::take(&mut entry.key), entry))
+                    .map(|entry| (entry.key.clone(), entry))
                     .collect();
                 *lock(&self.cache_preloaded) = Some(entries);
             }
@@ -103,7 +102,7 @@ impl Shared {
         let entry = match preloaded {
             Some(entry) => entry,
             None => match store
-                .cache_get(&self.plan.node(node).path, &keyed.key)
+                .cache_get(&self.plan.node(node).path.clone().into(), &keyed.key)
                 .await
             {
                 Ok(entry) => entry,

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use plait_core::{NodeId, Outputs, Value};
-use plait_store::{CacheEntry, Json, Write};
+use plait_store::{CacheEntry, CacheKey, Json, Write};
 
 use super::Keyed;
 use crate::run::Shared;
@@ -55,15 +55,15 @@ impl Shared {
     pub(crate) fn new_entry(
         &self,
         node: NodeId,
-        key: String,
+        key: CacheKey,
         outputs: Json,
         blobs: Vec<(String, plait_store::Blob)>,
     ) -> CacheEntry {
         let now = millis(self.now());
         CacheEntry {
             key,
-            task: self.plan.node(node).path.to_string(),
-            run_id: self.config.run_id.to_string(),
+            task: self.plan.node(node).path.clone().into(),
+            run_id: self.config.run_id.clone().into(),
             outputs,
             blobs,
             created_at: now,
@@ -114,8 +114,8 @@ impl Shared {
         let _writing = self.cache_queue.writing.lock().await;
         lock(&self.cache_queue.pending).retain(|entry| entry.key != key);
         self.stage_write(Write::Forget {
-            run_id: self.config.run_id.to_string(),
-            task: self.plan.node(node).path.to_string(),
+            run_id: self.config.run_id.clone().into(),
+            task: self.plan.node(node).path.clone().into(),
             key,
         });
         self.commit(node).await
