@@ -5,7 +5,7 @@
 //! recorded is refused whole, as a bug, rather than kept as a history that cannot have
 //! happened.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use plait_core::TaskState;
 
@@ -14,7 +14,7 @@ use crate::{RunId, StoreError, TaskPath, TaskRecord, Write};
 /// The last recorded state of every task of the runs a store writes.
 #[derive(Debug, Default)]
 pub struct RecordedStates {
-    runs: HashMap<RunId, HashMap<TaskPath, TaskState>>,
+    runs: FxHashMap<RunId, FxHashMap<TaskPath, TaskState>>,
 }
 
 impl RecordedStates {
@@ -25,7 +25,7 @@ impl RecordedStates {
 
     /// A new run: no task recorded yet.
     pub fn start(&mut self, run_id: &RunId) {
-        self.runs.insert(run_id.clone(), HashMap::new());
+        self.runs.insert(run_id.clone(), FxHashMap::default());
     }
 
     /// A run recorded before (by another process, or before this store was opened).

@@ -300,18 +300,28 @@ impl Shared {
     /// nothing to wait for. True when the caller must commit now: the stage is full, or
     /// (for any step but an execution's completion) holds an execution's completion.
     fn stage(&self, writes: Vec<Write>, shown: Shown, execution: bool) -> bool {
+        let show_now = |(node, state, attempt, error): Shown| {
+            self.emit(node, state, attempt, error);
+            false
+        };
         if !self.has_store() {
-            self.emit_all(vec![shown]);
+            return show_now(shown);
+        }
+        let watched = self.config.observer.is_some();
+        if writes.is_empty() && !watched {
+            // Nothing to record and nobody to show it to: the stage's lock is shared by
+            // every runner, so it is not taken for nothing.
             return false;
         }
         let mut stage = lock(&self.staged);
         if writes.is_empty() && stage.events.is_empty() {
             drop(stage);
-            self.emit_all(vec![shown]);
-            return false;
+            return show_now(shown);
         }
         stage.writes.extend(writes);
-        stage.events.push(shown);
+        if watched {
+            stage.events.push(shown);
+        }
         let full = stage.writes.len() >= MAX_STAGED;
         if execution {
             // It waits for the dependent's intent (see `step_completed`).
