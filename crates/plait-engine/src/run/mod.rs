@@ -78,6 +78,9 @@ struct Shared {
     store_error: Mutex<Option<plait_store::StoreError>>,
     /// A bug in the engine stopped the run (see `Shared::fail_internal`).
     internal_error: Mutex<Option<String>>,
+    /// The run's record was created or claimed by this execution: only then may it let go
+    /// of it (a run id already taken belongs to someone else).
+    owns_record: AtomicBool,
     /// Runner loops allowed at once: `jobs`, or more with a store (see `exec_slots`).
     max_runners: usize,
     /// With a store, a task spends most of its time waiting for its records to commit, which
@@ -192,7 +195,7 @@ pub(crate) async fn execute(
     config: RunConfig,
     prior: Option<Prior>,
 ) -> Result<RunReport, crate::RunError> {
-    let Some(active) = active::Active::enter(&config.run_id) else {
+    let Some(active) = active::Active::enter(config.store.as_ref(), &config.run_id) else {
         return Err(crate::RunError::Store(plait_store::StoreError::RunOwned {
             run_id: config.run_id.to_string(),
             host: plait_store::this_process().host,
@@ -220,10 +223,12 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
     let ready = match &prior {
         None => {
             shared.create_run(started_at).await?;
+            shared.owns_record.store(true, Ordering::Release);
             None
         }
         Some(prior) => {
             shared.claim_run(prior.owner()).await?;
+            shared.owns_record.store(true, Ordering::Release);
             Some(shared.restore(prior))
         }
     };
@@ -312,6 +317,7 @@ impl Shared {
             runtime: tokio::runtime::Handle::current(),
             store_error: Mutex::new(None),
             internal_error: Mutex::new(None),
+            owns_record: AtomicBool::new(false),
             max_runners: if has_store {
                 jobs + COMMIT_RUNNERS
             } else {

@@ -11,6 +11,7 @@
 //! runner acts on it. Reused results ride along with the next commit. A store failure stops
 //! the run, which then reports no result: nothing is reported done that was not recorded.
 
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use plait_core::{NodeId, RunStatus, TaskError, TaskState};
@@ -95,7 +96,7 @@ impl Shared {
     /// Lets go of a run that stops unfinished (see `Shared::abandon`): what is staged is
     /// recorded first, then the run is left with no owner.
     pub(super) async fn release(&self) {
-        if self.store_failure().is_some() {
+        if self.store_failure().is_some() || !self.owns_record.load(Ordering::Acquire) {
             return;
         }
         self.flush_results().await;
