@@ -14,46 +14,39 @@ use crate::{Diagnostic, Workflow};
 
 impl Builder {
     pub(super) fn outputs(&mut self, workflow: &Workflow) -> Vec<(Arc<str>, Source)> {
-        let consumed = self.claimed.clone();
-        let mut root: Vec<(Arc<str>, Providers)> = self.flows[0]
-            .provides
-            .iter()
-            .map(|(name, providers)| (name.clone(), providers.clone()))
-            .collect();
-        root.sort_by(|a, b| a.0.cmp(&b.0));
         let mut outputs = Vec::new();
         match &workflow.outputs {
             Some(names) => {
                 for name in names {
-                    let found = root
-                        .binary_search_by(|(n, _)| n.cmp(name))
-                        .ok()
-                        .map(|idx| &root[idx]);
-                    match found {
-                        Some((_, providers)) if providers.len() == 1 => {
+                    let providers = self.flows[0].provides.get(name).cloned();
+                    match providers {
+                        Some(providers) if providers.len() == 1 => {
                             let (node, port) = providers[0];
                             outputs.push((name.clone(), Source::Output { node, port }));
                         }
-                        Some((_, providers)) => self.ambiguous_output(name, providers),
+                        Some(providers) => self.ambiguous_output(name, &providers),
                         None => match self.input_index.get(name) {
                             Some(&idx) => outputs.push((name.clone(), Source::Input(idx as u32))),
-                            None => self.report(
-                                Diagnostic::error(
-                                    Code::UnknownOutput,
-                                    format!("output `{name}` is not provided by any task of the workflow"),
-                                )
-                                .at(Location::Output { name: name.clone() })
-                                .help(self.known_names(&root)),
-                            ),
+                            None => {
+                                let help = self.known_names(&self.root_provides());
+                                self.report(
+                                    Diagnostic::error(
+                                        Code::UnknownOutput,
+                                        format!("output `{name}` is not provided by any task of the workflow"),
+                                    )
+                                    .at(Location::Output { name: name.clone() })
+                                    .help(help),
+                                );
+                            }
                         },
                     }
                 }
             }
             None => {
-                for (name, providers) in &root {
-                    let unused = providers
-                        .iter()
-                        .all(|&(node, port)| !consumed.contains(&Source::Output { node, port }));
+                for (name, providers) in self.root_provides() {
+                    let unused = providers.iter().all(|&(node, port)| {
+                        !self.claimed.contains(&Source::Output { node, port })
+                    });
                     if !unused {
                         continue;
                     }
@@ -61,47 +54,57 @@ impl Builder {
                         let (node, port) = providers[0];
                         outputs.push((name.clone(), Source::Output { node, port }));
                     } else {
-                        self.ambiguous_output(name, providers);
+                        self.ambiguous_output(&name, &providers);
                     }
                 }
             }
         }
-        let used: FxHashSet<Source> = consumed
-            .into_iter()
-            .chain(outputs.iter().map(|(_, s)| *s))
-            .collect();
+        let as_outputs: FxHashSet<Source> = outputs.iter().map(|(_, source)| *source).collect();
+        let mut warnings = Vec::new();
         for node in 0..self.nodes.len() as u32 {
             let Some(slot) = self.nodes[node as usize].node.task() else {
                 continue;
             };
-            let path = self.nodes[node as usize].node.path.clone();
-            let unused: Vec<Arc<str>> = slot
-                .provides
-                .iter()
-                .enumerate()
-                .filter(|(port, _)| {
-                    !used.contains(&Source::Output {
-                        node,
-                        port: *port as u32,
-                    })
-                })
-                .map(|(_, p)| p.name.clone())
-                .collect();
-            for port in unused {
-                self.report(
+            for (port, provided) in slot.provides.iter().enumerate() {
+                let source = Source::Output {
+                    node,
+                    port: port as u32,
+                };
+                if self.claimed.contains(&source) || as_outputs.contains(&source) {
+                    continue;
+                }
+                let path = self.nodes[node as usize].node.path.clone();
+                warnings.push(
                     Diagnostic::warning(
                         Code::UnusedOutput,
-                        format!("task `{path}` provides `{port}`, which nothing uses"),
+                        format!(
+                            "task `{path}` provides `{}`, which nothing uses",
+                            provided.name
+                        ),
                     )
                     .at(Location::Port {
-                        path: path.clone(),
+                        path,
                         role: PortRole::Provides,
-                        port,
+                        port: provided.name.clone(),
                     }),
                 );
             }
         }
+        for warning in warnings {
+            self.report(warning);
+        }
         outputs
+    }
+
+    /// The names the outermost flow provides and who provides each, in name order.
+    fn root_provides(&self) -> Vec<(Arc<str>, Providers)> {
+        let mut root: Vec<(Arc<str>, Providers)> = self.flows[0]
+            .provides
+            .iter()
+            .map(|(name, providers)| (name.clone(), providers.clone()))
+            .collect();
+        root.sort_by(|a, b| a.0.cmp(&b.0));
+        root
     }
 
     fn ambiguous_output(&mut self, name: &Arc<str>, providers: &[(u32, u32)]) {
