@@ -2,7 +2,6 @@
 //! are read from (the engine's report, the store's record or its list of runs). The JSON
 //! Schemas in `crates/plait-cli/schema/` describe them; `docs/cli-json.md`, for users.
 
-mod not_run;
 mod record;
 mod report;
 #[cfg(test)]

@@ -13,8 +13,8 @@ use super::view::{RunSummaryView, RunView, State, TaskView, Times};
 
 impl RunView {
     /// `plan` is the run's plan (see [`recorded_plan`]): with it, the tasks the record does
-    /// not name are there too (`pending`, or `failed` without an attempt when a failure kept
-    /// them from running), and the run's outputs are known.
+    /// not name are there too (`pending`: the engine records every task that started, and
+    /// one a failure kept from running as `failed`), and the run's outputs are known.
     pub(crate) fn from_record(record: &RunRecord, plan: Option<&Plan>) -> RunView {
         let mut tasks: BTreeMap<String, TaskView> = record
             .tasks
@@ -22,9 +22,6 @@ impl RunView {
             .map(|task| (task.task.to_string(), task_view(task)))
             .collect();
         if let Some(plan) = plan {
-            if let RunState::Finished(_) = record.summary.state {
-                super::not_run::add_not_run(plan, &mut tasks);
-            }
             for node in plan.nodes().iter().filter(|node| node.task().is_some()) {
                 tasks
                     .entry(node.path.to_string())
