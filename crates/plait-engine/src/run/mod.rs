@@ -143,10 +143,16 @@ impl Shared {
         self.stop();
         let runtime = self.runtime.clone();
         runtime.spawn(async move {
-            self.wait_idle().await;
-            self.release().await;
+            self.let_go().await;
             drop(active);
         });
+    }
+
+    /// A stopped run's last act: once no runner is left, it lets go of its record for a
+    /// resume.
+    async fn let_go(&self) {
+        self.wait_idle().await;
+        self.release().await;
     }
 
     /// Waits until no runner is left.
@@ -207,10 +213,8 @@ pub(crate) async fn execute(
     let result = drive(&shared, prior).await;
     let (shared, active) = guard.0.take().expect("taken only here and on drop");
     if result.is_err() {
-        // Stopped short: let go of the run for a resume, once nothing runs any more.
         shared.stop();
-        shared.wait_idle().await;
-        shared.release().await;
+        shared.let_go().await;
     }
     drop(active);
     result
