@@ -91,11 +91,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 /// its pid later. A run owned by another host is taken to be alive: only a store that many
 /// hosts share can tell, with leases (the job board).
 pub fn owner_alive(owner: &Owner) -> bool {
-    // (An owner that let go of its run is `None` in the summary and never asked about.)
     owner.host != plait_process::host_name() || plait_process::is_alive(owner.pid, owner.started)
 }
 
-/// Why `claimer` may not take over a run owned by `owner`, if it may not: an owner that is
+/// Why a claimer may not take over run `run_id` owned by `owner`, if it may not: an owner that is
 /// alive keeps its run (the same process too: its run may still be stopping).
 pub fn claim_refused(run_id: &RunId, owner: Option<&Owner>) -> Option<StoreError> {
     let owner = owner.filter(|owner| owner_alive(owner))?;
