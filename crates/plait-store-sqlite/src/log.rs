@@ -38,6 +38,9 @@ struct Entry<'a> {
     components: Option<Components<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cached_from: Option<&'a str>,
+    /// The slot and the time the attempt started executing, as `[slot, since]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ran: Option<(u32, i64)>,
 }
 
 #[derive(Serialize)]
@@ -65,6 +68,8 @@ struct ReadEntry<'a> {
     components: Option<&'a RawValue>,
     #[serde(default)]
     cached_from: Option<String>,
+    #[serde(default)]
+    ran: Option<(u32, i64)>,
 }
 
 /// One transition, encoded for the log on the caller's thread (`encode.rs`), and whether it
@@ -108,6 +113,7 @@ impl Line {
             cached_from: key
                 .and_then(|key| key.cached_from.as_ref())
                 .map(|run_id| run_id.as_str()),
+            ran: transition.ran.map(|ran| (ran.slot, ran.since)),
         };
         Ok(Line {
             json: serde_json::to_string(&entry)?,
@@ -261,6 +267,9 @@ pub(crate) fn read(
                 at: entry.at,
                 error: entry.error,
                 key,
+                ran: entry
+                    .ran
+                    .map(|(slot, since)| plait_store::Ran { slot, since }),
             };
             // Each line's outputs on their own: text the store accepted but a JSON tree
             // cannot hold (a number out of range, say) costs that task its recorded

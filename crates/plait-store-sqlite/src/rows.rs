@@ -185,6 +185,7 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
                 at: row.get(3)?,
                 error: row.get(4)?,
                 key: None,
+                ran: None,
             },
             outputs.and_then(|text| serde_json::from_str(&text).ok()),
         ))

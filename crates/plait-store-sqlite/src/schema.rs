@@ -188,6 +188,7 @@ mod tests {
             at: 3,
             error: None,
             key: None,
+            ran: None,
         };
         futures::executor::block_on(store.write(vec![plait_store::Write::Transition(reverting)]))
             .unwrap();
@@ -337,6 +338,7 @@ mod tests {
             at: 6,
             error: None,
             key: None,
+            ran: None,
         };
         futures::executor::block_on(store.write(vec![plait_store::Write::Transition(more)]))
             .unwrap();

@@ -7,7 +7,7 @@ use plait_core::{RunStatus, TaskState};
 use serde_json::json;
 
 use crate::{
-    Blob, CacheEntry, CacheGc, NewRun, Owner, RunId, RunState, Store, StoreError, TaskKey,
+    Blob, CacheEntry, CacheGc, NewRun, Owner, Ran, RunId, RunState, Store, StoreError, TaskKey,
     Transition, Write, this_process,
 };
 
@@ -33,6 +33,7 @@ pub fn transition(run_id: &str, task: &str, state: TaskState, attempt: u32, at: 
         at,
         error: None,
         key: None,
+        ran: None,
     }
 }
 
@@ -59,10 +60,15 @@ pub async fn lifecycle(store: &dyn Store) {
         .unwrap();
     let mut failed = transition("r1", "b", TaskState::Failed, 1, 1_002);
     failed.error = Some("boom".to_owned());
+    let mut succeeded = transition("r1", "a", TaskState::Succeeded, 1, 1_003);
+    succeeded.ran = Some(Ran {
+        slot: 3,
+        since: 1_002,
+    });
     store
         .write(vec![
             Write::Completed {
-                transition: transition("r1", "a", TaskState::Succeeded, 1, 1_003),
+                transition: succeeded,
                 outputs: json!({"x": 9}).into(),
             },
             Write::Transition(failed),
@@ -77,6 +83,13 @@ pub async fn lifecycle(store: &dyn Store) {
     assert_eq!(record.summary.state, RunState::Running);
     assert_eq!(record.inputs, json!({"n": 3}));
     assert_eq!(record.transitions.len(), 3);
+    let ran: Vec<Option<u32>> = record
+        .transitions
+        .iter()
+        .map(|t| t.ran.map(|ran| ran.slot))
+        .collect();
+    assert_eq!(ran, [None, Some(3), None], "where each attempt ran is kept");
+    assert_eq!(record.transitions[1].ran.map(|ran| ran.since), Some(1_002));
     let a = &record.tasks[0];
     assert_eq!(
         (a.task.as_str(), a.state, a.attempts),

@@ -48,6 +48,19 @@ pub struct Transition {
     /// The cache key the task runs under (on its first `running`), or the key of the result
     /// it reused (on a `succeeded` with `cached_from`).
     pub key: Option<TaskKey>,
+    /// Where and since when the attempt executed, on the transition that ends an attempt
+    /// (its `running` is recorded earlier, as the intent, before it waits for a slot).
+    /// `None` on other transitions, and for an attempt that never executed.
+    pub ran: Option<Ran>,
+}
+
+/// Where an attempt executed: what a timeline needs to lay it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ran {
+    /// The execution slot, numbered from 0, fewer than the run's `jobs`.
+    pub slot: u32,
+    /// When it started executing in that slot.
+    pub since: Millis,
 }
 
 /// A change to record. A batch of writes passed to [`crate::Store::write`] is committed

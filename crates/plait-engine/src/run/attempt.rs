@@ -62,17 +62,18 @@ pub(super) async fn run_attempts(
         }
         // With a store, more runners exist than `jobs` (they wait on commits together); only
         // `jobs` execute at once.
-        let permit = match &shared.exec_slots {
-            Some(slots) => Some(
-                slots
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed"),
-            ),
+        let held = match &shared.exec_slots {
+            Some(slots) => Some(slots.acquire().await),
             None => None,
         };
-        if permit.is_some() && shared.is_stopping() {
-            return never_started(shared, node, attempt, inputs).await;
+        if let Some(held) = &held {
+            if shared.is_stopping() {
+                return never_started(shared, node, attempt, inputs).await;
+            }
+            shared.record(node).ran = Some(plait_store::Ran {
+                slot: held.number,
+                since: super::persist::millis(shared.now()),
+            });
         }
         shared.show_started(node, attempt);
         let token = shared.attempt_token(node, &slot.policy, local);
@@ -90,7 +91,7 @@ pub(super) async fn run_attempts(
         }
         .expect("the inputs are taken by the last attempt only");
         let outcome = attempt_once(slot, ctx, attempt_inputs, &token).await;
-        drop(permit);
+        drop(held);
         let error = match outcome {
             Outcome::Done(outputs) => {
                 // Staged, and committed with the first dependent's intent (or at once, see

@@ -14,6 +14,7 @@ mod resume;
 mod revert;
 mod schedule;
 mod scope;
+mod slots;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -86,7 +87,7 @@ struct Shared {
     /// With a store, a task spends most of its time waiting for its records to commit, which
     /// is not work: extra runners wait on commits together (one commit carries all their
     /// writes) while these `jobs` permits bound what actually executes.
-    exec_slots: Option<tokio::sync::Semaphore>,
+    exec_slots: Option<slots::Slots>,
     cache_files: cache::FileHashes,
     cache_queue: cache::ResultQueue,
     /// Writes recorded with the next commit (reused results, completions; see `persist.rs`).
@@ -327,7 +328,7 @@ impl Shared {
             } else {
                 jobs
             },
-            exec_slots: has_store.then(|| tokio::sync::Semaphore::new(jobs)),
+            exec_slots: has_store.then(|| slots::Slots::new(jobs)),
             cache_files: cache::FileHashes::default(),
             cache_queue: cache::ResultQueue::default(),
             cache_preloaded: Mutex::new(None),

@@ -145,6 +145,7 @@ impl Shared {
             at: millis(self.now()),
             error: error.map(TaskError::to_string),
             key: None,
+            ran: None,
         }
     }
 
@@ -210,7 +211,7 @@ impl Shared {
         error: Option<&TaskError>,
         check: impl FnOnce(&mut NodeRecord) -> bool,
     ) -> Option<u32> {
-        let attempt = {
+        let (attempt, ran) = {
             let mut record = self.record(node);
             if !check(&mut record) {
                 return None;
@@ -218,12 +219,16 @@ impl Shared {
             for &to in path {
                 record.life.go(to);
             }
-            record.life.attempts()
+            (record.life.attempts(), record.ran.take())
         };
         for (idx, &to) in path.iter().enumerate() {
-            let error = if idx + 1 == path.len() { error } else { None };
+            let last = idx + 1 == path.len();
+            let error = if last { error } else { None };
             let writes = if self.has_store() && to.is_recorded() {
-                vec![Write::Transition(self.transition(node, to, attempt, error))]
+                let mut transition = self.transition(node, to, attempt, error);
+                // Where the attempt ran goes with the step that ends it.
+                transition.ran = ran.filter(|_| last);
+                vec![Write::Transition(transition)]
             } else {
                 Vec::new()
             };
@@ -272,14 +277,17 @@ impl Shared {
     /// dependent executes only once its intent is committed, so never before the completion
     /// it depends on is durable. True when the caller must commit now.
     pub(super) fn step_completed(&self, node: NodeId, json: Option<Json>) -> bool {
-        let attempt = {
+        let (attempt, ran) = {
             let mut record = self.record(node);
             record.life.go(TaskState::Succeeded);
-            record.life.attempts()
+            (record.life.attempts(), record.ran.take())
         };
         let writes = match json {
             Some(outputs) => vec![Write::Completed {
-                transition: self.transition(node, TaskState::Succeeded, attempt, None),
+                transition: Transition {
+                    ran,
+                    ..self.transition(node, TaskState::Succeeded, attempt, None)
+                },
                 outputs,
             }],
             None => Vec::new(),

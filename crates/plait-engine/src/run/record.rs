@@ -28,6 +28,9 @@ pub(super) struct NodeRecord {
     pub(super) interrupted: bool,
     /// Its result was reused from the cache, not executed.
     pub(super) cached: bool,
+    /// Where its current attempt executes (with a store; see `slots.rs`), taken by the step
+    /// that ends the attempt.
+    pub(super) ran: Option<plait_store::Ran>,
     /// The cache key it executed under: forgotten from the cache if the task is reverted.
     pub(super) cache_key: Option<plait_store::CacheKey>,
 }

@@ -361,3 +361,74 @@ async fn a_store_does_not_raise_the_jobs_bound() {
     assert_eq!(report.status, RunStatus::Succeeded);
     assert_eq!(peak.load(Ordering::SeqCst), 3);
 }
+
+/// Every attempt says in its record where it ran: one of the run's `jobs` slots, on the step
+/// that ends it; attempts that overlap in time hold different slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_attempt_records_the_slot_it_ran_in() {
+    let store = MemoryStore::new();
+    let mut flow = Flow::unordered("main").add(
+        plait_core::TaskNode::new("flaky", flaky_task(&[], &["f"], 1))
+            .retry(plait_core::RetryPolicy::attempts(2).with_backoff(std::time::Duration::ZERO)),
+    );
+    for idx in 0..6 {
+        flow = flow.task(
+            format!("s{idx}"),
+            sleepy_task(
+                &[],
+                &[&format!("v{idx}")],
+                std::time::Duration::from_millis(20),
+            ),
+        );
+    }
+    let plan = plan(Workflow::new(flow));
+    let engine = Engine::new()
+        .with_jobs(2)
+        .with_store(Arc::new(store.clone()));
+    let report = engine
+        .run(
+            &plan,
+            Vec::<(&str, i64)>::new(),
+            RunOptions::new().run_id("r1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Succeeded);
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    // Each attempt: when it started executing, when it ended, in which slot.
+    let mut attempts = Vec::new();
+    for ended in record.transitions.iter().filter(|t| {
+        matches!(
+            t.state,
+            TaskState::Succeeded | TaskState::Retrying | TaskState::Failed
+        )
+    }) {
+        let ran = ended
+            .ran
+            .unwrap_or_else(|| panic!("{} attempt {} has no slot", ended.task, ended.attempt));
+        assert!(ran.slot < 2, "slot {} of 2 jobs", ran.slot);
+        attempts.push((ran.since, ended.at, ran.slot, ended.task.clone()));
+    }
+    assert_eq!(attempts.len(), 8, "two of `flaky`, one of each sleeper");
+    for (idx, a) in attempts.iter().enumerate() {
+        for b in &attempts[idx + 1..] {
+            // Recorded times are milliseconds: only a clear overlap counts.
+            let overlap = a.0 + 1 < b.1 && b.0 + 1 < a.1;
+            assert!(
+                !(overlap && a.2 == b.2),
+                "{} and {} overlap in slot {}",
+                a.3,
+                b.3,
+                a.2
+            );
+        }
+    }
+    assert!(
+        record
+            .transitions
+            .iter()
+            .filter(|t| t.state == TaskState::Running)
+            .all(|t| t.ran.is_none()),
+        "an intent is recorded before the attempt has a slot"
+    );
+}
