@@ -62,7 +62,7 @@ pub(super) async fn run_attempts(
         }
         // With a store, more runners exist than `jobs` (they wait on commits together); only
         // `jobs` execute at once.
-        let held = match &shared.exec_slots {
+        let held = match &shared.sched.slots {
             Some(slots) => Some(slots.acquire().await),
             None => None,
         };

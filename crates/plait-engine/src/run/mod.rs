@@ -16,8 +16,7 @@ mod schedule;
 mod scope;
 mod slots;
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::sync::lock;
@@ -25,7 +24,6 @@ use crate::sync::lock;
 use plait_core::{
     NodeId, NodeKind, OnFailure, Plan, RunStatus, Source, TaskError, TaskState, Value,
 };
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -48,54 +46,21 @@ pub(crate) struct RunConfig {
     pub(crate) reuse_cached: bool,
 }
 
-/// The ready queue and how many runner loops exist, under one lock so a runner retiring and a
-/// task becoming ready can never miss each other.
-struct Sched {
-    ready: VecDeque<NodeId>,
-    active: usize,
-}
-
-/// Runners beyond `jobs` that may wait on the store's commits at once.
-const COMMIT_RUNNERS: usize = 256;
-
+/// A run's state, in parts with one job each: the scheduler decides what runs when, the
+/// recorder keeps the store's record of the run, the cache reuses and keeps results; each
+/// node's record (its lifecycle, outputs and times) is what they share.
 struct Shared {
     plan: Arc<Plan>,
     inputs: Box<[Value]>,
     config: RunConfig,
     records: Box<[Mutex<NodeRecord>]>,
-    /// Predecessors not yet completed, per node.
-    remaining: Box<[AtomicU32]>,
-    sched: Mutex<Sched>,
-    /// Signalled when the last runner retires.
-    idle: Notify,
-    /// No new task starts: a failure is being reverted, or the run was cancelled.
-    stopping: AtomicBool,
-    user_cancelled: AtomicBool,
-    /// Parent of every attempt's token.
-    run_token: Arc<CancellationToken>,
+    sched: schedule::Scheduler,
+    recorder: persist::Recorder,
+    cache: cache::Caching,
+    /// The retried flows' attempts and failures (see `scope.rs`).
     scopes: Box<[ScopeCell]>,
-    runtime: tokio::runtime::Handle,
-    /// The first store failure; the run stops where its record stops.
-    store_error: Mutex<Option<plait_store::StoreError>>,
     /// A bug in the engine stopped the run (see `Shared::fail_internal`).
     internal_error: Mutex<Option<String>>,
-    /// The run's record was created or claimed by this execution: only then may it let go
-    /// of it (a run id already taken belongs to someone else).
-    owns_record: AtomicBool,
-    /// Runner loops allowed at once: `jobs`, or more with a store (see `exec_slots`).
-    max_runners: usize,
-    /// With a store, a task spends most of its time waiting for its records to commit, which
-    /// is not work: extra runners wait on commits together (one commit carries all their
-    /// writes) while these `jobs` permits bound what actually executes.
-    exec_slots: Option<slots::Slots>,
-    cache_files: cache::FileHashes,
-    cache_queue: cache::ResultQueue,
-    /// Writes recorded with the next commit (reused results, completions; see `persist.rs`).
-    staged: Mutex<persist::Stage>,
-    /// The entries this run may reuse, by key (sharing each entry's own), read when it
-    /// started (see `preload_cache`); `None`: looked up one by one.
-    cache_preloaded:
-        Mutex<Option<rustc_hash::FxHashMap<plait_store::CacheKey, plait_store::CacheEntry>>>,
 }
 
 impl Shared {
@@ -122,7 +87,7 @@ impl Shared {
     }
 
     fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::Acquire)
+        self.sched.stopping.load(Ordering::Acquire)
     }
 
     /// A bug in the engine: the run stops where it is, reverting nothing (the states it
@@ -142,7 +107,7 @@ impl Shared {
     /// all the same.
     fn abandon(self: Arc<Self>, active: active::Active) {
         self.stop();
-        let runtime = self.runtime.clone();
+        let runtime = self.sched.runtime.clone();
         runtime.spawn(async move {
             self.let_go().await;
             drop(active);
@@ -159,8 +124,8 @@ impl Shared {
     /// Waits until no runner is left.
     async fn wait_idle(&self) {
         loop {
-            let notified = self.idle.notified();
-            if self.is_idle() {
+            let notified = self.sched.idle.notified();
+            if self.sched.is_idle() {
                 return;
             }
             notified.await;
@@ -169,8 +134,8 @@ impl Shared {
 
     /// Stops starting tasks and cancels the running ones.
     fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
-        self.run_token.cancel();
+        self.sched.stopping.store(true, Ordering::Release);
+        self.sched.run_token.cancel();
     }
 
     /// The value, if its provider has one (a provider that failed, or was not restored on
@@ -228,12 +193,12 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
     let ready = match &prior {
         None => {
             shared.create_run(started_at).await?;
-            shared.owns_record.store(true, Ordering::Release);
+            shared.recorder.owns_record.store(true, Ordering::Release);
             None
         }
         Some(prior) => {
             shared.claim_run(prior.owner()).await?;
-            shared.owns_record.store(true, Ordering::Release);
+            shared.recorder.owns_record.store(true, Ordering::Release);
             Some(shared.restore(prior))
         }
     };
@@ -252,13 +217,13 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
         Some(ready) => schedule::make_ready(shared, ready, None),
     }
     loop {
-        if shared.is_idle() {
+        if shared.sched.is_idle() {
             break;
         }
         tokio::select! {
-            () = shared.idle.notified() => {}
-            () = user_cancel.cancelled(), if !shared.user_cancelled.load(Ordering::Acquire) => {
-                shared.user_cancelled.store(true, Ordering::Release);
+            () = shared.sched.idle.notified() => {}
+            () = user_cancel.cancelled(), if !shared.sched.user_cancelled.load(Ordering::Acquire) => {
+                shared.sched.user_cancelled.store(true, Ordering::Release);
                 shared.stop();
             }
         }
@@ -293,52 +258,24 @@ impl Drop for AbandonOnDrop {
 }
 
 impl Shared {
-    fn new(plan: Arc<Plan>, inputs: Box<[Value]>, config: RunConfig) -> Shared {
-        let (jobs, has_store) = (config.jobs, config.store.is_some());
-        let n_nodes = plan.len();
-        let records = (0..n_nodes)
+    fn new(plan: Arc<Plan>, inputs: Box<[Value]>, mut config: RunConfig) -> Shared {
+        let records = (0..plan.len())
             .map(|_| Mutex::new(NodeRecord::default()))
             .collect();
-        let remaining = (0..n_nodes as NodeId)
-            .map(|node| AtomicU32::new(plan.predecessors(node).len() as u32))
-            .collect();
-        let run_token = Arc::new(CancellationToken::new());
-        let scopes = scope::cells(&plan, &run_token);
+        let sched = schedule::Scheduler::new(&plan, config.jobs, config.store.is_some());
+        let scopes = scope::cells(&plan, &sched.run_token);
+        let recorder = persist::Recorder::new(config.store.take());
         Shared {
             plan,
             inputs,
             config,
             records,
-            remaining,
-            sched: Mutex::new(Sched {
-                ready: VecDeque::new(),
-                active: 0,
-            }),
-            idle: Notify::new(),
-            stopping: AtomicBool::new(false),
-            user_cancelled: AtomicBool::new(false),
-            run_token,
+            sched,
+            recorder,
+            cache: cache::Caching::default(),
             scopes,
-            runtime: tokio::runtime::Handle::current(),
-            store_error: Mutex::new(None),
             internal_error: Mutex::new(None),
-            owns_record: AtomicBool::new(false),
-            max_runners: if has_store {
-                jobs + COMMIT_RUNNERS
-            } else {
-                jobs
-            },
-            exec_slots: has_store.then(|| slots::Slots::new(jobs)),
-            cache_files: cache::FileHashes::default(),
-            cache_queue: cache::ResultQueue::default(),
-            cache_preloaded: Mutex::new(None),
-            staged: Mutex::new(persist::Stage::default()),
         }
-    }
-
-    fn is_idle(&self) -> bool {
-        let sched = lock(&self.sched);
-        sched.active == 0 && sched.ready.is_empty()
     }
 
     fn report(&self, started_at: std::time::SystemTime) -> RunReport {
@@ -382,7 +319,7 @@ impl Shared {
     }
 
     fn status(&self, tasks: &[TaskReport]) -> RunStatus {
-        if self.user_cancelled.load(Ordering::Acquire) {
+        if self.sched.user_cancelled.load(Ordering::Acquire) {
             return RunStatus::Cancelled;
         }
         if tasks

@@ -11,33 +11,58 @@
 //! runner acts on it. Reused results ride along with the next commit. A store failure stops
 //! the run, which then reports no result: nothing is reported done that was not recorded.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use plait_core::{NodeId, RunStatus, TaskError, TaskState};
-use plait_store::{Json, NewRun, StoreError, Transition, Write, this_process};
+use plait_store::{Json, NewRun, Store, StoreError, Transition, Write, this_process};
 
 use super::Shared;
 use super::record::NodeRecord;
 use crate::clock::unix_millis;
 use crate::sync::lock;
 
+/// The store's record of the run: what is staged for the next commit, whether this
+/// execution holds the record, and the first failure of the store.
+pub(super) struct Recorder {
+    pub(super) store: Option<Arc<dyn Store>>,
+    /// Writes recorded with the next commit (reused results, completions).
+    pub(super) staged: Mutex<Stage>,
+    /// The first store failure; the run stops where its record stops.
+    pub(super) store_error: Mutex<Option<StoreError>>,
+    /// The run's record was created or claimed by this execution: only then may it let go
+    /// of it (a run id already taken belongs to someone else).
+    pub(super) owns_record: AtomicBool,
+}
+
+impl Recorder {
+    pub(super) fn new(store: Option<Arc<dyn Store>>) -> Recorder {
+        Recorder {
+            store,
+            staged: Mutex::new(Stage::default()),
+            store_error: Mutex::new(None),
+            owns_record: AtomicBool::new(false),
+        }
+    }
+}
+
 impl Shared {
     pub(super) fn has_store(&self) -> bool {
-        self.config.store.is_some()
+        self.recorder.store.is_some()
     }
 
     pub(super) fn store_failure(&self) -> Option<StoreError> {
-        lock(&self.store_error).clone()
+        lock(&self.recorder.store_error).clone()
     }
 
     fn fail_store(&self, error: StoreError) {
-        lock(&self.store_error).get_or_insert(error);
+        lock(&self.recorder.store_error).get_or_insert(error);
         self.stop();
     }
 
     pub(super) async fn create_run(&self, started_at: SystemTime) -> Result<(), StoreError> {
-        let Some(store) = &self.config.store else {
+        let Some(store) = &self.recorder.store else {
             return Ok(());
         };
         let definition = self.config.definition.clone().unwrap_or_default();
@@ -75,7 +100,7 @@ impl Shared {
         &self,
         owner: Option<&plait_store::Owner>,
     ) -> Result<(), StoreError> {
-        let Some(store) = &self.config.store else {
+        let Some(store) = &self.recorder.store else {
             return Ok(());
         };
         if owner == Some(&this_process()) {
@@ -96,7 +121,7 @@ impl Shared {
     /// Lets go of a run that stops unfinished (see `Shared::abandon`): what is staged is
     /// recorded first, then the run is left with no owner.
     pub(super) async fn release(&self) {
-        if self.store_failure().is_some() || !self.owns_record.load(Ordering::Acquire) {
+        if self.store_failure().is_some() || !self.recorder.owns_record.load(Ordering::Acquire) {
             return;
         }
         self.flush_results().await;
@@ -256,7 +281,7 @@ impl Shared {
             let mut transition = self.transition(node, TaskState::Running, attempt, None);
             transition.key = key;
             // Shown by `show_started`, when the attempt holds an execution slot.
-            lock(&self.staged)
+            lock(&self.recorder.staged)
                 .writes
                 .push(Write::Transition(transition));
         }
@@ -322,7 +347,7 @@ impl Shared {
             // every runner, so it is not taken for nothing.
             return false;
         }
-        let mut stage = lock(&self.staged);
+        let mut stage = lock(&self.recorder.staged);
         if writes.is_empty() && stage.events.is_empty() {
             drop(stage);
             return show_now(shown);
@@ -343,14 +368,14 @@ impl Shared {
     /// Adds a write that is no step of its own (a forgotten cache entry) to the stage.
     pub(super) fn stage_write(&self, write: Write) {
         if self.has_store() {
-            lock(&self.staged).writes.push(write);
+            lock(&self.recorder.staged).writes.push(write);
         }
     }
 
     /// Commits the stage if it holds an executed task's completion. False if the store
     /// failed.
     pub(super) async fn flush_completions(&self, node: NodeId) -> bool {
-        if lock(&self.staged).executions == 0 {
+        if lock(&self.recorder.staged).executions == 0 {
             return true;
         }
         self.commit(node).await
@@ -361,8 +386,8 @@ impl Shared {
     /// requests reach the store in the order their writes were staged (a store commits
     /// requests in the order they were made).
     fn send_staged(&self, writes: Vec<Write>) -> Option<(Written, Vec<Shown>)> {
-        let store = self.config.store.as_ref()?;
-        let mut stage = lock(&self.staged);
+        let store = self.recorder.store.as_ref()?;
+        let mut stage = lock(&self.recorder.staged);
         if stage.writes.is_empty() && writes.is_empty() {
             // Nothing to record; events wait only behind writes.
             let events = std::mem::take(&mut stage.events);

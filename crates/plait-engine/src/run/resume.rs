@@ -165,13 +165,14 @@ impl Shared {
                     if failed {
                         self.record(next).poisoned = true;
                     }
-                    self.remaining[next as usize].fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                    self.sched.remaining[next as usize]
+                        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                 }
             }
         }
         (0..self.plan.len() as NodeId)
             .filter(|&node| {
-                self.remaining[node as usize].load(std::sync::atomic::Ordering::Acquire) == 0
+                self.sched.remaining[node as usize].load(std::sync::atomic::Ordering::Acquire) == 0
                     && self.record(node).claimable()
             })
             .collect()

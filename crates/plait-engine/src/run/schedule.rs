@@ -13,9 +13,80 @@ use futures::FutureExt;
 use plait_core::{NodeId, NodeKind, OnFailure, TaskError, TaskState};
 use tokio_util::sync::CancellationToken;
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32};
+
+use plait_core::Plan;
+use tokio::sync::Notify;
+
 use super::Shared;
 use super::attempt::{self, Attempted};
+use super::slots::Slots;
 use crate::sync::lock;
+
+/// What runs when: each node's count of unfinished predecessors, the ready queue, the
+/// runner loops and the execution slots, and whether new tasks may start at all.
+pub(super) struct Scheduler {
+    /// Predecessors not yet completed, per node.
+    pub(super) remaining: Box<[AtomicU32]>,
+    pub(super) queue: Mutex<Queue>,
+    /// Signalled when the last runner retires.
+    pub(super) idle: Notify,
+    /// No new task starts: a failure is being reverted, or the run was cancelled.
+    pub(super) stopping: AtomicBool,
+    pub(super) user_cancelled: AtomicBool,
+    /// Parent of every attempt's token.
+    pub(super) run_token: Arc<CancellationToken>,
+    pub(super) runtime: tokio::runtime::Handle,
+    /// Runner loops allowed at once: `jobs`, or more with a store (see `slots`).
+    pub(super) max_runners: usize,
+    /// With a store, a task spends most of its time waiting for its records to commit, which
+    /// is not work: extra runners wait on commits together (one commit carries all their
+    /// writes) while these `jobs` slots bound what actually executes.
+    pub(super) slots: Option<Slots>,
+}
+
+/// The ready queue and how many runner loops exist, under one lock so a runner retiring and a
+/// task becoming ready can never miss each other.
+pub(super) struct Queue {
+    pub(super) ready: VecDeque<NodeId>,
+    pub(super) active: usize,
+}
+
+/// Runners beyond `jobs` that may wait on the store's commits at once.
+const COMMIT_RUNNERS: usize = 256;
+
+impl Scheduler {
+    pub(super) fn new(plan: &Plan, jobs: usize, has_store: bool) -> Scheduler {
+        Scheduler {
+            remaining: (0..plan.len() as NodeId)
+                .map(|node| AtomicU32::new(plan.predecessors(node).len() as u32))
+                .collect(),
+            queue: Mutex::new(Queue {
+                ready: VecDeque::new(),
+                active: 0,
+            }),
+            idle: Notify::new(),
+            stopping: AtomicBool::new(false),
+            user_cancelled: AtomicBool::new(false),
+            run_token: Arc::new(CancellationToken::new()),
+            runtime: tokio::runtime::Handle::current(),
+            max_runners: if has_store {
+                jobs + COMMIT_RUNNERS
+            } else {
+                jobs
+            },
+            slots: has_store.then(|| Slots::new(jobs)),
+        }
+    }
+
+    /// No runner is running and none is waiting to.
+    pub(super) fn is_idle(&self) -> bool {
+        let queue = lock(&self.queue);
+        queue.active == 0 && queue.ready.is_empty()
+    }
+}
 
 /// Makes every node without predecessors ready.
 pub(super) fn seed(shared: &Arc<Shared>) {
@@ -105,7 +176,7 @@ pub(super) fn release(
             shared.record(next).poisoned = true;
         }
         // AcqRel: the decrement that reaches zero sees every predecessor's stored outputs.
-        if shared.remaining[next as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+        if shared.sched.remaining[next as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
             ready.extend([next]);
         }
     }
@@ -114,8 +185,8 @@ pub(super) fn release(
 /// Hands a ready task to an idle slot, or queues it if all `jobs` slots are busy.
 fn enqueue(shared: &Arc<Shared>, node: NodeId) {
     let spawn = {
-        let mut sched = lock(&shared.sched);
-        if sched.active < shared.max_runners {
+        let mut sched = lock(&shared.sched.queue);
+        if sched.active < shared.sched.max_runners {
             sched.active += 1;
             true
         } else {
@@ -124,19 +195,19 @@ fn enqueue(shared: &Arc<Shared>, node: NodeId) {
         }
     };
     if spawn {
-        shared.runtime.spawn(runner(shared.clone(), node));
+        shared.sched.runtime.spawn(runner(shared.clone(), node));
     }
 }
 
 /// The next queued task, or `None` after retiring this runner.
 fn next_or_retire(shared: &Shared) -> Option<NodeId> {
-    let mut sched = lock(&shared.sched);
+    let mut sched = lock(&shared.sched.queue);
     if let Some(node) = sched.ready.pop_front() {
         return Some(node);
     }
     sched.active -= 1;
     if sched.active == 0 {
-        shared.idle.notify_one();
+        shared.sched.idle.notify_one();
     }
     None
 }
@@ -153,7 +224,7 @@ impl RunnerLocal {
     fn new(shared: &Shared) -> Self {
         RunnerLocal {
             run_id: Arc::from(&*shared.config.run_id),
-            run_token: Arc::new((*shared.run_token).clone()),
+            run_token: Arc::new((*shared.sched.run_token).clone()),
         }
     }
 }

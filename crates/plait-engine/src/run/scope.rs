@@ -142,11 +142,11 @@ impl Shared {
         let delay = info.retry.delay(attempt, rand::random::<f64>());
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = self.run_token.cancelled() => return,
+            () = self.sched.run_token.cancelled() => return,
         }
         let parent = match info.parent {
             Some(parent) => self.scopes[parent as usize].current_token(),
-            None => self.run_token.clone(),
+            None => self.sched.run_token.clone(),
         };
         *lock(&cell.token) = Arc::new(parent.child_token());
         self.renew_inner_scopes(scope);
@@ -155,7 +155,7 @@ impl Shared {
             .nodes
             .iter()
             .copied()
-            .filter(|&node| self.remaining[node as usize].load(Ordering::Acquire) == 0)
+            .filter(|&node| self.sched.remaining[node as usize].load(Ordering::Acquire) == 0)
             .collect();
         schedule::make_ready(self, ready, None);
     }
@@ -197,7 +197,7 @@ impl Shared {
             };
             if released {
                 for &next in self.plan.successors(node) {
-                    self.remaining[next as usize].fetch_add(1, Ordering::AcqRel);
+                    self.sched.remaining[next as usize].fetch_add(1, Ordering::AcqRel);
                 }
             }
             if state == TaskState::Pending {

@@ -176,7 +176,7 @@ impl Shared {
         match value {
             Value::Native(..) => return Err("is a native value, which has no content hash".into()),
             Value::File(path) => {
-                let content = self.cache_files.hash(path.to_path_buf()).await?;
+                let content = self.cache.files.hash(path.to_path_buf()).await?;
                 hasher.update(path.as_os_str().as_encoded_bytes());
                 hasher.update(&[0]);
                 hasher.update(content.as_bytes());

@@ -25,6 +25,18 @@ pub(crate) use crate::content::FileHashes;
 pub(crate) use key::Keyed;
 pub(crate) use queue::ResultQueue;
 
+/// The cache's part of a run: the entries it may reuse, the files it hashed, the results
+/// it keeps.
+#[derive(Default)]
+pub(crate) struct Caching {
+    pub(crate) files: FileHashes,
+    pub(crate) queue: ResultQueue,
+    /// The entries this run may reuse, by key (sharing each entry's own), read when it
+    /// started (see `preload_cache`); `None`: looked up one by one.
+    pub(crate) preloaded:
+        std::sync::Mutex<Option<rustc_hash::FxHashMap<plait_store::CacheKey, CacheEntry>>>,
+}
+
 /// Plans up to this many tasks read their cache entries up front.
 const PRELOAD_MAX_TASKS: usize = 200_000;
 
@@ -48,7 +60,7 @@ impl Shared {
     /// `Store::cache_entries_of`; of two copies of one key, the later wins, and either is a
     /// result for that key).
     pub(crate) async fn preload_cache(&self) {
-        let Some(store) = &self.config.store else {
+        let Some(store) = &self.recorder.store else {
             return;
         };
         if !self.config.reuse_cached || self.plan.n_tasks() > PRELOAD_MAX_TASKS {
@@ -67,7 +79,7 @@ impl Shared {
                     .into_iter()
                     .map(|entry| (entry.key.clone(), entry))
                     .collect();
-                *lock(&self.cache_preloaded) = Some(entries);
+                *lock(&self.cache.preloaded) = Some(entries);
             }
             Err(error) => {
                 tracing::warn!(%error, "reading the cache failed; looking results up one by one");
@@ -77,7 +89,7 @@ impl Shared {
 
     /// Computes the task's key and looks it up.
     pub(crate) async fn cache_decision(&self, node: NodeId, values: &[Value]) -> Decision {
-        let Some(store) = self.config.store.clone() else {
+        let Some(store) = self.recorder.store.clone() else {
             return Decision::Off;
         };
         let slot = self.plan.node(node).task().expect("only tasks are run");
@@ -96,7 +108,7 @@ impl Shared {
             keyed.not_reused = true;
             return Decision::Run(keyed);
         }
-        let preloaded = lock(&self.cache_preloaded)
+        let preloaded = lock(&self.cache.preloaded)
             .as_mut()
             .map(|entries| entries.remove(&keyed.key));
         let entry = match preloaded {
@@ -139,7 +151,7 @@ impl Shared {
         entry: &CacheEntry,
         outputs: &Outputs,
     ) -> bool {
-        let Some(store) = &self.config.store else {
+        let Some(store) = &self.recorder.store else {
             return false;
         };
         for (name, blob) in &entry.blobs {

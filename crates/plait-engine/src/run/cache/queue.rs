@@ -33,7 +33,7 @@ impl Shared {
         outputs: &Outputs,
         outputs_json: Json,
     ) -> Option<CacheEntry> {
-        let store = self.config.store.as_ref()?;
+        let store = self.recorder.store.as_ref()?;
         let plan_node = self.plan.node(node);
         let mut blobs = Vec::new();
         for (name, value) in outputs.iter() {
@@ -75,24 +75,24 @@ impl Shared {
     /// by key (one commit, neighbouring pages) rather than one random insert per task on
     /// the critical path; a crash loses only the queue, which costs re-executions.
     pub(crate) fn keep_result(&self, entry: CacheEntry) {
-        lock(&self.cache_queue.pending).push(entry);
+        lock(&self.cache.queue.pending).push(entry);
     }
 
     /// Writes the queued results once there are enough for a batch; called after a task's
     /// dependents were released, so they do not wait for it.
     pub(crate) async fn flush_results_if_many(&self) {
-        if self.has_store() && lock(&self.cache_queue.pending).len() >= FLUSH_ENTRIES {
+        if self.has_store() && lock(&self.cache.queue.pending).len() >= FLUSH_ENTRIES {
             self.flush_results().await;
         }
     }
 
     /// Writes every queued result.
     pub(crate) async fn flush_results(&self) {
-        let Some(store) = &self.config.store else {
+        let Some(store) = &self.recorder.store else {
             return;
         };
-        let _writing = self.cache_queue.writing.lock().await;
-        let mut entries = std::mem::take(&mut *lock(&self.cache_queue.pending));
+        let _writing = self.cache.queue.writing.lock().await;
+        let mut entries = std::mem::take(&mut *lock(&self.cache.queue.pending));
         if entries.is_empty() {
             return;
         }
@@ -111,8 +111,8 @@ impl Shared {
         let Some(key) = self.record(node).cache_key.clone() else {
             return self.commit(node).await;
         };
-        let _writing = self.cache_queue.writing.lock().await;
-        lock(&self.cache_queue.pending).retain(|entry| entry.key != key);
+        let _writing = self.cache.queue.writing.lock().await;
+        lock(&self.cache.queue.pending).retain(|entry| entry.key != key);
         self.stage_write(Write::Forget {
             run_id: self.config.run_id.clone().into(),
             task: self.plan.node(node).path.clone().into(),
