@@ -22,7 +22,7 @@ pub(super) async fn run_attempts(
     local: &RunnerLocal,
     node: NodeId,
 ) -> Attempted {
-    let plan_node = shared.plan.node(node);
+    let plan_node = shared.graph.node(node);
     let slot = plan_node.task().expect("only tasks are run");
     let values: Vec<Value> = slot
         .sources

@@ -6,8 +6,10 @@
 //! per task.
 
 mod active;
+mod append;
 mod attempt;
 mod cache;
+mod graph;
 mod persist;
 mod record;
 mod resume;
@@ -50,10 +52,10 @@ pub(crate) struct RunConfig {
 /// recorder keeps the store's record of the run, the cache reuses and keeps results; each
 /// node's record (its lifecycle, outputs and times) is what they share.
 struct Shared {
-    plan: Arc<Plan>,
+    graph: graph::Graph,
     inputs: Box<[Value]>,
     config: RunConfig,
-    records: Box<[Mutex<NodeRecord>]>,
+    records: graph::Grown<Mutex<NodeRecord>>,
     sched: schedule::Scheduler,
     recorder: persist::Recorder,
     cache: cache::Caching,
@@ -61,11 +63,51 @@ struct Shared {
     scopes: Box<[ScopeCell]>,
     /// A bug in the engine stopped the run (see `Shared::fail_internal`).
     internal_error: Mutex<Option<String>>,
+    /// The paths of the tasks appended while the run goes; its lock is held by one append
+    /// at a time (see `append.rs`).
+    appended_paths: Mutex<rustc_hash::FxHashSet<Arc<str>>>,
 }
 
 impl Shared {
     fn record(&self, node: NodeId) -> MutexGuard<'_, NodeRecord> {
-        lock(&self.records[node as usize])
+        lock(&self.records[node])
+    }
+
+    /// Every node that waits for `node`, appended ones included. Takes `node`'s record's
+    /// lock once the graph has grown: not to be called with it held.
+    fn successors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let more: Vec<NodeId> = if self.graph.grown() {
+            self.record(node)
+                .more
+                .as_ref()
+                .map_or_else(Vec::new, |more| {
+                    more.successors.iter().map(|&(next, _)| next).collect()
+                })
+        } else {
+            Vec::new()
+        };
+        self.graph
+            .planned_successors(node)
+            .iter()
+            .copied()
+            .chain(more)
+    }
+
+    /// Every node `node` waits for, as `successors` does.
+    fn predecessors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let more: Vec<NodeId> = if self.graph.grown() {
+            self.record(node)
+                .more
+                .as_ref()
+                .map_or_else(Vec::new, |more| more.predecessors.clone())
+        } else {
+            Vec::new()
+        };
+        self.graph
+            .first_predecessors(node)
+            .iter()
+            .copied()
+            .chain(more)
     }
 
     fn now(&self) -> std::time::SystemTime {
@@ -77,7 +119,7 @@ impl Shared {
             observer.on_event(&Event {
                 run_id: self.config.run_id.clone(),
                 node,
-                task: self.plan.node(node).path.clone(),
+                task: self.graph.node(node).path.clone(),
                 state,
                 attempt,
                 at: self.now(),
@@ -203,8 +245,8 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
         }
     };
     shared.preload_cache().await;
-    for node in 0..shared.plan.len() as NodeId {
-        if shared.plan.node(node).task().is_some()
+    for node in shared.graph.ids() {
+        if shared.graph.node(node).task().is_some()
             && shared.record(node).life.state() == TaskState::Pending
         {
             shared.emit(node, TaskState::Pending, 0, None);
@@ -233,7 +275,7 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
     }
     // Reverts are recorded too: with a broken store, leave the run to a resume instead.
     if shared.is_stopping() && shared.store_failure().is_none() {
-        let all: Vec<NodeId> = (0..shared.plan.len() as NodeId).collect();
+        let all: Vec<NodeId> = (shared.graph.ids()).collect();
         revert::revert_region(shared, &all).await;
     }
     if let Some(error) = shared.store_failure() {
@@ -259,14 +301,16 @@ impl Drop for AbandonOnDrop {
 
 impl Shared {
     fn new(plan: Arc<Plan>, inputs: Box<[Value]>, mut config: RunConfig) -> Shared {
-        let records = (0..plan.len())
-            .map(|_| Mutex::new(NodeRecord::default()))
-            .collect();
+        let records = graph::Grown::new(
+            (0..plan.len())
+                .map(|_| Mutex::new(NodeRecord::default()))
+                .collect(),
+        );
         let sched = schedule::Scheduler::new(&plan, config.jobs, config.store.is_some());
         let scopes = scope::cells(&plan, &sched.run_token);
         let recorder = persist::Recorder::new(config.store.take());
         Shared {
-            plan,
+            graph: graph::Graph::new(plan),
             inputs,
             config,
             records,
@@ -275,16 +319,18 @@ impl Shared {
             cache: cache::Caching::default(),
             scopes,
             internal_error: Mutex::new(None),
+            appended_paths: Mutex::default(),
         }
     }
 
     fn report(&self, started_at: std::time::SystemTime) -> RunReport {
-        let mut tasks = Vec::with_capacity(self.plan.n_tasks());
-        for (idx, node) in self.plan.nodes().iter().enumerate() {
+        let mut tasks = Vec::with_capacity(self.graph.n_tasks());
+        for id in self.graph.ids() {
+            let node = self.graph.node(id);
             if !matches!(node.kind, NodeKind::Task(_)) {
                 continue;
             }
-            let record = self.record(idx as NodeId);
+            let record = self.record(id);
             tasks.push(TaskReport {
                 path: node.path.clone(),
                 state: record.life.state(),
@@ -299,7 +345,8 @@ impl Shared {
         let status = self.status(&tasks);
         let outputs = match status {
             RunStatus::Succeeded | RunStatus::Failed => self
-                .plan
+                .graph
+                .plan()
                 .outputs()
                 .iter()
                 .filter_map(|(name, source)| {
@@ -332,11 +379,12 @@ impl Shared {
             return RunStatus::Reverted;
         }
         let missing_output = self
-            .plan
+            .graph
+            .plan()
             .outputs()
             .iter()
             .any(|(_, source)| self.try_value(*source).is_none());
-        let failed = match self.plan.on_failure() {
+        let failed = match self.graph.plan().on_failure() {
             // A failure is a value: the run fails only where it reached an output.
             OnFailure::Continue => missing_output,
             OnFailure::Revert => {

@@ -67,14 +67,15 @@ impl Shared {
         };
         let definition = self.config.definition.clone().unwrap_or_default();
         let inputs = self
-            .plan
+            .graph
+            .plan()
             .inputs()
             .iter()
             .zip(self.inputs.iter())
             .map(|(input, value)| (input.name.to_string(), value.to_json()))
             .collect();
         let workflow = if definition.workflow.is_empty() {
-            self.plan.name().to_owned()
+            self.graph.plan().name().to_owned()
         } else {
             definition.workflow
         };
@@ -164,7 +165,7 @@ impl Shared {
     ) -> Transition {
         Transition {
             run_id: self.config.run_id.clone().into(),
-            task: self.plan.node(node).path.clone().into(),
+            task: self.graph.node(node).path.clone().into(),
             state,
             attempt,
             at: millis(self.now()),
@@ -186,7 +187,7 @@ impl Shared {
                 true
             }
             Err(error) => {
-                tracing::error!(%error, task = %self.plan.node(node).path, "recording a transition failed: stopping the run");
+                tracing::error!(%error, task = %self.graph.node(node).path, "recording a transition failed: stopping the run");
                 self.fail_store(error);
                 false
             }

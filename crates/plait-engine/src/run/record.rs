@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use plait_core::{Inputs, Outputs, TaskError, TaskState};
+use plait_core::{Inputs, NodeId, Outputs, TaskError, TaskState};
 
 use crate::lifecycle::TaskLife;
 
@@ -31,8 +31,21 @@ pub(super) struct NodeRecord {
     /// Where its current attempt executes (with a store; see `slots.rs`), taken by the step
     /// that ends the attempt.
     pub(super) ran: Option<plait_store::Ran>,
+    /// Edges added while the run goes (see `graph.rs`); `None` until one is.
+    pub(super) more: Option<Box<MoreEdges>>,
     /// The cache key it executed under: forgotten from the cache if the task is reverted.
     pub(super) cache_key: Option<plait_store::CacheKey>,
+}
+
+/// A node's edges added while the run goes.
+#[derive(Debug, Default)]
+pub(super) struct MoreEdges {
+    /// The nodes that wait for this one, each with whether its count of unfinished
+    /// predecessors includes this node: a node appended after this one finished does not
+    /// wait for it (until a retried flow puts this one back to pending).
+    pub(super) successors: Vec<(NodeId, bool)>,
+    /// Nodes appended before this one that it waits for.
+    pub(super) predecessors: Vec<NodeId>,
 }
 
 impl NodeRecord {

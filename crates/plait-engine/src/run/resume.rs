@@ -86,8 +86,8 @@ impl Prior {
 impl Shared {
     /// Applies the record before anything runs. Returns the nodes that are ready.
     pub(super) fn restore(&self, prior: &Prior) -> Vec<NodeId> {
-        for node in 0..self.plan.len() as NodeId {
-            let plan_node = self.plan.node(node);
+        for node in self.graph.ids() {
+            let plan_node = self.graph.node(node);
             let NodeKind::Task(slot) = &plan_node.kind else {
                 continue;
             };
@@ -155,24 +155,23 @@ impl Shared {
         }
         // Completed tasks count as finished for their successors; failed ones pass their
         // failure on.
-        for node in 0..self.plan.len() as NodeId {
+        for node in self.graph.ids() {
             let (released, failed) = {
                 let record = self.record(node);
                 (record.released, record.poisoned)
             };
             if released {
-                for &next in self.plan.successors(node) {
+                for next in self.successors(node) {
                     if failed {
                         self.record(next).poisoned = true;
                     }
-                    self.sched.remaining[next as usize]
-                        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                    self.sched.remaining[next].fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                 }
             }
         }
-        (0..self.plan.len() as NodeId)
+        (self.graph.ids())
             .filter(|&node| {
-                self.sched.remaining[node as usize].load(std::sync::atomic::Ordering::Acquire) == 0
+                self.sched.remaining[node].load(std::sync::atomic::Ordering::Acquire) == 0
                     && self.record(node).claimable()
             })
             .collect()
@@ -183,7 +182,7 @@ impl Shared {
     /// changed since, and the cache must keep what the task made.
     fn recache(&self, node: NodeId, task: &PriorTask) {
         let slot = self
-            .plan
+            .graph
             .node(node)
             .task()
             .expect("only tasks are restored");
@@ -209,8 +208,8 @@ impl Shared {
     /// A revert gets the inputs its task ran with: the run's inputs and its providers'
     /// recorded outputs.
     fn rebuild_revert_inputs(&self) {
-        for node in 0..self.plan.len() as NodeId {
-            let Some(slot) = self.plan.node(node).task() else {
+        for node in self.graph.ids() {
+            let Some(slot) = self.graph.node(node).task() else {
                 continue;
             };
             if !slot.task.has_revert() || !self.record(node).needs_revert() {

@@ -20,7 +20,7 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
     let members: Vec<NodeId> = region
         .iter()
         .copied()
-        .filter(|&node| match shared.plan.node(node).kind {
+        .filter(|&node| match shared.graph.node(node).kind {
             NodeKind::Barrier { .. } => true,
             NodeKind::Task(_) => {
                 let record = shared.record(node);
@@ -34,9 +34,7 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
     let mut ready = Vec::new();
     for &node in &members {
         let successors = shared
-            .plan
             .successors(node)
-            .iter()
             .filter(|s| member_set.contains(s))
             .count();
         if successors == 0 {
@@ -51,7 +49,7 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
         while running.len() < shared.config.jobs {
             let Some(node) = ready.pop() else { break };
             let state = shared.record(node).life.state();
-            let skip = blocked.contains(&node) || shared.plan.node(node).task().is_none();
+            let skip = blocked.contains(&node) || shared.graph.node(node).task().is_none();
             if state == TaskState::RevertFailed {
                 all_ok = false;
                 blocked.insert(node);
@@ -102,7 +100,7 @@ fn done(
     blocked: &mut FxHashSet<NodeId>,
     ready: &mut Vec<NodeId>,
 ) {
-    for &pred in shared.plan.predecessors(node) {
+    for pred in shared.predecessors(node) {
         // Members are in the region: a predecessor outside it is no member.
         if !members.contains(&pred) {
             continue;
@@ -122,7 +120,7 @@ fn done(
 
 /// Runs one task's revert. True if it succeeded.
 async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
-    let plan_node = shared.plan.node(node);
+    let plan_node = shared.graph.node(node);
     let slot = plan_node.task().expect("only tasks are reverted");
     let (outcome, inputs) = {
         let mut record = shared.record(node);

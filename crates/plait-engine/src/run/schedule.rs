@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 
 use super::Shared;
 use super::attempt::{self, Attempted};
+use super::graph::Grown;
 use super::slots::Slots;
 use crate::sync::lock;
 
@@ -29,7 +30,7 @@ use crate::sync::lock;
 /// runner loops and the execution slots, and whether new tasks may start at all.
 pub(super) struct Scheduler {
     /// Predecessors not yet completed, per node.
-    pub(super) remaining: Box<[AtomicU32]>,
+    pub(super) remaining: Grown<AtomicU32>,
     pub(super) queue: Mutex<Queue>,
     /// Signalled when the last runner retires.
     pub(super) idle: Notify,
@@ -60,9 +61,11 @@ const COMMIT_RUNNERS: usize = 256;
 impl Scheduler {
     pub(super) fn new(plan: &Plan, jobs: usize, has_store: bool) -> Scheduler {
         Scheduler {
-            remaining: (0..plan.len() as NodeId)
-                .map(|node| AtomicU32::new(plan.predecessors(node).len() as u32))
-                .collect(),
+            remaining: Grown::new(
+                (0..plan.len() as NodeId)
+                    .map(|node| AtomicU32::new(plan.predecessors(node).len() as u32))
+                    .collect(),
+            ),
             queue: Mutex::new(Queue {
                 ready: VecDeque::new(),
                 active: 0,
@@ -90,8 +93,8 @@ impl Scheduler {
 
 /// Makes every node without predecessors ready.
 pub(super) fn seed(shared: &Arc<Shared>) {
-    let roots: Vec<NodeId> = (0..shared.plan.len() as NodeId)
-        .filter(|&node| shared.plan.predecessors(node).is_empty())
+    let roots: Vec<NodeId> = (shared.graph.ids())
+        .filter(|&node| shared.graph.first_predecessors(node).is_empty())
         .collect();
     make_ready(shared, roots, None);
 }
@@ -106,7 +109,7 @@ pub(super) fn make_ready(
     // First in, first out, so tasks start in the order they became ready.
     let mut pending = std::collections::VecDeque::from(nodes);
     while let Some(node) = pending.pop_front() {
-        match &shared.plan.node(node).kind {
+        match &shared.graph.node(node).kind {
             NodeKind::Barrier { .. } => {
                 let poisoned = {
                     // A barrier has no work and no record: it passes, silently.
@@ -139,11 +142,9 @@ pub(super) fn make_ready(
 /// A task whose input failed does not run: it fails in turn and passes the failure on.
 fn settle_poisoned(shared: &Arc<Shared>, node: NodeId, pending: &mut impl Extend<NodeId>) {
     let failed_inputs: Vec<String> = shared
-        .plan
         .predecessors(node)
-        .iter()
-        .filter(|&&pred| shared.record(pred).life.state() == TaskState::Failed)
-        .map(|&pred| format!("`{}`", shared.plan.node(pred).path))
+        .filter(|&pred| shared.record(pred).life.state() == TaskState::Failed)
+        .map(|pred| format!("`{}`", shared.graph.node(pred).path))
         .collect();
     let error = TaskError::permanent(if failed_inputs.is_empty() {
         "not run: a task it waits for failed".to_owned()
@@ -171,13 +172,36 @@ pub(super) fn release(
     poisoned: bool,
     ready: &mut impl Extend<NodeId>,
 ) {
-    for &next in shared.plan.successors(node) {
+    let count_down = |next: NodeId| {
         if poisoned {
             shared.record(next).poisoned = true;
         }
         // AcqRel: the decrement that reaches zero sees every predecessor's stored outputs.
-        if shared.sched.remaining[next as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+        shared.sched.remaining[next].fetch_sub(1, Ordering::AcqRel) == 1
+    };
+    for &next in shared.graph.planned_successors(node) {
+        if count_down(next) {
             ready.extend([next]);
+        }
+    }
+    if shared.graph.grown() {
+        // Read under the record's lock: an edge appended after `node` finished is not
+        // counted by its successor (see `append.rs`).
+        let more: Vec<NodeId> = shared
+            .record(node)
+            .more
+            .as_ref()
+            .map_or_else(Vec::new, |more| {
+                more.successors
+                    .iter()
+                    .filter(|&&(_, counted)| counted)
+                    .map(|&(next, _)| next)
+                    .collect()
+            });
+        for next in more {
+            if count_down(next) {
+                ready.extend([next]);
+            }
         }
     }
 }
@@ -313,7 +337,7 @@ fn on_failure(shared: &Arc<Shared>, node: NodeId, scopes: &[u32], keep: &mut Opt
     if shared.fail_scope(scopes) {
         return;
     }
-    match shared.plan.on_failure() {
+    match shared.graph.plan().on_failure() {
         OnFailure::Revert => shared.stop(),
         OnFailure::Continue => {
             let mut ready = Vec::new();

@@ -53,8 +53,8 @@ impl ScopeCell {
 impl Shared {
     /// The retried flows around `node`, innermost first.
     pub(super) fn scope_chain(&self, node: NodeId) -> Vec<ScopeId> {
-        let scopes = self.plan.scopes();
-        std::iter::successors(self.plan.node(node).scope, |&s| scopes[s as usize].parent).collect()
+        let scopes = self.graph.plan().scopes();
+        std::iter::successors(self.graph.node(node).scope, |&s| scopes[s as usize].parent).collect()
     }
 
     /// The token for a new attempt of `node`: cancelled with the run or with its flow. Only
@@ -67,7 +67,7 @@ impl Shared {
         local: &RunnerLocal,
     ) -> Arc<CancellationToken> {
         let own = policy.timeout.is_some() || policy.isolation != Isolation::Async;
-        let parent = match self.plan.node(node).scope {
+        let parent = match self.graph.node(node).scope {
             Some(scope) => self.scopes[scope as usize].current_token(),
             None => local.run_token.clone(),
         };
@@ -115,7 +115,7 @@ impl Shared {
     pub(super) fn fail_scope(&self, scopes: &[ScopeId]) -> bool {
         for &scope in scopes {
             let cell = &self.scopes[scope as usize];
-            let attempts = self.plan.scopes()[scope as usize].retry.attempts;
+            let attempts = self.graph.plan().scopes()[scope as usize].retry.attempts;
             if cell.attempt.load(Ordering::SeqCst) < attempts {
                 if !cell.failing.swap(true, Ordering::SeqCst) {
                     cell.current_token().cancel();
@@ -127,7 +127,7 @@ impl Shared {
     }
 
     async fn restart(self: &Arc<Self>, scope: ScopeId) {
-        let info = &self.plan.scopes()[scope as usize];
+        let info = &self.graph.plan().scopes()[scope as usize];
         let cell = &self.scopes[scope as usize];
         if self.is_stopping() {
             return;
@@ -155,7 +155,7 @@ impl Shared {
             .nodes
             .iter()
             .copied()
-            .filter(|&node| self.sched.remaining[node as usize].load(Ordering::Acquire) == 0)
+            .filter(|&node| self.sched.remaining[node].load(Ordering::Acquire) == 0)
             .collect();
         schedule::make_ready(self, ready, None);
     }
@@ -163,7 +163,7 @@ impl Shared {
     /// Flows nested in a restarted flow start afresh too: new tokens under the new parent,
     /// a full set of attempts.
     fn renew_inner_scopes(&self, scope: ScopeId) {
-        let scopes = self.plan.scopes();
+        let scopes = self.graph.plan().scopes();
         // Parents come before children, so each parent's token is renewed first.
         for inner in scope as usize + 1..scopes.len() {
             let Some(parent) = scopes[inner].parent else {
@@ -196,14 +196,20 @@ impl Shared {
                 (was, record.life.state())
             };
             if released {
-                for &next in self.plan.successors(node) {
-                    self.sched.remaining[next as usize].fetch_add(1, Ordering::AcqRel);
+                // Every successor waits for it again, those appended after it finished too.
+                if let Some(more) = self.record(node).more.as_mut() {
+                    for (_, counted) in &mut more.successors {
+                        *counted = true;
+                    }
+                }
+                for next in self.successors(node) {
+                    self.sched.remaining[next].fetch_add(1, Ordering::AcqRel);
                 }
             }
             if state == TaskState::Pending {
                 continue;
             }
-            if self.plan.node(node).task().is_some() {
+            if self.graph.node(node).task().is_some() {
                 self.step(node, TaskState::Pending, None);
             } else {
                 self.record(node).life.go(TaskState::Pending);

@@ -59,7 +59,7 @@ impl Shared {
         slot: &TaskSlot,
         values: &[Value],
     ) -> Result<Keyed, String> {
-        let task_path = &self.plan.node(node).path;
+        let task_path = &self.graph.node(node).path;
         if !slot.policy.cache {
             return Err("`cache = false` on the task".to_owned());
         }
@@ -117,7 +117,7 @@ impl Shared {
 
     /// The key as recorded with an execution: its components, for `plait explain`.
     pub(crate) fn key_record(&self, node: NodeId, keyed: &Keyed) -> TaskKey {
-        let plan_node = self.plan.node(node);
+        let plan_node = self.graph.node(node);
         let slot = plan_node.task().expect("only tasks have keys");
         let code = slot.task.code();
         let (code, program) = match &code {
@@ -156,9 +156,11 @@ impl Shared {
     /// Where an input comes from, for `plait explain`: `input <name>` or `<task>.<port>`.
     fn source_name(&self, source: Source) -> String {
         match source {
-            Source::Input(idx) => format!("input {}", self.plan.inputs()[idx as usize].name),
+            Source::Input(idx) => {
+                format!("input {}", self.graph.plan().inputs()[idx as usize].name)
+            }
             Source::Output { node, port } => {
-                let provider = self.plan.node(node);
+                let provider = self.graph.node(node);
                 let name = provider
                     .task()
                     .map(|slot| slot.provides[port as usize].name.to_string())

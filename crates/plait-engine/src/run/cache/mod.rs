@@ -63,11 +63,12 @@ impl Shared {
         let Some(store) = &self.recorder.store else {
             return;
         };
-        if !self.config.reuse_cached || self.plan.n_tasks() > PRELOAD_MAX_TASKS {
+        if !self.config.reuse_cached || self.graph.n_tasks() > PRELOAD_MAX_TASKS {
             return;
         }
         let tasks = self
-            .plan
+            .graph
+            .plan()
             .nodes()
             .iter()
             .filter(|node| node.task().is_some_and(|slot| slot.policy.cache))
@@ -92,7 +93,7 @@ impl Shared {
         let Some(store) = self.recorder.store.clone() else {
             return Decision::Off;
         };
-        let slot = self.plan.node(node).task().expect("only tasks are run");
+        let slot = self.graph.node(node).task().expect("only tasks are run");
         let keyed = match self.cache_key(node, slot, values).await {
             Ok(keyed) => keyed,
             Err(why) => {
@@ -114,13 +115,13 @@ impl Shared {
         let entry = match preloaded {
             Some(entry) => entry,
             None => match store
-                .cache_get(&self.plan.node(node).path.clone().into(), &keyed.key)
+                .cache_get(&self.graph.node(node).path.clone().into(), &keyed.key)
                 .await
             {
                 Ok(entry) => entry,
                 Err(error) => {
                     // A lookup that fails costs a re-execution, not the run.
-                    tracing::warn!(%error, task = %self.plan.node(node).path, "cache lookup failed; running the task");
+                    tracing::warn!(%error, task = %self.graph.node(node).path, "cache lookup failed; running the task");
                     None
                 }
             },
@@ -131,7 +132,7 @@ impl Shared {
                 .outputs
                 .to_value()
                 .inspect_err(|error| {
-                    tracing::warn!(%error, task = %self.plan.node(node).path, "a cached result cannot be read; running the task");
+                    tracing::warn!(%error, task = %self.graph.node(node).path, "a cached result cannot be read; running the task");
                 })
                 .ok()?;
             let outputs = super::resume::restore_outputs(&json, &slot.provides)?;
@@ -165,7 +166,7 @@ impl Shared {
                 Ok(true) => {}
                 Ok(false) => return false,
                 Err(error) => {
-                    tracing::warn!(%error, task = %self.plan.node(node).path, output = %name, "cannot restore a cached file; running the task");
+                    tracing::warn!(%error, task = %self.graph.node(node).path, output = %name, "cannot restore a cached file; running the task");
                     return false;
                 }
             }

@@ -34,7 +34,7 @@ impl Shared {
         outputs_json: Json,
     ) -> Option<CacheEntry> {
         let store = self.recorder.store.as_ref()?;
-        let plan_node = self.plan.node(node);
+        let plan_node = self.graph.node(node);
         let mut blobs = Vec::new();
         for (name, value) in outputs.iter() {
             let Value::File(path) = value else {
@@ -62,7 +62,7 @@ impl Shared {
         let now = millis(self.now());
         CacheEntry {
             key,
-            task: self.plan.node(node).path.clone().into(),
+            task: self.graph.node(node).path.clone().into(),
             run_id: self.config.run_id.clone().into(),
             outputs,
             blobs,
@@ -115,7 +115,7 @@ impl Shared {
         lock(&self.cache.queue.pending).retain(|entry| entry.key != key);
         self.stage_write(Write::Forget {
             run_id: self.config.run_id.clone().into(),
-            task: self.plan.node(node).path.clone().into(),
+            task: self.graph.node(node).path.clone().into(),
             key,
         });
         self.commit(node).await

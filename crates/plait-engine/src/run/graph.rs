@@ -1,0 +1,173 @@
+//! The graph a run executes: its compiled plan, and the tasks appended while it runs.
+//!
+//! Node ids below the plan's length are the plan's; appended nodes follow, in the order
+//! they were appended. The plan stays shared and immutable (every run of it reads the same
+//! arrays); what a run adds is its own. Appended nodes live in append-only vectors
+//! (`boxcar`: a push never moves an element), so runners read nodes and their state while
+//! others are appended, with no lock. An edge from an existing node to a new one is kept in
+//! the existing node's record (`NodeRecord::more`), where its release reads it.
+//!
+//! Until something is appended the graph is the plan's alone, and releasing a node costs no
+//! more than it did (`Graph::grown`).
+
+use std::ops::Index;
+use std::sync::{Arc, OnceLock};
+
+use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use plait_core::{NodeId, Plan, PlanNode};
+
+/// A node appended to a running graph: the plan's node type, and what it waits for.
+pub(super) struct Appended {
+    pub(super) node: PlanNode,
+    pub(super) predecessors: Box<[NodeId]>,
+}
+
+pub(super) struct Graph {
+    plan: Arc<Plan>,
+    appended: boxcar::Vec<Appended>,
+    /// How many appended nodes are complete (their state pushed too): the graph's length is
+    /// the plan's plus this.
+    n_appended: AtomicUsize,
+    /// Whether anything was appended.
+    grown: AtomicBool,
+    /// The plan's nodes by path, made on the first append (a run that never grows does not
+    /// pay for it).
+    planned_paths: OnceLock<FxHashMap<Arc<str>, NodeId>>,
+}
+
+impl Graph {
+    pub(super) fn new(plan: Arc<Plan>) -> Graph {
+        Graph {
+            plan,
+            appended: boxcar::Vec::new(),
+            n_appended: AtomicUsize::new(0),
+            grown: AtomicBool::new(false),
+            planned_paths: OnceLock::new(),
+        }
+    }
+
+    /// The plan's node with this path.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "dynamic work appends; for now tests do")
+    )]
+    pub(super) fn find_planned(&self, path: &str) -> Option<NodeId> {
+        let paths = self.planned_paths.get_or_init(|| {
+            let mut paths = FxHashMap::default();
+            for (id, node) in self.plan.nodes().iter().enumerate() {
+                // A flow's two barriers share its path: the first is enough to refuse it.
+                paths.entry(node.path.clone()).or_insert(id as NodeId);
+            }
+            paths
+        });
+        paths.get(path).copied()
+    }
+
+    /// The compiled plan, for what appending does not change (inputs, outputs, scopes).
+    pub(super) fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Nodes in the graph now, appended ones included.
+    pub(super) fn len(&self) -> usize {
+        self.plan.len() + self.n_appended.load(Ordering::Acquire)
+    }
+
+    pub(super) fn ids(&self) -> std::ops::Range<NodeId> {
+        0..self.len() as NodeId
+    }
+
+    pub(super) fn node(&self, id: NodeId) -> &PlanNode {
+        match (id as usize).checked_sub(self.plan.len()) {
+            None => self.plan.node(id),
+            Some(idx) => &self.appended[idx].node,
+        }
+    }
+
+    /// The successors the plan gives `id` (an appended node has none of its own: edges
+    /// from it are in its record, like every edge added while the run goes).
+    pub(super) fn planned_successors(&self, id: NodeId) -> &[NodeId] {
+        if (id as usize) < self.plan.len() {
+            self.plan.successors(id)
+        } else {
+            &[]
+        }
+    }
+
+    /// The predecessors `id` had when it joined the graph (the plan's, or those it was
+    /// appended with); more may be in its record.
+    pub(super) fn first_predecessors(&self, id: NodeId) -> &[NodeId] {
+        match (id as usize).checked_sub(self.plan.len()) {
+            None => self.plan.predecessors(id),
+            Some(idx) => &self.appended[idx].predecessors,
+        }
+    }
+
+    pub(super) fn n_tasks(&self) -> usize {
+        self.plan.n_tasks() + self.n_appended.load(Ordering::Acquire)
+    }
+
+    /// Whether anything was appended: only then may a record hold edges of its own.
+    pub(super) fn grown(&self) -> bool {
+        self.grown.load(Ordering::Acquire)
+    }
+
+    /// Adds a node; its state must be pushed (at the same index) before `publish`.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "dynamic work appends; for now tests do")
+    )]
+    pub(super) fn push(&self, node: Appended) -> NodeId {
+        self.grown.store(true, Ordering::Release);
+        let idx = self.appended.push(node);
+        (self.plan.len() + idx) as NodeId
+    }
+
+    /// Makes the nodes pushed so far part of the graph's length.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "dynamic work appends; for now tests do")
+    )]
+    pub(super) fn publish(&self) {
+        self.n_appended
+            .store(self.appended.count(), Ordering::Release);
+    }
+}
+
+/// Per-node state that grows with the graph: the plan's nodes in one dense array, appended
+/// ones in an append-only vector.
+pub(super) struct Grown<T> {
+    planned: Box<[T]>,
+    appended: boxcar::Vec<T>,
+}
+
+impl<T> Grown<T> {
+    pub(super) fn new(planned: Box<[T]>) -> Grown<T> {
+        Grown {
+            planned,
+            appended: boxcar::Vec::new(),
+        }
+    }
+
+    /// Adds the state of the next appended node; returns its id.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "dynamic work appends; for now tests do")
+    )]
+    pub(super) fn push(&self, value: T) -> NodeId {
+        (self.planned.len() + self.appended.push(value)) as NodeId
+    }
+}
+
+impl<T> Index<NodeId> for Grown<T> {
+    type Output = T;
+
+    fn index(&self, id: NodeId) -> &T {
+        match self.planned.get(id as usize) {
+            Some(value) => value,
+            None => &self.appended[id as usize - self.planned.len()],
+        }
+    }
+}
