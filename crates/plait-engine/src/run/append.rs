@@ -25,7 +25,7 @@ use plait_core::{NodeId, NodeKind, PlanNode, Source, TaskSlot, TaskState};
 
 use super::Shared;
 use super::graph::Appended;
-use super::record::{MoreEdges, NodeRecord};
+use super::record::NodeRecord;
 use crate::sync::lock;
 
 /// A task to add to a running graph.
@@ -84,15 +84,11 @@ impl Shared {
                 },
                 predecessors: predecessors.clone().into_boxed_slice(),
             });
-            let record = NodeRecord {
-                more: (!task.before.is_empty()).then(|| {
-                    Box::new(MoreEdges {
-                        successors: task.before.iter().map(|&node| (node, true)).collect(),
-                        predecessors: Vec::new(),
-                    })
-                }),
-                ..NodeRecord::default()
-            };
+            let mut record = NodeRecord::default();
+            if !task.before.is_empty() {
+                record.more_mut().successors =
+                    task.before.iter().map(|&node| (node, true)).collect();
+            }
             let record_id = self.records.push(std::sync::Mutex::new(record));
             // The hold: let go once every edge into it is in place.
             let count_id = self
@@ -106,11 +102,7 @@ impl Shared {
         self.graph.publish();
         for (&id, task) in ids.iter().zip(&tasks) {
             for &node in &task.before {
-                self.record(node)
-                    .more
-                    .get_or_insert_with(Box::default)
-                    .predecessors
-                    .push(id);
+                self.record(node).more_mut().predecessors.push(id);
             }
         }
         for (&id, predecessors) in ids.iter().zip(&predecessors) {
@@ -232,11 +224,7 @@ impl Shared {
                 // Counted before the edge is visible: `pred`'s release may follow at once.
                 self.sched.remaining[next].fetch_add(1, Ordering::AcqRel);
             }
-            record
-                .more
-                .get_or_insert_with(Box::default)
-                .successors
-                .push((next, waits));
+            record.more_mut().successors.push((next, waits));
             !waits && (record.poisoned || record.life.state() == TaskState::Failed)
         };
         if failed {

@@ -45,7 +45,7 @@ pub(super) async fn run_attempts(
     }
     if let Some(keyed) = &keyed {
         first_key = Some(shared.key_record(node, keyed));
-        shared.record(node).cache_key = Some(keyed.key.clone());
+        shared.record(node).rare().cache_key = Some(keyed.key.clone());
     }
     let mut inputs = Some(Inputs::new(slot.requires.clone(), values));
     // A revert gets the same inputs, so a task with one keeps them.
@@ -70,7 +70,7 @@ pub(super) async fn run_attempts(
             if shared.is_stopping() {
                 return never_started(shared, node, attempt, inputs).await;
             }
-            shared.record(node).ran = Some(plait_store::Ran {
+            shared.record(node).rare().ran = Some(plait_store::Ran {
                 slot: held.number,
                 since: super::persist::millis(shared.now()),
             });
@@ -116,7 +116,7 @@ pub(super) async fn run_attempts(
                     record.outputs = Some(outputs);
                     record.finished_at = Some(shared.now());
                     record.released = true;
-                    record.inputs = inputs;
+                    record.set_inputs(inputs);
                 }
                 if shared.step_completed(node, json) && !shared.commit(node).await {
                     return Attempted::Cancelled;
@@ -189,7 +189,7 @@ async fn never_started(
     shared.show_started(node, attempt);
     {
         let mut record = shared.record(node);
-        record.inputs = inputs;
+        record.set_inputs(inputs);
         record.life.forget_attempt();
         if record.life.attempts() == 0 {
             record.started_at = None;
@@ -211,8 +211,8 @@ async fn finish(
 ) -> Attempted {
     {
         let mut record = shared.record(node);
-        record.inputs = inputs;
-        record.error = error.clone();
+        record.set_inputs(inputs);
+        record.set_error(error.clone());
         record.finished_at = Some(shared.now());
     }
     shared.step(node, state, error.as_ref());

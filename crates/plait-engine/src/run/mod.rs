@@ -77,12 +77,9 @@ impl Shared {
     /// lock once the graph has grown: not to be called with it held.
     fn successors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         let more: Vec<NodeId> = if self.graph.grown() {
-            self.record(node)
-                .more
-                .as_ref()
-                .map_or_else(Vec::new, |more| {
-                    more.successors.iter().map(|&(next, _)| next).collect()
-                })
+            self.record(node).more().map_or_else(Vec::new, |more| {
+                more.successors.iter().map(|&(next, _)| next).collect()
+            })
         } else {
             Vec::new()
         };
@@ -97,8 +94,7 @@ impl Shared {
     fn predecessors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         let more: Vec<NodeId> = if self.graph.grown() {
             self.record(node)
-                .more
-                .as_ref()
+                .more()
                 .map_or_else(Vec::new, |more| more.predecessors.clone())
         } else {
             Vec::new()
@@ -337,8 +333,8 @@ impl Shared {
                 attempts: record.life.attempts(),
                 started_at: record.started_at,
                 finished_at: record.finished_at,
-                error: record.error.clone(),
-                revert_error: record.revert_error.clone(),
+                error: record.error().cloned(),
+                revert_error: record.revert_error().cloned(),
                 cached: record.cached,
             });
         }

@@ -245,7 +245,7 @@ impl Shared {
             for &to in path {
                 record.life.go(to);
             }
-            (record.life.attempts(), record.ran.take())
+            (record.life.attempts(), record.take_ran())
         };
         for (idx, &to) in path.iter().enumerate() {
             let last = idx + 1 == path.len();
@@ -306,7 +306,7 @@ impl Shared {
         let (attempt, ran) = {
             let mut record = self.record(node);
             record.life.go(TaskState::Succeeded);
-            (record.life.attempts(), record.ran.take())
+            (record.life.attempts(), record.take_ran())
         };
         let writes = match json {
             Some(outputs) => vec![Write::Completed {

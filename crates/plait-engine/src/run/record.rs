@@ -6,18 +6,13 @@ use plait_core::{Inputs, NodeId, Outputs, TaskError, TaskState};
 
 use crate::lifecycle::TaskLife;
 
+/// A node's state in a run, read and changed under its own lock. What most tasks never
+/// have (an error, kept inputs, a cache key, added edges) is boxed apart, so the record of a
+/// plain task is small: a run of a million tasks holds a million of them.
 #[derive(Debug, Default)]
 pub(super) struct NodeRecord {
     /// State and attempts: changed only by the lifecycle's steps (`Shared::step`).
     pub(super) life: TaskLife,
-    pub(super) started_at: Option<SystemTime>,
-    pub(super) finished_at: Option<SystemTime>,
-    /// Set once the task succeeded; read by dependents.
-    pub(super) outputs: Option<Outputs>,
-    pub(super) error: Option<TaskError>,
-    pub(super) revert_error: Option<TaskError>,
-    /// Kept only for tasks with a revert, which gets the same inputs.
-    pub(super) inputs: Option<Inputs>,
     /// An input (or an ordering predecessor) failed: the task will not run
     /// (`on_failure = "continue"`).
     pub(super) poisoned: bool,
@@ -28,13 +23,27 @@ pub(super) struct NodeRecord {
     pub(super) interrupted: bool,
     /// Its result was reused from the cache, not executed.
     pub(super) cached: bool,
+    pub(super) started_at: Option<SystemTime>,
+    pub(super) finished_at: Option<SystemTime>,
+    /// Set once the task succeeded; read by dependents.
+    pub(super) outputs: Option<Outputs>,
+    rare: Option<Box<Rare>>,
+}
+
+/// The part of a record most tasks never fill.
+#[derive(Debug, Default)]
+pub(super) struct Rare {
+    pub(super) error: Option<TaskError>,
+    pub(super) revert_error: Option<TaskError>,
+    /// Kept only for tasks with a revert, which gets the same inputs.
+    pub(super) inputs: Option<Inputs>,
+    /// The cache key it executed under: forgotten from the cache if the task is reverted.
+    pub(super) cache_key: Option<plait_store::CacheKey>,
     /// Where its current attempt executes (with a store; see `slots.rs`), taken by the step
     /// that ends the attempt.
     pub(super) ran: Option<plait_store::Ran>,
-    /// Edges added while the run goes (see `graph.rs`); `None` until one is.
-    pub(super) more: Option<Box<MoreEdges>>,
-    /// The cache key it executed under: forgotten from the cache if the task is reverted.
-    pub(super) cache_key: Option<plait_store::CacheKey>,
+    /// Edges added while the run goes (see `graph.rs`).
+    pub(super) more: Option<MoreEdges>,
 }
 
 /// A node's edges added while the run goes.
@@ -49,6 +58,53 @@ pub(super) struct MoreEdges {
 }
 
 impl NodeRecord {
+    /// The rare part, made on first use.
+    pub(super) fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    pub(super) fn error(&self) -> Option<&TaskError> {
+        self.rare.as_ref()?.error.as_ref()
+    }
+
+    pub(super) fn revert_error(&self) -> Option<&TaskError> {
+        self.rare.as_ref()?.revert_error.as_ref()
+    }
+
+    pub(super) fn cache_key(&self) -> Option<&plait_store::CacheKey> {
+        self.rare.as_ref()?.cache_key.as_ref()
+    }
+
+    pub(super) fn more(&self) -> Option<&MoreEdges> {
+        self.rare.as_ref()?.more.as_ref()
+    }
+
+    pub(super) fn more_mut(&mut self) -> &mut MoreEdges {
+        self.rare().more.get_or_insert_with(MoreEdges::default)
+    }
+
+    /// Sets the error; clearing one that was never set makes no rare part.
+    pub(super) fn set_error(&mut self, error: Option<TaskError>) {
+        if error.is_some() || self.rare.is_some() {
+            self.rare().error = error;
+        }
+    }
+
+    /// Keeps (or drops) the inputs, as `set_error` does.
+    pub(super) fn set_inputs(&mut self, inputs: Option<Inputs>) {
+        if inputs.is_some() || self.rare.is_some() {
+            self.rare().inputs = inputs;
+        }
+    }
+
+    pub(super) fn take_inputs(&mut self) -> Option<Inputs> {
+        self.rare.as_mut()?.inputs.take()
+    }
+
+    pub(super) fn take_ran(&mut self) -> Option<plait_store::Ran> {
+        self.rare.as_mut()?.ran.take()
+    }
+
     /// Whether a runner may take the task: pending, or cancelled by an interruption.
     pub(super) fn claimable(&self) -> bool {
         !self.poisoned
@@ -65,3 +121,7 @@ impl NodeRecord {
             )
     }
 }
+
+// A million-task run holds a million records: a field added here should be a rare one.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<NodeRecord>() <= 80);

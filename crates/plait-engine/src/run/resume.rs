@@ -101,9 +101,11 @@ impl Shared {
             let mut record = self.record(node);
             record.life = TaskLife::restored(TaskState::Pending, task.attempts);
             record.cached = task.cached;
-            record.cache_key = task.cache_key.clone();
+            if let Some(key) = &task.cache_key {
+                record.rare().cache_key = Some(key.clone());
+            }
             // A revert is told why its task failed.
-            record.error = task.error.as_deref().map(plait_core::TaskError::permanent);
+            record.set_error(task.error.as_deref().map(plait_core::TaskError::permanent));
             match task.state {
                 TaskState::Succeeded if outputs.is_some() => {
                     record.life = TaskLife::restored(TaskState::Succeeded, task.attempts);
@@ -221,8 +223,8 @@ impl Shared {
                 .map(|&source| self.try_value(source))
                 .collect();
             if let Some(values) = values {
-                self.record(node).inputs =
-                    Some(plait_core::Inputs::new(slot.requires.clone(), values));
+                self.record(node)
+                    .set_inputs(Some(plait_core::Inputs::new(slot.requires.clone(), values)));
             }
         }
     }

@@ -128,13 +128,13 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
             TaskState::Succeeded => Outcome::Succeeded(record.outputs.clone().unwrap_or_default()),
             TaskState::Failed => Outcome::Failed(
                 record
-                    .error
-                    .clone()
+                    .error()
+                    .cloned()
                     .unwrap_or_else(|| TaskError::permanent("failed")),
             ),
             _ => Outcome::Cancelled,
         };
-        (outcome, record.inputs.take())
+        (outcome, record.take_inputs())
     };
     let attempt = shared.step(node, TaskState::Reverting, None);
     if !shared.commit_reverting(node).await {
@@ -168,7 +168,7 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
     };
     {
         let mut record = shared.record(node);
-        record.revert_error = error.clone();
+        record.rare().revert_error = error.clone();
         record.outputs = None;
     }
     shared.step(node, state, error.as_ref());

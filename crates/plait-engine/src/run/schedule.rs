@@ -159,7 +159,7 @@ fn settle_poisoned(shared: &Arc<Shared>, node: NodeId, pending: &mut impl Extend
     }
     {
         let mut record = shared.record(node);
-        record.error = Some(error);
+        record.set_error(Some(error));
         record.released = true;
     }
     release(shared, node, true, pending);
@@ -187,17 +187,13 @@ pub(super) fn release(
     if shared.graph.grown() {
         // Read under the record's lock: an edge appended after `node` finished is not
         // counted by its successor (see `append.rs`).
-        let more: Vec<NodeId> = shared
-            .record(node)
-            .more
-            .as_ref()
-            .map_or_else(Vec::new, |more| {
-                more.successors
-                    .iter()
-                    .filter(|&&(_, counted)| counted)
-                    .map(|&(next, _)| next)
-                    .collect()
-            });
+        let more: Vec<NodeId> = shared.record(node).more().map_or_else(Vec::new, |more| {
+            more.successors
+                .iter()
+                .filter(|&&(_, counted)| counted)
+                .map(|&(next, _)| next)
+                .collect()
+        });
         for next in more {
             if count_down(next) {
                 ready.extend([next]);

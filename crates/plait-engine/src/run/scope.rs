@@ -189,19 +189,21 @@ impl Shared {
                 let mut record = self.record(node);
                 let was = record.released;
                 record.outputs = None;
-                record.error = None;
-                record.inputs = None;
+                record.set_error(None);
+                record.set_inputs(None);
                 record.poisoned = false;
                 record.released = false;
                 (was, record.life.state())
             };
             if released {
                 // Every successor waits for it again, those appended after it finished too.
-                if let Some(more) = self.record(node).more.as_mut() {
-                    for (_, counted) in &mut more.successors {
+                let mut record = self.record(node);
+                if record.more().is_some() {
+                    for (_, counted) in &mut record.more_mut().successors {
                         *counted = true;
                     }
                 }
+                drop(record);
                 for next in self.successors(node) {
                     self.sched.remaining[next].fetch_add(1, Ordering::AcqRel);
                 }

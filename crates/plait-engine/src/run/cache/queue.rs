@@ -108,7 +108,7 @@ impl Shared {
     /// commit. With the queue's writing lock held, so a queued entry is dropped and one being
     /// written is deleted after it lands, never before. False if the store failed.
     pub(crate) async fn commit_reverting(&self, node: NodeId) -> bool {
-        let Some(key) = self.record(node).cache_key.clone() else {
+        let Some(key) = self.record(node).cache_key().cloned() else {
             return self.commit(node).await;
         };
         let _writing = self.cache.queue.writing.lock().await;
