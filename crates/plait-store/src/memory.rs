@@ -1,6 +1,6 @@
 //! A store in memory: for tests, and for runs that need not survive the process.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 

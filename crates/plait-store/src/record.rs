@@ -240,7 +240,7 @@ impl TaskRecord {
 pub struct TaskFold {
     tasks: Vec<TaskRecord>,
     /// Task path -> its index in `tasks`.
-    index: std::collections::HashMap<TaskPath, usize>,
+    index: rustc_hash::FxHashMap<TaskPath, usize>,
 }
 
 impl TaskFold {
