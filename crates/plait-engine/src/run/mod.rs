@@ -271,7 +271,7 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
     }
     // Reverts are recorded too: with a broken store, leave the run to a resume instead.
     if shared.is_stopping() && shared.store_failure().is_none() {
-        let all: Vec<NodeId> = (shared.graph.ids()).collect();
+        let all: Vec<NodeId> = shared.graph.ids().collect();
         revert::revert_region(shared, &all).await;
     }
     if let Some(error) = shared.store_failure() {

@@ -171,7 +171,8 @@ impl Shared {
                 }
             }
         }
-        (self.graph.ids())
+        self.graph
+            .ids()
             .filter(|&node| {
                 self.sched.remaining[node].load(std::sync::atomic::Ordering::Acquire) == 0
                     && self.record(node).claimable()

@@ -93,7 +93,9 @@ impl Scheduler {
 
 /// Makes every node without predecessors ready.
 pub(super) fn seed(shared: &Arc<Shared>) {
-    let roots: Vec<NodeId> = (shared.graph.ids())
+    let roots: Vec<NodeId> = shared
+        .graph
+        .ids()
         .filter(|&node| shared.graph.first_predecessors(node).is_empty())
         .collect();
     make_ready(shared, roots, None);
