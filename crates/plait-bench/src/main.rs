@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use plait_core::{RunStatus, Value, compile};
+use plait_core::{RunStatus, Value, compile_owned};
 use plait_engine::{Engine, RunOptions};
 
 // The engine allocates a few small objects per task (inputs, the task's future, its outputs);
@@ -81,11 +81,11 @@ fn main() -> anyhow::Result<()> {
     }
     let build_start = Instant::now();
     let (workflow, outputs, expected) = workloads::build(&args.workload, args.tasks)?;
+    // The workflow is of no further use: compiled as it is taken apart, the tree and the plan
+    // are never held whole at once.
     let plan = Arc::new(
-        compile(&workflow).map_err(|invalid| anyhow::anyhow!("{:?}", invalid.diagnostics))?,
+        compile_owned(workflow).map_err(|invalid| anyhow::anyhow!("{:?}", invalid.diagnostics))?,
     );
-    // The plan holds what a run needs; the flow tree can go.
-    drop(workflow);
     let build_s = build_start.elapsed().as_secs_f64();
     let n_tasks = plan.n_tasks();
     let mut engine = Engine::new();

@@ -41,6 +41,14 @@ pub enum OnFailure {
 pub struct TaskNode {
     pub(crate) name: Arc<str>,
     pub(crate) task: Arc<dyn Task>,
+    /// Most tasks set none of these: kept apart, they cost a million-task flow one pointer
+    /// each rather than two hundred bytes.
+    pub(crate) options: Option<Box<TaskOptions>>,
+}
+
+/// What a task node may set beyond its name and task.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TaskOptions {
     pub(crate) rebind: Vec<(Arc<str>, Arc<str>)>,
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) timeout: Option<Duration>,
@@ -56,8 +64,8 @@ impl std::fmt::Debug for TaskNode {
         f.debug_struct("TaskNode")
             .field("name", &self.name)
             .field("kind", &self.task.kind())
-            .field("rebind", &self.rebind)
-            .field("after", &self.after)
+            .field("rebind", &self.rebinds())
+            .field("after", &self.after_names())
             .finish_non_exhaustive()
     }
 }
@@ -72,47 +80,52 @@ impl TaskNode {
         TaskNode {
             name: name.into(),
             task,
-            rebind: Vec::new(),
-            retry: None,
-            timeout: None,
-            isolation: None,
-            cache: None,
-            version: None,
-            after: Vec::new(),
-            description: None,
+            options: None,
         }
+    }
+
+    fn options_mut(&mut self) -> &mut TaskOptions {
+        self.options.get_or_insert_default()
+    }
+
+    pub(crate) fn rebinds(&self) -> &[(Arc<str>, Arc<str>)] {
+        self.options.as_ref().map_or(&[], |o| &o.rebind)
+    }
+
+    pub(crate) fn after_names(&self) -> &[Arc<str>] {
+        self.options.as_ref().map_or(&[], |o| &o.after)
     }
 
     /// This task's `port` is the flow's `name`.
     pub fn rebind(mut self, port: impl Into<Arc<str>>, name: impl Into<Arc<str>>) -> Self {
-        self.rebind.push((port.into(), name.into()));
+        self.options_mut().rebind.push((port.into(), name.into()));
         self
     }
 
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = Some(retry);
+        self.options_mut().retry = Some(retry);
         self
     }
 
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.options_mut().timeout = Some(timeout);
         self
     }
 
     pub fn isolation(mut self, isolation: Isolation) -> Self {
-        self.isolation = Some(isolation);
+        self.options_mut().isolation = Some(isolation);
         self
     }
 
     /// Whether an earlier result for the same inputs may be reused (default: yes).
     pub fn cache(mut self, cache: bool) -> Self {
-        self.cache = Some(cache);
+        self.options_mut().cache = Some(cache);
         self
     }
 
     /// Part of the cache key: a new version never reuses an older one's results.
     pub fn version(mut self, version: impl Into<Arc<str>>) -> Self {
-        self.version = Some(version.into());
+        self.options_mut().version = Some(version.into());
         self
     }
 
@@ -122,12 +135,13 @@ impl TaskNode {
         I: IntoIterator<Item = S>,
         S: Into<Arc<str>>,
     {
-        self.after.extend(names.into_iter().map(Into::into));
+        let after = &mut self.options_mut().after;
+        after.extend(names.into_iter().map(Into::into));
         self
     }
 
     pub fn describe(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
+        self.options_mut().description = Some(description.into());
         self
     }
 
@@ -157,8 +171,8 @@ impl Member {
 
     pub(crate) fn after(&self) -> &[Arc<str>] {
         match self {
-            Member::Task(node) => &node.after,
-            Member::Flow(flow) => &flow.after,
+            Member::Task(node) => node.after_names(),
+            Member::Flow(flow) => flow.after_names(),
         }
     }
 }
@@ -182,6 +196,13 @@ pub struct Flow {
     pub(crate) name: Arc<str>,
     pub(crate) kind: FlowKind,
     pub(crate) members: Vec<Member>,
+    /// Rarely set, so kept apart: a member is as small as the smaller of a task node and this.
+    pub(crate) options: Option<Box<FlowOptions>>,
+}
+
+/// What a flow may set beyond its name, kind and members.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FlowOptions {
     pub(crate) rebind: Vec<(Arc<str>, Arc<str>)>,
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) after: Vec<Arc<str>>,
@@ -214,11 +235,24 @@ impl Flow {
             name: name.into(),
             kind,
             members: Vec::new(),
-            rebind: Vec::new(),
-            retry: None,
-            after: Vec::new(),
-            description: None,
+            options: None,
         }
+    }
+
+    fn options_mut(&mut self) -> &mut FlowOptions {
+        self.options.get_or_insert_default()
+    }
+
+    pub(crate) fn rebinds(&self) -> &[(Arc<str>, Arc<str>)] {
+        self.options.as_ref().map_or(&[], |o| &o.rebind)
+    }
+
+    pub(crate) fn after_names(&self) -> &[Arc<str>] {
+        self.options.as_ref().map_or(&[], |o| &o.after)
+    }
+
+    pub(crate) fn retry_policy(&self) -> Option<&RetryPolicy> {
+        self.options.as_ref().and_then(|o| o.retry.as_ref())
     }
 
     pub fn linear(name: impl Into<Arc<str>>) -> Self {
@@ -250,7 +284,7 @@ impl Flow {
 
     /// The flow's inner `name` is `outer` in the enclosing flow.
     pub fn rebind(mut self, name: impl Into<Arc<str>>, outer: impl Into<Arc<str>>) -> Self {
-        self.rebind.push((name.into(), outer.into()));
+        self.options_mut().rebind.push((name.into(), outer.into()));
         self
     }
 
@@ -258,7 +292,7 @@ impl Flow {
     /// times in all, before the failure goes further. Its outputs reach tasks outside only
     /// once the whole flow has succeeded.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = Some(retry);
+        self.options_mut().retry = Some(retry);
         self
     }
 
@@ -267,12 +301,13 @@ impl Flow {
         I: IntoIterator<Item = S>,
         S: Into<Arc<str>>,
     {
-        self.after.extend(names.into_iter().map(Into::into));
+        let after = &mut self.options_mut().after;
+        after.extend(names.into_iter().map(Into::into));
         self
     }
 
     pub fn describe(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
+        self.options_mut().description = Some(description.into());
         self
     }
 

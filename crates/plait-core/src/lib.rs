@@ -15,7 +15,7 @@ mod state;
 mod task;
 mod value;
 
-pub use compile::compile;
+pub use compile::{compile, compile_owned};
 pub use diagnostic::{Code, Diagnostic, Invalid, Location, PortRole, Severity};
 pub use error::{ErrorKind, TaskError};
 pub use flow::{Flow, FlowKind, InputDecl, Member, OnFailure, TaskNode, Workflow};
@@ -26,5 +26,5 @@ pub use function::{
 pub use plan::{DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source, TaskSlot};
 pub use policy::{Isolation, Policy, RetryPolicy, format_duration, parse_duration};
 pub use state::{IllegalTransition, RunStatus, TaskState};
-pub use task::{BoxFuture, Inputs, Outcome, Outputs, Port, Task, TaskCode, TaskContext};
+pub use task::{BoxFuture, Inputs, Outcome, Outputs, Port, Ports, Task, TaskCode, TaskContext};
 pub use value::{NativeType, TypeMismatch, Value, ValueType};

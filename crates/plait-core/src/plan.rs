@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::{Diagnostic, InputDecl, OnFailure, Policy, Port, RetryPolicy, Task};
+use rustc_hash::FxHashMap;
+
+use crate::{Diagnostic, InputDecl, OnFailure, Policy, Ports, RetryPolicy, Task};
 
 /// Index of a node in a [`Plan`].
 pub type NodeId = u32;
@@ -29,17 +31,18 @@ pub enum NodeKind {
     },
 }
 
-/// A task as the engine runs it.
+/// A task as the engine runs it. Only what the scheduler reads for every task is here: the
+/// descriptions are kept apart ([`Plan::description`]).
 #[derive(Clone)]
 pub struct TaskSlot {
     pub task: Arc<dyn Task>,
-    /// The task's own port names, as `Inputs` shows them to it.
-    pub requires: Arc<[Port]>,
-    pub provides: Arc<[Port]>,
+    /// The task's own port names, as `Inputs` shows them to it: read from the task, not copied.
+    pub requires: Ports,
+    pub provides: Ports,
     /// One per `requires` port.
     pub sources: Box<[Source]>,
-    pub policy: Policy,
-    pub description: Option<String>,
+    /// Shared by the tasks with the same policy, which is usually all of them.
+    pub policy: Arc<Policy>,
 }
 
 impl std::fmt::Debug for TaskSlot {
@@ -116,8 +119,9 @@ pub(crate) struct Csr {
 }
 
 impl Csr {
-    /// `edges` must be sorted by source and free of duplicates.
-    pub(crate) fn from_sorted(n_nodes: usize, edges: &[(NodeId, NodeId)]) -> Self {
+    /// The rows of `edges` by source, each in order and free of duplicates: a counting sort,
+    /// linear in the edges, where sorting the pairs would cost a log factor.
+    pub(crate) fn from_edges(n_nodes: usize, edges: &[(NodeId, NodeId)]) -> Self {
         let mut offsets = vec![0u32; n_nodes + 1];
         for &(from, _) in edges {
             offsets[from as usize + 1] += 1;
@@ -125,10 +129,69 @@ impl Csr {
         for i in 0..n_nodes {
             offsets[i + 1] += offsets[i];
         }
-        Csr {
-            offsets,
-            targets: edges.iter().map(|&(_, to)| to).collect(),
+        let mut targets = vec![0 as NodeId; edges.len()];
+        let mut fill = offsets.clone();
+        for &(from, to) in edges {
+            targets[fill[from as usize] as usize] = to;
+            fill[from as usize] += 1;
         }
+        drop(fill);
+        let mut csr = Csr { offsets, targets };
+        csr.sort_rows();
+        csr
+    }
+
+    /// Sorts each row and drops its duplicates, closing up the gaps in place.
+    fn sort_rows(&mut self) {
+        let mut write = 0usize;
+        let mut start = self.offsets[0] as usize;
+        for node in 0..self.offsets.len() - 1 {
+            let end = self.offsets[node + 1] as usize;
+            let row = &mut self.targets[start..end];
+            row.sort_unstable();
+            let mut last = None;
+            let row_start = write;
+            for idx in start..end {
+                let target = self.targets[idx];
+                if last != Some(target) {
+                    self.targets[write] = target;
+                    write += 1;
+                    last = Some(target);
+                }
+            }
+            self.offsets[node] = row_start as u32;
+            start = end;
+        }
+        let n = self.offsets.len() - 1;
+        self.offsets[n] = write as u32;
+        self.targets.truncate(write);
+        self.targets.shrink_to_fit();
+    }
+
+    /// The same edges, each turned around.
+    pub(crate) fn reversed(&self) -> Csr {
+        let n_nodes = self.offsets.len() - 1;
+        let mut offsets = vec![0u32; n_nodes + 1];
+        for &to in &self.targets {
+            offsets[to as usize + 1] += 1;
+        }
+        for i in 0..n_nodes {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut targets = vec![0 as NodeId; self.targets.len()];
+        let mut fill = offsets.clone();
+        // Sources in increasing order fill each row in order.
+        for from in 0..n_nodes as NodeId {
+            for &to in self.get(from) {
+                targets[fill[to as usize] as usize] = from;
+                fill[to as usize] += 1;
+            }
+        }
+        Csr { offsets, targets }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len() - 1
     }
 
     pub(crate) fn get(&self, node: NodeId) -> &[NodeId] {
@@ -148,7 +211,11 @@ pub struct Plan {
     pub(crate) outputs: Vec<(Arc<str>, Source)>,
     pub(crate) scopes: Vec<RetryScope>,
     pub(crate) on_failure: OnFailure,
-    pub(crate) data_edges: Vec<DataEdge>,
+    /// The names data edges are wired by where that is not the provider's own port name
+    /// (a rebind), by consumer and input port; every other edge's name is its provider's.
+    pub(crate) edge_names: FxHashMap<(NodeId, u32), Arc<str>>,
+    /// By node, in node order: few tasks have one.
+    pub(crate) descriptions: Vec<(NodeId, String)>,
     pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) n_tasks: usize,
 }
@@ -207,9 +274,39 @@ impl Plan {
         self.on_failure
     }
 
-    /// Data dependencies with the names they are wired by, for graphs.
-    pub fn data_edges(&self) -> &[DataEdge] {
-        &self.data_edges
+    /// Data dependencies with the names they are wired by, for graphs: by consumer, then by
+    /// its input port. Made from the tasks' sources on each call, as only displays ask.
+    pub fn data_edges(&self) -> Vec<DataEdge> {
+        let mut edges = Vec::new();
+        for (to, node) in self.nodes.iter().enumerate() {
+            let Some(slot) = node.task() else { continue };
+            let to = to as NodeId;
+            for (port_idx, source) in slot.sources.iter().enumerate() {
+                let Source::Output { node: from, port } = *source else {
+                    continue;
+                };
+                let name = match self.edge_names.get(&(to, port_idx as u32)) {
+                    Some(name) => name.clone(),
+                    None => self.nodes[from as usize]
+                        .task()
+                        .expect("a source's provider is a task")
+                        .provides[port as usize]
+                        .name
+                        .clone(),
+                };
+                edges.push(DataEdge { from, to, name });
+            }
+        }
+        edges
+    }
+
+    /// What the task says it does, if it says.
+    pub fn description(&self, id: NodeId) -> Option<&str> {
+        let idx = self
+            .descriptions
+            .binary_search_by_key(&id, |(node, _)| *node)
+            .ok()?;
+        Some(&self.descriptions[idx].1)
     }
 
     /// Warnings validation found (errors stop a plan from being made).

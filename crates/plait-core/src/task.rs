@@ -158,16 +158,71 @@ impl TaskContext {
     }
 }
 
+/// A list of ports, shared rather than copied: either a list of its own or one side of a
+/// task's, read from the task itself, so a plan holds no second copy of every task's ports.
+#[derive(Clone)]
+pub struct Ports(PortList);
+
+#[derive(Clone)]
+enum PortList {
+    Own(Arc<[Port]>),
+    Requires(Arc<dyn Task>),
+    Provides(Arc<dyn Task>),
+}
+
+impl Ports {
+    /// The task's `requires`.
+    pub fn requires_of(task: Arc<dyn Task>) -> Self {
+        Ports(PortList::Requires(task))
+    }
+
+    /// The task's `provides`.
+    pub fn provides_of(task: Arc<dyn Task>) -> Self {
+        Ports(PortList::Provides(task))
+    }
+}
+
+impl std::ops::Deref for Ports {
+    type Target = [Port];
+
+    fn deref(&self) -> &[Port] {
+        match &self.0 {
+            PortList::Own(ports) => ports,
+            PortList::Requires(task) => task.requires(),
+            PortList::Provides(task) => task.provides(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl From<Arc<[Port]>> for Ports {
+    fn from(ports: Arc<[Port]>) -> Self {
+        Ports(PortList::Own(ports))
+    }
+}
+
+impl From<Vec<Port>> for Ports {
+    fn from(ports: Vec<Port>) -> Self {
+        Ports(PortList::Own(ports.into()))
+    }
+}
+
 /// The values a task receives, one per `requires` port, in the task's own names.
 #[derive(Clone, Debug)]
 pub struct Inputs {
-    ports: Arc<[Port]>,
+    ports: Ports,
     values: Vec<Value>,
 }
 
 impl Inputs {
     /// `values` are in the order of `ports`.
-    pub fn new(ports: Arc<[Port]>, values: Vec<Value>) -> Self {
+    pub fn new(ports: impl Into<Ports>, values: Vec<Value>) -> Self {
+        let ports = ports.into();
         debug_assert_eq!(ports.len(), values.len());
         Inputs { ports, values }
     }

@@ -25,28 +25,41 @@ pub enum ValueType {
 }
 
 /// The identity of a Rust type used as a [`ValueType::Native`].
-#[derive(Clone, Copy, Debug)]
-pub struct NativeType {
-    id: TypeId,
-    name: &'static str,
+///
+/// One function pointer that tells the type's id and name: every port carries a type, so it
+/// is kept to a word, which keeps a [`ValueType`] to two and a [`Value`] to four.
+#[derive(Clone, Copy)]
+pub struct NativeType(fn() -> (TypeId, &'static str));
+
+fn identity<T: Any>() -> (TypeId, &'static str) {
+    (TypeId::of::<T>(), std::any::type_name::<T>())
 }
 
 impl NativeType {
     pub fn of<T: Any>() -> Self {
-        NativeType {
-            id: TypeId::of::<T>(),
-            name: std::any::type_name::<T>(),
-        }
+        NativeType(identity::<T>)
     }
 
     pub fn name(&self) -> &'static str {
-        self.name
+        (self.0)().1
+    }
+
+    // Not the pointer: one generic function may be instantiated more than once, so two
+    // pointers for one type need not be equal.
+    fn id(&self) -> TypeId {
+        (self.0)().0
+    }
+}
+
+impl fmt::Debug for NativeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("NativeType").field(&self.name()).finish()
     }
 }
 
 impl PartialEq for NativeType {
     fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
+        self.id() == other.id()
     }
 }
 
@@ -54,7 +67,7 @@ impl Eq for NativeType {}
 
 impl std::hash::Hash for NativeType {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.id.hash(state);
+        self.id().hash(state);
     }
 }
 
@@ -68,7 +81,7 @@ impl ValueType {
             ValueType::Bool => "bool",
             ValueType::Json => "json",
             ValueType::File => "file",
-            ValueType::Native(native) => native.name,
+            ValueType::Native(native) => native.name(),
         }
     }
 
@@ -284,7 +297,9 @@ impl serde::Serialize for Value {
             Value::Bool(b) => serializer.serialize_bool(*b),
             Value::Json(json) => json.serialize(serializer),
             Value::File(path) => serializer.serialize_str(&path.to_string_lossy()),
-            Value::Native(native, _) => serializer.collect_str(&format_args!("<{}>", native.name)),
+            Value::Native(native, _) => {
+                serializer.collect_str(&format_args!("<{}>", native.name()))
+            }
         }
     }
 }
@@ -292,7 +307,7 @@ impl serde::Serialize for Value {
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Native(native, _) => write!(f, "<{}>", native.name),
+            Value::Native(native, _) => write!(f, "<{}>", native.name()),
             other => write!(f, "{}", other.to_json()),
         }
     }
@@ -410,5 +425,17 @@ mod tests {
         assert_eq!(clone.downcast_ref::<Vec<u8>>().map(Vec::len), Some(1024));
         assert!(value.fits(&ValueType::Native(NativeType::of::<Vec<u8>>())));
         assert!(!value.fits(&ValueType::Json));
+        assert!(!value.fits(&ValueType::Native(NativeType::of::<Vec<u16>>())));
+    }
+
+    /// Every port and value carries a type: both stay small.
+    #[test]
+    fn types_and_values_stay_small() {
+        assert!(std::mem::size_of::<ValueType>() <= 16);
+        assert!(std::mem::size_of::<Value>() <= 32);
+        assert_eq!(
+            ValueType::Native(NativeType::of::<u8>()).name(),
+            std::any::type_name::<u8>()
+        );
     }
 }

@@ -8,13 +8,13 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::Builder;
 use crate::Diagnostic;
 use crate::diagnostic::{Code, Location};
-use crate::plan::{NodeId, NodeKind};
+use crate::plan::{Csr, NodeId, NodeKind};
 
 impl Builder {
     /// Reports every cycle. Nothing here recurses on the graph's depth: a chain of a million
     /// tasks is as easy as a short one.
-    pub(super) fn find_cycles(&mut self) {
-        let stuck = stuck_nodes(self.nodes.len(), &self.edges);
+    pub(super) fn find_cycles(&mut self, successors: &Csr) {
+        let stuck = stuck_nodes(successors);
         if stuck.is_empty() {
             return;
         }
@@ -25,9 +25,11 @@ impl Builder {
         for &node in &stuck {
             index.insert(node, graph.add_node(node));
         }
-        for &(from, to) in &self.edges {
-            if let (Some(&from), Some(&to)) = (index.get(&from), index.get(&to)) {
-                graph.add_edge(from, to, ());
+        for &from in &stuck {
+            for &to in successors.get(from) {
+                if let (Some(&from), Some(&to)) = (index.get(&from), index.get(&to)) {
+                    graph.add_edge(from, to, ());
+                }
             }
         }
         let mut components: Vec<Vec<NodeId>> = petgraph::algo::kosaraju_scc(&graph)
@@ -52,7 +54,7 @@ impl Builder {
             let start = component
                 .iter()
                 .copied()
-                .find(|&n| self.nodes[n as usize].node.task().is_some())
+                .find(|&n| self.nodes[n as usize].task().is_some())
                 .unwrap_or(component[0]);
             let cycle = shortest_cycle(&graph, &members, index[&start]);
             self.report_cycle(&cycle);
@@ -63,7 +65,7 @@ impl Builder {
         let mut steps: Vec<String> = Vec::new();
         let mut locations = Vec::new();
         for &node in cycle.iter().chain(cycle.first()) {
-            let info = &self.nodes[node as usize].node;
+            let info = &self.nodes[node as usize];
             match &info.kind {
                 NodeKind::Task(_) => steps.push(format!("`{}`", info.path)),
                 NodeKind::Barrier { flow, .. } => {
@@ -124,21 +126,13 @@ fn shortest_cycle(
 
 /// The nodes Kahn's algorithm cannot order: those on a cycle and those behind one. Empty when
 /// the graph is acyclic.
-fn stuck_nodes(n_nodes: usize, edges: &[(NodeId, NodeId)]) -> Vec<NodeId> {
+fn stuck_nodes(successors: &Csr) -> Vec<NodeId> {
+    let n_nodes = successors.len();
     let mut in_degree = vec![0u32; n_nodes];
-    let mut offsets = vec![0u32; n_nodes + 1];
-    for &(from, to) in edges {
-        in_degree[to as usize] += 1;
-        offsets[from as usize + 1] += 1;
-    }
-    for i in 0..n_nodes {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut targets = vec![0 as NodeId; edges.len()];
-    let mut fill = offsets.clone();
-    for &(from, to) in edges {
-        targets[fill[from as usize] as usize] = to;
-        fill[from as usize] += 1;
+    for node in 0..n_nodes as NodeId {
+        for &next in successors.get(node) {
+            in_degree[next as usize] += 1;
+        }
     }
     let mut queue: Vec<NodeId> = (0..n_nodes as NodeId)
         .filter(|&node| in_degree[node as usize] == 0)
@@ -146,8 +140,7 @@ fn stuck_nodes(n_nodes: usize, edges: &[(NodeId, NodeId)]) -> Vec<NodeId> {
     let mut ordered = 0;
     while let Some(node) = queue.pop() {
         ordered += 1;
-        let range = offsets[node as usize] as usize..offsets[node as usize + 1] as usize;
-        for &next in &targets[range] {
+        for &next in successors.get(node) {
             in_degree[next as usize] -= 1;
             if in_degree[next as usize] == 0 {
                 queue.push(next);

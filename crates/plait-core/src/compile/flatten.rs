@@ -4,14 +4,84 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{Builder, FlowInfo, MemberRef, NodeInfo};
+use super::{Builder, FlowInfo, MemberRef, UNBOUND};
 use crate::diagnostic::{Code, Location, PortRole};
+use crate::flow::TaskOptions;
 use crate::plan::{NodeId, NodeKind, PlanNode, TaskSlot};
-use crate::{Diagnostic, Flow, Member, Policy, TaskNode};
+use crate::{Diagnostic, Flow, Member, Policy, Port, Ports, Task, TaskNode};
 
-fn child_path(parent: &str, name: &str) -> Arc<str> {
+/// A flow to flatten: borrowed from a workflow the caller keeps, or owned and taken apart as
+/// it is read.
+pub(super) enum Tree<'a> {
+    Borrowed(&'a Flow),
+    Owned(Flow),
+}
+
+impl Tree<'_> {
+    fn flow(&self) -> &Flow {
+        match self {
+            Tree::Borrowed(flow) => flow,
+            Tree::Owned(flow) => flow,
+        }
+    }
+}
+
+/// A member as flattening takes it: a task node's parts, or a flow.
+enum Item<'a> {
+    Task {
+        name: Arc<str>,
+        task: Arc<dyn Task>,
+        options: Option<std::borrow::Cow<'a, TaskOptions>>,
+    },
+    Flow(Tree<'a>),
+}
+
+impl<'a> Item<'a> {
+    fn borrowed(member: &'a Member) -> Item<'a> {
+        match member {
+            Member::Task(node) => Item::Task {
+                name: node.name.clone(),
+                task: node.task.clone(),
+                options: node.options.as_deref().map(std::borrow::Cow::Borrowed),
+            },
+            Member::Flow(flow) => Item::Flow(Tree::Borrowed(flow)),
+        }
+    }
+
+    fn owned(member: Member) -> Item<'a> {
+        match member {
+            Member::Task(TaskNode {
+                name,
+                task,
+                options,
+            }) => Item::Task {
+                name,
+                task,
+                options: options.map(|options| std::borrow::Cow::Owned(*options)),
+            },
+            Member::Flow(flow) => Item::Flow(Tree::Owned(flow)),
+        }
+    }
+
+    fn name(&self) -> &Arc<str> {
+        match self {
+            Item::Task { name, .. } => name,
+            Item::Flow(tree) => &tree.flow().name,
+        }
+    }
+
+    fn after(&self) -> &[Arc<str>] {
+        match self {
+            Item::Task { options, .. } => options.as_ref().map_or(&[], |o| &o.after),
+            Item::Flow(tree) => tree.flow().after_names(),
+        }
+    }
+}
+
+fn child_path(parent: &str, name: &Arc<str>) -> Arc<str> {
     if parent.is_empty() {
-        Arc::from(name)
+        // A member of the outermost flow: its path is its name, shared rather than copied.
+        name.clone()
     } else {
         Arc::from(format!("{parent}/{name}"))
     }
@@ -21,38 +91,61 @@ fn child_path(parent: &str, name: &str) -> Arc<str> {
 /// task), so the limit is what bounds its stack; workflow files stop far earlier.
 pub(crate) const MAX_FLOW_DEPTH: usize = 256;
 
+/// Above this many ports, a task's names are checked for repeats with a set rather than by
+/// comparing each pair.
+const PAIRWISE_PORTS: usize = 16;
+
 impl Builder {
-    pub(super) fn flatten(&mut self, root: &Flow) {
+    pub(super) fn flatten(&mut self, root: Tree<'_>) {
         self.flatten_flow(root, None, Arc::from(""), 0);
     }
 
     fn flatten_flow(
         &mut self,
-        flow: &Flow,
+        mut tree: Tree<'_>,
         parent: Option<usize>,
         path: Arc<str>,
         depth: usize,
     ) -> usize {
         let flow_idx = self.flows.len();
-        let rebind = self.rebind_map(&path, &flow.rebind, None);
+        let flow = tree.flow();
+        let rebind = self.rebind_map(&path, flow.rebinds(), None);
+        let first_task = self.nodes.len() as NodeId;
+        let has_after = flow.members.iter().any(|m| !m.after().is_empty());
+        let n_members = flow.members.len();
+        // Most members are tasks: growing these arrays by doubling would touch twice the
+        // memory, and fresh memory costs the kernel's zeroing.
+        self.nodes.reserve(n_members);
+        self.parents.reserve(n_members);
+        self.claims.reserve(n_members);
         self.flows.push(FlowInfo {
             path: path.clone(),
             kind: flow.kind,
             parent,
             rebind,
-            members: Vec::new(),
+            members: Vec::with_capacity(flow.members.len()),
+            names: Vec::new(),
             after: Vec::new(),
-            tasks: Vec::new(),
-            provides: FxHashMap::default(),
-            retry: flow.retry.clone(),
+            tasks: first_task..first_task,
+            provides: Default::default(),
+            retry: flow.retry_policy().cloned(),
             start: None,
             end: None,
         });
-        let mut seen: FxHashSet<&str> = FxHashSet::default();
-        for member in &flow.members {
-            let name = member.name();
-            let member_path = child_path(&path, name);
-            if !seen.insert(name) {
+        let items: Box<dyn Iterator<Item = Item<'_>>> = match &mut tree {
+            Tree::Borrowed(flow) => Box::new(flow.members.iter().map(Item::borrowed)),
+            Tree::Owned(flow) => Box::new(
+                std::mem::take(&mut flow.members)
+                    .into_iter()
+                    .map(Item::owned),
+            ),
+        };
+        let mut seen: FxHashSet<Arc<str>> =
+            FxHashSet::with_capacity_and_hasher(n_members, Default::default());
+        for item in items {
+            let name = item.name().clone();
+            let member_path = child_path(&path, &name);
+            if !seen.insert(name.clone()) {
                 let scope = if path.is_empty() {
                     "the workflow".to_owned()
                 } else {
@@ -82,11 +175,19 @@ impl Builder {
                     .help("use a non-empty name without `/`"),
                 );
             }
-            let member_ref = match member {
-                Member::Task(node) => {
-                    MemberRef::Task(self.flatten_task(node, flow_idx, member_path))
-                }
-                Member::Flow(_) if depth + 1 >= MAX_FLOW_DEPTH => {
+            let after = (!item.after().is_empty()).then(|| item.after().to_vec());
+            let member_ref = match item {
+                Item::Task {
+                    task,
+                    options,
+                    name: _,
+                } => MemberRef::Task(self.flatten_task(
+                    task,
+                    options.as_deref(),
+                    flow_idx,
+                    member_path,
+                )),
+                Item::Flow(_) if depth + 1 >= MAX_FLOW_DEPTH => {
                     self.report(
                         Diagnostic::error(
                             Code::TooDeep,
@@ -101,32 +202,32 @@ impl Builder {
                     );
                     continue;
                 }
-                Member::Flow(inner) => MemberRef::Flow(self.flatten_flow(
-                    inner,
-                    Some(flow_idx),
-                    member_path,
-                    depth + 1,
-                )),
+                Item::Flow(inner) => {
+                    MemberRef::Flow(
+                        self.flatten_flow(inner, Some(flow_idx), member_path, depth + 1) as u32,
+                    )
+                }
             };
-            self.flows[flow_idx]
-                .members
-                .push((name.clone(), member_ref));
-            self.flows[flow_idx].after.push(member.after().to_vec());
+            let info = &mut self.flows[flow_idx];
+            if let Some(after) = after {
+                info.after.push((info.members.len(), after));
+            }
+            info.members.push(member_ref);
+            if has_after {
+                info.names.push(name);
+            }
         }
-        let tasks: Vec<NodeId> = self.flows[flow_idx]
-            .members
-            .iter()
-            .flat_map(|(_, member)| match *member {
-                MemberRef::Task(id) => vec![id],
-                MemberRef::Flow(inner) => self.flows[inner].tasks.clone(),
-            })
-            .collect();
-        self.flows[flow_idx].tasks = tasks;
+        self.flows[flow_idx].tasks = first_task..self.nodes.len() as NodeId;
         flow_idx
     }
 
-    fn flatten_task(&mut self, node: &TaskNode, parent: usize, path: Arc<str>) -> NodeId {
-        let task = &node.task;
+    fn flatten_task(
+        &mut self,
+        task: Arc<dyn Task>,
+        options: Option<&TaskOptions>,
+        parent: usize,
+        path: Arc<str>,
+    ) -> NodeId {
         for problem in task.problems() {
             self.report(
                 Diagnostic::error(Code::BadTask, format!("task `{path}`: {problem}"))
@@ -137,55 +238,62 @@ impl Builder {
             (PortRole::Requires, task.requires()),
             (PortRole::Provides, task.provides()),
         ] {
-            let mut names = FxHashSet::default();
-            for port in ports {
-                if !names.insert(&port.name) {
-                    self.report(
-                        Diagnostic::error(
-                            Code::DuplicateName,
-                            format!(
-                                "task `{path}` lists `{}` twice in `{}`",
-                                port.name,
-                                role_name(role)
-                            ),
-                        )
-                        .at(Location::Port {
-                            path: path.clone(),
-                            role,
-                            port: port.name.clone(),
-                        }),
-                    );
-                }
+            for port in repeated(ports) {
+                self.report(
+                    Diagnostic::error(
+                        Code::DuplicateName,
+                        format!(
+                            "task `{path}` lists `{}` twice in `{}`",
+                            port.name,
+                            role_name(role)
+                        ),
+                    )
+                    .at(Location::Port {
+                        path: path.clone(),
+                        role,
+                        port: port.name.clone(),
+                    }),
+                );
             }
         }
-        let rebind = self.rebind_map(&path, &node.rebind, Some(node));
-        let default = task.default_policy();
-        let policy = Policy {
-            retry: node.retry.clone().unwrap_or(default.retry),
-            timeout: node.timeout.or(default.timeout),
-            isolation: node.isolation.unwrap_or(default.isolation),
-            cache: node.cache.unwrap_or(default.cache),
-            version: node.version.clone().or(default.version),
-        };
-        let slot = TaskSlot {
-            task: task.clone(),
-            requires: task.requires().into(),
-            provides: task.provides().into(),
-            sources: Box::new([]),
-            policy,
-            description: node.description.clone(),
-        };
         let id = self.nodes.len() as NodeId;
-        self.nodes.push(NodeInfo {
-            node: PlanNode {
-                path,
-                kind: NodeKind::Task(slot),
-                scope: None,
-            },
-            parent,
-            rebind,
-            sources: vec![None; task.requires().len()],
+        let default = task.default_policy();
+        let policy = match options {
+            None => default,
+            Some(options) => {
+                if !options.rebind.is_empty() {
+                    let rebind = self.rebind_map(&path, &options.rebind, Some(&*task));
+                    self.task_rebinds.insert(id, rebind);
+                }
+                if let Some(description) = &options.description {
+                    self.descriptions.push((id, description.clone()));
+                }
+                Policy {
+                    retry: options.retry.clone().unwrap_or(default.retry),
+                    timeout: options.timeout.or(default.timeout),
+                    isolation: options.isolation.unwrap_or(default.isolation),
+                    cache: options.cache.unwrap_or(default.cache),
+                    version: options.version.clone().or(default.version),
+                }
+            }
+        };
+        let policy = self.share_policy(policy);
+        self.claims.add_node(task.provides().len());
+        let sources = vec![UNBOUND; task.requires().len()].into_boxed_slice();
+        self.n_requires += sources.len();
+        let slot = TaskSlot {
+            requires: Ports::requires_of(task.clone()),
+            provides: Ports::provides_of(task.clone()),
+            task,
+            sources,
+            policy,
+        };
+        self.nodes.push(PlanNode {
+            path,
+            kind: NodeKind::Task(slot),
+            scope: None,
         });
+        self.parents.push(parent as u32);
         id
     }
 
@@ -194,12 +302,11 @@ impl Builder {
         &mut self,
         path: &Arc<str>,
         rebind: &[(Arc<str>, Arc<str>)],
-        task: Option<&TaskNode>,
+        task: Option<&dyn Task>,
     ) -> FxHashMap<Arc<str>, Arc<str>> {
         let mut map = FxHashMap::default();
         for (inner, outer) in rebind {
-            if let Some(node) = task {
-                let task = &node.task;
+            if let Some(task) = task {
                 let known = task
                     .requires()
                     .iter()
@@ -227,6 +334,23 @@ impl Builder {
         }
         map
     }
+}
+
+/// The ports whose name an earlier port of the list already has, in order.
+fn repeated(ports: &[Port]) -> Vec<&Port> {
+    if ports.len() <= PAIRWISE_PORTS {
+        return ports
+            .iter()
+            .enumerate()
+            .filter(|(idx, port)| ports[..*idx].iter().any(|p| p.name == port.name))
+            .map(|(_, port)| port)
+            .collect();
+    }
+    let mut names = FxHashSet::default();
+    ports
+        .iter()
+        .filter(|port| !names.insert(&port.name))
+        .collect()
 }
 
 pub(super) fn role_name(role: PortRole) -> &'static str {

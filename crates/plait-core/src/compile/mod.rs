@@ -3,35 +3,56 @@
 //! Four passes: flatten the flow tree into nodes, wire each input to its provider (lexical
 //! scoping: the innermost flow whose members provide the name wins), add ordering edges, and
 //! look for cycles. Each pass records diagnostics and goes on, so one `check` shows them all.
+//!
+//! A workflow may hold a million tasks, so the builder keeps per task only what the plan will
+//! keep anyway (the plan's nodes are built in place) plus a few words; maps are per flow.
 
+mod claims;
 mod cycles;
 mod flatten;
 mod order;
 mod outputs;
+mod provides;
+mod scopes;
 mod wiring;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::plan::{Csr, DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source};
-use crate::{Diagnostic, FlowKind, Invalid, RetryPolicy, Workflow};
+use crate::plan::{Csr, NodeId, NodeKind, Plan, PlanNode, Source};
+use crate::{Diagnostic, FlowKind, InputDecl, Invalid, OnFailure, Policy, RetryPolicy, Workflow};
+use claims::Claims;
+use provides::Provides;
 
 /// Validates `workflow` and flattens it for the engine. On success the plan carries the
 /// warnings; on failure every diagnostic is returned, errors and warnings.
 pub fn compile(workflow: &Workflow) -> Result<Plan, Invalid> {
-    let mut builder = Builder::default();
-    for (idx, input) in workflow.inputs.iter().enumerate() {
-        // The first of two inputs with one name wins, as a scan would find it.
-        builder.input_index.entry(input.name.clone()).or_insert(idx);
-    }
-    builder.flatten(&workflow.flow);
-    builder.collect_provides();
-    builder.wire(workflow);
-    builder.order();
-    builder.find_cycles();
-    let outputs = builder.outputs(workflow);
-    builder.finish(workflow, outputs)
+    let mut builder = Builder::new(&workflow.inputs);
+    builder.flatten(flatten::Tree::Borrowed(&workflow.flow));
+    builder.build(
+        workflow.flow.name.clone(),
+        workflow.inputs.clone(),
+        workflow.outputs.as_deref(),
+        workflow.on_failure,
+    )
+}
+
+/// [`compile`] for a caller that has no further use for the workflow: its tasks and names
+/// move into the plan rather than being shared with it, and the rest of the tree is freed as
+/// it is read, so the two are never held whole at once.
+pub fn compile_owned(workflow: Workflow) -> Result<Plan, Invalid> {
+    let Workflow {
+        flow,
+        inputs,
+        outputs,
+        on_failure,
+    } = workflow;
+    let mut builder = Builder::new(&inputs);
+    let name = flow.name.clone();
+    builder.flatten(flatten::Tree::Owned(flow));
+    builder.build(name, inputs, outputs.as_deref(), on_failure)
 }
 
 /// A flow while it is being compiled.
@@ -42,12 +63,17 @@ struct FlowInfo {
     parent: Option<usize>,
     /// The flow's inner name -> its name in the parent.
     rebind: FxHashMap<Arc<str>, Arc<str>>,
-    members: Vec<(Arc<str>, MemberRef)>,
-    after: Vec<Vec<Arc<str>>>,
-    /// Every task below this flow, at any depth.
-    tasks: Vec<NodeId>,
+    members: Vec<MemberRef>,
+    /// The members' names, kept only when some member runs `after` others and they must be
+    /// looked up.
+    names: Vec<Arc<str>>,
+    /// Member index -> the siblings it runs after, for the members that name any.
+    after: Vec<(usize, Vec<Arc<str>>)>,
+    /// Every task below this flow, at any depth: flattening numbers them depth first, so
+    /// they are consecutive.
+    tasks: Range<NodeId>,
     /// Name (in this flow's namespace) -> the task ports below that provide it.
-    provides: FxHashMap<Arc<str>, Vec<(NodeId, u32)>>,
+    provides: Provides,
     retry: Option<RetryPolicy>,
     start: Option<NodeId>,
     end: Option<NodeId>,
@@ -56,41 +82,110 @@ struct FlowInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MemberRef {
     Task(NodeId),
-    Flow(usize),
+    Flow(u32),
 }
 
-/// A task or barrier while it is being compiled.
-struct NodeInfo {
-    node: PlanNode,
-    /// The flow the node is a direct member of.
-    parent: usize,
-    /// The task's port name -> its name in the parent flow.
-    rebind: FxHashMap<Arc<str>, Arc<str>>,
-    sources: Vec<Option<Source>>,
-}
-
-#[derive(Default)]
 struct Builder {
     flows: Vec<FlowInfo>,
-    nodes: Vec<NodeInfo>,
+    /// The plan's nodes, built in place; a task's sources are filled in by wiring.
+    nodes: Vec<PlanNode>,
+    /// The flow each node is a direct member of.
+    parents: Vec<u32>,
+    /// Port name -> its name in the parent flow, for the tasks that rebind any.
+    task_rebinds: FxHashMap<NodeId, FxHashMap<Arc<str>, Arc<str>>>,
     edges: Vec<(NodeId, NodeId)>,
-    data_edges: Vec<DataEdge>,
+    /// How many input ports the tasks have in all: about as many data edges are coming.
+    n_requires: usize,
+    /// See [`Plan::data_edges`].
+    edge_names: FxHashMap<(NodeId, u32), Arc<str>>,
+    descriptions: Vec<(NodeId, String)>,
     /// Provider ports and inputs some consumer asked for, bound or not: a port asked for in a
     /// broken wiring is not "unused", it is already reported.
-    claimed: rustc_hash::FxHashSet<Source>,
+    claims: Claims,
+    /// The distinct policies so far: tasks with equal policies share one.
+    policies: Vec<Arc<Policy>>,
     diagnostics: Vec<Diagnostic>,
     /// The workflow's inputs by name: a grid of tasks may have one input per column, so
     /// looking one up must not cost a scan of them all.
-    input_index: rustc_hash::FxHashMap<Arc<str>, usize>,
+    input_index: FxHashMap<Arc<str>, usize>,
 }
 
+/// Where a source is not yet known. Wiring sets every one, or reports why it could not.
+const UNBOUND: Source = Source::Input(u32::MAX);
+
 impl Builder {
+    fn new(inputs: &[InputDecl]) -> Builder {
+        let mut input_index = FxHashMap::default();
+        for (idx, input) in inputs.iter().enumerate() {
+            // The first of two inputs with one name wins, as a scan would find it.
+            input_index.entry(input.name.clone()).or_insert(idx);
+        }
+        Builder {
+            flows: Vec::new(),
+            nodes: Vec::new(),
+            parents: Vec::new(),
+            task_rebinds: FxHashMap::default(),
+            edges: Vec::new(),
+            n_requires: 0,
+            edge_names: FxHashMap::default(),
+            descriptions: Vec::new(),
+            claims: Claims::new(inputs.len()),
+            policies: Vec::new(),
+            diagnostics: Vec::new(),
+            input_index,
+        }
+    }
+
+    /// The passes after flattening.
+    fn build(
+        mut self,
+        name: Arc<str>,
+        inputs: Vec<InputDecl>,
+        outputs: Option<&[Arc<str>]>,
+        on_failure: OnFailure,
+    ) -> Result<Plan, Invalid> {
+        self.collect_provides();
+        self.wire(&inputs, outputs);
+        self.order();
+        let scopes = self.retry_scopes();
+        let successors = Csr::from_edges(self.nodes.len(), &std::mem::take(&mut self.edges));
+        self.find_cycles(&successors);
+        let outputs = self.outputs(outputs);
+        if self.diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(Invalid {
+                diagnostics: self.diagnostics,
+            });
+        }
+        // The flows' maps are the builder's largest part: gone before the plan's last arrays.
+        drop(std::mem::take(&mut self.flows));
+        let predecessors = successors.reversed();
+        let n_tasks = self.nodes.iter().filter(|n| n.task().is_some()).count();
+        Ok(Plan {
+            name,
+            nodes: self.nodes,
+            successors,
+            predecessors,
+            inputs,
+            outputs,
+            scopes,
+            on_failure,
+            edge_names: self.edge_names,
+            descriptions: self.descriptions,
+            warnings: self.diagnostics,
+            n_tasks,
+        })
+    }
+
     fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
 
     fn edge(&mut self, from: NodeId, to: NodeId) {
         self.edges.push((from, to));
+    }
+
+    fn parent(&self, node: NodeId) -> usize {
+        self.parents[node as usize] as usize
     }
 
     /// The flows from `flow` out to the outermost, `flow` first.
@@ -137,16 +232,12 @@ impl Builder {
         // A flow's barriers belong to the enclosing flow: retrying the flow re-runs its tasks,
         // not the point where it started, and outsiders wait on its end.
         let parent = self.flows[flow].parent.unwrap_or(flow);
-        self.nodes.push(NodeInfo {
-            node: PlanNode {
-                path: path.clone(),
-                kind: NodeKind::Barrier { flow: path, end },
-                scope: None,
-            },
-            parent,
-            rebind: FxHashMap::default(),
-            sources: Vec::new(),
+        self.nodes.push(PlanNode {
+            path: path.clone(),
+            kind: NodeKind::Barrier { flow: path, end },
+            scope: None,
         });
+        self.parents.push(parent as u32);
         id
     }
 
@@ -154,7 +245,7 @@ impl Builder {
     fn exit(&mut self, member: MemberRef) -> NodeId {
         match member {
             MemberRef::Task(id) => id,
-            MemberRef::Flow(flow) => self.end_barrier(flow),
+            MemberRef::Flow(flow) => self.end_barrier(flow as usize),
         }
     }
 
@@ -162,93 +253,31 @@ impl Builder {
     fn entry(&mut self, member: MemberRef) -> NodeId {
         match member {
             MemberRef::Task(id) => id,
-            MemberRef::Flow(flow) => self.start_barrier(flow),
+            MemberRef::Flow(flow) => self.start_barrier(flow as usize),
         }
     }
 
-    fn finish(
-        mut self,
-        workflow: &Workflow,
-        outputs: Vec<(Arc<str>, Source)>,
-    ) -> Result<Plan, Invalid> {
-        if self.diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(Invalid {
-                diagnostics: self.diagnostics,
-            });
-        }
-        let scopes = self.retry_scopes();
-        let n_nodes = self.nodes.len();
-        let mut forward = std::mem::take(&mut self.edges);
-        forward.sort_unstable();
-        forward.dedup();
-        let mut backward: Vec<(NodeId, NodeId)> = forward.iter().map(|&(a, b)| (b, a)).collect();
-        backward.sort_unstable();
-        let n_tasks = self
-            .nodes
+    /// The policy, shared with an earlier task's if equal: a plan of a million tasks then
+    /// holds a handful.
+    fn share_policy(&mut self, policy: Policy) -> Arc<Policy> {
+        // Few tasks differ, and those that do mostly repeat their neighbour's: a short scan,
+        // newest first, finds nearly every one, and a miss costs one allocation.
+        const LOOK_BACK: usize = 8;
+        if let Some(shared) = self
+            .policies
             .iter()
-            .filter(|n| n.node.task().is_some())
-            .count();
-        let nodes = self
-            .nodes
-            .into_iter()
-            .map(|mut info| {
-                if let NodeKind::Task(slot) = &mut info.node.kind {
-                    // Wiring succeeded (no errors), so every source is set.
-                    slot.sources = info.sources.into_iter().flatten().collect();
-                }
-                info.node
-            })
-            .collect();
-        Ok(Plan {
-            name: workflow.flow.name.clone(),
-            nodes,
-            successors: Csr::from_sorted(n_nodes, &forward),
-            predecessors: Csr::from_sorted(n_nodes, &backward),
-            inputs: workflow.inputs.clone(),
-            outputs,
-            scopes,
-            on_failure: workflow.on_failure,
-            data_edges: self.data_edges,
-            warnings: self.diagnostics,
-            n_tasks,
-        })
-    }
-
-    /// Gives each flow with a retry policy a scope, and each node its innermost scope.
-    fn retry_scopes(&mut self) -> Vec<RetryScope> {
-        let mut scopes: Vec<RetryScope> = Vec::new();
-        let mut scope_of_flow: FxHashMap<usize, ScopeId> = FxHashMap::default();
-        // Parents come before children in `flows`, so a parent's scope exists first.
-        for flow in 0..self.flows.len() {
-            let Some(retry) = self.flows[flow].retry.clone() else {
-                continue;
-            };
-            let parent = self.flows[flow].parent.and_then(|p| {
-                self.ancestors(p)
-                    .find_map(|f| scope_of_flow.get(&f).copied())
-            });
-            let end = self.end_barrier(flow);
-            scope_of_flow.insert(flow, scopes.len() as ScopeId);
-            scopes.push(RetryScope {
-                path: self.flows[flow].path.clone(),
-                retry,
-                parent,
-                nodes: Vec::new(),
-                end,
-            });
+            .rev()
+            .take(LOOK_BACK)
+            .find(|p| ***p == policy)
+        {
+            return shared.clone();
         }
-        for id in 0..self.nodes.len() {
-            let scope = self
-                .ancestors(self.nodes[id].parent)
-                .find_map(|f| scope_of_flow.get(&f).copied());
-            self.nodes[id].node.scope = scope;
-            let mut cursor = scope;
-            while let Some(s) = cursor {
-                scopes[s as usize].nodes.push(id as NodeId);
-                cursor = scopes[s as usize].parent;
-            }
+        let shared = Arc::new(policy);
+        if self.policies.len() == LOOK_BACK {
+            self.policies.remove(0);
         }
-        scopes
+        self.policies.push(shared.clone());
+        shared
     }
 }
 

@@ -1,5 +1,7 @@
 //! Pass 3: ordering edges from linear flows and explicit `after` lists.
 
+use rustc_hash::FxHashMap;
+
 use super::Builder;
 use crate::diagnostic::{Code, Location};
 use crate::{Diagnostic, FlowKind};
@@ -7,23 +9,45 @@ use crate::{Diagnostic, FlowKind};
 impl Builder {
     pub(super) fn order(&mut self) {
         for flow in 0..self.flows.len() {
-            let members = self.flows[flow].members.clone();
             if self.flows[flow].kind == FlowKind::Linear {
-                for pair in members.windows(2) {
-                    let (from, to) = (self.exit(pair[0].1), self.entry(pair[1].1));
+                for pair in 1..self.flows[flow].members.len() {
+                    let members = &self.flows[flow].members;
+                    let (before, member) = (members[pair - 1], members[pair]);
+                    let (from, to) = (self.exit(before), self.entry(member));
                     self.edge(from, to);
                 }
             }
-            let after = self.flows[flow].after.clone();
-            for ((name, member), targets) in members.iter().zip(after) {
+            let after = std::mem::take(&mut self.flows[flow].after);
+            if after.is_empty() {
+                continue;
+            }
+            let by_name: FxHashMap<&str, usize> = self.flows[flow]
+                .names
+                .iter()
+                .enumerate()
+                .map(|(idx, name)| (&**name, idx))
+                .rev()
+                .collect();
+            let mut edges = Vec::new();
+            let mut unknown = Vec::new();
+            for (position, targets) in &after {
                 for target in targets {
-                    let Some(&(_, before)) = members.iter().find(|(n, _)| *n == target) else {
-                        self.unknown_after(flow, name, &target);
-                        continue;
-                    };
-                    let (from, to) = (self.exit(before), self.entry(*member));
-                    self.edge(from, to);
+                    match by_name.get(&**target) {
+                        Some(&before) => edges.push((before, *position)),
+                        None => unknown.push((*position, target.clone())),
+                    }
                 }
+            }
+            drop(by_name);
+            for (before, position) in edges {
+                let members = &self.flows[flow].members;
+                let (before, member) = (members[before], members[position]);
+                let (from, to) = (self.exit(before), self.entry(member));
+                self.edge(from, to);
+            }
+            for (position, target) in unknown {
+                let name = self.flows[flow].names[position].clone();
+                self.unknown_after(flow, &name, &target);
             }
         }
     }
@@ -36,10 +60,10 @@ impl Builder {
             format!("{flow_path}/{name}").into()
         };
         let siblings: Vec<String> = self.flows[flow]
-            .members
+            .names
             .iter()
-            .filter(|(n, _)| &**n != name)
-            .map(|(n, _)| format!("`{n}`"))
+            .filter(|n| &***n != name)
+            .map(|n| format!("`{n}`"))
             .collect();
         let help = if siblings.is_empty() {
             "`after` names other members of the same flow, and this flow has none".to_owned()

@@ -5,20 +5,22 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 
 use super::Builder;
-
-/// The task ports that provide one name.
-type Providers = Vec<(u32, u32)>;
+use super::provides::Provider;
 use crate::diagnostic::{Code, Location, PortRole};
 use crate::plan::Source;
-use crate::{Diagnostic, Workflow};
+use crate::{Diagnostic, NodeKind};
+
+/// The task ports that provide one name.
+type Providers = Vec<Provider>;
 
 impl Builder {
-    pub(super) fn outputs(&mut self, workflow: &Workflow) -> Vec<(Arc<str>, Source)> {
+    pub(super) fn outputs(&mut self, declared: Option<&[Arc<str>]>) -> Vec<(Arc<str>, Source)> {
         let mut outputs = Vec::new();
-        match &workflow.outputs {
+        match declared {
             Some(names) => {
                 for name in names {
-                    let providers = self.flows[0].provides.get(name).cloned();
+                    let providers: Option<Providers> =
+                        self.flows[0].provides.get(name).map(Iterator::collect);
                     match providers {
                         Some(providers) if providers.len() == 1 => {
                             let (node, port) = providers[0];
@@ -44,9 +46,9 @@ impl Builder {
             }
             None => {
                 for (name, providers) in self.root_provides() {
-                    let unused = providers.iter().all(|&(node, port)| {
-                        !self.claimed.contains(&Source::Output { node, port })
-                    });
+                    let unused = providers
+                        .iter()
+                        .all(|&(node, port)| !self.claims.contains(Source::Output { node, port }));
                     if !unused {
                         continue;
                     }
@@ -61,19 +63,19 @@ impl Builder {
         }
         let as_outputs: FxHashSet<Source> = outputs.iter().map(|(_, source)| *source).collect();
         let mut warnings = Vec::new();
-        for node in 0..self.nodes.len() as u32 {
-            let Some(slot) = self.nodes[node as usize].node.task() else {
+        for (node, info) in self.nodes.iter().enumerate() {
+            let NodeKind::Task(slot) = &info.kind else {
                 continue;
             };
             for (port, provided) in slot.provides.iter().enumerate() {
                 let source = Source::Output {
-                    node,
+                    node: node as u32,
                     port: port as u32,
                 };
-                if self.claimed.contains(&source) || as_outputs.contains(&source) {
+                if self.claims.contains(source) || as_outputs.contains(&source) {
                     continue;
                 }
-                let path = self.nodes[node as usize].node.path.clone();
+                let path = info.path.clone();
                 warnings.push(
                     Diagnostic::warning(
                         Code::UnusedOutput,
@@ -90,9 +92,7 @@ impl Builder {
                 );
             }
         }
-        for warning in warnings {
-            self.report(warning);
-        }
+        self.diagnostics.extend(warnings);
         outputs
     }
 
@@ -101,7 +101,7 @@ impl Builder {
         let mut root: Vec<(Arc<str>, Providers)> = self.flows[0]
             .provides
             .iter()
-            .map(|(name, providers)| (name.clone(), providers.clone()))
+            .map(|(name, providers)| (name.clone(), providers.collect()))
             .collect();
         root.sort_by(|a, b| a.0.cmp(&b.0));
         root
@@ -110,7 +110,7 @@ impl Builder {
     fn ambiguous_output(&mut self, name: &Arc<str>, providers: &[(u32, u32)]) {
         let paths: Vec<String> = providers
             .iter()
-            .map(|&(n, _)| format!("`{}`", self.nodes[n as usize].node.path))
+            .map(|&(n, _)| format!("`{}`", self.nodes[n as usize].path))
             .collect();
         self.report(
             Diagnostic::error(

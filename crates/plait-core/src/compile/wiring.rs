@@ -3,53 +3,69 @@
 
 use std::sync::Arc;
 
+use super::provides::{Provider, Provides};
 use super::{Builder, MemberRef};
 use crate::diagnostic::{Code, Location, PortRole};
-use crate::plan::{DataEdge, NodeId, Source};
-use crate::{Diagnostic, FlowKind, Workflow};
+use crate::plan::{NodeId, NodeKind, Source};
+use crate::{Diagnostic, FlowKind, InputDecl};
 
 impl Builder {
     /// Fills each flow's `provides` map, innermost flows first.
     pub(super) fn collect_provides(&mut self) {
         // Children have larger indices than their parents.
         for flow in (0..self.flows.len()).rev() {
-            let mut provides = std::mem::take(&mut self.flows[flow].provides);
-            for (_, member) in self.flows[flow].members.clone() {
-                match member {
+            let members = std::mem::take(&mut self.flows[flow].members);
+            let capacity = members
+                .iter()
+                .map(|member| match *member {
+                    MemberRef::Task(id) => self.provided_by(id).len(),
+                    MemberRef::Flow(inner) => self.flows[inner as usize].provides.len(),
+                })
+                .sum();
+            let mut provides = Provides::with_capacity(capacity);
+            for member in &members {
+                match *member {
                     MemberRef::Task(id) => {
-                        let info = &self.nodes[id as usize];
-                        let slot = info.node.task().expect("a task member is a task node");
-                        for (port_idx, port) in slot.provides.iter().enumerate() {
-                            let name = info.rebind.get(&port.name).unwrap_or(&port.name).clone();
-                            provides
-                                .entry(name)
-                                .or_default()
-                                .push((id, port_idx as u32));
+                        let rebind = self.task_rebinds.get(&id);
+                        for (port_idx, port) in self.provided_by(id).iter().enumerate() {
+                            let name = rebind
+                                .and_then(|rebind| rebind.get(&port.name))
+                                .unwrap_or(&port.name);
+                            provides.add(name.clone(), (id, port_idx as u32));
                         }
                     }
                     MemberRef::Flow(inner) => {
-                        let inner = &self.flows[inner];
-                        for (name, providers) in &inner.provides {
-                            let outer = inner.rebind.get(name).unwrap_or(name).clone();
-                            provides.entry(outer).or_default().extend(providers);
+                        let inner = &self.flows[inner as usize];
+                        for (name, providers) in inner.provides.iter() {
+                            let outer = inner.rebind.get(name).unwrap_or(name);
+                            for provider in providers {
+                                provides.add(outer.clone(), provider);
+                            }
                         }
                     }
                 }
             }
+            self.flows[flow].members = members;
             self.flows[flow].provides = provides;
         }
     }
 
-    pub(super) fn wire(&mut self, workflow: &Workflow) {
-        let root_provides = &self.flows[0].provides;
+    fn provided_by(&self, node: NodeId) -> &[crate::Port] {
+        self.nodes[node as usize]
+            .task()
+            .map_or(&[], |slot| &slot.provides)
+    }
+
+    pub(super) fn wire(&mut self, inputs: &[InputDecl], outputs: Option<&[Arc<str>]>) {
         let mut clashes = Vec::new();
-        for input in &workflow.inputs {
-            if let Some(providers) = root_provides.get(&input.name) {
-                clashes.push((input.name.clone(), providers[0].0));
+        for input in inputs {
+            if let Some(mut providers) = self.flows[0].provides.get(&input.name) {
+                let (provider, _) = providers.next().expect("a name has a provider");
+                clashes.push((input.name.clone(), provider));
             }
         }
         for (name, provider) in clashes {
-            let path = self.nodes[provider as usize].node.path.clone();
+            let path = self.nodes[provider as usize].path.clone();
             self.report(
                 Diagnostic::error(
                     Code::AmbiguousProvider,
@@ -64,20 +80,39 @@ impl Builder {
                 .help("rename the input or the output: a value has one source"),
             );
         }
+        self.edges.reserve(self.n_requires);
+        let any_retry = self.flows.iter().any(|flow| flow.retry.is_some());
+        let any_unordered = self
+            .flows
+            .iter()
+            .any(|flow| flow.kind == FlowKind::Unordered);
         for id in 0..self.nodes.len() as NodeId {
-            let Some(slot) = self.nodes[id as usize].node.task() else {
+            let Some(slot) = self.nodes[id as usize].task() else {
                 continue;
             };
+            // Shares the task's list: the loop below changes the node it came from.
             let requires = slot.requires.clone();
-            for (port_idx, port) in requires.iter().enumerate() {
-                if let Some(source) = self.resolve(workflow, id, port_idx, &port.name) {
-                    self.nodes[id as usize].sources[port_idx] = Some(source);
+            for port_idx in 0..requires.len() {
+                if let Some(source) = self.resolve(inputs, id, port_idx, &requires[port_idx].name) {
+                    if let Source::Output { node: provider, .. } = source {
+                        if any_unordered && !self.ordered(provider, id, port_idx) {
+                            continue;
+                        }
+                        self.edge(provider, id);
+                        if any_retry {
+                            self.release_through_scopes(provider, id);
+                        }
+                    }
+                    let NodeKind::Task(slot) = &mut self.nodes[id as usize].kind else {
+                        unreachable!("a task node stays a task");
+                    };
+                    slot.sources[port_idx] = source;
                 }
             }
         }
-        let outputs: rustc_hash::FxHashSet<&Arc<str>> = workflow.outputs.iter().flatten().collect();
-        for (idx, input) in workflow.inputs.iter().enumerate() {
-            let used = self.claimed.contains(&Source::Input(idx as u32));
+        let outputs: rustc_hash::FxHashSet<&Arc<str>> = outputs.iter().copied().flatten().collect();
+        for (idx, input) in inputs.iter().enumerate() {
+            let used = self.claims.contains(Source::Input(idx as u32));
             let is_output = outputs.contains(&input.name);
             if !used && !is_output {
                 self.report(
@@ -96,156 +131,197 @@ impl Builder {
     /// Finds the source of `consumer`'s input `port`, reporting why there is none.
     fn resolve(
         &mut self,
-        workflow: &Workflow,
+        inputs: &[InputDecl],
         consumer: NodeId,
         port_idx: usize,
         port: &Arc<str>,
     ) -> Option<Source> {
-        let info = &self.nodes[consumer as usize];
-        let path = info.node.path.clone();
-        let port_ty = info.node.task()?.requires[port_idx].ty.clone();
-        let here = Location::Port {
-            path: path.clone(),
-            role: PortRole::Requires,
-            port: port.clone(),
-        };
-        let mut name = info.rebind.get(port).unwrap_or(port).clone();
-        let mut flow = Some(info.parent);
+        // Cloned only when a rebind changes it: most names are looked up as the port has them.
+        let mut renamed: Option<Arc<str>> = self
+            .task_rebinds
+            .get(&consumer)
+            .and_then(|rebind| rebind.get(port))
+            .cloned();
+        let mut flow = Some(self.parent(consumer));
         while let Some(f) = flow {
-            if let Some(providers) = self.flows[f].provides.get(&name).cloned() {
-                self.claimed.extend(
-                    providers
-                        .iter()
-                        .map(|&(node, port)| Source::Output { node, port }),
-                );
-                return self.bind(consumer, port_idx, &name, &providers, here);
+            let name = renamed.as_ref().unwrap_or(port);
+            if let Some(providers) = self.flows[f].provides.get(name) {
+                if let Some(provider) = providers.single() {
+                    let (node, port) = provider;
+                    self.claims.claim(Source::Output { node, port });
+                    return self.bind(consumer, port_idx, name, provider);
+                }
+                let providers: Vec<Provider> = providers.collect();
+                for &(node, port) in &providers {
+                    self.claims.claim(Source::Output { node, port });
+                }
+                self.ambiguous(consumer, port_idx, name, &providers);
+                return None;
             }
-            name = self.flows[f].rebind.get(&name).unwrap_or(&name).clone();
+            if let Some(outer) = self.flows[f].rebind.get(name) {
+                renamed = Some(outer.clone());
+            }
             flow = self.flows[f].parent;
         }
-        if let Some(&idx) = self.input_index.get(&name) {
-            self.claimed.insert(Source::Input(idx as u32));
-            let input = &workflow.inputs[idx];
-            if input.ty != port_ty {
-                self.report(
-                    Diagnostic::error(
-                        Code::TypeMismatch,
-                        format!(
-                            "task `{path}` requires `{port}` as {port_ty}, but input `{name}` is {}",
-                            input.ty
-                        ),
-                    )
-                    .at(here)
-                    .at(Location::Input { name }),
-                );
+        let name = renamed.unwrap_or_else(|| port.clone());
+        self.bind_input(inputs, consumer, port_idx, &name)
+    }
+
+    fn here(&self, consumer: NodeId, port_idx: usize) -> Location {
+        let slot = self.nodes[consumer as usize]
+            .task()
+            .expect("a consumer is a task");
+        Location::Port {
+            path: self.nodes[consumer as usize].path.clone(),
+            role: PortRole::Requires,
+            port: slot.requires[port_idx].name.clone(),
+        }
+    }
+
+    fn bind_input(
+        &mut self,
+        inputs: &[InputDecl],
+        consumer: NodeId,
+        port_idx: usize,
+        name: &Arc<str>,
+    ) -> Option<Source> {
+        let node = &self.nodes[consumer as usize];
+        let slot = node.task()?;
+        let port = &slot.requires[port_idx];
+        if let Some(&idx) = self.input_index.get(name) {
+            self.claims.claim(Source::Input(idx as u32));
+            let input = &inputs[idx];
+            if input.ty != port.ty {
+                let diagnostic = Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!(
+                        "task `{}` requires `{}` as {}, but input `{name}` is {}",
+                        node.path, port.name, port.ty, input.ty
+                    ),
+                )
+                .at(self.here(consumer, port_idx))
+                .at(Location::Input { name: name.clone() });
+                self.report(diagnostic);
                 return None;
             }
             return Some(Source::Input(idx as u32));
         }
-        let rebound = if name == *port {
+        let rebound = if *name == port.name {
             String::new()
         } else {
             format!(" (bound to `{name}`)")
         };
-        self.report(
-            Diagnostic::error(
-                Code::MissingInput,
-                format!(
-                    "task `{path}` requires `{port}`{rebound}, which no task provides and the workflow does not take as an input"
-                ),
-            )
-            .at(here)
-            .help(format!("declare `{name}` as a workflow input, or add a task that provides it")),
-        );
+        let diagnostic = Diagnostic::error(
+            Code::MissingInput,
+            format!(
+                "task `{}` requires `{}`{rebound}, which no task provides and the workflow does not take as an input",
+                node.path, port.name
+            ),
+        )
+        .at(self.here(consumer, port_idx))
+        .help(format!("declare `{name}` as a workflow input, or add a task that provides it"));
+        self.report(diagnostic);
         None
     }
 
+    fn ambiguous(
+        &mut self,
+        consumer: NodeId,
+        port_idx: usize,
+        name: &Arc<str>,
+        providers: &[Provider],
+    ) {
+        let path = &self.nodes[consumer as usize].path;
+        let names: Vec<String> = providers
+            .iter()
+            .map(|&(p, _)| format!("`{}`", self.nodes[p as usize].path))
+            .collect();
+        let mut diagnostic = Diagnostic::error(
+            Code::AmbiguousProvider,
+            format!(
+                "task `{path}` requires `{name}`, which {}",
+                provided_by(&names)
+            ),
+        )
+        .at(self.here(consumer, port_idx))
+        .help("a value has exactly one provider: rename one of the outputs (`rebind`)");
+        for &(provider, provider_port) in providers {
+            diagnostic = diagnostic.at(self.provides_location(provider, provider_port));
+        }
+        self.report(diagnostic);
+    }
+
+    /// Checks the types of a consumer's port and its one provider.
     fn bind(
         &mut self,
         consumer: NodeId,
         port_idx: usize,
         name: &Arc<str>,
-        providers: &[(NodeId, u32)],
-        here: Location,
+        (provider, provider_port): Provider,
     ) -> Option<Source> {
-        let path = self.nodes[consumer as usize].node.path.clone();
-        if providers.len() > 1 {
-            let names: Vec<String> = providers
-                .iter()
-                .map(|&(p, _)| format!("`{}`", self.nodes[p as usize].node.path))
-                .collect();
-            let mut diagnostic = Diagnostic::error(
-                Code::AmbiguousProvider,
-                format!(
-                    "task `{path}` requires `{name}`, which {}",
-                    provided_by(&names)
-                ),
-            )
-            .at(here)
-            .help("a value has exactly one provider: rename one of the outputs (`rebind`)");
-            for &(provider, provider_port) in providers {
-                diagnostic = diagnostic.at(self.provides_location(provider, provider_port));
-            }
-            self.report(diagnostic);
-            return None;
-        }
-        let (provider, provider_port) = providers[0];
-        let provider_info = &self.nodes[provider as usize];
-        let provider_path = provider_info.node.path.clone();
-        let provided = provider_info.node.task()?.provides[provider_port as usize].clone();
-        let consumer_ty = self.nodes[consumer as usize].node.task()?.requires[port_idx]
-            .ty
-            .clone();
-        if provided.ty != consumer_ty {
+        let provided = &self.nodes[provider as usize].task()?.provides[provider_port as usize];
+        let required = &self.nodes[consumer as usize].task()?.requires[port_idx];
+        if provided.ty != required.ty {
             let diagnostic = Diagnostic::error(
                 Code::TypeMismatch,
                 format!(
-                    "task `{path}` requires `{name}` as {consumer_ty}, but task `{provider_path}` provides it as {}",
+                    "task `{}` requires `{name}` as {}, but task `{}` provides it as {}",
+                    self.nodes[consumer as usize].path,
+                    required.ty,
+                    self.nodes[provider as usize].path,
                     provided.ty
                 ),
             )
-            .at(here)
+            .at(self.here(consumer, port_idx))
             .at(self.provides_location(provider, provider_port));
             self.report(diagnostic);
             return None;
         }
-        if let Some(flow) = self.common_flow(provider, consumer)
-            && self.flows[flow].kind == FlowKind::Unordered
-            && provider != consumer
-        {
-            let flow_path = self.flows[flow].path.clone();
-            let diagnostic = Diagnostic::error(
-                Code::UnorderedDependency,
-                format!(
-                    "task `{path}` requires `{name}` from task `{provider_path}`, but both are members of unordered flow `{flow_path}`"
-                ),
-            )
-            .at(here)
-            .help("members of an unordered flow must not depend on each other: make the flow a graph or linear flow");
-            self.report(diagnostic);
-            return None;
+        if provided.name != *name {
+            self.edge_names
+                .insert((consumer, port_idx as u32), name.clone());
         }
-        self.edge(provider, consumer);
-        self.data_edges.push(DataEdge {
-            from: provider,
-            to: consumer,
-            name: name.clone(),
-        });
-        self.release_through_scopes(provider, consumer);
         Some(Source::Output {
             node: provider,
             port: provider_port,
         })
     }
 
+    /// Whether the consumer may take a value from the provider: not if both are members of
+    /// one unordered flow (reported here).
+    fn ordered(&mut self, provider: NodeId, consumer: NodeId, port_idx: usize) -> bool {
+        let Some(flow) = self.common_flow(provider, consumer) else {
+            return true;
+        };
+        if self.flows[flow].kind != FlowKind::Unordered || provider == consumer {
+            return true;
+        }
+        self.edge_names.remove(&(consumer, port_idx as u32));
+        let slot = self.nodes[consumer as usize]
+            .task()
+            .expect("a consumer is a task");
+        let name = slot.requires[port_idx].name.clone();
+        let diagnostic = Diagnostic::error(
+            Code::UnorderedDependency,
+            format!(
+                "task `{}` requires `{name}` from task `{}`, but both are members of unordered flow `{}`",
+                self.nodes[consumer as usize].path,
+                self.nodes[provider as usize].path,
+                self.flows[flow].path
+            ),
+        )
+        .at(self.here(consumer, port_idx))
+        .help("members of an unordered flow must not depend on each other: make the flow a graph or linear flow");
+        self.report(diagnostic);
+        false
+    }
+
     /// A consumer outside a retried flow waits for the whole flow, not just the provider: the
     /// flow may still be reverted and re-run.
     fn release_through_scopes(&mut self, provider: NodeId, consumer: NodeId) {
-        let consumer_flows: Vec<usize> = self
-            .ancestors(self.nodes[consumer as usize].parent)
-            .collect();
+        let consumer_flows: Vec<usize> = self.ancestors(self.parent(consumer)).collect();
         let outermost = self
-            .ancestors(self.nodes[provider as usize].parent)
+            .ancestors(self.parent(provider))
             .filter(|f| self.flows[*f].retry.is_some() && !consumer_flows.contains(f))
             .last();
         if let Some(flow) = outermost {
@@ -256,19 +332,20 @@ impl Builder {
 
     /// The innermost flow holding both nodes.
     fn common_flow(&self, a: NodeId, b: NodeId) -> Option<usize> {
-        let of_b: Vec<usize> = self.ancestors(self.nodes[b as usize].parent).collect();
-        self.ancestors(self.nodes[a as usize].parent)
-            .find(|f| of_b.contains(f))
+        if self.parent(a) == self.parent(b) {
+            return Some(self.parent(a));
+        }
+        let of_b: Vec<usize> = self.ancestors(self.parent(b)).collect();
+        self.ancestors(self.parent(a)).find(|f| of_b.contains(f))
     }
 
-    fn provides_location(&self, node: NodeId, port: u32) -> Location {
+    pub(super) fn provides_location(&self, node: NodeId, port: u32) -> Location {
         let info = &self.nodes[node as usize];
         let name = info
-            .node
             .task()
             .map(|slot| slot.provides[port as usize].name.clone());
         Location::Port {
-            path: info.node.path.clone(),
+            path: info.path.clone(),
             role: PortRole::Provides,
             port: name.unwrap_or_default(),
         }

@@ -29,14 +29,20 @@ type CallFn = dyn Fn(TaskContext, Inputs) -> BoxFuture<Result<Outputs, TaskError
 /// A task made from a function or closure. Built by [`task_fn`], [`blocking_fn`] or
 /// [`FnTask::raw`].
 pub struct FnTask {
-    requires: Vec<Port>,
-    provides: Vec<Port>,
+    requires: Box<[Port]>,
+    provides: Box<[Port]>,
     call: Arc<CallFn>,
-    revert: Option<Arc<RevertFn>>,
+    /// Few tasks have either: apart, they cost a workflow of a million tasks a word each.
+    extras: Option<Box<Extras>>,
     isolation: Isolation,
-    problems: Vec<String>,
     /// The function's type name, for the cache key.
     code: &'static str,
+}
+
+#[derive(Default)]
+struct Extras {
+    revert: Option<Box<RevertFn>>,
+    problems: Vec<String>,
 }
 
 impl std::fmt::Debug for FnTask {
@@ -120,12 +126,16 @@ impl FnTask {
                 })
             };
         FnTask {
-            requires,
-            provides,
+            requires: requires.into(),
+            provides: provides.into(),
             call: Arc::new(call),
-            revert: None,
+            extras: (!problems.is_empty()).then(|| {
+                Box::new(Extras {
+                    revert: None,
+                    problems,
+                })
+            }),
             isolation,
-            problems,
             code: std::any::type_name::<F>(),
         }
     }
@@ -141,12 +151,11 @@ impl FnTask {
             Box::pin(function(ctx, inputs))
         };
         FnTask {
-            requires,
-            provides,
+            requires: requires.into(),
+            provides: provides.into(),
             call: Arc::new(call),
-            revert: None,
+            extras: None,
             isolation: Isolation::Async,
-            problems: Vec::new(),
             code: std::any::type_name::<F>(),
         }
     }
@@ -157,9 +166,10 @@ impl FnTask {
         F: Fn(TaskContext, Inputs, Outcome) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), TaskError>> + Send + 'static,
     {
-        self.revert = Some(Arc::new(move |ctx, inputs, outcome| -> BoxFuture<_> {
-            Box::pin(revert(ctx, inputs, outcome))
-        }));
+        self.extras.get_or_insert_default().revert =
+            Some(Box::new(move |ctx, inputs, outcome| -> BoxFuture<_> {
+                Box::pin(revert(ctx, inputs, outcome))
+            }));
         self
     }
 
@@ -183,7 +193,9 @@ impl Task for FnTask {
     }
 
     fn has_revert(&self) -> bool {
-        self.revert.is_some()
+        self.extras
+            .as_ref()
+            .is_some_and(|extras| extras.revert.is_some())
     }
 
     fn revert(
@@ -192,7 +204,11 @@ impl Task for FnTask {
         inputs: Inputs,
         outcome: Outcome,
     ) -> BoxFuture<Result<(), TaskError>> {
-        match &self.revert {
+        match self
+            .extras
+            .as_ref()
+            .and_then(|extras| extras.revert.as_ref())
+        {
             Some(revert) => revert(ctx, inputs, outcome),
             None => Box::pin(async { Ok(()) }),
         }
@@ -214,7 +230,9 @@ impl Task for FnTask {
     }
 
     fn problems(&self) -> Vec<String> {
-        self.problems.clone()
+        self.extras
+            .as_ref()
+            .map_or_else(Vec::new, |extras| extras.problems.clone())
     }
 }
 
