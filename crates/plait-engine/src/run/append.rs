@@ -238,8 +238,8 @@ mod tests {
     use std::sync::Mutex;
 
     use plait_core::{
-        Flow, FnTask, Outputs, Plan, Policy, Port, RunStatus, Task, Value, ValueType, Workflow,
-        compile,
+        Flow, FnTask, Outputs, Plan, Policy, Port, Ports, RunStatus, Task, Value, ValueType,
+        Workflow, compile,
     };
     use tokio::sync::Notify;
     use tokio_util::sync::CancellationToken;
@@ -270,13 +270,13 @@ mod tests {
     }
 
     fn slot(task: FnTask, sources: Vec<Source>) -> TaskSlot {
+        let task: Arc<dyn Task> = Arc::new(task);
         TaskSlot {
-            requires: task.requires().to_vec().into(),
-            provides: task.provides().to_vec().into(),
-            task: Arc::new(task),
+            requires: Ports::requires_of(task.clone()),
+            provides: Ports::provides_of(task.clone()),
+            task,
             sources: sources.into_boxed_slice(),
-            policy: Policy::default(),
-            description: None,
+            policy: Arc::new(Policy::default()),
         }
     }
 
