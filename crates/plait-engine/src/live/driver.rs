@@ -2,10 +2,11 @@
 //! channels; the nodes' state is the driver's alone, so tasks and handles never wait on it
 //! (the locks it takes are the subscribers' queues, when it publishes).
 //!
-//! A node is `Clean` (its outputs are right for the current revision), `Dirty` (a change
-//! reached it; it waits for its predecessors), `Ready` (its predecessors are clean and its
-//! inputs changed: it waits for a job slot or for changes to pause) or `Running`. Marking
-//! walks successors only while they are clean, so a change costs what it reaches, not the
+//! A state node's place in the task lifecycle is its status: `succeeded` or `failed` is
+//! clean (its outputs are right for the current revision), `pending` dirty (a change reached
+//! it; it waits for its predecessors), `ready` (its predecessors are clean and its inputs
+//! changed: it waits for a job slot or for changes to pause) or `running`. Marking walks
+//! successors only while they are clean, so a change costs what it reaches, not the
 //! size of the graph. Each node counts its predecessors that are not clean; at zero a dirty
 //! node is checked: inputs equal to the ones its outputs were computed from make it clean
 //! without executing (early cut-off), and the check moves on to its successors.
@@ -50,14 +51,6 @@ struct Done {
     contents: Option<Vec<Option<String>>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    Clean,
-    Dirty,
-    Ready,
-    Running,
-}
-
 /// A task's outputs, by port, or the failure in their place.
 type Results = Result<Arc<[Value]>, LiveFailure>;
 
@@ -66,7 +59,10 @@ type Results = Result<Arc<[Value]>, LiveFailure>;
 // the count and the successors share the node's first line.
 #[repr(C)]
 struct Node {
-    status: Status,
+    /// Where the node is in the task lifecycle, which is also its status (see the module's
+    /// doc); a stale execution goes through `cancelled`. An event node is `running` while it
+    /// executes an event and idle otherwise. Steps only through `Driver::step`.
+    life: TaskLife,
     /// A change cancelled this node's last execution: it restarts once changes pause.
     cancelled: bool,
     /// `Graph::is_event`, kept here: read where the node is at hand (marking, a finished
@@ -92,10 +88,12 @@ struct Node {
     events: VecDeque<LiveValue>,
     /// The revision the running execution computes (an event node's outputs' tag).
     running_revision: Revision,
-    /// Where the node is in the task lifecycle, which `status` follows: clean is `succeeded`
-    /// or `failed`, dirty `pending`, then `ready`, `running`; a stale execution is
-    /// `cancelled`. Steps only through `Driver::step`.
-    life: TaskLife,
+}
+
+impl Node {
+    fn state(&self) -> TaskState {
+        self.life.state()
+    }
 }
 
 /// A node's successors: a few kept in the node itself, more read from the plan.
@@ -188,7 +186,7 @@ impl Driver {
         let graph_outputs = graph.plan.outputs().len();
         let nodes = (0..graph.plan.len() as NodeId)
             .map(|node| Node {
-                status: Status::Clean,
+                life: TaskLife::default(),
                 is_event: graph.is_event[node as usize],
                 unclean_preds: 0,
                 successors: Successors::of(&graph.plan, node),
@@ -202,7 +200,6 @@ impl Driver {
                 cancelled: false,
                 events: VecDeque::new(),
                 running_revision: 0,
-                life: TaskLife::default(),
             })
             .collect();
         Driver {
@@ -271,7 +268,7 @@ impl Driver {
                 }
                 () = sleep_until(deadline) => {
                     for node in std::mem::take(&mut self.deferred) {
-                        if self.nodes[node as usize].status == Status::Ready {
+                        if self.nodes[node as usize].state() == TaskState::Ready {
                             self.nodes[node as usize].cancelled = false;
                             self.ready.push_back(node);
                         }
@@ -355,12 +352,8 @@ impl Driver {
             self.publish_input(input);
         }
         let n = self.nodes.len() as NodeId;
-        for node in 0..n {
-            if !self.graph.is_event[node as usize] {
-                self.nodes[node as usize].status = Status::Dirty;
-                self.unsettled += 1;
-            }
-        }
+        // State nodes start `pending`: dirty.
+        self.unsettled += self.graph.is_event.iter().filter(|event| !**event).count();
         for node in 0..n {
             if self.graph.is_event[node as usize] {
                 continue;
@@ -371,7 +364,7 @@ impl Driver {
         }
         for node in 0..n {
             let state = &self.nodes[node as usize];
-            if state.status == Status::Dirty && state.unclean_preds == 0 {
+            if !state.is_event && state.state() == TaskState::Pending && state.unclean_preds == 0 {
                 self.check_and_settle(node);
             }
         }
@@ -449,7 +442,7 @@ impl Driver {
         self.warm_cone();
         for node in to_check {
             let state = &self.nodes[node as usize];
-            if state.status == Status::Dirty && state.unclean_preds == 0 {
+            if state.state() == TaskState::Pending && state.unclean_preds == 0 {
                 self.check_and_settle(node);
             }
         }
@@ -470,27 +463,25 @@ impl Driver {
         let mut stack = vec![start];
         to_check.push(start);
         while let Some(node) = stack.pop() {
-            let state = &mut self.nodes[node as usize];
-            match state.status {
-                Status::Dirty => continue,
-                Status::Ready => {
+            match self.nodes[node as usize].state() {
+                TaskState::Pending => continue,
+                TaskState::Ready => {
                     // Checked again once the change settles; its successors are dirty.
-                    state.status = Status::Dirty;
                     self.step(node, &[TaskState::Pending]);
                     continue;
                 }
-                Status::Running => {
+                TaskState::Running => {
                     self.cancel(node);
-                    self.nodes[node as usize].status = Status::Dirty;
                     self.step(node, &[TaskState::Pending]);
                     continue;
                 }
-                Status::Clean => {
-                    state.status = Status::Dirty;
+                // Clean.
+                TaskState::Succeeded | TaskState::Failed => {
                     self.unsettled += 1;
                     self.cone.push(node);
                     self.step(node, &[TaskState::Pending]);
                 }
+                other => unreachable!("a live node is never left `{other}`"),
             }
             let successors = self.nodes[node as usize].successors;
             for &succ in successors.list(&graph.plan, node) {
@@ -636,7 +627,6 @@ impl Driver {
             });
             return Some(changed);
         }
-        state.status = Status::Ready;
         self.step(node, &[TaskState::Ready]);
         let state = &mut self.nodes[node as usize];
         if state.cancelled && !self.restart_delay.is_zero() {
@@ -686,8 +676,8 @@ impl Driver {
         let mut work = vec![(start, changed)];
         while let Some((node, changed)) = work.pop() {
             let revision = self.revision;
+            // Already `succeeded` or `failed`: clean.
             let state = &mut self.nodes[node as usize];
-            state.status = Status::Clean;
             state.cancelled = false;
             state.checked_at = revision;
             if changed {
@@ -706,7 +696,7 @@ impl Driver {
                 }
                 if succ_state.is_event {
                     self.to_fire.push_back(succ);
-                } else if succ_state.status == Status::Dirty
+                } else if succ_state.state() == TaskState::Pending
                     && let Some(changed) = self.check(succ)
                 {
                     // On the work list rather than recursing: a long run of cut-offs

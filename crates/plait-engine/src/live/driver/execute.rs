@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use plait_core::{Inputs, NodeId, TaskContext, TaskError, TaskState, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::{Done, Driver, Results, Status, same_results, task_slot};
+use super::{Done, Driver, Results, same_results, task_slot};
 use crate::attempt::{Outcome, attempt_once};
 use crate::live::publish::{LiveEvent, LiveFailure};
 
@@ -39,7 +39,7 @@ impl Driver {
             };
             let state = &mut self.nodes[node as usize];
             // Not ready any more, or an older entry of a node now waiting in `deferred`.
-            if state.status != Status::Ready || state.cancelled {
+            if state.state() != TaskState::Ready || state.cancelled {
                 continue;
             }
             let plan = self.graph.plan.clone();
@@ -64,7 +64,6 @@ impl Driver {
         }
         self.step(node, &[TaskState::Running]);
         let state = &mut self.nodes[node as usize];
-        state.status = Status::Running;
         state.execution = execution;
         state.token = Some(token.clone());
         state.running_revision = self.revision;
