@@ -68,6 +68,11 @@ struct Node {
     /// `Graph::is_event`, kept here: read where the node is at hand (marking, a finished
     /// execution), it costs no cache miss of its own in a large graph.
     is_event: bool,
+    /// Whether the node has ordering-only predecessors (`Graph::order_preds`) and feeds
+    /// plan outputs (`Graph::feeds_outputs`): most nodes have neither, and then checking and
+    /// settling them read neither list (each a cache miss of its own in a large graph).
+    has_order_preds: bool,
+    feeds_outputs: bool,
     /// Predecessors (data or ordering) that are not clean.
     unclean_preds: u32,
     successors: Successors,
@@ -188,6 +193,8 @@ impl Driver {
             .map(|node| Node {
                 life: TaskLife::default(),
                 is_event: graph.is_event[node as usize],
+                has_order_preds: !graph.order_preds[node as usize].is_empty(),
+                feeds_outputs: !graph.feeds_outputs[node as usize].is_empty(),
                 unclean_preds: 0,
                 successors: Successors::of(&graph.plan, node),
                 results: None,
@@ -494,14 +501,13 @@ impl Driver {
         }
     }
 
-    /// Reads the nodes a change will mark, before marking walks them one successor at a
-    /// time: loads that do not depend on each other overlap.
+    /// Fetches the nodes a change will mark, before marking walks them one successor at a
+    /// time: loads that do not depend on each other overlap. Each node whole: marking,
+    /// checking and executing it read fields on each of its cache lines.
     fn warm_nodes(&self, nodes: &[NodeId]) {
-        let mut sum = 0u32;
         for &node in nodes {
-            sum = sum.wrapping_add(self.nodes[node as usize].unclean_preds);
+            prefetch(&self.nodes[node as usize]);
         }
-        std::hint::black_box(sum);
     }
 
     /// Reads, ahead of time, what checking and executing the nodes a change just marked
@@ -521,8 +527,13 @@ impl Driver {
                 sum = sum.wrapping_add(slot.sources.len() + slot.provides.len());
                 sum = sum.wrapping_add(slot.policy.timeout.is_some() as usize);
             }
-            sum = sum.wrapping_add(self.graph.order_preds[node as usize].len());
-            sum = sum.wrapping_add(self.graph.feeds_outputs[node as usize].len());
+            let state = &self.nodes[node as usize];
+            if state.has_order_preds {
+                sum = sum.wrapping_add(self.graph.order_preds[node as usize].len());
+            }
+            if state.feeds_outputs {
+                sum = sum.wrapping_add(self.graph.feeds_outputs[node as usize].len());
+            }
         }
         // Pass 2: one pointer away: the path's and ports' allocations (whose reference counts
         // an execution takes), the task (all of it: its layout is its own), the sources, the
@@ -579,9 +590,10 @@ impl Driver {
     /// A dirty node whose predecessors are all clean: `Some(changed)` if it is up to date
     /// without executing (the caller settles it), `None` once it is queued to execute.
     fn check(&mut self, node: NodeId) -> Option<bool> {
-        let order_changed = self.graph.order_preds[node as usize].iter().any(|&pred| {
-            self.nodes[pred as usize].changed_at > self.nodes[node as usize].checked_at
-        });
+        let order_changed = self.nodes[node as usize].has_order_preds
+            && self.graph.order_preds[node as usize].iter().any(|&pred| {
+                self.nodes[pred as usize].changed_at > self.nodes[node as usize].checked_at
+            });
         let NodeKind::Task(slot) = &self.graph.plan.node(node).kind else {
             self.step(node, &[TaskState::Ready, TaskState::Succeeded]);
             return Some(order_changed);
@@ -725,6 +737,9 @@ impl Driver {
 
     /// Publishes, as of `revision`, the plan outputs `results` (of `node`) feed.
     fn publish_results(&mut self, node: NodeId, revision: Revision, results: &Results) {
+        if !self.nodes[node as usize].feeds_outputs {
+            return;
+        }
         let graph = self.graph.clone();
         for &output in &graph.feeds_outputs[node as usize] {
             if let Source::Output { port, .. } = graph.plan.outputs()[output].1 {
