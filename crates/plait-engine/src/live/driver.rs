@@ -160,6 +160,8 @@ pub(crate) struct Driver {
     to_fire: VecDeque<NodeId>,
     /// The nodes the change being applied marked (see `warm_cone`).
     cone: Vec<NodeId>,
+    /// `settle`'s work list, empty between calls.
+    settle_work: Vec<(NodeId, bool)>,
     last_change: Instant,
     next_execution: u64,
     done_tx: mpsc::UnboundedSender<Done>,
@@ -224,6 +226,7 @@ impl Driver {
             deferred: Vec::new(),
             to_fire: VecDeque::new(),
             cone: Vec::new(),
+            settle_work: Vec::new(),
             last_change: Instant::now(),
             next_execution: 0,
             done_tx,
@@ -685,7 +688,9 @@ impl Driver {
     fn settle(&mut self, start: NodeId, changed: bool) {
         // Its own handle: checking a successor changes the driver while walking the graph.
         let graph = self.graph.clone();
-        let mut work = vec![(start, changed)];
+        // The driver's list, so a settle allocates none.
+        let mut work = std::mem::take(&mut self.settle_work);
+        work.push((start, changed));
         while let Some((node, changed)) = work.pop() {
             let revision = self.revision;
             // Already `succeeded` or `failed`: clean.
@@ -717,6 +722,7 @@ impl Driver {
                 }
             }
         }
+        self.settle_work = work;
     }
 
     fn publish_input(&mut self, input: usize) {
