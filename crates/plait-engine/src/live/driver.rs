@@ -86,7 +86,8 @@ struct Node {
     /// The revision at which `results` last changed, and at which they were last confirmed.
     changed_at: Revision,
     checked_at: Revision,
-    /// The current execution's number and token; a report with another number is stale.
+    /// The current execution's number (given when the node became ready) and token; a
+    /// report with another number is stale.
     execution: u64,
     token: Option<Arc<CancellationToken>>,
     /// An event node's waiting events.
@@ -99,6 +100,17 @@ impl Node {
     fn state(&self) -> TaskState {
         self.life.state()
     }
+}
+
+/// A ready node waiting for a job slot.
+struct Queued {
+    node: NodeId,
+    /// The number its execution will have, given when it became ready: an entry with
+    /// another number is stale (the node was marked again since, and queued anew).
+    execution: u64,
+    /// The inputs its check gathered, which it executes with; `None` for a node whose
+    /// restart waited for changes to pause, which gathers them when it starts.
+    inputs: Option<Vec<Value>>,
 }
 
 /// A node's successors: a few kept in the node itself, more read from the plan.
@@ -153,7 +165,7 @@ pub(crate) struct Driver {
     unsettled: usize,
     running: usize,
     /// Ready nodes waiting for a job slot, in the order they became ready.
-    ready: VecDeque<NodeId>,
+    ready: VecDeque<Queued>,
     /// Ready nodes whose last execution a change cancelled, waiting for changes to pause.
     deferred: Vec<NodeId>,
     /// Event nodes that may have an event to deliver.
@@ -278,9 +290,14 @@ impl Driver {
                 }
                 () = sleep_until(deadline) => {
                     for node in std::mem::take(&mut self.deferred) {
-                        if self.nodes[node as usize].state() == TaskState::Ready {
-                            self.nodes[node as usize].cancelled = false;
-                            self.ready.push_back(node);
+                        let state = &mut self.nodes[node as usize];
+                        if state.state() == TaskState::Ready {
+                            state.cancelled = false;
+                            self.ready.push_back(Queued {
+                                node,
+                                execution: state.execution,
+                                inputs: None,
+                            });
                         }
                     }
                 }
@@ -643,12 +660,18 @@ impl Driver {
             return Some(changed);
         }
         self.step(node, &[TaskState::Ready]);
+        let execution = self.new_execution();
         let state = &mut self.nodes[node as usize];
+        state.execution = execution;
         if state.cancelled && !self.restart_delay.is_zero() {
             self.deferred.push(node);
         } else {
             state.cancelled = false;
-            self.ready.push_back(node);
+            self.ready.push_back(Queued {
+                node,
+                execution,
+                inputs: Some(inputs),
+            });
         }
         None
     }

@@ -31,7 +31,8 @@ impl Driver {
                 Ok(inputs) => {
                     // Tagged with the current revision: its state inputs are clean at it.
                     // The event stays counted in `unsettled` until its execution ends.
-                    self.spawn(node, inputs, true);
+                    let execution = self.new_execution();
+                    self.spawn(node, execution, inputs, true);
                     return;
                 }
                 Err(failure) => {

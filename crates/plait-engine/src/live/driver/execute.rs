@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use plait_core::{Inputs, NodeId, TaskContext, TaskError, TaskState, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::{Done, Driver, Results, same_results, task_slot};
+use super::{Done, Driver, Queued, Results, same_results, task_slot};
 use crate::attempt::{Outcome, attempt_once};
 use crate::live::publish::{LiveEvent, LiveFailure};
 
@@ -34,26 +34,42 @@ impl Driver {
 
     pub(super) fn start_ready(&mut self) {
         while self.running < self.jobs {
-            let Some(node) = self.ready.pop_front() else {
+            let Some(Queued {
+                node,
+                execution,
+                inputs,
+            }) = self.ready.pop_front()
+            else {
                 break;
             };
-            let state = &mut self.nodes[node as usize];
-            // Not ready any more, or an older entry of a node now waiting in `deferred`.
-            if state.state() != TaskState::Ready || state.cancelled {
+            let state = &self.nodes[node as usize];
+            // Not ready any more, an older entry of a node queued again, or one now waiting
+            // in `deferred`.
+            if state.state() != TaskState::Ready || state.execution != execution || state.cancelled
+            {
                 continue;
             }
-            let plan = self.graph.plan.clone();
-            let inputs = match self.gather(task_slot(&plan, node), None) {
-                Ok(inputs) => inputs,
-                Err(_) => unreachable!("a ready node's inputs are values"),
+            let inputs = match inputs {
+                Some(inputs) => inputs,
+                None => {
+                    let plan = self.graph.plan.clone();
+                    match self.gather(task_slot(&plan, node), None) {
+                        Ok(inputs) => inputs,
+                        Err(_) => unreachable!("a ready node's inputs are values"),
+                    }
+                }
             };
-            self.spawn(node, inputs, false);
+            self.spawn(node, execution, inputs, false);
         }
     }
 
-    pub(super) fn spawn(&mut self, node: NodeId, inputs: Vec<Value>, event: bool) {
+    /// A number no execution had.
+    pub(super) fn new_execution(&mut self) -> u64 {
         self.next_execution += 1;
-        let execution = self.next_execution;
+        self.next_execution
+    }
+
+    pub(super) fn spawn(&mut self, node: NodeId, execution: u64, inputs: Vec<Value>, event: bool) {
         let token = Arc::new(CancellationToken::new());
         if event {
             // An event node runs once per event, from wherever its last one left it.
