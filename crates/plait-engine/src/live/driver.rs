@@ -2,10 +2,11 @@
 //! channels; the nodes' state is the driver's alone, so tasks and handles never wait on it
 //! (the locks it takes are the subscribers' queues, when it publishes).
 //!
-//! A node is `Clean` (its outputs are right for the current revision), `Dirty` (a change
-//! reached it; it waits for its predecessors), `Ready` (its predecessors are clean and its
-//! inputs changed: it waits for a job slot or for changes to pause) or `Running`. Marking
-//! walks successors only while they are clean, so a change costs what it reaches, not the
+//! A state node's place in the task lifecycle is its status: `succeeded` or `failed` is
+//! clean (its outputs are right for the current revision), `pending` dirty (a change reached
+//! it; it waits for its predecessors), `ready` (its predecessors are clean and its inputs
+//! changed: it waits for a job slot or for changes to pause) or `running`. Marking walks
+//! successors only while they are clean, so a change costs what it reaches, not the
 //! size of the graph. Each node counts its predecessors that are not clean; at zero a dirty
 //! node is checked: inputs equal to the ones its outputs were computed from make it clean
 //! without executing (early cut-off), and the check moves on to its successors.
@@ -50,14 +51,6 @@ struct Done {
     contents: Option<Vec<Option<String>>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    Clean,
-    Dirty,
-    Ready,
-    Running,
-}
-
 /// A task's outputs, by port, or the failure in their place.
 type Results = Result<Arc<[Value]>, LiveFailure>;
 
@@ -66,12 +59,20 @@ type Results = Result<Arc<[Value]>, LiveFailure>;
 // the count and the successors share the node's first line.
 #[repr(C)]
 struct Node {
-    status: Status,
+    /// Where the node is in the task lifecycle, which is also its status (see the module's
+    /// doc); a stale execution goes through `cancelled`. An event node is `running` while it
+    /// executes an event and idle otherwise. Steps only through `Driver::step`.
+    life: TaskLife,
     /// A change cancelled this node's last execution: it restarts once changes pause.
     cancelled: bool,
     /// `Graph::is_event`, kept here: read where the node is at hand (marking, a finished
     /// execution), it costs no cache miss of its own in a large graph.
     is_event: bool,
+    /// Whether the node has ordering-only predecessors (`Graph::order_preds`) and feeds
+    /// plan outputs (`Graph::feeds_outputs`): most nodes have neither, and then checking and
+    /// settling them read neither list (each a cache miss of its own in a large graph).
+    has_order_preds: bool,
+    feeds_outputs: bool,
     /// Predecessors (data or ordering) that are not clean.
     unclean_preds: u32,
     successors: Successors,
@@ -85,17 +86,31 @@ struct Node {
     /// The revision at which `results` last changed, and at which they were last confirmed.
     changed_at: Revision,
     checked_at: Revision,
-    /// The current execution's number and token; a report with another number is stale.
+    /// The current execution's number (given when the node became ready) and token; a
+    /// report with another number is stale.
     execution: u64,
     token: Option<Arc<CancellationToken>>,
     /// An event node's waiting events.
     events: VecDeque<LiveValue>,
     /// The revision the running execution computes (an event node's outputs' tag).
     running_revision: Revision,
-    /// Where the node is in the task lifecycle, which `status` follows: clean is `succeeded`
-    /// or `failed`, dirty `pending`, then `ready`, `running`; a stale execution is
-    /// `cancelled`. Steps only through `Driver::step`.
-    life: TaskLife,
+}
+
+impl Node {
+    fn state(&self) -> TaskState {
+        self.life.state()
+    }
+}
+
+/// A ready node waiting for a job slot.
+struct Queued {
+    node: NodeId,
+    /// The number its execution will have, given when it became ready: an entry with
+    /// another number is stale (the node was marked again since, and queued anew).
+    execution: u64,
+    /// The inputs its check gathered, which it executes with; `None` for a node whose
+    /// restart waited for changes to pause, which gathers them when it starts.
+    inputs: Option<Vec<Value>>,
 }
 
 /// A node's successors: a few kept in the node itself, more read from the plan.
@@ -150,13 +165,15 @@ pub(crate) struct Driver {
     unsettled: usize,
     running: usize,
     /// Ready nodes waiting for a job slot, in the order they became ready.
-    ready: VecDeque<NodeId>,
+    ready: VecDeque<Queued>,
     /// Ready nodes whose last execution a change cancelled, waiting for changes to pause.
     deferred: Vec<NodeId>,
     /// Event nodes that may have an event to deliver.
     to_fire: VecDeque<NodeId>,
     /// The nodes the change being applied marked (see `warm_cone`).
     cone: Vec<NodeId>,
+    /// `settle`'s work list, empty between calls.
+    settle_work: Vec<(NodeId, bool)>,
     last_change: Instant,
     next_execution: u64,
     done_tx: mpsc::UnboundedSender<Done>,
@@ -188,8 +205,10 @@ impl Driver {
         let graph_outputs = graph.plan.outputs().len();
         let nodes = (0..graph.plan.len() as NodeId)
             .map(|node| Node {
-                status: Status::Clean,
+                life: TaskLife::default(),
                 is_event: graph.is_event[node as usize],
+                has_order_preds: !graph.order_preds[node as usize].is_empty(),
+                feeds_outputs: !graph.feeds_outputs[node as usize].is_empty(),
                 unclean_preds: 0,
                 successors: Successors::of(&graph.plan, node),
                 results: None,
@@ -202,7 +221,6 @@ impl Driver {
                 cancelled: false,
                 events: VecDeque::new(),
                 running_revision: 0,
-                life: TaskLife::default(),
             })
             .collect();
         Driver {
@@ -220,6 +238,7 @@ impl Driver {
             deferred: Vec::new(),
             to_fire: VecDeque::new(),
             cone: Vec::new(),
+            settle_work: Vec::new(),
             last_change: Instant::now(),
             next_execution: 0,
             done_tx,
@@ -271,9 +290,14 @@ impl Driver {
                 }
                 () = sleep_until(deadline) => {
                     for node in std::mem::take(&mut self.deferred) {
-                        if self.nodes[node as usize].status == Status::Ready {
-                            self.nodes[node as usize].cancelled = false;
-                            self.ready.push_back(node);
+                        let state = &mut self.nodes[node as usize];
+                        if state.state() == TaskState::Ready {
+                            state.cancelled = false;
+                            self.ready.push_back(Queued {
+                                node,
+                                execution: state.execution,
+                                inputs: None,
+                            });
                         }
                     }
                 }
@@ -355,12 +379,8 @@ impl Driver {
             self.publish_input(input);
         }
         let n = self.nodes.len() as NodeId;
-        for node in 0..n {
-            if !self.graph.is_event[node as usize] {
-                self.nodes[node as usize].status = Status::Dirty;
-                self.unsettled += 1;
-            }
-        }
+        // State nodes start `pending`: dirty.
+        self.unsettled += self.graph.is_event.iter().filter(|event| !**event).count();
         for node in 0..n {
             if self.graph.is_event[node as usize] {
                 continue;
@@ -371,7 +391,7 @@ impl Driver {
         }
         for node in 0..n {
             let state = &self.nodes[node as usize];
-            if state.status == Status::Dirty && state.unclean_preds == 0 {
+            if !state.is_event && state.state() == TaskState::Pending && state.unclean_preds == 0 {
                 self.check_and_settle(node);
             }
         }
@@ -449,7 +469,7 @@ impl Driver {
         self.warm_cone();
         for node in to_check {
             let state = &self.nodes[node as usize];
-            if state.status == Status::Dirty && state.unclean_preds == 0 {
+            if state.state() == TaskState::Pending && state.unclean_preds == 0 {
                 self.check_and_settle(node);
             }
         }
@@ -470,27 +490,25 @@ impl Driver {
         let mut stack = vec![start];
         to_check.push(start);
         while let Some(node) = stack.pop() {
-            let state = &mut self.nodes[node as usize];
-            match state.status {
-                Status::Dirty => continue,
-                Status::Ready => {
+            match self.nodes[node as usize].state() {
+                TaskState::Pending => continue,
+                TaskState::Ready => {
                     // Checked again once the change settles; its successors are dirty.
-                    state.status = Status::Dirty;
                     self.step(node, &[TaskState::Pending]);
                     continue;
                 }
-                Status::Running => {
+                TaskState::Running => {
                     self.cancel(node);
-                    self.nodes[node as usize].status = Status::Dirty;
                     self.step(node, &[TaskState::Pending]);
                     continue;
                 }
-                Status::Clean => {
-                    state.status = Status::Dirty;
+                // Clean.
+                TaskState::Succeeded | TaskState::Failed => {
                     self.unsettled += 1;
                     self.cone.push(node);
                     self.step(node, &[TaskState::Pending]);
                 }
+                other => unreachable!("a live node is never left `{other}`"),
             }
             let successors = self.nodes[node as usize].successors;
             for &succ in successors.list(&graph.plan, node) {
@@ -503,14 +521,13 @@ impl Driver {
         }
     }
 
-    /// Reads the nodes a change will mark, before marking walks them one successor at a
-    /// time: loads that do not depend on each other overlap.
+    /// Fetches the nodes a change will mark, before marking walks them one successor at a
+    /// time: loads that do not depend on each other overlap. Each node whole: marking,
+    /// checking and executing it read fields on each of its cache lines.
     fn warm_nodes(&self, nodes: &[NodeId]) {
-        let mut sum = 0u32;
         for &node in nodes {
-            sum = sum.wrapping_add(self.nodes[node as usize].unclean_preds);
+            prefetch(&self.nodes[node as usize]);
         }
-        std::hint::black_box(sum);
     }
 
     /// Reads, ahead of time, what checking and executing the nodes a change just marked
@@ -530,8 +547,13 @@ impl Driver {
                 sum = sum.wrapping_add(slot.sources.len() + slot.provides.len());
                 sum = sum.wrapping_add(slot.policy.timeout.is_some() as usize);
             }
-            sum = sum.wrapping_add(self.graph.order_preds[node as usize].len());
-            sum = sum.wrapping_add(self.graph.feeds_outputs[node as usize].len());
+            let state = &self.nodes[node as usize];
+            if state.has_order_preds {
+                sum = sum.wrapping_add(self.graph.order_preds[node as usize].len());
+            }
+            if state.feeds_outputs {
+                sum = sum.wrapping_add(self.graph.feeds_outputs[node as usize].len());
+            }
         }
         // Pass 2: one pointer away: the path's and ports' allocations (whose reference counts
         // an execution takes), the task (all of it: its layout is its own), the sources, the
@@ -588,9 +610,10 @@ impl Driver {
     /// A dirty node whose predecessors are all clean: `Some(changed)` if it is up to date
     /// without executing (the caller settles it), `None` once it is queued to execute.
     fn check(&mut self, node: NodeId) -> Option<bool> {
-        let order_changed = self.graph.order_preds[node as usize].iter().any(|&pred| {
-            self.nodes[pred as usize].changed_at > self.nodes[node as usize].checked_at
-        });
+        let order_changed = self.nodes[node as usize].has_order_preds
+            && self.graph.order_preds[node as usize].iter().any(|&pred| {
+                self.nodes[pred as usize].changed_at > self.nodes[node as usize].checked_at
+            });
         let NodeKind::Task(slot) = &self.graph.plan.node(node).kind else {
             self.step(node, &[TaskState::Ready, TaskState::Succeeded]);
             return Some(order_changed);
@@ -636,14 +659,19 @@ impl Driver {
             });
             return Some(changed);
         }
-        state.status = Status::Ready;
         self.step(node, &[TaskState::Ready]);
+        let execution = self.new_execution();
         let state = &mut self.nodes[node as usize];
+        state.execution = execution;
         if state.cancelled && !self.restart_delay.is_zero() {
             self.deferred.push(node);
         } else {
             state.cancelled = false;
-            self.ready.push_back(node);
+            self.ready.push_back(Queued {
+                node,
+                execution,
+                inputs: Some(inputs),
+            });
         }
         None
     }
@@ -683,11 +711,13 @@ impl Driver {
     fn settle(&mut self, start: NodeId, changed: bool) {
         // Its own handle: checking a successor changes the driver while walking the graph.
         let graph = self.graph.clone();
-        let mut work = vec![(start, changed)];
+        // The driver's list, so a settle allocates none.
+        let mut work = std::mem::take(&mut self.settle_work);
+        work.push((start, changed));
         while let Some((node, changed)) = work.pop() {
             let revision = self.revision;
+            // Already `succeeded` or `failed`: clean.
             let state = &mut self.nodes[node as usize];
-            state.status = Status::Clean;
             state.cancelled = false;
             state.checked_at = revision;
             if changed {
@@ -706,7 +736,7 @@ impl Driver {
                 }
                 if succ_state.is_event {
                     self.to_fire.push_back(succ);
-                } else if succ_state.status == Status::Dirty
+                } else if succ_state.state() == TaskState::Pending
                     && let Some(changed) = self.check(succ)
                 {
                     // On the work list rather than recursing: a long run of cut-offs
@@ -715,6 +745,7 @@ impl Driver {
                 }
             }
         }
+        self.settle_work = work;
     }
 
     fn publish_input(&mut self, input: usize) {
@@ -735,6 +766,9 @@ impl Driver {
 
     /// Publishes, as of `revision`, the plan outputs `results` (of `node`) feed.
     fn publish_results(&mut self, node: NodeId, revision: Revision, results: &Results) {
+        if !self.nodes[node as usize].feeds_outputs {
+            return;
+        }
         let graph = self.graph.clone();
         for &output in &graph.feeds_outputs[node as usize] {
             if let Source::Output { port, .. } = graph.plan.outputs()[output].1 {

@@ -5,7 +5,7 @@
 
 use plait_core::{NodeId, Source, TaskState};
 
-use super::{Driver, Results, Status, port_value, task_slot};
+use super::{Driver, Results, port_value, task_slot};
 use crate::live::publish::{LiveValue, Revision};
 
 impl Driver {
@@ -19,7 +19,7 @@ impl Driver {
     pub(super) fn fire(&mut self, node: NodeId) {
         loop {
             let state = &self.nodes[node as usize];
-            if state.status == Status::Running || state.unclean_preds != 0 {
+            if state.state() == TaskState::Running || state.unclean_preds != 0 {
                 return;
             }
             let Some(event) = self.nodes[node as usize].events.pop_front() else {
@@ -31,7 +31,8 @@ impl Driver {
                 Ok(inputs) => {
                     // Tagged with the current revision: its state inputs are clean at it.
                     // The event stays counted in `unsettled` until its execution ends.
-                    self.spawn(node, inputs, true);
+                    let execution = self.new_execution();
+                    self.spawn(node, execution, inputs, true);
                     return;
                 }
                 Err(failure) => {
@@ -49,7 +50,7 @@ impl Driver {
     }
 
     pub(super) fn finish_event(&mut self, node: NodeId, results: Results) {
-        self.nodes[node as usize].status = Status::Clean;
+        // Already `succeeded` or `failed`: idle.
         self.unsettled -= 1;
         let revision = self.nodes[node as usize].running_revision;
         self.log_finished(node, true, results.is_err());

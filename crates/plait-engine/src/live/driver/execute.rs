@@ -5,12 +5,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use plait_core::{Inputs, NodeId, TaskContext, TaskError, TaskState, Value};
+use plait_core::{Inputs, NodeId, Outputs, TaskContext, TaskError, TaskState, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::{Done, Driver, Results, Status, same_results, task_slot};
+use super::{Done, Driver, Queued, Results, task_slot};
 use crate::attempt::{Outcome, attempt_once};
 use crate::live::publish::{LiveEvent, LiveFailure};
+use crate::live::same::{same_value, same_values};
 
 impl Driver {
     pub(super) fn cancel(&mut self, node: NodeId) {
@@ -34,26 +35,42 @@ impl Driver {
 
     pub(super) fn start_ready(&mut self) {
         while self.running < self.jobs {
-            let Some(node) = self.ready.pop_front() else {
+            let Some(Queued {
+                node,
+                execution,
+                inputs,
+            }) = self.ready.pop_front()
+            else {
                 break;
             };
-            let state = &mut self.nodes[node as usize];
-            // Not ready any more, or an older entry of a node now waiting in `deferred`.
-            if state.status != Status::Ready || state.cancelled {
+            let state = &self.nodes[node as usize];
+            // Not ready any more, an older entry of a node queued again, or one now waiting
+            // in `deferred`.
+            if state.state() != TaskState::Ready || state.execution != execution || state.cancelled
+            {
                 continue;
             }
-            let plan = self.graph.plan.clone();
-            let inputs = match self.gather(task_slot(&plan, node), None) {
-                Ok(inputs) => inputs,
-                Err(_) => unreachable!("a ready node's inputs are values"),
+            let inputs = match inputs {
+                Some(inputs) => inputs,
+                None => {
+                    let plan = self.graph.plan.clone();
+                    match self.gather(task_slot(&plan, node), None) {
+                        Ok(inputs) => inputs,
+                        Err(_) => unreachable!("a ready node's inputs are values"),
+                    }
+                }
             };
-            self.spawn(node, inputs, false);
+            self.spawn(node, execution, inputs, false);
         }
     }
 
-    pub(super) fn spawn(&mut self, node: NodeId, inputs: Vec<Value>, event: bool) {
+    /// A number no execution had.
+    pub(super) fn new_execution(&mut self) -> u64 {
         self.next_execution += 1;
-        let execution = self.next_execution;
+        self.next_execution
+    }
+
+    pub(super) fn spawn(&mut self, node: NodeId, execution: u64, inputs: Vec<Value>, event: bool) {
         let token = Arc::new(CancellationToken::new());
         if event {
             // An event node runs once per event, from wherever its last one left it.
@@ -64,7 +81,6 @@ impl Driver {
         }
         self.step(node, &[TaskState::Running]);
         let state = &mut self.nodes[node as usize];
-        state.status = Status::Running;
         state.execution = execution;
         state.token = Some(token.clone());
         state.running_revision = self.revision;
@@ -131,32 +147,23 @@ impl Driver {
         state.token = None;
         state.cancelled = false;
         state.execution = 0;
-        let results = self.results(node, done.outcome, done.contents);
-        let ended = if results.is_ok() {
-            TaskState::Succeeded
-        } else {
+        // Only outputs become values (see `results`).
+        let failed = !matches!(done.outcome, Outcome::Done(_));
+        let ended = if failed {
             TaskState::Failed
+        } else {
+            TaskState::Succeeded
         };
         self.step(node, &[ended]);
         self.board.finished.fetch_add(1, Ordering::Relaxed);
         if self.nodes[node as usize].is_event {
+            let results = self.results(node, done.outcome, done.contents);
             self.finish_event(node, results);
             return;
         }
-        let state = &mut self.nodes[node as usize];
-        let changed = !state
-            .results
-            .as_ref()
-            .is_some_and(|old| same_results(old, &results));
-        let failed = results.is_err();
-        // Keep the old values when equal, so later comparisons are by pointer.
-        if changed {
-            // The node's other reference goes first, so its results can be rewritten in
-            // place.
-            state.executed = None;
-            keep_results(&mut state.results, results);
-        }
+        let changed = self.keep_results(node, done.outcome, done.contents);
         // A failure is kept like a value: the task runs again when an input changes.
+        let state = &mut self.nodes[node as usize];
         state.executed = state.results.clone();
         keep_inputs(&mut state.executed_with, done.inputs);
         self.log_finished(node, changed, failed);
@@ -193,6 +200,41 @@ impl Driver {
         });
     }
 
+    /// Takes a state node's execution outcome as its results, and says whether they changed.
+    /// Values that are the same as before stay as they were, so later comparisons are by
+    /// pointer.
+    ///
+    /// Outputs are written into the allocation the node already holds, when no one shares it
+    /// and it has as many ports. Why: in a large flow a node's results were allocated long
+    /// ago, among other nodes', in memory now cold. Freeing them there and keeping a new
+    /// allocation made the allocator touch a cold page for each execution, and later
+    /// allocations come from those scattered pages: about a fifth of a change's time at
+    /// 1,000,000 tasks. Written in place, the outputs also cost no allocation of their own.
+    fn keep_results(
+        &mut self,
+        node: NodeId,
+        outcome: Outcome,
+        mut contents: Option<Vec<Option<String>>>,
+    ) -> bool {
+        let state = &mut self.nodes[node as usize];
+        // The last execution's reference to the results goes first, so they can be
+        // rewritten in place; the caller sets it again.
+        state.executed = None;
+        let Outcome::Done(outputs) = &outcome else {
+            let failure = self.failure(node, outcome);
+            return keep_failure(&mut self.nodes[node as usize].results, failure);
+        };
+        let files = &mut self.files;
+        let fresh = (0..outputs.len()).map(|idx| {
+            let value = output_at(outputs, idx);
+            match contents.as_mut() {
+                Some(contents) => files.canonical(value, contents[idx].take()),
+                None => value,
+            }
+        });
+        keep_values(&mut state.results, fresh)
+    }
+
     /// An execution's outputs as the node keeps them (with `contents`, its `file` values
     /// by content: see `Files::canonical`), or its failure.
     pub(super) fn results(
@@ -201,30 +243,35 @@ impl Driver {
         outcome: Outcome,
         mut contents: Option<Vec<Option<String>>>,
     ) -> Results {
-        let failure = |error| LiveFailure {
-            task: self.path(node),
-            error,
-        };
         match outcome {
             Outcome::Done(outputs) => Ok((0..outputs.len())
                 .map(|idx| {
-                    let value = outputs
-                        .value_at(idx)
-                        .expect("outputs are in declared order")
-                        .clone();
+                    let value = output_at(&outputs, idx);
                     match contents.as_mut() {
                         Some(contents) => self.files.canonical(value, contents[idx].take()),
                         None => value,
                     }
                 })
                 .collect()),
-            Outcome::Failed(error) => Err(failure(error)),
+            failed => Err(self.failure(node, failed)),
+        }
+    }
+
+    /// The failure an execution that gave no outputs ended in.
+    fn failure(&self, node: NodeId, outcome: Outcome) -> LiveFailure {
+        let error = match outcome {
+            Outcome::Failed(error) => error,
             // Only this execution's own token could have stopped it, and the driver cancels
             // that only with the execution it makes stale, whose report it never reads: a
             // task that gave up on its own says so as a failure.
-            Outcome::Cancelled => Err(failure(TaskError::permanent(
-                "the task stopped as cancelled, though nothing cancelled it",
-            ))),
+            Outcome::Cancelled => {
+                TaskError::permanent("the task stopped as cancelled, though nothing cancelled it")
+            }
+            Outcome::Done(_) => unreachable!("outputs are not a failure"),
+        };
+        LiveFailure {
+            task: self.path(node),
+            error,
         }
     }
 }
@@ -239,31 +286,51 @@ fn gave_files(done: &Done) -> bool {
     }
 }
 
-/// Stores `fresh` as a node's results: into the allocation the node already holds, when no
-/// one shares it and it has as many ports.
-///
-/// Why: in a large flow a node's results were allocated long ago, among other nodes', in
-/// memory now cold. Freeing them there and keeping a new allocation made the allocator touch
-/// a cold page for each execution, and later allocations come from those scattered pages:
-/// about a fifth of a change's time at 1,000,000 tasks. Copied into the old slots, the
-/// values leave only the fresh allocation to free, still in the caches.
-fn keep_results(slot: &mut Option<Results>, fresh: Results) {
-    if let (Some(Ok(old)), Ok(new)) = (slot.as_mut(), &fresh)
-        && let Some(old) = Arc::get_mut(old)
-        && old.len() == new.len()
-    {
-        // Copied: a swap moves whole values (56 bytes each) where a clone usually writes
-        // only its variant's (an integer's 16); the two measured within noise of each
-        // other. The inputs are swapped (`keep_inputs`), which spares the reference counts
-        // of the values that have them.
-        old.clone_from_slice(new);
-        return;
-    }
-    *slot = Some(fresh);
+/// Output `idx` of an execution's outputs, which are in declared order.
+fn output_at(outputs: &Outputs, idx: usize) -> Value {
+    outputs
+        .value_at(idx)
+        .expect("outputs are in declared order")
+        .clone()
 }
 
-/// Stores the inputs an execution ran with, into the node's old vector as
-/// [`keep_results`] does, for the same reason.
+/// Takes an execution's output values as the results in `slot`, and says whether they
+/// changed: in place when no one shares the old values and they are as many (see
+/// `Driver::keep_results`), where each value that is the same as before stays as it was;
+/// otherwise as a new allocation, unless every value is the same.
+fn keep_values(slot: &mut Option<Results>, fresh: impl ExactSizeIterator<Item = Value>) -> bool {
+    if let Some(Ok(old)) = slot
+        && let Some(old) = Arc::get_mut(old)
+        && old.len() == fresh.len()
+    {
+        let mut changed = false;
+        for (kept, value) in old.iter_mut().zip(fresh) {
+            if !same_value(kept, &value) {
+                *kept = value;
+                changed = true;
+            }
+        }
+        return changed;
+    }
+    let fresh: Arc<[Value]> = fresh.collect();
+    let changed = !matches!(slot, Some(Ok(old)) if same_values(old, &fresh));
+    if changed {
+        *slot = Some(Ok(fresh));
+    }
+    changed
+}
+
+/// Takes a failure as the results in `slot`, and says whether they changed.
+fn keep_failure(slot: &mut Option<Results>, failure: LiveFailure) -> bool {
+    let changed = !matches!(slot, Some(Err(old)) if old.same(&failure));
+    if changed {
+        *slot = Some(Err(failure));
+    }
+    changed
+}
+
+/// Stores the inputs an execution ran with, into the node's old vector when it has as
+/// many, for the reason `Driver::keep_results` gives.
 fn keep_inputs(slot: &mut Option<Vec<Value>>, fresh: Option<Vec<Value>>) {
     match (slot.as_mut(), fresh) {
         (Some(old), Some(mut new)) if old.len() == new.len() => old.swap_with_slice(&mut new),
@@ -279,6 +346,10 @@ mod tests {
         Ok(values.iter().map(|&v| Value::Int(v)).collect())
     }
 
+    fn fresh(values: &[i64]) -> impl ExactSizeIterator<Item = Value> {
+        values.iter().copied().map(Value::Int)
+    }
+
     fn values(results: &Option<Results>) -> Vec<i64> {
         match results {
             Some(Ok(values)) => values.iter().filter_map(Value::as_int).collect(),
@@ -286,19 +357,37 @@ mod tests {
         }
     }
 
+    fn allocation(results: &Option<Results>) -> *const [Value] {
+        match results {
+            Some(Ok(values)) => Arc::as_ptr(values),
+            other => panic!("not values: {other:?}"),
+        }
+    }
+
     #[test]
     fn unshared_results_of_the_same_length_are_rewritten_in_place() {
         let mut slot = Some(ints(&[1, 2]));
-        let before = match &slot {
-            Some(Ok(values)) => Arc::as_ptr(values),
-            _ => unreachable!(),
-        };
-        keep_results(&mut slot, ints(&[3, 4]));
+        let before = allocation(&slot);
+        assert!(keep_values(&mut slot, fresh(&[3, 4])));
         assert_eq!(values(&slot), [3, 4]);
-        let Some(Ok(after)) = &slot else {
+        assert_eq!(allocation(&slot), before, "the old allocation is kept");
+        assert!(!keep_values(&mut slot, fresh(&[3, 4])), "the same values");
+        assert_eq!(allocation(&slot), before);
+    }
+
+    #[test]
+    fn a_value_that_is_the_same_stays_as_it_was() {
+        let text = Value::json(serde_json::json!({"a": 1}));
+        let mut slot = Some(Ok(Arc::from([text.clone(), Value::Int(1)])));
+        let again = Value::json(serde_json::json!({"a": 1}));
+        assert!(keep_values(&mut slot, [again, Value::Int(2)].into_iter()));
+        let Some(Ok(kept)) = &slot else {
             unreachable!()
         };
-        assert_eq!(Arc::as_ptr(after), before, "the old allocation is kept");
+        let (Value::Json(kept), Value::Json(text)) = (&kept[0], &text) else {
+            unreachable!()
+        };
+        assert!(Arc::ptr_eq(kept, text), "compared by pointer from now on");
     }
 
     #[test]
@@ -306,25 +395,31 @@ mod tests {
         // Shared: the other holder keeps what it had.
         let old = ints(&[1]);
         let mut slot = Some(old.clone());
-        keep_results(&mut slot, ints(&[2]));
+        assert!(keep_values(&mut slot, fresh(&[2])));
         assert_eq!(values(&slot), [2]);
-        assert_eq!(values(&Some(old)), [1]);
+        assert_eq!(values(&Some(old.clone())), [1]);
+        // Shared and the same: kept.
+        let mut slot = Some(old.clone());
+        assert!(!keep_values(&mut slot, fresh(&[1])));
+        assert_eq!(allocation(&slot), allocation(&Some(old)));
         // Another length.
         let mut slot = Some(ints(&[1]));
-        keep_results(&mut slot, ints(&[2, 3]));
+        assert!(keep_values(&mut slot, fresh(&[2, 3])));
         assert_eq!(values(&slot), [2, 3]);
-        // A failure replaces values, and values a failure.
+        // A failure replaces values, the same failure changes nothing, and values replace
+        // a failure.
         let failure = LiveFailure {
             task: "t".into(),
             error: TaskError::permanent("no"),
         };
-        keep_results(&mut slot, Err(failure));
+        assert!(keep_failure(&mut slot, failure.clone()));
         assert!(matches!(slot, Some(Err(_))));
-        keep_results(&mut slot, ints(&[5]));
+        assert!(!keep_failure(&mut slot, failure));
+        assert!(keep_values(&mut slot, fresh(&[5])));
         assert_eq!(values(&slot), [5]);
         // Nothing yet.
         let mut slot = None;
-        keep_results(&mut slot, ints(&[6]));
+        assert!(keep_values(&mut slot, fresh(&[6])));
         assert_eq!(values(&slot), [6]);
     }
 
