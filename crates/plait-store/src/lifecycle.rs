@@ -6,6 +6,7 @@
 //! happened.
 
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 
 use plait_core::TaskState;
 
@@ -59,7 +60,13 @@ impl RecordedStates {
                 .runs
                 .get_mut(run_id)
                 .expect("the caller loads every run it writes");
-            let before = tasks.get(&transition.task).copied();
+            // One lookup for the check and the update (the path's clone is a reference
+            // count): every transition of every run goes through here.
+            let slot = tasks.entry(transition.task.clone());
+            let before = match &slot {
+                Entry::Occupied(entry) => Some(*entry.get()),
+                Entry::Vacant(_) => None,
+            };
             let from = before.unwrap_or(TaskState::Pending);
             if !from.can_record(transition.state) {
                 for (run_id, task, before) in undo.into_iter().rev() {
@@ -76,11 +83,10 @@ impl RecordedStates {
                     to: transition.state,
                 });
             }
-            let state = transition.state;
-            match tasks.get_mut(&transition.task) {
-                Some(slot) => *slot = state,
-                None => {
-                    tasks.insert(transition.task.clone(), state);
+            match slot {
+                Entry::Occupied(mut entry) => *entry.get_mut() = transition.state,
+                Entry::Vacant(entry) => {
+                    entry.insert(transition.state);
                 }
             }
             undo.push((run_id, &transition.task, before));

@@ -8,9 +8,11 @@ use futures::future::BoxFuture;
 
 use crate::blobs::BlobDir;
 use crate::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, EntryUse, NewRun, RunId,
-    RunRecord, RunState, RunSummary, Store, StoreError, TaskFold, TaskPath, Write, owner_alive,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, EntryUse, Json, NewRun, RunId,
+    RunRecord, RunState, RunSummary, Store, StoreError, TaskFold, TaskPath, TaskRecord, Write,
+    owner_alive,
 };
+use plait_core::TaskState;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -39,7 +41,11 @@ impl Inner {
 struct Run {
     /// The run, but for its tasks, which `tasks` holds.
     record: RunRecord,
+    /// Without their outputs, which `outputs` holds.
     tasks: TaskFold,
+    /// Each task's outputs (by its index in `tasks`) as the text they were written as: they
+    /// are parsed when the run is read, not on every completion, most of which nobody reads.
+    outputs: Vec<Option<Json>>,
 }
 
 /// Keeps every record in memory. Writes are atomic per batch, as in every store.
@@ -92,6 +98,7 @@ impl Store for MemoryStore {
                 Run {
                     record,
                     tasks: TaskFold::default(),
+                    outputs: Vec::new(),
                 },
             );
             Ok(())
@@ -127,7 +134,16 @@ impl Store for MemoryStore {
 
     fn run(&self, run_id: &RunId) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
         let mut record = self.lock().runs.get(run_id).map(|run| RunRecord {
-            tasks: run.tasks.tasks().to_vec(),
+            tasks: run
+                .tasks
+                .tasks()
+                .iter()
+                .zip(&run.outputs)
+                .map(|(task, outputs)| TaskRecord {
+                    outputs: outputs.as_ref().and_then(|json| json.to_value().ok()),
+                    ..task.clone()
+                })
+                .collect(),
             ..run.record.clone()
         });
         if let Some(record) = &mut record {
@@ -344,12 +360,21 @@ fn apply(inner: &mut Inner, write: Write) {
         Write::Completed {
             transition,
             outputs,
-        } => (transition, outputs.to_value().ok()),
+        } => (transition, Some(outputs)),
     };
     let run = inner
         .runs
         .get_mut(&transition.run_id)
         .expect("checked above");
-    run.tasks.apply(&transition, outputs.as_ref());
+    let idx = run.tasks.apply(&transition, None);
+    if idx == run.outputs.len() {
+        run.outputs.push(None);
+    }
+    // What the fold does with outputs (`TaskRecord::apply`), on their text.
+    match transition.state {
+        TaskState::Succeeded => run.outputs[idx] = outputs,
+        TaskState::Reverted => run.outputs[idx] = None,
+        _ => {}
+    }
     run.record.transitions.push(transition);
 }

@@ -244,7 +244,8 @@ pub struct TaskFold {
 }
 
 impl TaskFold {
-    pub fn apply(&mut self, transition: &Transition, outputs: Option<&serde_json::Value>) {
+    /// Folds a transition in; returns the index of its task in [`TaskFold::tasks`].
+    pub fn apply(&mut self, transition: &Transition, outputs: Option<&serde_json::Value>) -> usize {
         let tasks = &mut self.tasks;
         let idx = *self
             .index
@@ -254,6 +255,7 @@ impl TaskFold {
                 tasks.len() - 1
             });
         tasks[idx].apply(transition, outputs);
+        idx
     }
 
     /// In the order tasks first appeared.

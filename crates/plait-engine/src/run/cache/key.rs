@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use plait_core::{NodeId, Source, TaskCode, TaskSlot, Value, ValueType};
 use plait_store::{CacheKey, TaskKey};
 
+use super::components::{Components, Input};
 use crate::run::Shared;
 
 /// Hex digits of the program's identity.
@@ -24,33 +25,6 @@ pub(crate) struct Keyed {
 
 /// An input value's hash: 128 bits of blake3.
 type InputHash = [u8; 16];
-
-/// What went into a key, as recorded (the text of a JSON object).
-#[derive(serde::Serialize)]
-struct Components<'a> {
-    task: &'a str,
-    version: Option<&'a str>,
-    code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    program: Option<&'a str>,
-    #[serde(serialize_with = "as_map")]
-    inputs: Vec<(&'a str, InputComponent)>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    not_reused: Option<&'a str>,
-}
-
-#[derive(serde::Serialize)]
-struct InputComponent {
-    hash: String,
-    from: String,
-}
-
-fn as_map<S: serde::Serializer>(
-    entries: &[(&str, InputComponent)],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(entries.iter().map(|(name, input)| (name, input)))
-}
 
 impl Shared {
     pub(crate) async fn cache_key(
@@ -77,11 +51,13 @@ impl Shared {
             .task
             .code()
             .ok_or_else(|| "the task does not describe its code (`Task::code`)".to_owned())?;
-        let mut hasher = blake3::Hasher::new();
+        // Gathered, then hashed in one call: blake3's incremental hasher costs more per
+        // `update` than these short fields cost to copy.
+        let mut material = Vec::with_capacity(256 + values.len() * 64);
         let mut field = |bytes: &[u8]| {
             // Length-prefixed, so no two different component lists hash alike.
-            hasher.update(&(bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
+            material.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            material.extend_from_slice(bytes);
         };
         field(b"plait cache key v1");
         field(task_path.as_bytes());
@@ -109,7 +85,7 @@ impl Shared {
             inputs.push(hash);
         }
         Ok(Keyed {
-            key: CacheKey::from(hasher.finalize().to_hex().as_str()),
+            key: CacheKey::from(blake3::hash(&material).to_hex().as_str()),
             inputs,
             not_reused: false,
         })
@@ -125,55 +101,67 @@ impl Shared {
             Some(TaskCode::Compiled(name)) => (*name, Some(program_identity())),
             None => ("", None),
         };
-        let inputs = slot
-            .requires
-            .iter()
-            .zip(&keyed.inputs)
-            .zip(slot.sources.iter())
-            .map(|((port, hash), &source)| {
-                let input = InputComponent {
-                    hash: hex(hash),
-                    from: self.source_name(source),
-                };
-                (&*port.name, input)
-            })
-            .collect();
         let components = Components {
             task: &plan_node.path,
             version: slot.policy.version.as_deref(),
             code,
             program,
-            inputs,
             not_reused: keyed.not_reused.then_some("caching was off for the run"),
         };
+        let inputs = slot
+            .requires
+            .iter()
+            .zip(&keyed.inputs)
+            .zip(slot.sources.iter())
+            .map(|((port, hash), &source)| Input {
+                name: &port.name,
+                hash,
+                from: self.source_name(source),
+            });
         TaskKey {
             key: Some(keyed.key.clone()),
-            components: serde_json::to_string(&components).unwrap_or_default(),
+            components: components.write(inputs),
             cached_from: None,
         }
     }
 
-    /// Where an input comes from, for `plait explain`: `input <name>` or `<task>.<port>`.
-    fn source_name(&self, source: Source) -> String {
+    /// Where an input comes from, for `plait explain`: `input <name>` or `<task>.<port>`
+    /// (in pieces, written one after the other).
+    fn source_name(&self, source: Source) -> [&str; 3] {
         match source {
-            Source::Input(idx) => {
-                format!("input {}", self.graph.plan().inputs()[idx as usize].name)
-            }
+            Source::Input(idx) => ["input ", &self.graph.plan().inputs()[idx as usize].name, ""],
             Source::Output { node, port } => {
                 let provider = self.graph.node(node);
                 let name = provider
                     .task()
-                    .map(|slot| slot.provides[port as usize].name.to_string())
-                    .unwrap_or_default();
-                format!("{}.{name}", provider.path)
+                    .map_or("", |slot| &*slot.provides[port as usize].name);
+                [&provider.path, ".", name]
             }
         }
     }
 
     async fn value_hash(&self, value: &Value) -> Result<InputHash, String> {
-        let mut hasher = blake3::Hasher::new();
         // A type tag first: `1` the int and `"1"` the string differ.
-        hasher.update(value.value_type().name().as_bytes());
+        let ty = value.value_type();
+        let tag = ty.name().as_bytes();
+        let number = match value {
+            Value::Int(n) => Some(n.to_le_bytes()),
+            Value::Float(x) => Some(x.to_bits().to_le_bytes()),
+            _ => None,
+        };
+        let mut buffer = [0u8; 32];
+        let len = tag.len() + 1 + 8;
+        if let Some(bytes) = number.filter(|_| len <= buffer.len()) {
+            // Hashed in one call from the stack: most inputs are numbers, for which an
+            // incremental hasher costs several times the hashing.
+            buffer[..tag.len()].copy_from_slice(tag);
+            buffer[tag.len() + 1..len].copy_from_slice(&bytes);
+            let mut hash = [0u8; 16];
+            hash.copy_from_slice(&blake3::hash(&buffer[..len]).as_bytes()[..16]);
+            return Ok(hash);
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(tag);
         hasher.update(&[0]);
         match value {
             Value::Native(..) => return Err("is a native value, which has no content hash".into()),
@@ -205,16 +193,14 @@ impl Shared {
     }
 }
 
-/// Lower-case hex, without a `format!` per byte (this runs for every input of every
-/// executed task).
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, written into `out` (this runs for every input of every executed task).
+pub(super) fn hex<'a>(bytes: &[u8; 16], out: &'a mut [u8; 32]) -> &'a str {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    for (byte, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
     }
-    out
+    std::str::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// JSON with object keys sorted at every level, whatever map the JSON library was built
@@ -288,7 +274,12 @@ mod tests {
 
     #[test]
     fn hex_is_lower_case_two_digits_a_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let mut bytes = [0x11; 16];
+        bytes[..4].copy_from_slice(&[0x00, 0x0f, 0xa5, 0xff]);
+        assert_eq!(
+            hex(&bytes, &mut [0; 32]),
+            "000fa5ff111111111111111111111111"
+        );
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //!
 //! The components are recorded with the run, so `plait explain` can say which one changed.
 //! Here: reading the entries a run may reuse, deciding per task, reusing; `key.rs` makes
-//! keys, `queue.rs` keeps results. See `docs/cache.md`.
+//! keys, `components.rs` writes what went into one, `queue.rs` keeps results. See
+//! `docs/cache.md`.
 
+mod components;
 mod key;
 mod queue;
 
