@@ -340,6 +340,10 @@ impl Builder {
 
 /// The ports whose name an earlier port of the list already has, in order.
 fn repeated(ports: &[Port]) -> Vec<&Port> {
+    // Most lists hold one port: nothing to compare, and nothing to read beyond the length.
+    if ports.len() < 2 {
+        return Vec::new();
+    }
     if ports.len() <= PAIRWISE_PORTS {
         return ports
             .iter()
