@@ -31,7 +31,9 @@ enum Item<'a> {
     Task {
         name: Arc<str>,
         task: Arc<dyn Task>,
-        options: Option<std::borrow::Cow<'a, TaskOptions>>,
+        /// Boxed as the member has them: an item is moved for every member, and most have
+        /// no options.
+        options: Option<std::borrow::Cow<'a, Box<TaskOptions>>>,
     },
     Flow(Tree<'a>),
 }
@@ -42,7 +44,7 @@ impl<'a> Item<'a> {
             Member::Task(node) => Item::Task {
                 name: node.name.clone(),
                 task: node.task.clone(),
-                options: node.options.as_deref().map(std::borrow::Cow::Borrowed),
+                options: node.options.as_ref().map(std::borrow::Cow::Borrowed),
             },
             Member::Flow(flow) => Item::Flow(Tree::Borrowed(flow)),
         }
@@ -57,7 +59,7 @@ impl<'a> Item<'a> {
             }) => Item::Task {
                 name,
                 task,
-                options: options.map(|options| std::borrow::Cow::Owned(*options)),
+                options: options.map(std::borrow::Cow::Owned),
             },
             Member::Flow(flow) => Item::Flow(Tree::Owned(flow)),
         }
@@ -183,7 +185,7 @@ impl Builder {
                     name: _,
                 } => MemberRef::Task(self.flatten_task(
                     task,
-                    options.as_deref(),
+                    options.as_deref().map(Box::as_ref),
                     flow_idx,
                     member_path,
                 )),
@@ -338,6 +340,10 @@ impl Builder {
 
 /// The ports whose name an earlier port of the list already has, in order.
 fn repeated(ports: &[Port]) -> Vec<&Port> {
+    // Most lists hold one port: nothing to compare, and nothing to read beyond the length.
+    if ports.len() < 2 {
+        return Vec::new();
+    }
     if ports.len() <= PAIRWISE_PORTS {
         return ports
             .iter()

@@ -248,6 +248,45 @@ fn flows_nested_past_the_limit_are_reported_and_any_depth_drops() {
 }
 
 #[test]
+fn duplicate_names_are_found_in_nested_flows_and_after_a_member_left_out() {
+    let inner = Flow::graph("inner")
+        .task("x", int_task([], []))
+        .add(Flow::graph("x"))
+        .task("y", int_task([], []));
+    let flow = Flow::graph("main").add(
+        Flow::graph("sub")
+            .add(inner)
+            .task("inner", int_task([], [])),
+    );
+    expect_test::expect![[r#"
+        error[duplicate-name]: flow `sub/inner` has two members named `x`
+          help: give each task and flow in a flow its own name
+        error[duplicate-name]: flow `sub` has two members named `inner`
+          help: give each task and flow in a flow its own name
+    "#]]
+    .assert_eq(&problems(Workflow::new(flow)));
+
+    // A flow nested too deep is reported and left out; a sibling of its name still clashes.
+    let mut flow = Flow::graph("f")
+        .add(Flow::graph("f"))
+        .task("f", int_task([], []));
+    for _ in 2..super::flatten::MAX_FLOW_DEPTH {
+        flow = Flow::graph("f").add(flow);
+    }
+    let problems = problems(Workflow::new(Flow::graph("main").add(flow)));
+    let lines: Vec<&str> = problems
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{problems}");
+    assert!(lines[0].starts_with("error[too-deep]"), "{problems}");
+    assert!(
+        lines[1].ends_with("has two members named `f`"),
+        "{problems}"
+    );
+}
+
+#[test]
 fn a_cycle_behind_a_long_chain_is_found_without_recursion() {
     // 300,000 tasks in a line, the last two waiting for each other: a recursive search for
     // components would overflow the stack long before the cycle.
