@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::{Diagnostic, InputDecl, OnFailure, Policy, Ports, RetryPolicy, Task};
+use crate::{Diagnostic, InputDecl, OnFailure, Policy, Port, Ports, RetryPolicy, Task};
 
 /// Index of a node in a [`Plan`].
 pub type NodeId = u32;
@@ -32,25 +32,43 @@ pub enum NodeKind {
 }
 
 /// A task as the engine runs it. Only what the scheduler reads for every task is here: the
-/// descriptions are kept apart ([`Plan::description`]).
+/// descriptions are kept apart ([`Plan::description`]), and the ports are the task's own,
+/// read from it rather than copied (a plan of a million tasks holds a million slots).
 #[derive(Clone)]
 pub struct TaskSlot {
     pub task: Arc<dyn Task>,
-    /// The task's own port names, as `Inputs` shows them to it: read from the task, not copied.
-    pub requires: Ports,
-    pub provides: Ports,
     /// One per `requires` port.
     pub sources: Box<[Source]>,
     /// Shared by the tasks with the same policy, which is usually all of them.
     pub policy: Arc<Policy>,
 }
 
+// A plan holds one node per task: the scheduler reads a node in one cache line.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<PlanNode>() <= 64);
+
+impl TaskSlot {
+    /// The task's own port names, as `Inputs` shows them to it.
+    pub fn requires(&self) -> &[Port] {
+        self.task.requires()
+    }
+
+    pub fn provides(&self) -> &[Port] {
+        self.task.provides()
+    }
+
+    /// The task's `requires`, shared with the task: what an `Inputs` is named by.
+    pub fn requires_ports(&self) -> Ports {
+        Ports::requires_of(self.task.clone())
+    }
+}
+
 impl std::fmt::Debug for TaskSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TaskSlot")
             .field("kind", &self.task.kind())
-            .field("requires", &self.requires)
-            .field("provides", &self.provides)
+            .field("requires", &self.requires())
+            .field("provides", &self.provides())
             .field("sources", &self.sources)
             .field("policy", &self.policy)
             .finish()
@@ -290,7 +308,7 @@ impl Plan {
                     None => self.nodes[from as usize]
                         .task()
                         .expect("a source's provider is a task")
-                        .provides[port as usize]
+                        .provides()[port as usize]
                         .name
                         .clone(),
                 };

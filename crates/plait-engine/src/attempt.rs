@@ -35,7 +35,7 @@ pub(crate) async fn attempt_once(
         Isolation::Blocking => run_blocking(future, timeout, token).await,
     };
     match result {
-        Some(Ok(outputs)) => match outputs.into_declared(&slot.provides) {
+        Some(Ok(outputs)) => match outputs.into_declared(slot.provides()) {
             Ok(outputs) => Outcome::Done(outputs),
             Err(error) => Outcome::Failed(error),
         },

@@ -223,8 +223,8 @@ pub(crate) fn json(plan: &Plan) -> String {
             json!({
                 "id": path,
                 "kind": slot.map(|slot| slot.task.kind()),
-                "requires": slot.map(|s| s.requires.iter().map(|p| json!({"name": &*p.name, "type": p.ty.name()})).collect::<Vec<_>>()),
-                "provides": slot.map(|s| s.provides.iter().map(|p| json!({"name": &*p.name, "type": p.ty.name()})).collect::<Vec<_>>()),
+                "requires": slot.map(|s| s.requires().iter().map(|p| json!({"name": &*p.name, "type": p.ty.name()})).collect::<Vec<_>>()),
+                "provides": slot.map(|s| s.provides().iter().map(|p| json!({"name": &*p.name, "type": p.ty.name()})).collect::<Vec<_>>()),
             })
         })
         .collect();

@@ -8,7 +8,7 @@ use super::{Builder, FlowInfo, MemberRef, UNBOUND};
 use crate::diagnostic::{Code, Location, PortRole};
 use crate::flow::TaskOptions;
 use crate::plan::{NodeId, NodeKind, PlanNode, TaskSlot};
-use crate::{Diagnostic, Flow, Member, Policy, Port, Ports, Task, TaskNode};
+use crate::{Diagnostic, Flow, Member, Policy, Port, Task, TaskNode};
 
 /// A flow to flatten: borrowed from a workflow the caller keeps, or owned and taken apart as
 /// it is read.
@@ -284,8 +284,6 @@ impl Builder {
         let sources = vec![UNBOUND; task.requires().len()].into_boxed_slice();
         self.n_requires += sources.len();
         let slot = TaskSlot {
-            requires: Ports::requires_of(task.clone()),
-            provides: Ports::provides_of(task.clone()),
             task,
             sources,
             policy,

@@ -67,7 +67,7 @@ impl Builder {
             let NodeKind::Task(slot) = &info.kind else {
                 continue;
             };
-            for (port, provided) in slot.provides.iter().enumerate() {
+            for (port, provided) in slot.provides().iter().enumerate() {
                 let source = Source::Output {
                     node: node as u32,
                     port: port as u32,

@@ -53,7 +53,7 @@ impl Builder {
     fn provided_by(&self, node: NodeId) -> &[crate::Port] {
         self.nodes[node as usize]
             .task()
-            .map_or(&[], |slot| &slot.provides)
+            .map_or(&[], |slot| slot.provides())
     }
 
     pub(super) fn wire(&mut self, inputs: &[InputDecl], outputs: Option<&[Arc<str>]>) {
@@ -91,7 +91,7 @@ impl Builder {
                 continue;
             };
             // Shares the task's list: the loop below changes the node it came from.
-            let requires = slot.requires.clone();
+            let requires = slot.requires_ports();
             for port_idx in 0..requires.len() {
                 if let Some(source) = self.resolve(inputs, id, port_idx, &requires[port_idx].name) {
                     if let Source::Output { node: provider, .. } = source {
@@ -174,7 +174,7 @@ impl Builder {
         Location::Port {
             path: self.nodes[consumer as usize].path.clone(),
             role: PortRole::Requires,
-            port: slot.requires[port_idx].name.clone(),
+            port: slot.requires()[port_idx].name.clone(),
         }
     }
 
@@ -187,7 +187,7 @@ impl Builder {
     ) -> Option<Source> {
         let node = &self.nodes[consumer as usize];
         let slot = node.task()?;
-        let port = &slot.requires[port_idx];
+        let port = &slot.requires()[port_idx];
         if let Some(&idx) = self.input_index.get(name) {
             self.claims.claim(Source::Input(idx as u32));
             let input = &inputs[idx];
@@ -259,8 +259,8 @@ impl Builder {
         name: &Arc<str>,
         (provider, provider_port): Provider,
     ) -> Option<Source> {
-        let provided = &self.nodes[provider as usize].task()?.provides[provider_port as usize];
-        let required = &self.nodes[consumer as usize].task()?.requires[port_idx];
+        let provided = &self.nodes[provider as usize].task()?.provides()[provider_port as usize];
+        let required = &self.nodes[consumer as usize].task()?.requires()[port_idx];
         if provided.ty != required.ty {
             let diagnostic = Diagnostic::error(
                 Code::TypeMismatch,
@@ -300,7 +300,7 @@ impl Builder {
         let slot = self.nodes[consumer as usize]
             .task()
             .expect("a consumer is a task");
-        let name = slot.requires[port_idx].name.clone();
+        let name = slot.requires()[port_idx].name.clone();
         let diagnostic = Diagnostic::error(
             Code::UnorderedDependency,
             format!(
@@ -343,7 +343,7 @@ impl Builder {
         let info = &self.nodes[node as usize];
         let name = info
             .task()
-            .map(|slot| slot.provides[port as usize].name.clone());
+            .map(|slot| slot.provides()[port as usize].name.clone());
         Location::Port {
             path: info.path.clone(),
             role: PortRole::Provides,

@@ -544,7 +544,7 @@ impl Driver {
             let plan_node = plan.node(node);
             sum = sum.wrapping_add(plan_node.path.len());
             if let Some(slot) = plan_node.task() {
-                sum = sum.wrapping_add(slot.sources.len() + slot.provides.len());
+                sum = sum.wrapping_add(slot.sources.len() + slot.provides().len());
                 sum = sum.wrapping_add(slot.policy.timeout.is_some() as usize);
             }
             let state = &self.nodes[node as usize];
@@ -564,8 +564,8 @@ impl Driver {
                 plan_node.path.as_bytes().first().copied().unwrap_or(0),
             ));
             if let Some(slot) = plan_node.task() {
-                sum = sum.wrapping_add(slot.requires.first().map_or(0, |port| port.name.len()));
-                sum = sum.wrapping_add(slot.provides.first().map_or(0, |port| port.name.len()));
+                sum = sum.wrapping_add(slot.requires().first().map_or(0, |port| port.name.len()));
+                sum = sum.wrapping_add(slot.provides().first().map_or(0, |port| port.name.len()));
                 sum = sum.wrapping_add(
                     slot.sources
                         .first()
@@ -589,7 +589,7 @@ impl Driver {
         // execution takes when it names its outputs (function tasks do).
         for &node in cone {
             if let Some(slot) = plan.node(node).task() {
-                for port in slot.provides.iter() {
+                for port in slot.provides().iter() {
                     let first = port.name.as_bytes().first().copied().unwrap_or(0);
                     sum = sum.wrapping_add(usize::from(first));
                 }

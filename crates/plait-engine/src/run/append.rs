@@ -151,7 +151,7 @@ impl Shared {
                 let provider = self.provider(tasks, first, node);
                 if provider
                     .task()
-                    .is_none_or(|slot| port as usize >= slot.provides.len())
+                    .is_none_or(|slot| port as usize >= slot.provides().len())
                 {
                     return Err(AppendError::NoSuchOutput {
                         task: name(),
@@ -238,8 +238,7 @@ mod tests {
     use std::sync::Mutex;
 
     use plait_core::{
-        Flow, FnTask, Outputs, Plan, Policy, Port, Ports, RunStatus, Task, Value, ValueType,
-        Workflow, compile,
+        Flow, FnTask, Outputs, Plan, Policy, Port, RunStatus, Value, ValueType, Workflow, compile,
     };
     use tokio::sync::Notify;
     use tokio_util::sync::CancellationToken;
@@ -270,11 +269,8 @@ mod tests {
     }
 
     fn slot(task: FnTask, sources: Vec<Source>) -> TaskSlot {
-        let task: Arc<dyn Task> = Arc::new(task);
         TaskSlot {
-            requires: Ports::requires_of(task.clone()),
-            provides: Ports::provides_of(task.clone()),
-            task,
+            task: Arc::new(task),
             sources: sources.into_boxed_slice(),
             policy: Arc::new(Policy::default()),
         }

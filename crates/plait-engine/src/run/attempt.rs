@@ -47,7 +47,7 @@ pub(super) async fn run_attempts(
         first_key = Some(shared.key_record(node, keyed));
         shared.record(node).rare().cache_key = Some(keyed.key.clone());
     }
-    let mut inputs = Some(Inputs::new(slot.requires.clone(), values));
+    let mut inputs = Some(Inputs::new(slot.requires_ports(), values));
     // A revert gets the same inputs, so a task with one keeps them.
     let keep_inputs = slot.task.has_revert();
     let retry = &slot.policy.retry;

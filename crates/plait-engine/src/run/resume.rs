@@ -97,7 +97,7 @@ impl Shared {
             let outputs = task
                 .outputs
                 .as_ref()
-                .and_then(|json| restore_outputs(json, &slot.provides));
+                .and_then(|json| restore_outputs(json, slot.provides()));
             let mut record = self.record(node);
             record.life = TaskLife::restored(TaskState::Pending, task.attempts);
             record.cached = task.cached;
@@ -193,7 +193,7 @@ impl Shared {
             return;
         };
         let has_files = slot
-            .provides
+            .provides()
             .iter()
             .any(|port| port.ty == plait_core::ValueType::File);
         if task.cached || !slot.policy.cache || has_files {
@@ -225,7 +225,7 @@ impl Shared {
                 .collect();
             if let Some(values) = values {
                 self.record(node)
-                    .set_inputs(Some(plait_core::Inputs::new(slot.requires.clone(), values)));
+                    .set_inputs(Some(plait_core::Inputs::new(slot.requires_ports(), values)));
             }
         }
     }

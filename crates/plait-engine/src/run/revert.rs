@@ -143,7 +143,7 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
     }
     let result = if slot.task.has_revert() {
         let inputs =
-            inputs.unwrap_or_else(|| plait_core::Inputs::new(slot.requires.clone(), Vec::new()));
+            inputs.unwrap_or_else(|| plait_core::Inputs::new(slot.requires_ports(), Vec::new()));
         let ctx = TaskContext::new(
             shared.config.run_id.clone(),
             plan_node.path.clone(),

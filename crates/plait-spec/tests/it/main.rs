@@ -133,7 +133,7 @@ fn node_line(plan: &Plan, id: u32, node: &plait_core::PlanNode) -> String {
         }
         NodeKind::Task(slot) => {
             let requires: Vec<String> = slot
-                .requires
+                .requires()
                 .iter()
                 .zip(slot.sources.iter())
                 .map(|(port, source)| {
@@ -146,7 +146,7 @@ fn node_line(plan: &Plan, id: u32, node: &plait_core::PlanNode) -> String {
                 })
                 .collect();
             let provides: Vec<String> = slot
-                .provides
+                .provides()
                 .iter()
                 .map(|port| format!("{}: {}", port.name, port.ty))
                 .collect();
@@ -183,7 +183,7 @@ fn source_name(plan: &Plan, source: &Source) -> String {
         Source::Input(idx) => format!("input `{}`", plan.inputs()[idx as usize].name),
         Source::Output { node, port } => {
             let node = plan.node(node);
-            let port = &node.task().unwrap().provides[port as usize].name;
+            let port = &node.task().unwrap().provides()[port as usize].name;
             format!("`{}`.{port}", node.path)
         }
     }

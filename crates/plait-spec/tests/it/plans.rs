@@ -273,7 +273,7 @@ fn run_first_task(text: &str, path: &Path, who: &str) -> Outputs {
 
 fn run_task(loaded: &plait_spec::Loaded, node: usize, values: Vec<Value>) -> Outputs {
     let slot = loaded.plan.nodes()[node].task().unwrap().clone();
-    let inputs = Inputs::new(slot.requires.clone(), values);
+    let inputs = Inputs::new(slot.requires_ports(), values);
     let ctx = TaskContext::new(Arc::from("run"), Arc::from("task"), 1, Default::default());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -102,7 +102,7 @@ fn run_outputs(
                 }
                 Source::Output { node, port } => {
                     let node = plan.node(node);
-                    let port = &node.task()?.provides[port as usize].name;
+                    let port = &node.task()?.provides()[port as usize].name;
                     tasks.get(&*node.path)?.outputs.as_ref()?.get(&**port)?
                 }
             };

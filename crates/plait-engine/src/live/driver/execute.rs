@@ -97,7 +97,7 @@ impl Driver {
         // The future owns the plan and borrows the slot from it: cheaper than a copy of
         // the slot per execution.
         let plan = self.graph.plan.clone();
-        let task_inputs = Inputs::new(task_slot(&plan, node).requires.clone(), inputs);
+        let task_inputs = Inputs::new(task_slot(&plan, node).requires_ports(), inputs);
         let mut attempt = Box::pin(async move {
             attempt_once(task_slot(&plan, node), ctx, task_inputs, &token).await
         });

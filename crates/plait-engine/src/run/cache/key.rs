@@ -38,7 +38,7 @@ impl Shared {
             return Err("`cache = false` on the task".to_owned());
         }
         if let Some(port) = slot
-            .provides
+            .provides()
             .iter()
             .find(|port| matches!(port.ty, ValueType::Native(_)))
         {
@@ -75,7 +75,7 @@ impl Shared {
         }
         let mut inputs = Vec::with_capacity(values.len());
         // In port order, which is part of the task's code; the names label them.
-        for (port, value) in slot.requires.iter().zip(values) {
+        for (port, value) in slot.requires().iter().zip(values) {
             let hash = self
                 .value_hash(value)
                 .await
@@ -109,7 +109,7 @@ impl Shared {
             not_reused: keyed.not_reused.then_some("caching was off for the run"),
         };
         let inputs = slot
-            .requires
+            .requires()
             .iter()
             .zip(&keyed.inputs)
             .zip(slot.sources.iter())
@@ -134,7 +134,7 @@ impl Shared {
                 let provider = self.graph.node(node);
                 let name = provider
                     .task()
-                    .map_or("", |slot| &*slot.provides[port as usize].name);
+                    .map_or("", |slot| &*slot.provides()[port as usize].name);
                 [&provider.path, ".", name]
             }
         }

@@ -137,7 +137,7 @@ impl Shared {
                     tracing::warn!(%error, task = %self.graph.node(node).path, "a cached result cannot be read; running the task");
                 })
                 .ok()?;
-            let outputs = super::resume::restore_outputs(&json, &slot.provides)?;
+            let outputs = super::resume::restore_outputs(&json, slot.provides())?;
             Some((entry, outputs))
         });
         match decoded {
