@@ -50,7 +50,8 @@ pub struct Transition {
     pub key: Option<TaskKey>,
     /// Where and since when the attempt executed, on the transition that ends an attempt
     /// (its `running` is recorded earlier, as the intent, before it waits for a slot).
-    /// `None` on other transitions, and for an attempt that never executed.
+    /// `None` on other transitions, for an attempt that never executed, and for one whose
+    /// process died under it (a resume records it `cancelled`, not knowing where it ran).
     pub ran: Option<Ran>,
 }
 
