@@ -42,8 +42,9 @@ pub(super) struct Rare {
     /// Where its current attempt executes (with a store; see `slots.rs`), taken by the step
     /// that ends the attempt.
     pub(super) ran: Option<plait_store::Ran>,
-    /// Edges added while the run goes (see `graph.rs`).
-    pub(super) more: Option<MoreEdges>,
+    /// Edges added while the run goes (see `graph.rs`): boxed again, since a run with a
+    /// store fills the rest of this part for every task, and few tasks gain edges.
+    pub(super) more: Option<Box<MoreEdges>>,
 }
 
 /// A node's edges added while the run goes.
@@ -76,11 +77,11 @@ impl NodeRecord {
     }
 
     pub(super) fn more(&self) -> Option<&MoreEdges> {
-        self.rare.as_ref()?.more.as_ref()
+        self.rare.as_ref()?.more.as_deref()
     }
 
     pub(super) fn more_mut(&mut self) -> &mut MoreEdges {
-        self.rare().more.get_or_insert_with(MoreEdges::default)
+        self.rare().more.get_or_insert_with(Box::default)
     }
 
     /// Sets the error; clearing one that was never set makes no rare part.
@@ -123,5 +124,6 @@ impl NodeRecord {
 }
 
 // A million-task run holds a million records: a field added here should be a rare one.
+// With a store every task has a rare part too (its cache key, its slot).
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(size_of::<NodeRecord>() <= 80);
+const _: () = assert!(size_of::<NodeRecord>() <= 80 && size_of::<Rare>() <= 112);
