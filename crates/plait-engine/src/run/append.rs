@@ -26,7 +26,6 @@ use plait_core::{NodeId, NodeKind, PlanNode, Source, TaskSlot, TaskState};
 use super::Shared;
 use super::graph::Appended;
 use super::record::NodeRecord;
-use crate::sync::lock;
 
 /// A task to add to a running graph.
 pub(crate) struct NewTask {
@@ -66,7 +65,7 @@ impl Shared {
         self: &Arc<Self>,
         tasks: Vec<NewTask>,
     ) -> Result<Vec<NodeId>, AppendError> {
-        let mut paths = lock(&self.appended_paths);
+        let mut paths = self.graph.appending();
         if self.is_stopping() {
             return Err(AppendError::Stopping);
         }
@@ -134,10 +133,7 @@ impl Shared {
         for (idx, task) in tasks.iter().enumerate() {
             let id = first + idx as NodeId;
             let name = || task.path.to_string();
-            if paths.contains(&task.path)
-                || !batch.insert(task.path.clone())
-                || self.graph.find_planned(&task.path).is_some()
-            {
+            if !batch.insert(task.path.clone()) || self.graph.has_path(paths, &task.path) {
                 return Err(AppendError::Duplicate(name()));
             }
             let mut predecessors = Vec::new();
@@ -148,14 +144,11 @@ impl Shared {
                 if node >= id {
                     return Err(AppendError::NoSuchNode { task: name(), node });
                 }
-                let provider = self.provider(tasks, first, node);
-                if provider
-                    .task()
-                    .is_none_or(|slot| port as usize >= slot.provides().len())
-                {
+                let (provider, outputs) = self.provider(tasks, first, node);
+                if port as usize >= outputs {
                     return Err(AppendError::NoSuchOutput {
                         task: name(),
-                        provider: provider.path.to_string(),
+                        provider: provider.to_owned(),
                         port,
                     });
                 }
@@ -177,15 +170,24 @@ impl Shared {
         Ok(all)
     }
 
-    /// A node of the graph, or of the batch about to be appended after it.
-    fn provider<'a>(&'a self, tasks: &'a [NewTask], first: NodeId, node: NodeId) -> PlanNode {
+    /// The path and number of outputs of a node of the graph, or of the batch about to be
+    /// appended after it (a barrier has none).
+    fn provider<'a>(
+        &'a self,
+        tasks: &'a [NewTask],
+        first: NodeId,
+        node: NodeId,
+    ) -> (&'a str, usize) {
         match node.checked_sub(first) {
-            None => self.graph.node(node).clone(),
-            Some(idx) => PlanNode {
-                path: tasks[idx as usize].path.clone(),
-                kind: NodeKind::Task(tasks[idx as usize].slot.clone()),
-                scope: None,
-            },
+            None => {
+                let provider = self.graph.node(node);
+                let outputs = provider.task().map_or(0, |slot| slot.provides().len());
+                (&provider.path, outputs)
+            }
+            Some(idx) => {
+                let task = &tasks[idx as usize];
+                (&task.path, task.slot.provides().len())
+            }
         }
     }
 

@@ -11,12 +11,14 @@
 //! more than it did (`Graph::grown`).
 
 use std::ops::Index;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxHashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use plait_core::{NodeId, Plan, PlanNode};
+
+use crate::sync::lock;
 
 /// A node appended to a running graph: the plan's node type, and what it waits for.
 pub(super) struct Appended {
@@ -32,9 +34,11 @@ pub(super) struct Graph {
     n_appended: AtomicUsize,
     /// Whether anything was appended.
     grown: AtomicBool,
-    /// The plan's nodes by path, made on the first append (a run that never grows does not
-    /// pay for it).
-    planned_paths: OnceLock<FxHashMap<Arc<str>, NodeId>>,
+    /// The plan's paths, gathered on the first append (a run that never grows does not pay
+    /// for it).
+    planned_paths: OnceLock<FxHashSet<Arc<str>>>,
+    /// The appended nodes' paths; its lock is held by one append at a time.
+    appended_paths: Mutex<FxHashSet<Arc<str>>>,
 }
 
 impl Graph {
@@ -45,24 +49,37 @@ impl Graph {
             n_appended: AtomicUsize::new(0),
             grown: AtomicBool::new(false),
             planned_paths: OnceLock::new(),
+            appended_paths: Mutex::default(),
         }
     }
 
-    /// The plan's node with this path.
+    /// The appended nodes' paths, locked: an append holds it from its checks to its last
+    /// node, so appends take turns.
     #[cfg_attr(
         not(test),
         allow(dead_code, reason = "dynamic work appends; for now tests do")
     )]
-    pub(super) fn find_planned(&self, path: &str) -> Option<NodeId> {
-        let paths = self.planned_paths.get_or_init(|| {
-            let mut paths = FxHashMap::default();
-            for (id, node) in self.plan.nodes().iter().enumerate() {
-                // A flow's two barriers share its path: the first is enough to refuse it.
-                paths.entry(node.path.clone()).or_insert(id as NodeId);
-            }
-            paths
-        });
-        paths.get(path).copied()
+    pub(super) fn appending(&self) -> MutexGuard<'_, FxHashSet<Arc<str>>> {
+        lock(&self.appended_paths)
+    }
+
+    /// Whether a node of the graph has `path` (`appended` is what `appending` holds).
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "dynamic work appends; for now tests do")
+    )]
+    pub(super) fn has_path(&self, appended: &FxHashSet<Arc<str>>, path: &str) -> bool {
+        appended.contains(path)
+            || self
+                .planned_paths
+                .get_or_init(|| {
+                    self.plan
+                        .nodes()
+                        .iter()
+                        .map(|node| node.path.clone())
+                        .collect()
+                })
+                .contains(path)
     }
 
     /// The compiled plan, for what appending does not change (inputs, outputs, scopes).

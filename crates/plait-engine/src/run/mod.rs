@@ -63,9 +63,6 @@ struct Shared {
     scopes: Box<[ScopeCell]>,
     /// A bug in the engine stopped the run (see `Shared::fail_internal`).
     internal_error: Mutex<Option<String>>,
-    /// The paths of the tasks appended while the run goes; its lock is held by one append
-    /// at a time (see `append.rs`).
-    appended_paths: Mutex<rustc_hash::FxHashSet<Arc<str>>>,
 }
 
 impl Shared {
@@ -76,18 +73,28 @@ impl Shared {
     /// Every node that waits for `node`, appended ones included. Takes `node`'s record's
     /// lock once the graph has grown: not to be called with it held.
     fn successors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        let more: Vec<NodeId> = if self.graph.grown() {
-            self.record(node).more().map_or_else(Vec::new, |more| {
-                more.successors.iter().map(|&(next, _)| next).collect()
-            })
-        } else {
-            Vec::new()
-        };
+        let added = self.added_successors(node, false);
         self.graph
             .planned_successors(node)
             .iter()
             .copied()
-            .chain(more)
+            .chain(added)
+    }
+
+    /// The successors `node` gained while the run goes, read under its record's lock (none
+    /// before the graph grows, and then no lock is taken); with `counted`, only those whose
+    /// count of unfinished predecessors includes `node`.
+    fn added_successors(&self, node: NodeId, counted: bool) -> Vec<NodeId> {
+        if !self.graph.grown() {
+            return Vec::new();
+        }
+        self.record(node).more().map_or_else(Vec::new, |more| {
+            more.successors
+                .iter()
+                .filter(|&&(_, is_counted)| is_counted || !counted)
+                .map(|&(next, _)| next)
+                .collect()
+        })
     }
 
     /// Every node `node` waits for, as `successors` does.
@@ -315,7 +322,6 @@ impl Shared {
             cache: cache::Caching::default(),
             scopes,
             internal_error: Mutex::new(None),
-            appended_paths: Mutex::default(),
         }
     }
 

@@ -5,20 +5,15 @@
 //! ready dependent for itself and queues the rest, then takes the next from the queue or
 //! retires. Barriers and tasks that cannot run (a failed input) are settled inline.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
-use plait_core::{NodeId, NodeKind, OnFailure, TaskError, TaskState};
-use tokio_util::sync::CancellationToken;
-
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32};
-
-use plait_core::Plan;
+use plait_core::{NodeId, NodeKind, OnFailure, Plan, TaskError, TaskState};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::attempt::{self, Attempted};
@@ -181,25 +176,18 @@ pub(super) fn release(
         // AcqRel: the decrement that reaches zero sees every predecessor's stored outputs.
         shared.sched.remaining[next].fetch_sub(1, Ordering::AcqRel) == 1
     };
-    for &next in shared.graph.planned_successors(node) {
+    // An edge appended after `node` finished is not counted by its successor (see
+    // `append.rs`).
+    let added = shared.added_successors(node, true);
+    for next in shared
+        .graph
+        .planned_successors(node)
+        .iter()
+        .copied()
+        .chain(added)
+    {
         if count_down(next) {
             ready.extend([next]);
-        }
-    }
-    if shared.graph.grown() {
-        // Read under the record's lock: an edge appended after `node` finished is not
-        // counted by its successor (see `append.rs`).
-        let more: Vec<NodeId> = shared.record(node).more().map_or_else(Vec::new, |more| {
-            more.successors
-                .iter()
-                .filter(|&&(_, counted)| counted)
-                .map(|&(next, _)| next)
-                .collect()
-        });
-        for next in more {
-            if count_down(next) {
-                ready.extend([next]);
-            }
         }
     }
 }
