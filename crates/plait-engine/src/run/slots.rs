@@ -2,6 +2,8 @@
 //! wait on commits together); an attempt executes only while it holds one of the `jobs`
 //! slots, and the record says which one, so a timeline can lay attempts out in lanes.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Mutex;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -12,7 +14,7 @@ pub(super) struct Slots {
     permits: Semaphore,
     /// The numbers no attempt holds; the lowest is handed out first, so a run that never
     /// fills its slots stays in the low lanes.
-    free: Mutex<Vec<u32>>,
+    free: Mutex<BinaryHeap<Reverse<u32>>>,
 }
 
 /// One slot, held while an attempt executes; dropping it frees the slot.
@@ -27,7 +29,7 @@ impl Slots {
         let jobs = u32::try_from(jobs).unwrap_or(u32::MAX);
         Slots {
             permits: Semaphore::new(jobs as usize),
-            free: Mutex::new((0..jobs).collect()),
+            free: Mutex::new((0..jobs).map(Reverse).collect()),
         }
     }
 
@@ -37,14 +39,7 @@ impl Slots {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let mut free = lock(&self.free);
-        let lowest = free
-            .iter()
-            .enumerate()
-            .min_by_key(|&(_, number)| *number)
-            .map(|(idx, _)| idx)
-            .expect("a permit is a free slot");
-        let number = free.swap_remove(lowest);
+        let Reverse(number) = lock(&self.free).pop().expect("a permit is a free slot");
         Slot {
             number,
             slots: self,
@@ -57,7 +52,7 @@ impl Drop for Slot<'_> {
     fn drop(&mut self) {
         // Before the permit goes (fields drop after this body): whoever takes the permit
         // finds the number free.
-        lock(&self.slots.free).push(self.number);
+        lock(&self.slots.free).push(Reverse(self.number));
     }
 }
 
