@@ -140,23 +140,32 @@ impl Csr {
     /// The rows of `edges` by source, each in order and free of duplicates: a counting sort,
     /// linear in the edges, where sorting the pairs would cost a log factor.
     pub(crate) fn from_edges(n_nodes: usize, edges: &[(NodeId, NodeId)]) -> Self {
+        let mut csr = Csr::bucket(n_nodes, edges.len(), || edges.iter().copied());
+        csr.sort_rows();
+        csr
+    }
+
+    /// The `(from, to)` pairs `edges` yields, `n_edges` of them, in rows by `from`, each row
+    /// in the order the pairs come (a counting sort: `edges` is walked once to count, once
+    /// to fill).
+    fn bucket<I>(n_nodes: usize, n_edges: usize, edges: impl Fn() -> I) -> Self
+    where
+        I: Iterator<Item = (NodeId, NodeId)>,
+    {
         let mut offsets = vec![0u32; n_nodes + 1];
-        for &(from, _) in edges {
+        for (from, _) in edges() {
             offsets[from as usize + 1] += 1;
         }
         for i in 0..n_nodes {
             offsets[i + 1] += offsets[i];
         }
-        let mut targets = vec![0 as NodeId; edges.len()];
+        let mut targets = vec![0 as NodeId; n_edges];
         let mut fill = offsets.clone();
-        for &(from, to) in edges {
+        for (from, to) in edges() {
             targets[fill[from as usize] as usize] = to;
             fill[from as usize] += 1;
         }
-        drop(fill);
-        let mut csr = Csr { offsets, targets };
-        csr.sort_rows();
-        csr
+        Csr { offsets, targets }
     }
 
     /// Sorts each row and drops its duplicates, closing up the gaps in place.
@@ -188,24 +197,11 @@ impl Csr {
 
     /// The same edges, each turned around.
     pub(crate) fn reversed(&self) -> Csr {
-        let n_nodes = self.offsets.len() - 1;
-        let mut offsets = vec![0u32; n_nodes + 1];
-        for &to in &self.targets {
-            offsets[to as usize + 1] += 1;
-        }
-        for i in 0..n_nodes {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut targets = vec![0 as NodeId; self.targets.len()];
-        let mut fill = offsets.clone();
-        // Sources in increasing order fill each row in order.
-        for from in 0..n_nodes as NodeId {
-            for &to in self.get(from) {
-                targets[fill[to as usize] as usize] = from;
-                fill[to as usize] += 1;
-            }
-        }
-        Csr { offsets, targets }
+        let n_nodes = self.len();
+        // Sources in increasing order fill each row in order, and rows hold no duplicates.
+        Csr::bucket(n_nodes, self.targets.len(), || {
+            (0..n_nodes as NodeId).flat_map(|from| self.get(from).iter().map(move |&to| (to, from)))
+        })
     }
 
     pub(crate) fn len(&self) -> usize {

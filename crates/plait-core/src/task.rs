@@ -158,8 +158,8 @@ impl TaskContext {
     }
 }
 
-/// A list of ports, shared rather than copied: either a list of its own or one side of a
-/// task's, read from the task itself, so a plan holds no second copy of every task's ports.
+/// A list of ports, shared rather than copied: either a list of its own or a task's
+/// `requires`, read from the task itself, so a plan holds no second copy of every task's ports.
 #[derive(Clone)]
 pub struct Ports(PortList);
 
@@ -167,18 +167,12 @@ pub struct Ports(PortList);
 enum PortList {
     Own(Arc<[Port]>),
     Requires(Arc<dyn Task>),
-    Provides(Arc<dyn Task>),
 }
 
 impl Ports {
     /// The task's `requires`.
     pub fn requires_of(task: Arc<dyn Task>) -> Self {
         Ports(PortList::Requires(task))
-    }
-
-    /// The task's `provides`.
-    pub fn provides_of(task: Arc<dyn Task>) -> Self {
-        Ports(PortList::Provides(task))
     }
 }
 
@@ -189,7 +183,6 @@ impl std::ops::Deref for Ports {
         match &self.0 {
             PortList::Own(ports) => ports,
             PortList::Requires(task) => task.requires(),
-            PortList::Provides(task) => task.provides(),
         }
     }
 }

@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 
 use procfs::process::{ProcState, Process};
 
-/// This machine's name; `localhost` if it cannot be read. Read once: listing runs asks for
-/// it once per unfinished run.
-pub fn host_name() -> String {
+/// This machine's name; `localhost` if it cannot be read. Read once, and lent rather than
+/// copied: listing runs asks for it once per unfinished run.
+pub fn host_name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
         nix::unistd::gethostname()
@@ -15,7 +15,6 @@ pub fn host_name() -> String {
             .and_then(|name| name.into_string().ok())
             .unwrap_or_else(|| "localhost".to_owned())
     })
-    .clone()
 }
 
 /// When process `pid` started, in clock ticks since boot, while it runs. `None` once it has

@@ -176,7 +176,7 @@ pub async fn batches_are_atomic(store: &dyn Store) {
 /// A running run whose process is gone shows as interrupted; newest runs come first.
 pub async fn dead_owners_mean_interrupted(store: &dyn Store) {
     let dead = Owner {
-        host: plait_process::host_name(),
+        host: plait_process::host_name().to_owned(),
         pid: u32::MAX,
         started: 0,
     };

@@ -110,7 +110,7 @@ pub fn claim_refused(run_id: &RunId, owner: Option<&Owner>) -> Option<StoreError
 pub fn this_process() -> Owner {
     let pid = std::process::id();
     Owner {
-        host: plait_process::host_name(),
+        host: plait_process::host_name().to_owned(),
         pid,
         started: plait_process::process_start_time(pid).unwrap_or(0),
     }

@@ -30,7 +30,7 @@ impl Builder {
                         None => match self.input_index.get(name) {
                             Some(&idx) => outputs.push((name.clone(), Source::Input(idx as u32))),
                             None => {
-                                let help = self.known_names(&self.root_provides());
+                                let help = self.known_names();
                                 self.report(
                                     Diagnostic::error(
                                         Code::UnknownOutput,
@@ -122,11 +122,14 @@ impl Builder {
         );
     }
 
-    fn known_names(&self, root: &[(Arc<str>, Providers)]) -> String {
-        if root.is_empty() {
+    /// The names the outermost flow provides, in order, for a help line.
+    fn known_names(&self) -> String {
+        let mut names: Vec<&Arc<str>> = self.flows[0].provides.iter().map(|(n, _)| n).collect();
+        if names.is_empty() {
             return "no task provides anything".to_owned();
         }
-        let names: Vec<String> = root.iter().map(|(n, _)| format!("`{n}`")).collect();
+        names.sort();
+        let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
         format!("the workflow provides {}", names.join(", "))
     }
 }
