@@ -83,7 +83,9 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Checks the batch's transitions against the lifecycle (see `RecordedStates`), reading
-    /// the states of a run this store has not written yet. Returns the runs it names.
+    /// the states of a run this store has not written yet, or is taking over: since it last
+    /// wrote a run it lets go of, another process may have resumed it. Returns the runs it
+    /// names.
     fn admit(&self, writes: &[Write]) -> Result<Vec<RunId>, StoreError> {
         let mut runs: Vec<RunId> = Vec::new();
         for write in writes {
@@ -92,6 +94,11 @@ impl SqliteStore {
             }
         }
         let mut states = lock(&self.states);
+        for write in writes {
+            if let Write::Claim { run_id, .. } = write {
+                states.forget(run_id);
+            }
+        }
         for run_id in &runs {
             if states.knows(run_id) {
                 continue;

@@ -761,3 +761,65 @@ async fn a_reopened_store_judges_transitions_by_what_is_recorded() {
         .await
         .unwrap();
 }
+
+/// A run this store let go of and another process resumed is read again when this store
+/// claims it back: its next transition is judged against what the other process recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_run_is_judged_by_what_others_recorded_since() {
+    let here = fresh_with_run().await;
+    let path = here._dir.path().join(".plait").join("plait.db");
+    let release = || Write::Release {
+        run_id: "r1".into(),
+    };
+    let claim = || Write::Claim {
+        run_id: "r1".into(),
+        owner: this_process(),
+    };
+    let write = |store: &SqliteStore, writes: Vec<Write>| {
+        let store = store.clone();
+        async move { store.write(writes).await }
+    };
+    write(
+        &here.store,
+        vec![Write::Transition(transition(
+            "r1",
+            "a",
+            TaskState::Running,
+            1,
+            1_001,
+        ))],
+    )
+    .await
+    .unwrap();
+    write(&here.store, vec![release()]).await.unwrap();
+    // Another process resumes the run and finishes `a`.
+    let there = SqliteStore::open(&path).unwrap();
+    write(&there, vec![claim()]).await.unwrap();
+    write(
+        &there,
+        vec![Write::Transition(transition(
+            "r1",
+            "a",
+            TaskState::Succeeded,
+            1,
+            1_002,
+        ))],
+    )
+    .await
+    .unwrap();
+    write(&there, vec![release()]).await.unwrap();
+    // Back here, `a` is succeeded, so its revert may begin.
+    write(&here.store, vec![claim()]).await.unwrap();
+    write(
+        &here.store,
+        vec![Write::Transition(transition(
+            "r1",
+            "a",
+            TaskState::Reverting,
+            1,
+            1_003,
+        ))],
+    )
+    .await
+    .unwrap();
+}
