@@ -408,6 +408,15 @@ impl Store for SqliteStore {
             Ok(runs) => runs,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
+        // A finished run takes no more transitions: its states are not kept for a store
+        // that lives on (a late write reads them again).
+        let finished: Vec<RunId> = writes
+            .iter()
+            .filter_map(|write| match write {
+                Write::RunFinished { run_id, .. } => Some(run_id.clone()),
+                _ => None,
+            })
+            .collect();
         let encoded = match encode::encode(writes) {
             Ok(encoded) => encoded,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
@@ -420,13 +429,17 @@ impl Store for SqliteStore {
                 (Ok(()), Ok((result, _written))) => result,
                 _ => Err(closed()),
             };
+            let mut states = lock(&states);
             if result.is_err() {
                 // Admitted but perhaps not recorded: read the states again next time.
-                let mut states = lock(&states);
-                for run_id in runs {
-                    states.forget(&run_id);
+                for run_id in &runs {
+                    states.forget(run_id);
                 }
             }
+            for run_id in &finished {
+                states.forget(run_id);
+            }
+            drop(states);
             result
         })
     }
