@@ -310,7 +310,7 @@ fn keep_values(slot: &mut Option<Results>, fresh: impl ExactSizeIterator<Item = 
 }
 
 /// Takes a failure as the results in `slot`, and says whether they changed.
-fn keep_failure(slot: &mut Option<Results>, failure: LiveFailure) -> bool {
+pub(super) fn keep_failure(slot: &mut Option<Results>, failure: LiveFailure) -> bool {
     let changed = !matches!(slot, Some(Err(old)) if old.same(&failure));
     if changed {
         *slot = Some(Err(failure));
