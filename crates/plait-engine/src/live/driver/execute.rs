@@ -73,10 +73,7 @@ impl Driver {
     pub(super) fn spawn(&mut self, node: NodeId, execution: u64, inputs: Vec<Value>, event: bool) {
         let token = Arc::new(CancellationToken::new());
         if event {
-            // An event node runs once per event, from wherever its last one left it.
-            if self.nodes[node as usize].life.state() != TaskState::Pending {
-                self.step(node, &[TaskState::Pending]);
-            }
+            self.next_event(node);
             self.step(node, &[TaskState::Ready]);
         }
         self.step(node, &[TaskState::Running]);
