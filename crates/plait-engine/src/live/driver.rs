@@ -623,10 +623,10 @@ impl Driver {
             Err(failure) => {
                 // An input failed: the failure stands in for this task's outputs.
                 self.step(node, &[TaskState::Failed]);
-                let state = &mut self.nodes[node as usize];
-                let changed = !matches!(&state.results, Some(Err(old)) if old.same(&failure));
-                state.results = Some(Err(failure));
-                return Some(changed);
+                return Some(execute::keep_failure(
+                    &mut self.nodes[node as usize].results,
+                    failure,
+                ));
             }
         };
         let state = &mut self.nodes[node as usize];

@@ -21,7 +21,7 @@ pub enum Format {
 
 impl Format {
     /// The format a file's extension names, if it names one.
-    pub(crate) fn from_extension(extension: &str) -> Option<Format> {
+    pub fn from_extension(extension: &str) -> Option<Format> {
         match extension.to_ascii_lowercase().as_str() {
             "toml" => Some(Format::Toml),
             "json" => Some(Format::Json),

@@ -43,14 +43,7 @@ impl RunView {
 /// The plan of the workflow file text the run recorded, if it still loads.
 pub(crate) fn recorded_plan(record: &RunRecord) -> Option<Plan> {
     let source = Path::new(&record.summary.source);
-    let extension = source.extension()?.to_str()?;
-    let format = if extension.eq_ignore_ascii_case("toml") {
-        Format::Toml
-    } else if extension.eq_ignore_ascii_case("json") {
-        Format::Json
-    } else {
-        return None;
-    };
+    let format = Format::from_extension(source.extension()?.to_str()?)?;
     let loaded = plait_spec::load_str(&record.definition, source, format).ok()?;
     Some(loaded.plan)
 }

@@ -37,15 +37,21 @@ impl Driver {
                 }
                 Err(failure) => {
                     // Not run: an input failed.
-                    if self.nodes[node as usize].life.state() != TaskState::Pending {
-                        self.step(node, &[TaskState::Pending]);
-                    }
+                    self.next_event(node);
                     self.step(node, &[TaskState::Failed]);
                     // Tagged like an execution would be, so an output's revisions only grow.
                     self.unsettled -= 1;
                     self.deliver_results(node, self.revision, Err(failure));
                 }
             }
+        }
+    }
+
+    /// Takes an event node back to `pending` for its next event, from wherever its last
+    /// one left it: it runs once per event.
+    pub(super) fn next_event(&mut self, node: NodeId) {
+        if self.nodes[node as usize].state() != TaskState::Pending {
+            self.step(node, &[TaskState::Pending]);
         }
     }
 

@@ -73,10 +73,7 @@ impl Driver {
     pub(super) fn spawn(&mut self, node: NodeId, execution: u64, inputs: Vec<Value>, event: bool) {
         let token = Arc::new(CancellationToken::new());
         if event {
-            // An event node runs once per event, from wherever its last one left it.
-            if self.nodes[node as usize].life.state() != TaskState::Pending {
-                self.step(node, &[TaskState::Pending]);
-            }
+            self.next_event(node);
             self.step(node, &[TaskState::Ready]);
         }
         self.step(node, &[TaskState::Running]);
@@ -147,7 +144,7 @@ impl Driver {
         state.token = None;
         state.cancelled = false;
         state.execution = 0;
-        // Only outputs become values (see `results`).
+        // Only outputs become values (see `failure`).
         let failed = !matches!(done.outcome, Outcome::Done(_));
         let ended = if failed {
             TaskState::Failed
@@ -157,7 +154,7 @@ impl Driver {
         self.step(node, &[ended]);
         self.board.finished.fetch_add(1, Ordering::Relaxed);
         if self.nodes[node as usize].is_event {
-            let results = self.results(node, done.outcome, done.contents);
+            let results = self.event_results(node, done.outcome);
             self.finish_event(node, results);
             return;
         }
@@ -235,23 +232,12 @@ impl Driver {
         keep_values(&mut state.results, fresh)
     }
 
-    /// An execution's outputs as the node keeps them (with `contents`, its `file` values
-    /// by content: see `Files::canonical`), or its failure.
-    pub(super) fn results(
-        &mut self,
-        node: NodeId,
-        outcome: Outcome,
-        mut contents: Option<Vec<Option<String>>>,
-    ) -> Results {
+    /// An event node's execution's outputs, or its failure. Its `file` values are taken as
+    /// they are: an event node's outputs are never compared, so never hashed.
+    fn event_results(&self, node: NodeId, outcome: Outcome) -> Results {
         match outcome {
             Outcome::Done(outputs) => Ok((0..outputs.len())
-                .map(|idx| {
-                    let value = output_at(&outputs, idx);
-                    match contents.as_mut() {
-                        Some(contents) => self.files.canonical(value, contents[idx].take()),
-                        None => value,
-                    }
-                })
+                .map(|idx| output_at(&outputs, idx))
                 .collect()),
             failed => Err(self.failure(node, failed)),
         }
@@ -321,7 +307,7 @@ fn keep_values(slot: &mut Option<Results>, fresh: impl ExactSizeIterator<Item = 
 }
 
 /// Takes a failure as the results in `slot`, and says whether they changed.
-fn keep_failure(slot: &mut Option<Results>, failure: LiveFailure) -> bool {
+pub(super) fn keep_failure(slot: &mut Option<Results>, failure: LiveFailure) -> bool {
     let changed = !matches!(slot, Some(Err(old)) if old.same(&failure));
     if changed {
         *slot = Some(Err(failure));
