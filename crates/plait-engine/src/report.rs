@@ -27,6 +27,8 @@ pub struct TaskReport {
 pub struct RunReport {
     pub run_id: Arc<str>,
     pub status: RunStatus,
+    /// The inputs the run started with, in the plan's order, defaults filled in.
+    pub inputs: Vec<(Arc<str>, Value)>,
     /// The run's outputs that were produced (all of them when the run succeeded).
     pub outputs: Vec<(Arc<str>, Value)>,
     /// Every task, in the plan's order.

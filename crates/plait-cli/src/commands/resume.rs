@@ -55,13 +55,7 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
         text: loaded.text.to_string(),
         hash: loaded.hash.clone(),
     };
-    let for_json = super::run::JsonContext {
-        inputs: match &record.inputs {
-            serde_json::Value::Object(inputs) => inputs.clone(),
-            _ => serde_json::Map::new(),
-        },
-        store: Some(store),
-    };
+    let for_json = super::run::JsonContext { store: Some(store) };
     let plan = Arc::new(loaded.plan);
     let jobs = engine.jobs();
     eprintln!("resuming run `{run_id}`");

@@ -43,7 +43,6 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         hash: loaded.hash.clone(),
     };
     let for_json = JsonContext {
-        inputs: json::inputs_json(&loaded.plan, &inputs),
         store: store.clone(),
     };
     let plan = Arc::new(loaded.plan);
@@ -63,8 +62,6 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
 
 /// What a run's `--json` object needs besides the engine's report.
 pub(super) struct JsonContext {
-    /// The run's inputs, defaults filled in.
-    pub(super) inputs: serde_json::Map<String, serde_json::Value>,
     /// Where the run is recorded, if it is.
     pub(super) store: Option<Arc<dyn Store>>,
 }
@@ -151,7 +148,7 @@ async fn run_view(
             ),
         }
     }
-    RunView::from_report(report, definition, for_json.inputs)
+    RunView::from_report(report, definition)
 }
 
 /// Reads `--set NAME=VALUE` against the declared inputs' types.

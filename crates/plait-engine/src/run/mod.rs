@@ -113,6 +113,12 @@ impl Shared {
             .chain(more)
     }
 
+    /// The run's inputs with their names, in the plan's order.
+    fn named_inputs(&self) -> impl Iterator<Item = (&Arc<str>, &Value)> {
+        let declared = self.graph.plan().inputs().iter();
+        declared.map(|input| &input.name).zip(self.inputs.iter())
+    }
+
     fn now(&self) -> std::time::SystemTime {
         self.config.clock.now()
     }
@@ -357,9 +363,14 @@ impl Shared {
                 .collect(),
             _ => Vec::new(),
         };
+        let inputs = self
+            .named_inputs()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         RunReport {
             run_id: self.config.run_id.clone(),
             status,
+            inputs,
             outputs,
             tasks,
             started_at,

@@ -67,12 +67,8 @@ impl Shared {
         };
         let definition = self.config.definition.clone().unwrap_or_default();
         let inputs = self
-            .graph
-            .plan()
-            .inputs()
-            .iter()
-            .zip(self.inputs.iter())
-            .map(|(input, value)| (input.name.to_string(), value.to_json()))
+            .named_inputs()
+            .map(|(name, value)| (name.to_string(), value.to_json()))
             .collect();
         let workflow = if definition.workflow.is_empty() {
             self.graph.plan().name().to_owned()

@@ -9,7 +9,6 @@ mod schema;
 mod view;
 
 pub(crate) use record::recorded_plan;
-pub(crate) use report::inputs_json;
 pub(crate) use view::{RunSummaryView, RunView};
 
 /// Prints `value` as one line of JSON on stdout.

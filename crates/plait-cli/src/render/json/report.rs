@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use plait_core::{Plan, Value};
+use plait_core::Value;
 use plait_engine::{RunDefinition, RunReport, TaskReport, unix_millis};
 use plait_store::{Millis, RunState};
 use serde_json::Map;
@@ -13,14 +13,10 @@ use super::view::{RunSummaryView, RunView, State, Status, TaskView, Times};
 use crate::render::time::timestamp;
 
 impl RunView {
-    /// The report of the run started from `definition` with `inputs` (see [`inputs_json`]).
+    /// The report of the run started from `definition`.
     /// Its tasks' `outputs` and `reused_from` are null: the report does not carry them (and
     /// a run without a store reuses nothing).
-    pub(crate) fn from_report(
-        report: &RunReport,
-        definition: &RunDefinition,
-        inputs: Map<String, serde_json::Value>,
-    ) -> RunView {
+    pub(crate) fn from_report(report: &RunReport, definition: &RunDefinition) -> RunView {
         let times = Times {
             started_at: Some(millis(report.started_at)),
             finished_at: Some(millis(report.finished_at)),
@@ -38,11 +34,13 @@ impl RunView {
             cached: None,
             counts: None,
         };
-        let outputs = report
-            .outputs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_json()))
-            .collect();
+        let as_json = |values: &[(std::sync::Arc<str>, Value)]| -> Map<String, serde_json::Value> {
+            values
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_json()))
+                .collect()
+        };
+        let (inputs, outputs) = (as_json(&report.inputs), as_json(&report.outputs));
         let tasks: BTreeMap<String, TaskView> = report
             .tasks
             .iter()
@@ -69,26 +67,6 @@ fn task_view(task: &TaskReport) -> TaskView {
         error: task.error.as_ref().map(ToString::to_string),
         revert_error: task.revert_error.as_ref().map(ToString::to_string),
     }
-}
-
-/// The inputs a run of `plan` given `given` starts with, as the engine resolves them (the
-/// last value given for a name, else its default) and the store records them.
-pub(crate) fn inputs_json(
-    plan: &Plan,
-    given: &[(String, Value)],
-) -> Map<String, serde_json::Value> {
-    plan.inputs()
-        .iter()
-        .filter_map(|input| {
-            let value = given
-                .iter()
-                .rev()
-                .find(|(name, _)| *name == *input.name)
-                .map(|(_, value)| value)
-                .or(input.default.as_ref())?;
-            Some((input.name.to_string(), value.to_json()))
-        })
-        .collect()
 }
 
 fn millis(time: SystemTime) -> Millis {
