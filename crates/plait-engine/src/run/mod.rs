@@ -9,6 +9,7 @@ mod active;
 mod append;
 mod attempt;
 mod cache;
+mod durable;
 mod graph;
 mod persist;
 mod record;

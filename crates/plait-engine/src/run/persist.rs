@@ -19,6 +19,7 @@ use plait_core::{NodeId, RunStatus, TaskError, TaskState};
 use plait_store::{Json, NewRun, Store, StoreError, Transition, Write, this_process};
 
 use super::Shared;
+use super::durable::Durable;
 use super::record::NodeRecord;
 use crate::clock::unix_millis;
 use crate::sync::lock;
@@ -34,6 +35,8 @@ pub(super) struct Recorder {
     /// The run's record was created or claimed by this execution: only then may it let go
     /// of it (a run id already taken belongs to someone else).
     pub(super) owns_record: AtomicBool,
+    /// Which of the requests sent are durable.
+    durable: Durable,
 }
 
 impl Recorder {
@@ -43,6 +46,7 @@ impl Recorder {
             staged: Mutex::new(Stage::default()),
             store_error: Mutex::new(None),
             owns_record: AtomicBool::new(false),
+            durable: Durable::new(),
         }
     }
 }
@@ -125,14 +129,8 @@ impl Shared {
         let release = Write::Release {
             run_id: self.config.run_id.clone().into(),
         };
-        let Some((written, events)) = self.send_staged(vec![release]) else {
-            return;
-        };
-        match written.await {
-            Ok(()) => self.emit_all(events),
-            Err(error) => {
-                tracing::warn!(%error, run = %self.config.run_id, "releasing an abandoned run failed; it shows as interrupted once this process exits");
-            }
+        if let Err(error) = self.settle(self.send_staged(vec![release])).await {
+            tracing::warn!(%error, run = %self.config.run_id, "releasing an abandoned run failed; it shows as interrupted once this process exits");
         }
     }
 
@@ -142,12 +140,7 @@ impl Shared {
             status,
             at: millis(self.now()),
         };
-        let Some((written, events)) = self.send_staged(vec![finished]) else {
-            return Ok(());
-        };
-        written.await?;
-        self.emit_all(events);
-        Ok(())
+        self.settle(self.send_staged(vec![finished])).await
     }
 
     /// A transition of `node`, now. The run and the task are named by sharing the engine's
@@ -171,17 +164,11 @@ impl Shared {
         }
     }
 
-    /// Commits what is staged (see [`Shared::step`]) and shows its events once it is
-    /// durable. False if the store failed: the run is stopping.
+    /// Makes everything staged so far durable (see [`Shared::step`]), whoever sends it, and
+    /// shows its events. False if the store failed: the run is stopping.
     pub(super) async fn commit(&self, node: NodeId) -> bool {
-        let Some((written, events)) = self.send_staged(Vec::new()) else {
-            return true;
-        };
-        match written.await {
-            Ok(()) => {
-                self.emit_all(events);
-                true
-            }
+        match self.settle(self.send_staged(Vec::new())).await {
+            Ok(()) => true,
             Err(error) => {
                 tracing::error!(%error, task = %self.graph.node(node).path, "recording a transition failed: stopping the run");
                 self.fail_store(error);
@@ -201,6 +188,8 @@ const MAX_STAGED: usize = 1_024;
 #[derive(Default)]
 pub(super) struct Stage {
     writes: Vec<Write>,
+    /// Requests sent so far; the next is number `sent + 1` (see `durable.rs`).
+    sent: u64,
     /// Completions of executed tasks among them: those must not wait long (see
     /// [`Shared::step_completed`]).
     executions: usize,
@@ -378,17 +367,22 @@ impl Shared {
         self.commit(node).await
     }
 
-    /// Sends the staged writes and `writes` as one request; returns it with the staged
-    /// events, to show once it is committed. Taken and sent under the stage's lock, so
-    /// requests reach the store in the order their writes were staged (a store commits
-    /// requests in the order they were made).
-    fn send_staged(&self, writes: Vec<Write>) -> Option<(Written, Vec<Shown>)> {
-        let store = self.recorder.store.as_ref()?;
+    /// Sends the staged writes and `writes` as one request, if there are any. Taken and sent
+    /// under the stage's lock, so requests reach the store in the order their writes were
+    /// staged and numbered (a store commits requests in the order they were made).
+    fn send_staged(&self, writes: Vec<Write>) -> Sent {
+        let Some(store) = self.recorder.store.as_ref() else {
+            return Sent::default();
+        };
         let mut stage = lock(&self.recorder.staged);
+        let events = std::mem::take(&mut stage.events);
         if stage.writes.is_empty() && writes.is_empty() {
-            // Nothing to record; events wait only behind writes.
-            let events = std::mem::take(&mut stage.events);
-            return Some((Box::pin(async { Ok(()) }), events));
+            // Nothing new, but what was staged may be in a request still on its way.
+            return Sent {
+                upto: stage.sent,
+                request: None,
+                events,
+            };
         }
         let all = if stage.writes.is_empty() {
             writes
@@ -400,8 +394,38 @@ impl Shared {
             all
         };
         stage.executions = 0;
-        let events = std::mem::take(&mut stage.events);
-        Some((store.write(all), events))
+        stage.sent += 1;
+        Sent {
+            upto: stage.sent,
+            request: Some(store.write(all)),
+            events,
+        }
+    }
+
+    /// Waits for what `send_staged` sent, and every request before it, to be durable, then
+    /// shows the events that waited for them.
+    async fn settle(&self, sent: Sent) -> Result<(), StoreError> {
+        let Sent {
+            upto,
+            request,
+            events,
+        } = sent;
+        if let Some(request) = request {
+            if let Err(error) = request.await {
+                // Recorded before the waiters wake, so they report this failure.
+                self.fail_store(error.clone());
+                self.recorder.durable.answered(upto, false);
+                return Err(error);
+            }
+            self.recorder.durable.answered(upto, true);
+        }
+        if !self.recorder.durable.wait(upto).await {
+            return Err(self.store_failure().unwrap_or_else(|| StoreError::Other {
+                detail: "an earlier write of the run failed".into(),
+            }));
+        }
+        self.emit_all(events);
+        Ok(())
     }
 
     /// Shows steps that are durable.
@@ -413,6 +437,15 @@ impl Shared {
 }
 
 type Written = futures::future::BoxFuture<'static, Result<(), StoreError>>;
+
+/// What `send_staged` did: the number of the last request sent, the request if it sent one,
+/// and the events to show once everything up to that number is durable.
+#[derive(Default)]
+struct Sent {
+    upto: u64,
+    request: Option<Written>,
+    events: Vec<Shown>,
+}
 
 pub(super) fn millis(time: SystemTime) -> i64 {
     i64::try_from(unix_millis(time)).unwrap_or(i64::MAX)

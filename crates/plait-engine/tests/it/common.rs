@@ -145,6 +145,50 @@ pub(crate) async fn run_with(
     (report, log)
 }
 
+/// The `Store` methods a test wrapper passes through to its `inner` memory store unchanged.
+macro_rules! pass_through_to_inner {
+    () => {
+        fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.inner.create_run(run)
+        }
+        fn run(&self, run_id: &RunId) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
+            self.inner.run(run_id)
+        }
+        fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
+            self.inner.runs()
+        }
+        fn cache_get(
+            &self,
+            task: &TaskPath,
+            key: &CacheKey,
+        ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
+            self.inner.cache_get(task, key)
+        }
+        fn cache_entries_of(
+            &self,
+            tasks: Vec<TaskPath>,
+        ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
+            self.inner.cache_entries_of(tasks)
+        }
+        fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
+            self.inner.put_blob(path)
+        }
+        fn restore_blob(
+            &self,
+            blob: Blob,
+            to: PathBuf,
+        ) -> BoxFuture<'static, Result<bool, StoreError>> {
+            self.inner.restore_blob(blob, to)
+        }
+        fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
+            self.inner.cache_stats()
+        }
+        fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
+            self.inner.cache_gc(gc)
+        }
+    };
+}
+
 /// A store that fails every write after the first `ok` ones.
 #[derive(Debug)]
 pub(crate) struct Failing {
@@ -154,9 +198,6 @@ pub(crate) struct Failing {
 }
 
 impl Store for Failing {
-    fn create_run(&self, run: NewRun) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.inner.create_run(run)
-    }
     fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
         if self.writes.fetch_add(1, Ordering::SeqCst) >= self.ok {
             return Box::pin(async {
@@ -167,41 +208,51 @@ impl Store for Failing {
         }
         self.inner.write(writes)
     }
-    fn run(&self, run_id: &RunId) -> BoxFuture<'static, Result<Option<RunRecord>, StoreError>> {
-        self.inner.run(run_id)
+    pass_through_to_inner!();
+}
+
+/// A memory store that takes its time to make writes durable, as a disk's sync does: each
+/// request is applied `delay` after the previous one, in the order they were made, and
+/// answered then. Nothing is visible in `inner` before its answer.
+#[derive(Debug)]
+pub(crate) struct Slow {
+    pub(crate) inner: MemoryStore,
+    requests: tokio::sync::mpsc::UnboundedSender<SlowWrite>,
+}
+
+type SlowWrite = (
+    Vec<Write>,
+    tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+);
+
+impl Slow {
+    /// Spawns the store's writer on the current runtime.
+    pub(crate) fn new(inner: MemoryStore, delay: Duration) -> Slow {
+        let (requests, mut queue) = tokio::sync::mpsc::unbounded_channel::<SlowWrite>();
+        let applied = inner.clone();
+        tokio::spawn(async move {
+            while let Some((writes, answer)) = queue.recv().await {
+                tokio::time::sleep(delay).await;
+                let _ = answer.send(applied.write(writes).await);
+            }
+        });
+        Slow { inner, requests }
     }
-    fn runs(&self) -> BoxFuture<'static, Result<Vec<RunSummary>, StoreError>> {
-        self.inner.runs()
+}
+
+impl Store for Slow {
+    fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let sent = self.requests.send((writes, answer));
+        Box::pin(async move {
+            let closed = || StoreError::Other {
+                detail: "the slow store's writer stopped".into(),
+            };
+            sent.map_err(|_| closed())?;
+            answered.await.unwrap_or_else(|_| Err(closed()))
+        })
     }
-    fn cache_get(
-        &self,
-        task: &TaskPath,
-        key: &CacheKey,
-    ) -> BoxFuture<'static, Result<Option<CacheEntry>, StoreError>> {
-        self.inner.cache_get(task, key)
-    }
-    fn cache_entries_of(
-        &self,
-        tasks: Vec<TaskPath>,
-    ) -> BoxFuture<'static, Result<Vec<CacheEntry>, StoreError>> {
-        self.inner.cache_entries_of(tasks)
-    }
-    fn put_blob(&self, path: PathBuf) -> BoxFuture<'static, Result<Blob, StoreError>> {
-        self.inner.put_blob(path)
-    }
-    fn restore_blob(
-        &self,
-        blob: Blob,
-        to: PathBuf,
-    ) -> BoxFuture<'static, Result<bool, StoreError>> {
-        self.inner.restore_blob(blob, to)
-    }
-    fn cache_stats(&self) -> BoxFuture<'static, Result<CacheStats, StoreError>> {
-        self.inner.cache_stats()
-    }
-    fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
-        self.inner.cache_gc(gc)
-    }
+    pass_through_to_inner!();
 }
 
 /// Random DAGs of up to `max_tasks - 1` tasks: task `i` depends on the listed earlier

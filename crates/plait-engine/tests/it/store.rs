@@ -89,6 +89,52 @@ async fn intent_and_completion_are_recorded_before_anyone_acts_on_them() {
     );
 }
 
+/// Many tasks ready at once stage their intents in one stage, and whichever commits first
+/// sends what the others staged too: each still executes only once its own intent is
+/// durable, however long the store takes to sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_waits_for_its_intent_sent_by_another_runner() {
+    let inner = MemoryStore::new();
+    let checking = |name: &'static str| {
+        let store = inner.clone();
+        FnTask::raw(ints(&[]), ints(&[name]), move |ctx, _| {
+            let store = store.clone();
+            async move {
+                let record = store.run(&"r1".into()).await.unwrap().unwrap();
+                let me = record.tasks.iter().find(|t| t.task.as_str() == ctx.task());
+                match me {
+                    Some(me) if me.state == TaskState::Running => Ok(Outputs::new().set(name, 1)),
+                    _ => Err(TaskError::permanent(format!(
+                        "`{}` executed before its intent was durable: {me:?}",
+                        ctx.task()
+                    ))),
+                }
+            }
+        })
+    };
+    let names: Vec<&'static str> = (0..200)
+        .map(|idx| &*Box::leak(format!("v{idx}").into_boxed_str()))
+        .collect();
+    let mut flow = Flow::graph("wide");
+    for name in &names {
+        flow = flow.task(format!("t{name}"), checking(name));
+    }
+    let store = Slow::new(inner.clone(), std::time::Duration::from_millis(1));
+    let report = Engine::new()
+        .with_store(Arc::new(store))
+        .with_jobs(4)
+        .run(
+            &plan(Workflow::new(flow)),
+            Vec::<(&str, i64)>::new(),
+            RunOptions::new().run_id("r1"),
+        )
+        .await
+        .unwrap();
+    let failures: Vec<_> = report.failures().filter_map(|t| t.error.clone()).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(report.status, RunStatus::Succeeded);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reverts_are_recorded_too() {
     let store = MemoryStore::new();
