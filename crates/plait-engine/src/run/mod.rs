@@ -23,9 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::sync::lock;
 
-use plait_core::{
-    NodeId, NodeKind, OnFailure, Plan, RunStatus, Source, TaskError, TaskState, Value,
-};
+use plait_core::{NodeId, NodeKind, Plan, RunStatus, Source, TaskError, TaskState, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -391,19 +389,15 @@ impl Shared {
         if self.is_stopping() {
             return RunStatus::Reverted;
         }
-        let missing_output = self
-            .graph
-            .plan()
-            .outputs()
-            .iter()
-            .any(|(_, source)| self.try_value(*source).is_none());
-        let failed = match self.graph.plan().on_failure() {
-            // A failure is a value: the run fails only where it reached an output.
-            OnFailure::Continue => missing_output,
-            OnFailure::Revert => {
-                missing_output || tasks.iter().any(|task| task.state != TaskState::Succeeded)
-            }
-        };
+        // Under `on_failure = "continue"` too, as with `make -k`: the run went on past a
+        // failure, and still failed.
+        let failed = tasks.iter().any(|task| task.state != TaskState::Succeeded)
+            || self
+                .graph
+                .plan()
+                .outputs()
+                .iter()
+                .any(|(_, source)| self.try_value(*source).is_none());
         if failed {
             RunStatus::Failed
         } else {
