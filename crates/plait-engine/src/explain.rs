@@ -312,6 +312,7 @@ mod tests {
             definition: String::new(),
             definition_hash: String::new(),
             inputs,
+            settings: None,
             tasks,
             transitions: Vec::new(),
         }

@@ -88,6 +88,7 @@ impl Store for MemoryStore {
                 definition: run.definition,
                 definition_hash: run.definition_hash,
                 inputs: run.inputs,
+                settings: Some(run.settings),
                 tasks: Vec::new(),
                 transitions: Vec::new(),
             };

@@ -32,8 +32,18 @@ pub struct NewRun {
     pub definition_hash: String,
     /// The run's inputs, as a JSON object.
     pub inputs: serde_json::Value,
+    pub settings: RunSettings,
     pub started_at: Millis,
     pub owner: Owner,
+}
+
+/// The options a run was started with, recorded so that a resume runs it the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunSettings {
+    /// At most this many task attempts at once.
+    pub jobs: u32,
+    /// Every task executed: no earlier result was reused.
+    pub no_cache: bool,
 }
 
 /// One task's state changed.
@@ -276,6 +286,8 @@ pub struct RunRecord {
     pub definition: String,
     pub definition_hash: String,
     pub inputs: serde_json::Value,
+    /// `None` for a run recorded before stores kept its options.
+    pub settings: Option<RunSettings>,
     /// Latest state per task, in the order tasks first appeared.
     pub tasks: Vec<TaskRecord>,
     /// Every transition, in the order recorded.

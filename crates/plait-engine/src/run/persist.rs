@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use plait_core::{NodeId, RunStatus, TaskError, TaskState};
-use plait_store::{Json, NewRun, Store, StoreError, Transition, Write, this_process};
+use plait_store::{Json, NewRun, RunSettings, Store, StoreError, Transition, Write, this_process};
 
 use super::Shared;
 use super::record::NodeRecord;
@@ -83,6 +83,10 @@ impl Shared {
                 definition: definition.text,
                 definition_hash: definition.hash,
                 inputs: serde_json::Value::Object(inputs),
+                settings: RunSettings {
+                    jobs: u32::try_from(self.config.jobs).unwrap_or(u32::MAX),
+                    no_cache: !self.config.reuse_cached,
+                },
                 started_at: millis(started_at),
                 owner: this_process(),
             })
