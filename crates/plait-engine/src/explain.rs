@@ -313,6 +313,7 @@ mod tests {
             definition_hash: String::new(),
             inputs,
             settings: None,
+            cancelled: false,
             tasks,
             transitions: Vec::new(),
         }

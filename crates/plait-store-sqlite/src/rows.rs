@@ -91,6 +91,10 @@ pub(crate) fn apply<'a>(
                 )?
                 .execute(params![run_id.as_str(), RELEASED_PID])?;
             }
+            Encoded::Cancel { run_id } => {
+                tx.prepare_cached("UPDATE runs SET cancelled = 1 WHERE run_id = ?1")?
+                    .execute(params![run_id.as_str()])?;
+            }
             Encoded::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
                     "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
@@ -154,7 +158,7 @@ pub(crate) fn runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> {
 
 pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<RunRecord>> {
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, definition, definition_hash, inputs, log_key, jobs, no_cache FROM runs WHERE run_id = ?1"
+        "SELECT {SUMMARY_COLUMNS}, definition, definition_hash, inputs, log_key, jobs, no_cache, cancelled FROM runs WHERE run_id = ?1"
     );
     let found = conn
         .prepare_cached(&sql)?
@@ -171,10 +175,12 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
                 inputs,
                 row.get::<_, i64>(12)?,
                 settings,
+                row.get::<_, bool>(15)?,
             ))
         })
         .optional()?;
-    let Some((summary, definition, definition_hash, inputs, log_key, settings)) = found else {
+    let Some((summary, definition, definition_hash, inputs, log_key, settings, cancelled)) = found
+    else {
         return Ok(None);
     };
     // Rows of a store written before the log came first; then the log.
@@ -212,6 +218,7 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
         definition_hash,
         inputs: serde_json::from_str(&inputs).unwrap_or(serde_json::Value::Null),
         settings,
+        cancelled,
         tasks: tasks.into_tasks(),
         transitions,
     }))

@@ -140,13 +140,27 @@ ALTER TABLE runs ADD COLUMN jobs INTEGER;
 ALTER TABLE runs ADD COLUMN no_cache INTEGER;
 ";
 
+/// Whether the run was cancelled (`Write::Cancel`): a resume of a cancelled run whose
+/// revert did not end goes on reverting. A V5 plait writing after the upgrade never sets
+/// it: its runs read back as not cancelled, as they did.
+const V6: &str = "
+ALTER TABLE runs ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+";
+
 /// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+    ])
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 5;
+pub(crate) const LATEST: i64 = 6;
 
 #[cfg(test)]
 mod tests {

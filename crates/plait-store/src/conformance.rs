@@ -110,7 +110,19 @@ pub async fn lifecycle(store: &dyn Store) {
     assert_eq!((a.started_at, a.finished_at), (Some(1_001), Some(1_003)));
     assert_eq!(a.outputs, Some(json!({"x": 9})));
     assert_eq!(record.tasks[1].error.as_deref(), Some("boom"));
+    assert!(!record.cancelled);
 
+    store
+        .write(vec![Write::Cancel {
+            run_id: "r1".into(),
+        }])
+        .await
+        .unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    assert!(
+        record.cancelled,
+        "a resume goes on reverting a cancelled run"
+    );
     store
         .write(vec![Write::RunFinished {
             run_id: "r1".into(),

@@ -261,8 +261,14 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
     }
     match ready {
         None => schedule::seed(shared),
-        // A run that was reverting goes straight to its revert phase.
-        Some(_) if prior.as_ref().is_some_and(Prior::reverting) => shared.stop(),
+        // A run that was reverting goes straight to its revert phase; one that was cancelled
+        // ends cancelled.
+        Some(_) if prior.as_ref().is_some_and(Prior::reverting) => {
+            if prior.as_ref().is_some_and(Prior::cancelled) {
+                shared.sched.user_cancelled.store(true, Ordering::Release);
+            }
+            shared.stop();
+        }
         Some(ready) => schedule::make_ready(shared, ready, None),
     }
     loop {
@@ -273,6 +279,8 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
             () = shared.sched.idle.notified() => {}
             () = user_cancel.cancelled(), if !shared.sched.user_cancelled.load(Ordering::Acquire) => {
                 shared.sched.user_cancelled.store(true, Ordering::Release);
+                // Durable before anything stops: a resume of this run reverts it.
+                shared.record_cancel().await;
                 shared.stop();
             }
         }

@@ -93,6 +93,20 @@ impl Shared {
             .await
     }
 
+    /// Records that the run was cancelled (`Write::Cancel`); a store failure stops the run
+    /// as any does.
+    pub(super) async fn record_cancel(&self) {
+        let Some(store) = &self.recorder.store else {
+            return;
+        };
+        let cancel = Write::Cancel {
+            run_id: self.config.run_id.clone().into(),
+        };
+        if let Err(error) = store.write(vec![cancel]).await {
+            self.fail_store(error);
+        }
+    }
+
     /// Takes over the recorded run this one resumes: refused while its owner is alive. When
     /// the owner is this process, no execution here holds the run any more (`Active`): it
     /// ended without finishing the run and without letting go of it (its store failed), so
