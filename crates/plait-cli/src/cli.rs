@@ -82,6 +82,10 @@ pub(crate) struct RunArgs {
 pub(crate) struct ResumeArgs {
     /// The run's id, or a prefix of it that only it has.
     pub(crate) run: String,
+    /// Reuse earlier results, though the run was started with `--no-cache`. (A resume keeps
+    /// the options the run was started with, `--jobs` and `--no-cache`, unless given again.)
+    #[arg(long, conflicts_with = "no_cache")]
+    pub(crate) cache: bool,
     #[command(flatten)]
     pub(crate) execution: ExecutionArgs,
 }

@@ -32,7 +32,8 @@ pub enum OnFailure {
     /// Stop, cancel running tasks, revert everything that ran, newest first (TaskFlow).
     #[default]
     Revert,
-    /// The failure flows to dependents, which do not run; independent branches finish.
+    /// The failure flows to dependents, which do not run; independent branches finish, and
+    /// the run fails all the same (`make -k`).
     Continue,
 }
 

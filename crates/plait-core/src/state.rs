@@ -125,7 +125,8 @@ impl fmt::Display for TaskState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RunStatus {
     Succeeded,
-    /// A failure reached an output (`on_failure = "continue"`).
+    /// A task failed and the run went on past it (`on_failure = "continue"`): what did not
+    /// depend on the failure finished, and its outputs are reported.
     Failed,
     /// A task failed and every completed task was reverted.
     Reverted,

@@ -112,7 +112,8 @@ impl Engine {
     /// Continues the recorded run `record` of `plan`: tasks whose completion was recorded are
     /// not executed again, tasks that started without completing run again, and a run that
     /// was failing or reverting keeps reverting. The caller checks that `plan` is the
-    /// definition the run started with.
+    /// definition the run started with, and chooses the options: `record.settings` holds
+    /// those the run started with (its jobs, `no_cache`), for a resume to keep.
     pub async fn resume(
         &self,
         plan: &Arc<Plan>,

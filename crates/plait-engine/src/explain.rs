@@ -312,6 +312,8 @@ mod tests {
             definition: String::new(),
             definition_hash: String::new(),
             inputs,
+            settings: None,
+            cancelled: false,
             tasks,
             transitions: Vec::new(),
         }

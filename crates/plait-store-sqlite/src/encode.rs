@@ -36,6 +36,9 @@ pub(crate) enum Encoded {
     Release {
         run_id: RunId,
     },
+    Cancel {
+        run_id: RunId,
+    },
     RunFinished {
         run_id: RunId,
         status: &'static str,
@@ -51,6 +54,7 @@ impl Encoded {
             | Encoded::Forget { run_id, .. }
             | Encoded::Claim { run_id, .. }
             | Encoded::Release { run_id }
+            | Encoded::Cancel { run_id }
             | Encoded::RunFinished { run_id, .. } => run_id,
             Encoded::Cache(row) => &row.run_id,
         }
@@ -93,6 +97,7 @@ fn encode_one(write: Write) -> Result<Encoded, StoreError> {
         },
         Write::Claim { run_id, owner } => Encoded::Claim { run_id, owner },
         Write::Release { run_id } => Encoded::Release { run_id },
+        Write::Cancel { run_id } => Encoded::Cancel { run_id },
         Write::RunFinished { run_id, status, at } => Encoded::RunFinished {
             run_id,
             status: status.name(),

@@ -3,7 +3,8 @@
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    NewRun, Owner, RunId, RunRecord, RunState, RunSummary, TaskFold, Transition, owner_alive,
+    NewRun, Owner, RunId, RunRecord, RunSettings, RunState, RunSummary, TaskFold, Transition,
+    owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
@@ -38,8 +39,8 @@ pub(crate) fn log_key(
 /// run's so far.
 pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
     tx.prepare_cached(
-        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started, log_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT coalesce(max(log_key), 0) + 1 FROM runs))
+        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started, jobs, no_cache, log_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, (SELECT coalesce(max(log_key), 0) + 1 FROM runs))
          RETURNING log_key",
     )?
     .query_row(params![
@@ -53,6 +54,8 @@ pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64>
         run.owner.host,
         run.owner.pid,
         run.owner.started as i64,
+        run.settings.jobs,
+        run.settings.no_cache,
     ], |row| row.get(0))
 }
 
@@ -87,6 +90,10 @@ pub(crate) fn apply<'a>(
                     "UPDATE runs SET owner_host = '', owner_pid = ?2, owner_started = 0 WHERE run_id = ?1",
                 )?
                 .execute(params![run_id.as_str(), RELEASED_PID])?;
+            }
+            Encoded::Cancel { run_id } => {
+                tx.prepare_cached("UPDATE runs SET cancelled = 1 WHERE run_id = ?1")?
+                    .execute(params![run_id.as_str()])?;
             }
             Encoded::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
@@ -151,22 +158,29 @@ pub(crate) fn runs(conn: &Connection) -> rusqlite::Result<Vec<RunSummary>> {
 
 pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<RunRecord>> {
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, definition, definition_hash, inputs, log_key FROM runs WHERE run_id = ?1"
+        "SELECT {SUMMARY_COLUMNS}, definition, definition_hash, inputs, log_key, jobs, no_cache, cancelled FROM runs WHERE run_id = ?1"
     );
     let found = conn
         .prepare_cached(&sql)?
         .query_row([run_id.as_str()], |row| {
             let inputs: String = row.get(11)?;
+            let settings = match (row.get(13)?, row.get(14)?) {
+                (Some(jobs), Some(no_cache)) => Some(RunSettings { jobs, no_cache }),
+                _ => None,
+            };
             Ok((
                 summary(row)?,
                 row.get::<_, String>(9)?,
                 row.get::<_, String>(10)?,
                 inputs,
                 row.get::<_, i64>(12)?,
+                settings,
+                row.get::<_, bool>(15)?,
             ))
         })
         .optional()?;
-    let Some((summary, definition, definition_hash, inputs, log_key)) = found else {
+    let Some((summary, definition, definition_hash, inputs, log_key, settings, cancelled)) = found
+    else {
         return Ok(None);
     };
     // Rows of a store written before the log came first; then the log.
@@ -203,6 +217,8 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
         definition,
         definition_hash,
         inputs: serde_json::from_str(&inputs).unwrap_or(serde_json::Value::Null),
+        settings,
+        cancelled,
         tasks: tasks.into_tasks(),
         transitions,
     }))

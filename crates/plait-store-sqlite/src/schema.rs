@@ -131,13 +131,36 @@ INSERT INTO run_log (id, run_id, entries)
 DROP TABLE log;
 ";
 
+/// The options a run was started with (`RunSettings`), so that a resume runs it the same
+/// way: how many tasks at once, and whether earlier results were reused. Both are NULL in
+/// runs recorded before, which read back with no settings. A plait of V4 writing to the
+/// store after the upgrade leaves them NULL too: such a run resumes with the defaults.
+const V5: &str = "
+ALTER TABLE runs ADD COLUMN jobs INTEGER;
+ALTER TABLE runs ADD COLUMN no_cache INTEGER;
+";
+
+/// Whether the run was cancelled (`Write::Cancel`): a resume of a cancelled run whose
+/// revert did not end goes on reverting. A V5 plait writing after the upgrade never sets
+/// it: its runs read back as not cancelled, as they did.
+const V6: &str = "
+ALTER TABLE runs ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+";
+
 /// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+    ])
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 4;
+pub(crate) const LATEST: i64 = 6;
 
 #[cfg(test)]
 mod tests {
@@ -361,5 +384,34 @@ mod tests {
         );
         let refused = old_run.unwrap_err().to_string();
         assert!(refused.contains("upgraded by a newer plait"), "{refused}");
+    }
+
+    /// A run recorded before V5 reads back with no settings (a resume takes the defaults);
+    /// one recorded after, with the settings it was created with.
+    #[test]
+    fn v5_keeps_a_runs_settings_and_reads_older_runs_without() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plait.db");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            migrations().to_version(&mut conn, 4).unwrap();
+            conn.execute_batch(
+                "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started, log_key)
+                 VALUES ('old', 'demo', 'demo.toml', '', 'hash', '{}', 1, 'host', 1, 1, 1);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let settings = |run: &str| {
+            futures::executor::block_on(store.run(&run.into()))
+                .unwrap()
+                .unwrap()
+                .settings
+        };
+        assert_eq!(settings("old"), None);
+        let new = plait_store::conformance::new_run("new", plait_store::this_process());
+        futures::executor::block_on(store.create_run(new.clone())).unwrap();
+        assert_eq!(settings("new"), Some(new.settings));
     }
 }

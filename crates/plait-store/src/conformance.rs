@@ -7,8 +7,8 @@ use plait_core::{RunStatus, TaskState};
 use serde_json::json;
 
 use crate::{
-    Blob, CacheEntry, CacheGc, NewRun, Owner, Ran, RunId, RunState, Store, StoreError, TaskKey,
-    Transition, Write, this_process,
+    Blob, CacheEntry, CacheGc, NewRun, Owner, Ran, RunId, RunSettings, RunState, Store, StoreError,
+    TaskKey, Transition, Write, this_process,
 };
 
 pub fn new_run(run_id: &str, owner: Owner) -> NewRun {
@@ -19,6 +19,10 @@ pub fn new_run(run_id: &str, owner: Owner) -> NewRun {
         definition: "[tasks.a]\ncommand = [\"true\"]\n".to_owned(),
         definition_hash: "hash".to_owned(),
         inputs: json!({"n": 3}),
+        settings: RunSettings {
+            jobs: 3,
+            no_cache: true,
+        },
         started_at: 1_000,
         owner,
     }
@@ -82,6 +86,14 @@ pub async fn lifecycle(store: &dyn Store) {
         .expect("the run was created");
     assert_eq!(record.summary.state, RunState::Running);
     assert_eq!(record.inputs, json!({"n": 3}));
+    assert_eq!(
+        record.settings,
+        Some(RunSettings {
+            jobs: 3,
+            no_cache: true
+        }),
+        "a resume runs with the options the run started with"
+    );
     assert_eq!(record.transitions.len(), 3);
     let ran: Vec<Option<u32>> = record
         .transitions
@@ -98,7 +110,19 @@ pub async fn lifecycle(store: &dyn Store) {
     assert_eq!((a.started_at, a.finished_at), (Some(1_001), Some(1_003)));
     assert_eq!(a.outputs, Some(json!({"x": 9})));
     assert_eq!(record.tasks[1].error.as_deref(), Some("boom"));
+    assert!(!record.cancelled);
 
+    store
+        .write(vec![Write::Cancel {
+            run_id: "r1".into(),
+        }])
+        .await
+        .unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    assert!(
+        record.cancelled,
+        "a resume goes on reverting a cancelled run"
+    );
     store
         .write(vec![Write::RunFinished {
             run_id: "r1".into(),

@@ -88,6 +88,8 @@ impl Store for MemoryStore {
                 definition: run.definition,
                 definition_hash: run.definition_hash,
                 inputs: run.inputs,
+                settings: Some(run.settings),
+                cancelled: false,
                 tasks: Vec::new(),
                 transitions: Vec::new(),
             };
@@ -324,6 +326,11 @@ fn apply(inner: &mut Inner, write: Write) {
         Write::Release { run_id } => {
             let run = inner.runs.get_mut(&run_id).expect("checked above");
             run.record.summary.owner = None;
+            return;
+        }
+        Write::Cancel { run_id } => {
+            let run = inner.runs.get_mut(&run_id).expect("checked above");
+            run.record.cancelled = true;
             return;
         }
         Write::Forget { task, key, .. } => {

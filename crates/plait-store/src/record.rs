@@ -32,8 +32,18 @@ pub struct NewRun {
     pub definition_hash: String,
     /// The run's inputs, as a JSON object.
     pub inputs: serde_json::Value,
+    pub settings: RunSettings,
     pub started_at: Millis,
     pub owner: Owner,
+}
+
+/// The options a run was started with, recorded so that a resume runs it the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunSettings {
+    /// At most this many task attempts at once.
+    pub jobs: u32,
+    /// Every task executed: no earlier result was reused.
+    pub no_cache: bool,
 }
 
 /// One task's state changed.
@@ -100,6 +110,10 @@ pub enum Write {
     /// `owner` takes an unfinished run over (a resume): refused with
     /// [`crate::StoreError::RunOwned`] while another owner is alive, this process included.
     Claim { run_id: RunId, owner: Owner },
+    /// The run was cancelled: it stops and reverts what ran. Recorded before anything is
+    /// stopped, so that a resume of a run whose revert did not end (a second Ctrl-C, a
+    /// crash) goes on reverting, and ends the run cancelled, instead of running it forward.
+    Cancel { run_id: RunId },
     /// The owner lets go of an unfinished run (it stopped without ending: its future was
     /// dropped): the run is interrupted, and anyone may claim it.
     Release { run_id: RunId },
@@ -122,6 +136,7 @@ impl Write {
             | Write::Forget { run_id, .. }
             | Write::Claim { run_id, .. }
             | Write::Release { run_id }
+            | Write::Cancel { run_id }
             | Write::RunFinished { run_id, .. } => run_id,
         }
     }
@@ -276,6 +291,10 @@ pub struct RunRecord {
     pub definition: String,
     pub definition_hash: String,
     pub inputs: serde_json::Value,
+    /// `None` for a run recorded before stores kept its options.
+    pub settings: Option<RunSettings>,
+    /// The run was cancelled ([`Write::Cancel`]).
+    pub cancelled: bool,
     /// Latest state per task, in the order tasks first appeared.
     pub tasks: Vec<TaskRecord>,
     /// Every transition, in the order recorded.

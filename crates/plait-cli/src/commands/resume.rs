@@ -4,12 +4,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use plait_engine::RunDefinition;
-use plait_store::{RunState, Store};
+use plait_store::{RunSettings, RunState, Store};
 
 use crate::cli::ResumeArgs;
 use crate::exit;
 
-pub(crate) async fn resume(args: ResumeArgs) -> u8 {
+pub(crate) async fn resume(mut args: ResumeArgs) -> u8 {
     let (store, record) = match super::store::open_run(&args.execution.store, &args.run).await {
         Ok(found) => found,
         Err(code) => return code,
@@ -47,6 +47,7 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
         eprintln!("  help: restore the file as it was, or start a new run with `plait run`");
         return exit::BAD_INPUT;
     }
+    let kept_no_cache = keep_settings(&mut args, record.settings);
     let store: Arc<dyn Store> = Arc::new(store);
     let engine = super::run::engine(args.execution.jobs, Some(store.clone()));
     let definition = RunDefinition {
@@ -58,7 +59,13 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
     let for_json = super::run::JsonContext { store: Some(store) };
     let plan = Arc::new(loaded.plan);
     let jobs = engine.jobs();
-    eprintln!("resuming run `{run_id}`");
+    if kept_no_cache {
+        eprintln!(
+            "resuming run `{run_id}` with `--no-cache`, as it was started (`--cache` reuses results)"
+        );
+    } else {
+        eprintln!("resuming run `{run_id}`");
+    }
     super::run::drive(
         &plan,
         &loaded.name,
@@ -69,4 +76,17 @@ pub(crate) async fn resume(args: ResumeArgs) -> u8 {
         |options| engine.resume(&plan, &record, options),
     )
     .await
+}
+
+/// A resume runs with the options its run was started with, unless given again. Returns
+/// whether the recorded `--no-cache` is kept.
+fn keep_settings(args: &mut ResumeArgs, recorded: Option<RunSettings>) -> bool {
+    let Some(recorded) = recorded else {
+        return false;
+    };
+    let execution = &mut args.execution;
+    execution.jobs = execution.jobs.or(usize::try_from(recorded.jobs).ok());
+    let kept_no_cache = recorded.no_cache && !execution.no_cache && !args.cache;
+    execution.no_cache |= kept_no_cache;
+    kept_no_cache
 }

@@ -55,17 +55,52 @@ fn on_failure_continue_skips_the_dependents_and_finishes_the_rest() {
     assert!(run.stderr.contains("a broke"), "{}", run.stderr);
 }
 
+/// As `make -k`: the run goes on past a failure, and still fails. Outputs the failure did not
+/// reach are printed all the same.
 #[test]
-fn on_failure_continue_succeeds_when_no_output_failed() {
+fn on_failure_continue_fails_the_run_even_when_no_output_failed() {
     let scratch = Scratch::new();
     scratch.write(
         "workflow.toml",
         &CONTINUE.replace("OUTPUTS", r#"["d_out"]"#),
     );
     let run = scratch.plait(&["run", "workflow.toml"]);
-    run.expect_code(0);
+    run.expect_code(1);
     assert_eq!(run.stdout, "d_out = 3\n");
+    assert!(run.stderr.contains(" failed in "), "{}", run.stderr);
     assert!(!scratch.join("b.ran").exists());
+
+    let id = run.run_id().expect("a summary line");
+    let shown = scratch.plait(&["show", id, "--json"]).expect_code(0).json();
+    assert_eq!(shown.status(), "failed");
+    assert_eq!(shown.output("d_out"), 3);
+    let text = scratch.plait(&["show", id]);
+    let text = &text.expect_code(0).stdout;
+    assert!(text.contains("status    failed"), "{text}");
+    let runs = scratch.plait(&["runs"]);
+    let runs = &runs.expect_code(0).stdout;
+    assert!(
+        runs.lines()
+            .any(|line| line.starts_with(id) && line.contains(" failed ")),
+        "{runs}"
+    );
+}
+
+/// The smallest case: one task, no outputs, no dependents.
+#[test]
+fn on_failure_continue_fails_a_run_whose_only_task_failed() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "one.toml",
+        "on_failure = \"continue\"\n[tasks.bad]\ncommand = [\"sh\", \"-c\", \"exit 4\"]\n",
+    );
+    let run = scratch.plait(&["run", "one.toml", "--json"]);
+    let report = run.expect_code(1).json();
+    expect![[r#"
+        status: failed
+        bad: failed x1 (error: `sh` exited with status 4 (nothing on stderr))
+    "#]]
+    .assert_eq(&report.summary());
 }
 
 /// Fails until it has been run `n` times, counting in a file.

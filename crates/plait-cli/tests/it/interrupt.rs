@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use crate::support::{SHORT, Scratch, assert_gone, is_gone, read_pid, wait_until};
 
-/// `fast` completes at once and logs its revert; `slow` sleeps (and ignores no signal). With
-/// `HANG_REVERT` set, `fast`'s revert hangs instead.
+/// `fast` completes at once and logs its revert; `slow` sleeps (and ignores no signal). While
+/// the file `hang-revert` exists, `fast`'s revert removes it and hangs instead.
 const TWO_TASKS: &str = r#"
 [tasks.fast]
 command = ["sh", "-c", "echo 'fast done' >> log"]
 revert = ["sh", "-c", '''
 echo $$ > revert.pid
 echo 'reverting fast' >> log
-if [ -n "$HANG_REVERT" ]; then sleep 60; fi
+if [ -e hang-revert ]; then rm hang-revert; sleep 60; fi
 echo 'reverted fast' >> log
 ''']
 
@@ -23,11 +23,10 @@ command = ["sh", "-c", "echo $$ > slow.pid; exec sleep 60"]
 
 /// Starts the run and waits until `fast` has completed and `slow` is sleeping.
 fn start(scratch: &Scratch, hang_revert: bool) -> crate::support::Running {
-    let file = match hang_revert {
-        true => TWO_TASKS.replace("$HANG_REVERT", "1"),
-        false => TWO_TASKS.replace("$HANG_REVERT", ""),
-    };
-    scratch.write("workflow.toml", &file);
+    if hang_revert {
+        scratch.write("hang-revert", "");
+    }
+    scratch.write("workflow.toml", TWO_TASKS);
     let running = scratch.spawn(&["run", "workflow.toml", "--json", "--jobs", "2"]);
     wait_until("`fast` to complete", SHORT, || {
         scratch.read("log").contains("fast done")
@@ -96,4 +95,91 @@ fn a_second_ctrl_c_exits_130_at_once_while_a_revert_hangs() {
     );
     assert_gone(slow, "the sleeping `slow`, stopped by the first Ctrl-C");
     assert_gone(revert, "the hanging revert, killed by the second Ctrl-C");
+}
+
+/// A second Ctrl-C stops the revert half-way: `plait resume` finishes the revert, and runs
+/// nothing forward.
+#[test]
+fn a_resume_finishes_the_revert_a_second_ctrl_c_stopped() {
+    let scratch = Scratch::new();
+    let running = start(&scratch, true);
+    running.interrupt();
+    wait_until("the revert of `fast` to start hanging", SHORT, || {
+        scratch.read("log").contains("reverting fast")
+    });
+    let revert = read_pid(&scratch.join("revert.pid"));
+    running.interrupt();
+    let run = stopped_at_once(&scratch, running);
+    assert_gone(revert, "the hanging revert, killed by the second Ctrl-C");
+    std::fs::remove_file(scratch.join("slow.pid")).unwrap();
+
+    let resumed = scratch.plait(&["resume", &run, "--json"]);
+    let report = resumed.expect_code(130).json();
+    assert_eq!(
+        scratch.read("log"),
+        "fast done\nreverting fast\nreverting fast\nreverted fast\n",
+        "the revert ran again to its end; `fast` did not run again"
+    );
+    assert!(
+        !scratch.join("slow.pid").exists(),
+        "`slow` did not run again"
+    );
+    assert_eq!(report.status(), "cancelled");
+    assert_eq!(report.state("fast"), "reverted");
+    assert_eq!(report.attempts("fast"), 1);
+    assert_eq!(report.attempts("slow"), 1);
+}
+
+/// `slow` takes its time to stop: it ignores SIGTERM (noting it got one), and its kill grace
+/// is long. Run again, it would say so and end at once.
+const SLOW_TO_STOP: &str = r#"
+[tasks.fast]
+command = ["sh", "-c", "echo 'fast done' >> log"]
+revert = ["sh", "-c", "echo 'reverted fast' >> log"]
+
+[tasks.slow]
+command = ["sh", "-c", '''
+if [ -e term ]; then echo 'slow again' >> log; exit 0; fi
+trap 'touch term' TERM
+while :; do sleep 0.1; done
+''']
+kill_grace = "60s"
+"#;
+
+/// A second Ctrl-C before any revert began, while a task is still being stopped: the run
+/// was cancelled all the same, and `plait resume` reverts it rather than run it forward.
+#[test]
+fn a_resume_reverts_a_run_cancelled_before_its_revert_began() {
+    let scratch = Scratch::new();
+    scratch.write("workflow.toml", SLOW_TO_STOP);
+    let running = scratch.spawn(&["run", "workflow.toml", "--jobs", "2"]);
+    wait_until("`fast` to complete", SHORT, || {
+        scratch.read("log").contains("fast done")
+    });
+    running.interrupt();
+    wait_until("`slow` to get SIGTERM", SHORT, || {
+        scratch.join("term").exists()
+    });
+    running.interrupt();
+    let run = stopped_at_once(&scratch, running);
+
+    let resumed = scratch.plait(&["resume", &run, "--json"]);
+    let report = resumed.expect_code(130).json();
+    assert_eq!(
+        scratch.read("log"),
+        "fast done\nreverted fast\n",
+        "reverted; `slow` did not run again"
+    );
+    assert_eq!(report.status(), "cancelled");
+    assert_eq!(report.state("fast"), "reverted");
+}
+
+/// Waits for plait to exit on its second Ctrl-C; returns the id of the run it left
+/// interrupted.
+fn stopped_at_once(scratch: &Scratch, running: crate::support::Running) -> String {
+    running.wait(SHORT).0.expect_code(130);
+    let runs = scratch.plait(&["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs.expect_code(0).stdout).unwrap();
+    assert_eq!(runs[0]["status"], "interrupted");
+    runs[0]["run_id"].as_str().unwrap().to_owned()
 }

@@ -172,8 +172,15 @@ provides = { z = "int" }
 
 /// Runs CRASHING until plait is killed; returns the interrupted run's id.
 pub(crate) fn crashed_run(scratch: &Scratch) -> String {
+    crashed_run_with(scratch, &[])
+}
+
+/// As [`crashed_run`], with more arguments to `plait run`.
+fn crashed_run_with(scratch: &Scratch, args: &[&str]) -> String {
     scratch.write("crash.toml", CRASHING);
-    let killed = scratch.plait(&["run", "crash.toml"]);
+    let mut all = vec!["run", "crash.toml"];
+    all.extend_from_slice(args);
+    let killed = scratch.plait(&all);
     assert_eq!(killed.code, 128 + 9, "plait was killed: {}", killed.stderr);
     let runs = scratch.plait(&["runs", "--json"]);
     let runs = json(&runs.expect_code(0).stdout);
@@ -224,4 +231,46 @@ fn a_changed_definition_is_not_resumed() {
         refused.stderr
     );
     assert_eq!(scratch.read("ledger"), "a\nboom\n", "nothing ran");
+}
+
+/// A run's `--no-cache` and `--jobs` are recorded with it: its resume keeps them, and a flag
+/// given to `resume` overrides the recorded one.
+#[test]
+fn a_resume_keeps_the_options_the_run_started_with() {
+    let scratch = Scratch::new();
+    scratch.write("crash.toml", CRASHING);
+    // A run that is not killed leaves every result in the cache.
+    scratch.write("killed", "");
+    scratch.plait(&["run", "crash.toml"]).expect_code(0);
+    std::fs::remove_file(scratch.join("killed")).unwrap();
+    let run = crashed_run_with(&scratch, &["--no-cache", "--jobs", "3"]);
+    assert_eq!(scratch.read("ledger"), "a\nboom\nc\na\nboom\n");
+
+    let resumed = scratch.plait(&["resume", &run]);
+    resumed.expect_code(0);
+    assert_eq!(jobs(&resumed), Some("3"), "{}", resumed.stderr);
+    assert_eq!(
+        scratch.read("ledger"),
+        "a\nboom\nc\na\nboom\nboom\nc\n",
+        "still `--no-cache`: `boom` and `c` executed, not reused"
+    );
+
+    std::fs::remove_file(scratch.join("killed")).unwrap();
+    std::fs::remove_file(scratch.join("ledger")).unwrap();
+    let run = crashed_run_with(&scratch, &["--no-cache", "--jobs", "3"]);
+    let resumed = scratch.plait(&["resume", &run, "--cache", "--jobs", "1", "--json"]);
+    let report = resumed.expect_code(0).json();
+    assert_eq!(jobs(&resumed), Some("1"), "{}", resumed.stderr);
+    assert_eq!(
+        scratch.read("ledger"),
+        "a\nboom\n",
+        "`--cache` given to `resume`: `boom` and `c` reused"
+    );
+    assert_eq!(report.0["cached"], 2);
+}
+
+/// How many tasks a run took at once, from its first line on stderr.
+fn jobs(run: &crate::support::Output) -> Option<&str> {
+    let (_, rest) = run.stderr.split_once(", up to ")?;
+    rest.split(' ').next()
 }

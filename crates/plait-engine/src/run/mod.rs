@@ -24,9 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::sync::lock;
 
-use plait_core::{
-    NodeId, NodeKind, OnFailure, Plan, RunStatus, Source, TaskError, TaskState, Value,
-};
+use plait_core::{NodeId, NodeKind, Plan, RunStatus, Source, TaskError, TaskState, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -264,8 +262,14 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
     }
     match ready {
         None => schedule::seed(shared),
-        // A run that was reverting goes straight to its revert phase.
-        Some(_) if prior.as_ref().is_some_and(Prior::reverting) => shared.stop(),
+        // A run that was reverting goes straight to its revert phase; one that was cancelled
+        // ends cancelled.
+        Some(_) if prior.as_ref().is_some_and(Prior::reverting) => {
+            if prior.as_ref().is_some_and(Prior::cancelled) {
+                shared.sched.user_cancelled.store(true, Ordering::Release);
+            }
+            shared.stop();
+        }
         Some(ready) => schedule::make_ready(shared, ready, None),
     }
     loop {
@@ -276,6 +280,8 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
             () = shared.sched.idle.notified() => {}
             () = user_cancel.cancelled(), if !shared.sched.user_cancelled.load(Ordering::Acquire) => {
                 shared.sched.user_cancelled.store(true, Ordering::Release);
+                // Durable before anything stops: a resume of this run reverts it.
+                shared.record_cancel().await;
                 shared.stop();
             }
         }
@@ -392,19 +398,15 @@ impl Shared {
         if self.is_stopping() {
             return RunStatus::Reverted;
         }
-        let missing_output = self
-            .graph
-            .plan()
-            .outputs()
-            .iter()
-            .any(|(_, source)| self.try_value(*source).is_none());
-        let failed = match self.graph.plan().on_failure() {
-            // A failure is a value: the run fails only where it reached an output.
-            OnFailure::Continue => missing_output,
-            OnFailure::Revert => {
-                missing_output || tasks.iter().any(|task| task.state != TaskState::Succeeded)
-            }
-        };
+        // Under `on_failure = "continue"` too, as with `make -k`: the run went on past a
+        // failure, and still failed.
+        let failed = tasks.iter().any(|task| task.state != TaskState::Succeeded)
+            || self
+                .graph
+                .plan()
+                .outputs()
+                .iter()
+                .any(|(_, source)| self.try_value(*source).is_none());
         if failed {
             RunStatus::Failed
         } else {

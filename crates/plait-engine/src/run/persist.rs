@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use plait_core::{NodeId, RunStatus, TaskError, TaskState};
-use plait_store::{Json, NewRun, Store, StoreError, Transition, Write, this_process};
+use plait_store::{Json, NewRun, RunSettings, Store, StoreError, Transition, Write, this_process};
 
 use super::Shared;
 use super::durable::Durable;
@@ -87,10 +87,28 @@ impl Shared {
                 definition: definition.text,
                 definition_hash: definition.hash,
                 inputs: serde_json::Value::Object(inputs),
+                settings: RunSettings {
+                    jobs: u32::try_from(self.config.jobs).unwrap_or(u32::MAX),
+                    no_cache: !self.config.reuse_cached,
+                },
                 started_at: millis(started_at),
                 owner: this_process(),
             })
             .await
+    }
+
+    /// Records that the run was cancelled (`Write::Cancel`); a store failure stops the run
+    /// as any does.
+    pub(super) async fn record_cancel(&self) {
+        let Some(store) = &self.recorder.store else {
+            return;
+        };
+        let cancel = Write::Cancel {
+            run_id: self.config.run_id.clone().into(),
+        };
+        if let Err(error) = store.write(vec![cancel]).await {
+            self.fail_store(error);
+        }
     }
 
     /// Takes over the recorded run this one resumes: refused while its owner is alive. When

@@ -2,7 +2,8 @@
 //!
 //! A task whose completion was recorded is not executed again: its recorded outputs feed its
 //! dependents. A task that started without completing runs again (execution is at least
-//! once). A run that was failing or reverting keeps reverting and executes nothing.
+//! once). A run that was failing, reverting or cancelled keeps reverting and executes
+//! nothing.
 
 use std::collections::HashMap;
 
@@ -15,8 +16,11 @@ use crate::lifecycle::TaskLife;
 /// What the record says of each task, by path.
 pub(crate) struct Prior {
     tasks: HashMap<String, PriorTask>,
-    /// Some task failed for good or a revert began: the run resumes by reverting.
+    /// Some task failed for good, a revert began, or the run was cancelled: the run resumes
+    /// by reverting.
     reverting: bool,
+    /// The run was cancelled: it resumes by reverting, and ends cancelled.
+    cancelled: bool,
     /// Who owned the run when it was read.
     owner: Option<plait_store::Owner>,
 }
@@ -62,20 +66,26 @@ impl Prior {
             })
             .collect();
         // With `on_failure = "continue"` a failure is a value, not the start of a revert.
-        let reverting = record.tasks.iter().any(|task| match task.state {
-            TaskState::Failed => on_failure == OnFailure::Revert,
-            TaskState::Reverting | TaskState::Reverted | TaskState::RevertFailed => true,
-            _ => false,
-        });
+        let reverting = record.cancelled
+            || record.tasks.iter().any(|task| match task.state {
+                TaskState::Failed => on_failure == OnFailure::Revert,
+                TaskState::Reverting | TaskState::Reverted | TaskState::RevertFailed => true,
+                _ => false,
+            });
         Prior {
             tasks,
             reverting,
+            cancelled: record.cancelled,
             owner: record.summary.owner.clone(),
         }
     }
 
     pub(crate) fn reverting(&self) -> bool {
         self.reverting
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancelled
     }
 
     pub(crate) fn owner(&self) -> Option<&plait_store::Owner> {

@@ -236,6 +236,10 @@ async fn a_run_still_owned_or_ended_is_not_resumed() {
             definition: String::new(),
             definition_hash: String::new(),
             inputs: serde_json::json!({}),
+            settings: plait_store::RunSettings {
+                jobs: 1,
+                no_cache: false,
+            },
             started_at: 0,
             owner: elsewhere,
         })

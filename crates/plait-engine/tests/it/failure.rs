@@ -183,8 +183,9 @@ async fn continue_mode_passes_failure_to_dependents_which_do_not_run() {
         .on_failure(OnFailure::Continue)
         .outputs(["z"]);
     let (report, log) = run_serial(&plan(workflow), vec![]).await;
-    // The failure did not reach an output.
-    assert_eq!(report.status, RunStatus::Succeeded);
+    // The failure did not reach an output, and the run failed all the same (`make -k`).
+    assert_eq!(report.status, RunStatus::Failed);
+    assert_eq!(report.output("z"), Some(&plait_core::Value::Int(1)));
     assert_eq!(report.task("next").unwrap().attempts, 0);
     expect![[r#"
         bad pending

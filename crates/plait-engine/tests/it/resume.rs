@@ -43,6 +43,21 @@ async fn recorded(store: &MemoryStore, writes: Vec<Write>) -> plait_store::RunRe
     store.run(&"r1".into()).await.unwrap().unwrap()
 }
 
+/// Resumes `record` as a run of `chain`, with no store; returns the report, how many tasks
+/// executed, and the reverts.
+async fn resume_chain(
+    record: &plait_store::RunRecord,
+) -> (plait_engine::RunReport, usize, Vec<String>) {
+    let executed = Arc::new(AtomicUsize::new(0));
+    let reverts = EventLogLines::new();
+    let plan = plan(Workflow::new(chain(&executed, &reverts)).outputs(["z"]));
+    let report = Engine::new()
+        .resume(&plan, record, RunOptions::new())
+        .await
+        .unwrap();
+    (report, executed.load(Ordering::SeqCst), reverts.lines())
+}
+
 fn completed(task: &str, attempt: u32, outputs: serde_json::Value) -> Write {
     Write::Completed {
         transition: transition("r1", task, TaskState::Succeeded, attempt, 2),
@@ -108,17 +123,11 @@ async fn a_failed_run_resumes_by_reverting_and_runs_nothing() {
         ],
     )
     .await;
-    let executed = Arc::new(AtomicUsize::new(0));
-    let reverts = EventLogLines::new();
-    let plan = plan(Workflow::new(chain(&executed, &reverts)).outputs(["z"]));
-    let report = Engine::new()
-        .resume(&plan, &record, RunOptions::new())
-        .await
-        .unwrap();
+    let (report, executed, reverts) = resume_chain(&record).await;
     assert_eq!(report.status, RunStatus::Reverted);
-    assert_eq!(executed.load(Ordering::SeqCst), 0);
+    assert_eq!(executed, 0);
     assert_eq!(
-        reverts.lines(),
+        reverts,
         ["revert b (failed: failed)", "revert a (succeeded)"]
     );
     assert_eq!(report.task("c").unwrap().state, TaskState::Pending);
@@ -140,15 +149,32 @@ async fn an_interrupted_revert_goes_on_where_it_stopped() {
         ],
     )
     .await;
-    let executed = Arc::new(AtomicUsize::new(0));
-    let reverts = EventLogLines::new();
-    let plan = plan(Workflow::new(chain(&executed, &reverts)).outputs(["z"]));
-    let report = Engine::new()
-        .resume(&plan, &record, RunOptions::new())
-        .await
-        .unwrap();
+    let (report, executed, reverts) = resume_chain(&record).await;
     assert_eq!(report.status, RunStatus::Reverted);
-    assert_eq!(executed.load(Ordering::SeqCst), 0);
+    assert_eq!(executed, 0);
     // `b` was reverted before the crash; `a`'s revert may have half-happened: it runs again.
-    assert_eq!(reverts.lines(), ["revert a (succeeded)"]);
+    assert_eq!(reverts, ["revert a (succeeded)"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_run_resumes_by_reverting_and_ends_cancelled() {
+    let store = MemoryStore::new();
+    // Cancelled while `b` ran, before any revert began.
+    let record = recorded(
+        &store,
+        vec![
+            moved("a", TaskState::Running, 1),
+            completed("a", 1, json!({"x": 1})),
+            moved("b", TaskState::Running, 1),
+            Write::Cancel {
+                run_id: "r1".into(),
+            },
+        ],
+    )
+    .await;
+    let (report, executed, reverts) = resume_chain(&record).await;
+    assert_eq!(report.status, RunStatus::Cancelled);
+    assert_eq!(executed, 0, "nothing runs forward");
+    assert_eq!(reverts, ["revert b (cancelled)", "revert a (succeeded)"]);
+    assert_eq!(report.task("c").unwrap().state, TaskState::Pending);
 }
