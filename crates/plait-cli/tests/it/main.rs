@@ -12,5 +12,6 @@ mod failures;
 mod interrupt;
 mod json;
 mod output;
+mod shell;
 mod store;
 mod support;

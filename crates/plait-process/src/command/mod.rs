@@ -4,6 +4,7 @@ mod env;
 mod exit;
 mod outputs;
 mod placeholders;
+mod shell;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use plait_core::{
 
 use crate::{DEFAULT_KILL_GRACE, Subprocess};
 use placeholders::Template;
+pub use shell::{ScriptPlaceholder, ShellScript, placeholders_in_shell_script};
 
 /// What a command task runs, needs and produces.
 #[derive(Clone, Debug, PartialEq)]
