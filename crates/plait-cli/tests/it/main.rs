@@ -9,6 +9,7 @@ mod check_and_graph;
 mod crash;
 mod examples;
 mod failures;
+mod inputs;
 mod interrupt;
 mod json;
 mod output;

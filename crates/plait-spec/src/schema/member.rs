@@ -204,11 +204,22 @@ impl Reader {
             }
         }
         if let Some(node) = fields.node("env") {
-            spec.env = self
-                .string_map(node, &format!("`env` of {what}"))
-                .into_iter()
-                .map(|(entry, value)| (entry.key.clone(), value.to_owned()))
-                .collect();
+            match node.value {
+                // `env = false`: inputs only by placeholders, stdin and files.
+                crate::syntax::Value::Bool(in_env) => spec.inputs_in_env = in_env,
+                _ if node.as_table().is_none() => self.bad_type(
+                    node,
+                    &format!("`env` of {what}"),
+                    "a table of strings, or `false`",
+                ),
+                _ => {
+                    spec.env = self
+                        .string_map(node, &format!("`env` of {what}"))
+                        .into_iter()
+                        .map(|(entry, value)| (entry.key.clone(), value.to_owned()))
+                        .collect();
+                }
+            }
         }
         spec.kill_grace = fields
             .node("kill_grace")
