@@ -16,3 +16,4 @@ mod output;
 mod shell;
 mod store;
 mod support;
+mod terminal;
