@@ -21,6 +21,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(render::terminal::color_on_stderr())
         .init();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();

@@ -13,8 +13,8 @@
 //!   written and closed, all concurrently, so no pipe ever fills up and deadlocks the child.
 //!
 //! [`CommandTask`] is the [`plait_core::Task`] that workflow files' `command` tasks become:
-//! argv with `{name}` placeholders, inputs as `PLAIT_IN_<NAME>` and JSON on stdin, outputs as
-//! a JSON object on stdout, and an optional revert command.
+//! argv with `{name}` placeholders, inputs as `PLAIT_IN_<NAME>`, as files and as JSON on stdin,
+//! outputs as a JSON object on stdout, and an optional revert command.
 //!
 //! [`host_name`], [`process_start_time`] and [`is_alive`] are the host facts a store needs to
 //! tell a running run from an interrupted one.
@@ -23,7 +23,9 @@ mod command;
 mod host;
 mod process;
 
-pub use command::{CommandSpec, CommandTask};
+pub use command::{
+    CommandSpec, CommandTask, ScriptPlaceholder, ShellScript, placeholders_in_shell_script,
+};
 pub use host::{host_name, is_alive, process_start_time};
 pub use process::{
     DEFAULT_KILL_GRACE, DEFAULT_STDOUT_LIMIT, ProcessError, ProcessOutcome, STDERR_TAIL_BYTES,

@@ -23,7 +23,8 @@ pub struct FileDiagnostic {
     pub severity: Severity,
     /// Stable for tests and tools: a validation code of core (`Code::name`, such as `cycle`),
     /// or one of this crate's (`syntax`, `unknown-key`, `bad-type`, `bad-value`,
-    /// `missing-key`, `duplicate-key`, `too-deep`, `too-large`, `unknown-format`).
+    /// `missing-key`, `duplicate-key`, `too-deep`, `too-large`, `unknown-format`,
+    /// `shell-placeholder`).
     pub code: String,
     pub message: String,
     pub file: PathBuf,
@@ -155,6 +156,18 @@ impl Problem {
             labels: vec![(span.clone(), label.into())],
             span,
             help: None,
+        }
+    }
+
+    pub(crate) fn warning(
+        code: &'static str,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(code, span, message, label)
         }
     }
 

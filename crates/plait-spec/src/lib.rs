@@ -17,13 +17,13 @@
 //! ```
 //! use std::path::Path;
 //!
-//! // `{n}` is replaced by input `n`; other braces are literal.
+//! // `{n}` is replaced by input `n`, as one argument; other braces are literal.
 //! let text = r#"
 //! [inputs]
 //! n = "int"
 //!
 //! [tasks.square]
-//! command = ["sh", "-c", "echo '{{\"sq\": '$(({n} * {n}))'}}'"]
+//! command = ["sh", "-c", "printf '{\"sq\": %d}' $(($1 * $1))", "square", "{n}"]
 //! requires = { n = "int" }
 //! provides = { sq = "int" }
 //! "#;

@@ -5,6 +5,7 @@ use plait_store::{RunId, RunRecord, RunSummary, Store};
 use crate::cli::StoreArgs;
 use crate::exit;
 use crate::render::json::{self, RunView, recorded_plan};
+use crate::render::terminal::escape;
 use crate::render::time::{duration_between, timestamp};
 
 pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
@@ -103,6 +104,8 @@ fn print(record: &RunRecord) {
         let error = reused
             .as_deref()
             .unwrap_or_else(|| error.lines().next().unwrap_or(""));
+        // The error quotes the task's stderr: escaped, it cannot drive the terminal.
+        let error = escape(error);
         println!(
             "{:<28}  {:<13}  {:>8}  {:<24}  {:>9}  {error}",
             task.task,

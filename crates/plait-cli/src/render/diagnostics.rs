@@ -1,7 +1,6 @@
-//! File problems, drawn with their source (in colour on a terminal).
+//! File problems, drawn with their source (in colour on a terminal, unless `NO_COLOR`).
 
 use std::fmt;
-use std::io::IsTerminal;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 use plait_core::Severity;
@@ -46,7 +45,7 @@ pub(crate) fn print_error(error: &(dyn std::error::Error + 'static)) {
 }
 
 fn handler() -> GraphicalReportHandler {
-    let theme = if std::io::stderr().is_terminal() {
+    let theme = if super::terminal::color_on_stderr() {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()

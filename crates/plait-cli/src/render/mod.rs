@@ -5,6 +5,7 @@ pub(crate) mod graph;
 pub(crate) mod json;
 pub(crate) mod progress;
 pub(crate) mod summary;
+pub(crate) mod terminal;
 pub(crate) mod time;
 
 /// Seconds with millisecond precision, for humans.

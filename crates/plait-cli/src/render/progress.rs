@@ -85,7 +85,9 @@ impl Progress {
         }
     }
 
+    /// One line about a task; what a task wrote in it (its error) cannot drive the terminal.
     fn line(&self, text: String) {
+        let text = super::terminal::escape(&text);
         match &self.bar {
             Some(bar) => bar.println(text),
             None => eprintln!("[{:>9}] {text}", seconds(self.start.elapsed())),
@@ -113,7 +115,7 @@ impl Progress {
                 message.push_str(&format!(" +{more}"));
             }
         }
-        bar.set_message(message);
+        bar.set_message(super::terminal::escape(&message).into_owned());
     }
 }
 

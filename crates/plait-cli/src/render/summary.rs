@@ -4,6 +4,7 @@ use plait_core::{RunStatus, TaskState};
 use plait_engine::RunReport;
 
 use super::seconds;
+use super::terminal::escape;
 
 pub(crate) fn print(report: &RunReport) {
     let elapsed = report
@@ -31,17 +32,20 @@ pub(crate) fn print(report: &RunReport) {
         seconds(elapsed),
         counts.join(", ")
     );
+    // A task's error quotes what it wrote on stderr: escaped, it cannot drive the terminal.
     for task in report.failures() {
         if let Some(error) = &task.error {
-            eprintln!(
+            let line = format!(
                 "  `{}` failed after {} attempt(s): {error}",
                 task.path, task.attempts
             );
+            eprintln!("{}", escape(&line));
         }
     }
     for task in report.revert_failures() {
         if let Some(error) = &task.revert_error {
-            eprintln!("  revert of `{}` failed: {error}", task.path);
+            let line = format!("  revert of `{}` failed: {error}", task.path);
+            eprintln!("{}", escape(&line));
         }
     }
     match report.status {

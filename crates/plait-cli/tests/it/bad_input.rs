@@ -188,7 +188,7 @@ fn a_run_input_that_is_not_given() {
 n = { type = "int", description = "how many" }
 
 [tasks.square]
-command = ["sh", "-c", "touch canary.ran; printf '{\"sq\": %d}' $(({n} * {n}))"]
+command = ["sh", "-c", "touch canary.ran; printf '{\"sq\": %d}' $((PLAIT_IN_N * PLAIT_IN_N))"]
 requires = { n = "int" }
 provides = { sq = "int" }
 "#;

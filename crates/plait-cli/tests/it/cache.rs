@@ -14,12 +14,12 @@ requires = { text = "string" }
 provides = { words = "file" }
 
 [tasks.count]
-command = ["sh", "-c", "echo count >> ledger; printf '{\"n\": %d}' $(wc -c < {words})"]
+command = ["sh", "-c", "echo count >> ledger; printf '{\"n\": %d}' $(wc -c < \"$PLAIT_IN_WORDS\")"]
 requires = { words = "file" }
 provides = { n = "int" }
 
 [tasks.scale]
-command = ["sh", "-c", "echo scale >> ledger; printf '{\"scaled\": %d}' $(({n} * {factor}))"]
+command = ["sh", "-c", "echo scale >> ledger; printf '{\"scaled\": %d}' $((PLAIT_IN_N * PLAIT_IN_FACTOR))"]
 requires = { n = "int", factor = "int" }
 provides = { scaled = "int" }
 

@@ -16,18 +16,18 @@ n = { type = "int", default = 3 }
 limit = { type = "int", default = 100 }
 
 [tasks.square]
-command = ["sh", "-c", "printf '{\"sq\": %d}' $(({n} * {n}))"]
+command = ["sh", "-c", "printf '{\"sq\": %d}' $((PLAIT_IN_N * PLAIT_IN_N))"]
 requires = { n = "int" }
 provides = { sq = "int" }
-revert = ["sh", "-c", "[ {n} -ne 13 ] || { echo 'cannot undo 13' >&2; exit 1; }"]
+revert = ["sh", "-c", "[ \"$PLAIT_IN_N\" -ne 13 ] || { echo 'cannot undo 13' >&2; exit 1; }"]
 
 [tasks.check]
-command = ["sh", "-c", "[ {sq} -lt {limit} ] || { echo 'too big' >&2; exit 1; }; printf '{\"ok\": true}'"]
+command = ["sh", "-c", "[ \"$PLAIT_IN_SQ\" -lt \"$PLAIT_IN_LIMIT\" ] || { echo 'too big' >&2; exit 1; }; printf '{\"ok\": true}'"]
 requires = { sq = "int", limit = "int" }
 provides = { ok = "bool" }
 
 [tasks.report]
-command = ["sh", "-c", "printf '{\"line\": \"%s is fine\"}' {sq}"]
+command = ["sh", "-c", "printf '{\"line\": \"%s is fine\"}' \"$PLAIT_IN_SQ\""]
 requires = { sq = "int", ok = "bool" }
 provides = { line = "string" }
 cache = false

@@ -18,7 +18,7 @@ description = "prints a log on stdout, which is ignored: it provides nothing"
 command = ["sh", "-c", "echo 'chatter on stdout'; echo 'chatter on stderr' >&2"]
 
 [tasks.square]
-command = ["sh", "-c", "echo 'square on stderr' >&2; printf '{\"sq\": %d}' $(({n} * {n}))"]
+command = ["sh", "-c", "echo 'square on stderr' >&2; printf '{\"sq\": %d}' $((PLAIT_IN_N * PLAIT_IN_N))"]
 requires = { n = "int" }
 provides = { sq = "int" }
 

@@ -10,12 +10,12 @@ const WORKFLOW: &str = r#"
 n = { type = "int", default = 2 }
 
 [tasks.square]
-command = ["sh", "-c", "printf '{\"sq\": %d}' $(({n} * {n}))"]
+command = ["sh", "-c", "printf '{\"sq\": %d}' $((PLAIT_IN_N * PLAIT_IN_N))"]
 requires = { n = "int" }
 provides = { sq = "int" }
 
 [tasks.fail_maybe]
-command = ["sh", "-c", "[ {sq} -lt 100 ] || { echo 'too big' >&2; exit 1; }; printf '{\"ok\": true}'"]
+command = ["sh", "-c", "[ \"$PLAIT_IN_SQ\" -lt 100 ] || { echo 'too big' >&2; exit 1; }; printf '{\"ok\": true}'"]
 requires = { sq = "int" }
 provides = { ok = "bool" }
 "#;
@@ -160,12 +160,12 @@ command = ["sh", "-c", "echo a >> ledger; printf '{\"x\": 1}'"]
 provides = { x = "int" }
 
 [tasks.boom]
-command = ["sh", "-c", "echo boom >> ledger; [ -e killed ] || { touch killed; kill -9 $PPID; sleep 5; }; printf '{\"y\": %d}' $(({x} + 1))"]
+command = ["sh", "-c", "echo boom >> ledger; [ -e killed ] || { touch killed; kill -9 $PPID; sleep 5; }; printf '{\"y\": %d}' $((PLAIT_IN_X + 1))"]
 requires = { x = "int" }
 provides = { y = "int" }
 
 [tasks.c]
-command = ["sh", "-c", "echo c >> ledger; printf '{\"z\": %d}' $(({y} + 1))"]
+command = ["sh", "-c", "echo c >> ledger; printf '{\"z\": %d}' $((PLAIT_IN_Y + 1))"]
 requires = { y = "int" }
 provides = { z = "int" }
 "#;

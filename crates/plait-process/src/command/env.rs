@@ -1,11 +1,15 @@
 //! The environment a command runs in: `PLAIT_IN_<NAME>` per input and the run's identity.
 
-use plait_core::{Inputs, Port, TaskContext};
+use plait_core::{Inputs, Port, TaskContext, TaskError};
 
-/// Inputs longer than this are not given as `PLAIT_IN_*`: Linux refuses to start a process
-/// with any one variable over 128 KiB, and a large JSON input would then fail the task on
-/// every attempt. Such inputs are still on stdin.
-const MAX_ENV_VALUE_BYTES: usize = 64 * 1024;
+use super::files::{InputFiles, file_var};
+
+/// The longest input given as `PLAIT_IN_<NAME>`. Linux refuses to start a process with any
+/// one variable over 128 KiB (and all of them and the arguments together over a quarter of
+/// the stack limit); a longer input fails the task before it starts, unless the task keeps
+/// its inputs out of the environment (`env = false`): such a value is read from stdin or
+/// from its file.
+pub(crate) const MAX_ENV_VALUE_BYTES: usize = 64 * 1024;
 
 /// The variables plait sets per task. Inherited copies (from a command that itself runs
 /// plait) are removed so a child never mistakes its parent's inputs for its own.
@@ -25,7 +29,8 @@ pub(crate) fn input_var(name: &str) -> String {
     format!("{PER_TASK_PREFIX}{mangled}")
 }
 
-/// Inputs whose names map to the same variable: the child could see only one of them.
+/// Inputs whose names map to the same variable, or one's variable to the other's file
+/// variable (`x_file` and `x`): the child could see only one of them.
 pub(crate) fn collisions(requires: &[Port]) -> Vec<String> {
     let mut problems = Vec::new();
     for (idx, port) in requires.iter().enumerate() {
@@ -39,17 +44,26 @@ pub(crate) fn collisions(requires: &[Port]) -> Vec<String> {
                 earlier.name, port.name
             ));
         }
+        if let Some(other) = requires.iter().find(|other| file_var(&other.name) == var) {
+            problems.push(format!(
+                "input `{}` maps to environment variable `{var}`, which names the file of input `{}`: rename one",
+                port.name, other.name
+            ));
+        }
     }
     problems
 }
 
 /// The variables a command gets on top of the inherited environment: the spec's own, then
-/// plait's, which win over a spec that sets the same name.
+/// plait's, which win over a spec that sets the same name. With `inputs_in_env` false, the
+/// inputs are not among them (their files still are).
 pub(crate) fn task_env(
     spec_env: &[(String, String)],
     ctx: &TaskContext,
     inputs: &Inputs,
-) -> Vec<(String, String)> {
+    inputs_in_env: bool,
+    files: &InputFiles,
+) -> Result<Vec<(String, String)>, TaskError> {
     let mut env = spec_env.to_vec();
     env.extend([
         ("PLAIT_TASK".to_owned(), ctx.task().to_owned()),
@@ -57,20 +71,26 @@ pub(crate) fn task_env(
         ("PLAIT_ATTEMPT".to_owned(), ctx.attempt().to_string()),
         ("PLAIT_IDEMPOTENCY_KEY".to_owned(), ctx.idempotency_key()),
     ]);
+    env.extend(files.variables().iter().cloned());
+    if !inputs_in_env {
+        return Ok(env);
+    }
     for (name, value) in inputs.iter() {
         let text = value.to_text();
+        let variable = input_var(name);
         if text.len() > MAX_ENV_VALUE_BYTES {
-            tracing::warn!(
-                task = ctx.task(),
-                input = name,
-                bytes = text.len(),
-                "input too long for an environment variable: only on stdin"
-            );
-            continue;
+            return Err(TaskError::permanent(format!(
+                "input `{name}` is {} bytes, too long for environment variable `{variable}` \
+                 (at most {MAX_ENV_VALUE_BYTES}): read it from stdin or from the file \
+                 `${}` names, and set `env = false` on the task to keep its inputs out \
+                 of the environment",
+                text.len(),
+                file_var(name),
+            )));
         }
-        env.push((input_var(name), text));
+        env.push((variable, text));
     }
-    env
+    Ok(env)
 }
 
 /// Inherited variables that belong to another task (see [`PER_TASK_PREFIX`]).
@@ -97,11 +117,12 @@ mod tests {
 
     #[test]
     fn names_that_collide_are_problems() {
-        let ports =
-            ["max-size", "n", "max_size", "MAX.SIZE"].map(|name| Port::new(name, ValueType::Int));
+        let ports = ["max-size", "n", "max_size", "MAX.SIZE", "n-file"]
+            .map(|name| Port::new(name, ValueType::Int));
         expect![[r#"
             inputs `max-size` and `max_size` both map to environment variable `PLAIT_IN_MAX_SIZE`: rename one
-            inputs `max-size` and `MAX.SIZE` both map to environment variable `PLAIT_IN_MAX_SIZE`: rename one"#]]
+            inputs `max-size` and `MAX.SIZE` both map to environment variable `PLAIT_IN_MAX_SIZE`: rename one
+            input `n-file` maps to environment variable `PLAIT_IN_N_FILE`, which names the file of input `n`: rename one"#]]
         .assert_eq(&collisions(&ports).join("\n"));
     }
 }

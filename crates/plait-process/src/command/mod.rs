@@ -2,8 +2,10 @@
 
 mod env;
 mod exit;
+mod files;
 mod outputs;
 mod placeholders;
+mod shell;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,7 +16,9 @@ use plait_core::{
 };
 
 use crate::{DEFAULT_KILL_GRACE, Subprocess};
+use files::InputFiles;
 use placeholders::Template;
+pub use shell::{ScriptPlaceholder, ShellScript, placeholders_in_shell_script};
 
 /// What a command task runs, needs and produces.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,13 +30,17 @@ pub struct CommandSpec {
     /// Run by [`Task::revert`], with the same placeholders, environment and stdin as `argv`,
     /// plus `PLAIT_RESULT` (the outputs as JSON) or `PLAIT_ERROR` (why the task failed).
     pub revert: Option<Vec<String>>,
-    /// Inputs, also given as `PLAIT_IN_<NAME>` variables and as one JSON object on stdin.
+    /// Inputs, also given as `PLAIT_IN_<NAME>` variables (unless `inputs_in_env` is false),
+    /// as files named by `PLAIT_IN_<NAME>_FILE`, and as one JSON object on stdin.
     pub requires: Vec<Port>,
     /// Outputs, read from the JSON object the program prints on stdout. With none, stdout is
     /// ignored.
     pub provides: Vec<Port>,
     /// Environment variables on top of the inherited ones.
     pub env: Vec<(String, String)>,
+    /// Whether inputs are given as `PLAIT_IN_<NAME>` (the default). An input too long for a
+    /// variable fails the task before it starts unless this is false.
+    pub inputs_in_env: bool,
     /// Where the program runs; `None` is the current directory.
     pub workdir: Option<PathBuf>,
     /// How long the process group gets between SIGTERM and SIGKILL when the task is cancelled.
@@ -50,6 +58,7 @@ impl Default for CommandSpec {
             requires: Vec::new(),
             provides: Vec::new(),
             env: Vec::new(),
+            inputs_in_env: true,
             workdir: None,
             kill_grace: DEFAULT_KILL_GRACE,
             permanent_exit_codes: Vec::new(),
@@ -60,9 +69,11 @@ impl Default for CommandSpec {
 /// A task that runs a program as a [`Subprocess`].
 ///
 /// Besides the `{name}` placeholders, the program finds its inputs as `PLAIT_IN_<NAME>` (the
-/// name upper-cased, anything but ASCII letters and digits as `_`; an input over 64 KiB is
-/// left out, as the kernel limits each variable) and as one JSON object on stdin, with
-/// `PLAIT_TASK`, `PLAIT_RUN_ID`, `PLAIT_ATTEMPT` and `PLAIT_IDEMPOTENCY_KEY` beside them.
+/// name upper-cased, anything but ASCII letters and digits as `_`; an input over 64 KiB fails
+/// the task before it starts, as the kernel limits each variable, unless
+/// [`CommandSpec::inputs_in_env`] is false), as files whose paths are in
+/// `PLAIT_IN_<NAME>_FILE`, and as one JSON object on stdin, with `PLAIT_TASK`,
+/// `PLAIT_RUN_ID`, `PLAIT_ATTEMPT` and `PLAIT_IDEMPOTENCY_KEY` beside them.
 ///
 /// A bad placeholder or clashing input names are reported by [`Task::problems`] (so by
 /// validation); executing such a task fails permanently rather than panicking.
@@ -99,24 +110,28 @@ impl CommandTask {
         &self.spec
     }
 
-    /// The process for `template` with these inputs, or why it cannot run.
+    /// The process for `template` with these inputs, and the inputs' files, which must live
+    /// until it ends; or why it cannot run.
     fn subprocess(
         &self,
         template: &Template,
         ctx: &TaskContext,
         inputs: &Inputs,
-    ) -> Result<Subprocess, TaskError> {
+    ) -> Result<(Subprocess, InputFiles), TaskError> {
         if !self.problems.is_empty() {
             return Err(TaskError::permanent(format!(
                 "the command task is invalid: {}",
                 self.problems.join("; ")
             )));
         }
+        let argv = template.render(inputs)?;
+        let files = InputFiles::write(inputs)?;
+        let env = env::task_env(&self.spec.env, ctx, inputs, self.spec.inputs_in_env, &files)?;
         let mut stdin = inputs.to_json().to_string().into_bytes();
         // A trailing newline, so `read line` in a shell script gets the whole object.
         stdin.push(b'\n');
-        let mut process = Subprocess::new(template.render(inputs)?)
-            .envs(env::task_env(&self.spec.env, ctx, inputs))
+        let mut process = Subprocess::new(argv)
+            .envs(env)
             .stdin(stdin)
             .kill_grace(self.spec.kill_grace)
             .cancellation(ctx.cancellation().clone());
@@ -126,7 +141,7 @@ impl CommandTask {
         if let Some(dir) = &self.spec.workdir {
             process = process.workdir(dir);
         }
-        Ok(process)
+        Ok((process, files))
     }
 }
 
@@ -176,14 +191,19 @@ fn code_text(spec: &CommandSpec) -> String {
             .map(|port| format!("{}: {}", port.name, port.ty.name()))
             .collect()
     };
-    serde_json::json!({
+    let mut code = serde_json::json!({
         "argv": spec.argv,
         "env": spec.env,
         "workdir": spec.workdir,
         "requires": ports(&spec.requires),
         "provides": ports(&spec.provides),
-    })
-    .to_string()
+    });
+    // Only when it differs from the default, so the keys of every other task stay as they
+    // were before it existed.
+    if !spec.inputs_in_env {
+        code["inputs_in_env"] = serde_json::Value::Bool(false);
+    }
+    code.to_string()
 }
 
 fn program(process: &Subprocess) -> String {
@@ -205,7 +225,7 @@ impl Task for CommandTask {
         let permanent = self.spec.permanent_exit_codes.clone();
         let workdir = self.spec.workdir.clone();
         Box::pin(async move {
-            let process = process?;
+            let (process, _files) = process?;
             let program = program(&process);
             let stdout = exit::stdout_or_error(&program, process.run().await, &permanent)?;
             let outputs = outputs::parse(&stdout, &provides)?;
@@ -233,9 +253,9 @@ impl Task for CommandTask {
         };
         let process = self
             .subprocess(template, &ctx, &inputs)
-            .map(|process| process.env(name, value));
+            .map(|(process, files)| (process.env(name, value), files));
         Box::pin(async move {
-            let process = process?;
+            let (process, _files) = process?;
             let program = program(&process);
             exit::stdout_or_error(&program, process.run().await, &[]).map(drop)
         })

@@ -46,7 +46,10 @@ async fn inputs_and_run_identity_reach_env_and_stdin() {
         port("doc", ValueType::Json),
     ];
     let task = CommandTask::new(CommandSpec {
-        argv: sh("env | grep -e '^PLAIT_' -e '^EXTRA=' | sort > env.txt; cat > stdin.json"),
+        argv: sh(
+            "env | grep -e '^PLAIT_' -e '^EXTRA=' | sed 's|=/.*/plait-in-[^/]*/|=<dir>/|' \
+             | sort > env.txt; cat \"$PLAIT_IN_DOC_FILE\" > doc.txt; cat > stdin.json",
+        ),
         requires: requires.clone(),
         env: vec![("EXTRA".to_owned(), "extra value".to_owned())],
         workdir: Some(dir.path().to_owned()),
@@ -66,12 +69,16 @@ async fn inputs_and_run_identity_reach_env_and_stdin() {
         PLAIT_ATTEMPT=2
         PLAIT_IDEMPOTENCY_KEY=run-7/build/compile
         PLAIT_IN_DOC={"k":[1,2]}
+        PLAIT_IN_DOC_FILE=<dir>/PLAIT_IN_DOC
         PLAIT_IN_MAX_SIZE=10
+        PLAIT_IN_MAX_SIZE_FILE=<dir>/PLAIT_IN_MAX_SIZE
         PLAIT_IN_NAME=two words
+        PLAIT_IN_NAME_FILE=<dir>/PLAIT_IN_NAME
         PLAIT_RUN_ID=run-7
         PLAIT_TASK=build/compile
     "#]]
     .assert_eq(&read(&dir, "env.txt"));
+    assert_eq!(read(&dir, "doc.txt"), r#"{"k":[1,2]}"#);
     let stdin: serde_json::Value = serde_json::from_str(&read(&dir, "stdin.json")).unwrap();
     assert_eq!(
         stdin,

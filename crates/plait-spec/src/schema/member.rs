@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use plait_core::{Flow, FlowKind, Member, PortRole, TaskNode};
-use plait_process::{CommandSpec, CommandTask};
+use plait_process::{CommandSpec, CommandTask, ShellScript};
 
 use super::Reader;
 use super::fields::{Fields, Schema, suggest};
@@ -204,11 +204,22 @@ impl Reader {
             }
         }
         if let Some(node) = fields.node("env") {
-            spec.env = self
-                .string_map(node, &format!("`env` of {what}"))
-                .into_iter()
-                .map(|(entry, value)| (entry.key.clone(), value.to_owned()))
-                .collect();
+            match node.value {
+                // `env = false`: inputs only by placeholders, stdin and files.
+                crate::syntax::Value::Bool(in_env) => spec.inputs_in_env = in_env,
+                _ if node.as_table().is_none() => self.bad_type(
+                    node,
+                    &format!("`env` of {what}"),
+                    "a table of strings, or `false`",
+                ),
+                _ => {
+                    spec.env = self
+                        .string_map(node, &format!("`env` of {what}"))
+                        .into_iter()
+                        .map(|(entry, value)| (entry.key.clone(), value.to_owned()))
+                        .collect();
+                }
+            }
         }
         spec.kill_grace = fields
             .node("kill_grace")
@@ -303,7 +314,19 @@ impl Reader {
         }
         let n_items = node.as_array().map_or(0, <[Node]>::len);
         // A wrong item was reported; running the rest would run something else.
-        (argv.len() == n_items).then(|| argv.into_iter().map(|(arg, _)| arg.to_owned()).collect())
+        if argv.len() != n_items {
+            return None;
+        }
+        let spans: Vec<Span> = argv.iter().map(|(_, span)| span.clone()).collect();
+        let argv: Vec<String> = argv.into_iter().map(|(arg, _)| arg.to_owned()).collect();
+        if let Some(script) = plait_process::placeholders_in_shell_script(&argv) {
+            self.report(shell_placeholder(
+                what,
+                &script,
+                spans[script.index].clone(),
+            ));
+        }
+        Some(argv)
     }
 
     fn after(&mut self, fields: &Fields<'_>, path: &Arc<str>, what: &str) -> Vec<Arc<str>> {
@@ -334,6 +357,39 @@ impl Reader {
         self.report(Problem::error(code, span, message, "limit reached").help(help));
         self.stopped = true;
     }
+}
+
+/// A warning for placeholders pasted into a shell's script, where a value is shell code.
+fn shell_placeholder(what: &str, script: &ShellScript, span: Span) -> Problem {
+    let names: Vec<String> = script
+        .placeholders
+        .iter()
+        .map(|p| format!("`{{{}}}`", p.name))
+        .collect();
+    let variables: Vec<String> = script
+        .placeholders
+        .iter()
+        .map(|p| format!("`\"${}\"`", p.variable))
+        .collect();
+    let first = &script.placeholders[0];
+    Problem::warning(
+        "shell-placeholder",
+        span,
+        format!(
+            "{what} pastes {} into the script `{} -c` runs: a value holding `$(...)`, `;` or a quote runs as shell code",
+            names.join(", "),
+            script.shell
+        ),
+        "placeholder in a shell script",
+    )
+    .help(format!(
+        "read the value from the environment, in double quotes: {} for {}; or pass it after the script and read `\"$1\"`: [\"{}\", \"-c\", \"... \\\"$1\\\"\", \"{}\", \"{{{}}}\"]",
+        variables.join(", "),
+        names.join(", "),
+        script.shell,
+        script.shell,
+        first.name,
+    ))
 }
 
 /// Stands in for a command that was missing or wrong (and reported), so the task still

@@ -161,6 +161,37 @@ requires = { n = "int" }
 }
 
 #[test]
+fn placeholders_in_shell_scripts_are_warned_of() {
+    check(
+        r#"
+[inputs]
+v = "string"
+[tasks.a]
+command = ["sh", "-c", "echo {v} > out.txt"]
+revert = ["bash", "-ec", "rm -f {v}"]
+requires = { v = "string" }
+[tasks.safe]
+command = ["sh", "-c", "echo \"$PLAIT_IN_V\" \"$1\"", "sh", "{v}"]
+requires = { v = "string" }
+"#,
+        expect![[r#"
+            workflow `test` (2 tasks, on_failure Revert)
+            input v: string
+            task `a` [command]
+              requires [v: string <- input `v`] provides []
+              attempts 1, backoff 100ms, max 30s, x2, jitter 0.5
+            task `safe` [command]
+              requires [v: string <- input `v`] provides []
+              attempts 1, backoff 100ms, max 30s, x2, jitter 0.5
+            /flows/test.toml:5:24: warning[shell-placeholder]: `command` of task `a` pastes `{v}` into the script `sh -c` runs: a value holding `$(...)`, `;` or a quote runs as shell code
+              help: read the value from the environment, in double quotes: `"$PLAIT_IN_V"` for `{v}`; or pass it after the script and read `"$1"`: ["sh", "-c", "... \"$1\"", "sh", "{v}"]
+            /flows/test.toml:6:26: warning[shell-placeholder]: `revert` of task `a` pastes `{v}` into the script `bash -c` runs: a value holding `$(...)`, `;` or a quote runs as shell code
+              help: read the value from the environment, in double quotes: `"$PLAIT_IN_V"` for `{v}`; or pass it after the script and read `"$1"`: ["bash", "-c", "... \"$1\"", "bash", "{v}"]
+        "#]],
+    );
+}
+
+#[test]
 fn retry_values_are_checked() {
     check(
         r#"
@@ -253,6 +284,8 @@ comand = ["loop"]
             /flows/test.toml:7:1: warning[unused-input]: input `label` is never used
             /flows/test.toml:7:38: error[bad-type]: the default of input `label` is an integer, but the input is string
               help: write a default of type string, or change the input's `type`
+            /flows/test.toml:10:24: warning[shell-placeholder]: `command` of task `square` pastes `{n}` into the script `sh -c` runs: a value holding `$(...)`, `;` or a quote runs as shell code
+              help: read the value from the environment, in double quotes: `"$PLAIT_IN_N"` for `{n}`; or pass it after the script and read `"$1"`: ["sh", "-c", "... \"$1\"", "sh", "{n}"]
             /flows/test.toml:11:14: error[type-mismatch]: task `square` requires `n` as float, but input `n` is int
               also 6:1: input `n`
             /flows/test.toml:13:11: error[bad-value]: `timeout` of task `square` is not a duration: `fast`

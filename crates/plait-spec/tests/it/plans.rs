@@ -244,7 +244,7 @@ fn commands_run_in_the_workdir() {
 [inputs]
 who = "string"
 [tasks.here]
-command = ["sh", "-c", "printf '{\"dir\": \"%s\", \"greeting\": \"%s %s\"}' \"$PWD\" \"$GREETING\" {who}"]
+command = ["sh", "-c", "printf '{\"dir\": \"%s\", \"greeting\": \"%s %s\"}' \"$PWD\" \"$GREETING\" \"$PLAIT_IN_WHO\""]
 requires = { who = "string" }
 provides = { dir = "string", greeting = "string" }
 env = { GREETING = "hello" }
