@@ -308,6 +308,7 @@ mod tests {
                     pid: 1,
                     started: 1,
                 }),
+                lease_until: None,
             },
             definition: String::new(),
             definition_hash: String::new(),

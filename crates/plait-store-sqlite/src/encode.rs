@@ -32,6 +32,12 @@ pub(crate) enum Encoded {
     Claim {
         run_id: RunId,
         owner: plait_store::Owner,
+        lease_until: plait_store::Millis,
+    },
+    Renew {
+        run_id: RunId,
+        owner: plait_store::Owner,
+        lease_until: plait_store::Millis,
     },
     Release {
         run_id: RunId,
@@ -53,6 +59,7 @@ impl Encoded {
             | Encoded::Used { run_id, .. }
             | Encoded::Forget { run_id, .. }
             | Encoded::Claim { run_id, .. }
+            | Encoded::Renew { run_id, .. }
             | Encoded::Release { run_id }
             | Encoded::Cancel { run_id }
             | Encoded::RunFinished { run_id, .. } => run_id,
@@ -95,7 +102,24 @@ fn encode_one(write: Write) -> Result<Encoded, StoreError> {
             run_id,
             entry: cache::EntryId::new(task, key),
         },
-        Write::Claim { run_id, owner } => Encoded::Claim { run_id, owner },
+        Write::Claim {
+            run_id,
+            owner,
+            lease_until,
+        } => Encoded::Claim {
+            run_id,
+            owner,
+            lease_until,
+        },
+        Write::Renew {
+            run_id,
+            owner,
+            lease_until,
+        } => Encoded::Renew {
+            run_id,
+            owner,
+            lease_until,
+        },
         Write::Release { run_id } => Encoded::Release { run_id },
         Write::Cancel { run_id } => Encoded::Cancel { run_id },
         Write::RunFinished { run_id, status, at } => Encoded::RunFinished {

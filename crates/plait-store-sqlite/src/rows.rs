@@ -3,8 +3,8 @@
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    NewRun, Owner, RunId, RunRecord, RunSettings, RunState, RunSummary, TaskFold, Transition,
-    owner_alive,
+    Millis, NewRun, Owner, RunId, RunRecord, RunSettings, RunState, RunSummary, TaskFold,
+    Transition, now_millis, owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
@@ -39,8 +39,8 @@ pub(crate) fn log_key(
 /// run's so far.
 pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
     tx.prepare_cached(
-        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started, jobs, no_cache, log_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, (SELECT coalesce(max(log_key), 0) + 1 FROM runs))
+        "INSERT INTO runs (run_id, workflow, source, definition, definition_hash, inputs, started_at, owner_host, owner_pid, owner_started, owner_lease_until, jobs, no_cache, log_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, (SELECT coalesce(max(log_key), 0) + 1 FROM runs))
          RETURNING log_key",
     )?
     .query_row(params![
@@ -54,6 +54,7 @@ pub(crate) fn insert_run(tx: &Connection, run: &NewRun) -> rusqlite::Result<i64>
         run.owner.host,
         run.owner.pid,
         run.owner.started as i64,
+        run.lease_until,
         run.settings.jobs,
         run.settings.no_cache,
     ], |row| row.get(0))
@@ -74,16 +75,29 @@ pub(crate) fn apply<'a>(
             Encoded::Cache(row) => cache::insert_entry(tx, blobs, row)?,
             Encoded::Used { entry, at, .. } => cache::mark_used(tx, entry, *at)?,
             Encoded::Forget { entry, .. } => cache::forget(tx, entry)?,
-            Encoded::Claim { run_id, owner } => {
+            Encoded::Claim {
+                run_id,
+                owner,
+                lease_until,
+            } => {
                 tx.prepare_cached(
-                    "UPDATE runs SET owner_host = ?2, owner_pid = ?3, owner_started = ?4 WHERE run_id = ?1",
+                    "UPDATE runs SET owner_host = ?2, owner_pid = ?3, owner_started = ?4, owner_lease_until = ?5 WHERE run_id = ?1",
                 )?
                 .execute(params![
                     run_id.as_str(),
                     owner.host,
                     owner.pid,
-                    owner.started as i64
+                    owner.started as i64,
+                    lease_until,
                 ])?;
+            }
+            Encoded::Renew {
+                run_id,
+                lease_until,
+                ..
+            } => {
+                tx.prepare_cached("UPDATE runs SET owner_lease_until = ?2 WHERE run_id = ?1")?
+                    .execute(params![run_id.as_str(), lease_until])?;
             }
             Encoded::Release { run_id } => {
                 tx.prepare_cached(
@@ -110,10 +124,18 @@ pub(crate) fn apply<'a>(
 /// predate releasing, and are NOT NULL).
 const RELEASED_PID: u32 = 0;
 
-/// The owner of `run_id` as recorded, `None` if it was released.
-pub(crate) fn owner(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<Owner>> {
-    conn.prepare_cached("SELECT owner_host, owner_pid, owner_started FROM runs WHERE run_id = ?1")?
-        .query_row(params![run_id.as_str()], |row| owner_at(row, 0))
+/// The owner of `run_id` as recorded (`None` if it was released), and until when its lease
+/// holds (`None` if it was recorded before leases).
+pub(crate) fn owner(
+    conn: &Connection,
+    run_id: &RunId,
+) -> rusqlite::Result<(Option<Owner>, Option<Millis>)> {
+    conn.prepare_cached(
+        "SELECT owner_host, owner_pid, owner_started, owner_lease_until FROM runs WHERE run_id = ?1",
+    )?
+    .query_row(params![run_id.as_str()], |row| {
+        Ok((owner_at(row, 0)?, row.get(3)?))
+    })
 }
 
 /// The owner in the three columns from `first` (host, pid, start time); `None` if released.
@@ -129,14 +151,21 @@ fn owner_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Option<Ow
     }))
 }
 
-const SUMMARY_COLUMNS: &str = "run_id, workflow, source, status, started_at, finished_at, owner_host, owner_pid, owner_started";
+const SUMMARY_COLUMNS: &str = "run_id, workflow, source, status, started_at, finished_at, owner_host, owner_pid, owner_started, owner_lease_until";
 
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let status: Option<String> = row.get(3)?;
     let owner = owner_at(row, 6)?;
+    let lease_until = row.get(9)?;
+    let now = now_millis();
     let state = match status.as_deref().and_then(run_status) {
         Some(status) => RunState::Finished(status),
-        None if owner.as_ref().is_some_and(owner_alive) => RunState::Running,
+        None if owner
+            .as_ref()
+            .is_some_and(|owner| owner_alive(owner, lease_until, now)) =>
+        {
+            RunState::Running
+        }
         None => RunState::Interrupted,
     };
     Ok(RunSummary {
@@ -147,6 +176,7 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         started_at: row.get(4)?,
         finished_at: row.get(5)?,
         owner,
+        lease_until,
     })
 }
 
@@ -163,19 +193,19 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
     let found = conn
         .prepare_cached(&sql)?
         .query_row([run_id.as_str()], |row| {
-            let inputs: String = row.get(11)?;
-            let settings = match (row.get(13)?, row.get(14)?) {
+            let inputs: String = row.get(12)?;
+            let settings = match (row.get(14)?, row.get(15)?) {
                 (Some(jobs), Some(no_cache)) => Some(RunSettings { jobs, no_cache }),
                 _ => None,
             };
             Ok((
                 summary(row)?,
-                row.get::<_, String>(9)?,
                 row.get::<_, String>(10)?,
+                row.get::<_, String>(11)?,
                 inputs,
-                row.get::<_, i64>(12)?,
+                row.get::<_, i64>(13)?,
                 settings,
-                row.get::<_, bool>(15)?,
+                row.get::<_, bool>(16)?,
             ))
         })
         .optional()?;

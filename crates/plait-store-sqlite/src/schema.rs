@@ -147,6 +147,13 @@ const V6: &str = "
 ALTER TABLE runs ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Until when the owner's lease holds (`plait_store::LEASE`), renewed while the run goes:
+/// a run owned on another host is interrupted once its lease ran out. NULL in runs recorded
+/// before, whose owners on other hosts are taken to be alive, as they were.
+const V7: &str = "
+ALTER TABLE runs ADD COLUMN owner_lease_until INTEGER;
+";
+
 /// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -156,11 +163,12 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V4),
         M::up(V5),
         M::up(V6),
+        M::up(V7),
     ])
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 6;
+pub(crate) const LATEST: i64 = 7;
 
 #[cfg(test)]
 mod tests {

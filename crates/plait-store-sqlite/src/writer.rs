@@ -202,17 +202,25 @@ fn commit(
                             break;
                         }
                     }
-                    // A claim is judged in the transaction that makes it, so two claimers
-                    // cannot both win.
+                    // A claim or a renewal is judged in the transaction that makes it, so
+                    // two claimers cannot both win, nor an owner renew a run taken over.
                     let mut refused = None;
                     if unknown.is_none() {
+                        let now = plait_store::now_millis();
                         for write in writes {
-                            if let Encoded::Claim { run_id, .. } = write {
-                                let owner = rows::owner(&tx, run_id)?;
-                                refused = plait_store::claim_refused(run_id, owner.as_ref());
-                                if refused.is_some() {
-                                    break;
+                            refused = match write {
+                                Encoded::Claim { run_id, .. } => {
+                                    let (owner, lease) = rows::owner(&tx, run_id)?;
+                                    plait_store::claim_refused(run_id, owner.as_ref(), lease, now)
                                 }
+                                Encoded::Renew { run_id, owner, .. } => {
+                                    let (recorded, _) = rows::owner(&tx, run_id)?;
+                                    plait_store::renew_refused(run_id, recorded.as_ref(), owner)
+                                }
+                                _ => None,
+                            };
+                            if refused.is_some() {
+                                break;
                             }
                         }
                     }

@@ -197,7 +197,7 @@ fn a_newer_schema_is_refused() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 6,
+                known: 7,
                 ..
             }
         ),
@@ -774,6 +774,7 @@ async fn a_claimed_run_is_judged_by_what_others_recorded_since() {
     let claim = || Write::Claim {
         run_id: "r1".into(),
         owner: this_process(),
+        lease_until: plait_store::now_millis() + 60_000,
     };
     let write = |store: &SqliteStore, writes: Vec<Write>| {
         let store = store.clone();

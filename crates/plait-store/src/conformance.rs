@@ -7,9 +7,14 @@ use plait_core::{RunStatus, TaskState};
 use serde_json::json;
 
 use crate::{
-    Blob, CacheEntry, CacheGc, NewRun, Owner, Ran, RunId, RunSettings, RunState, Store, StoreError,
-    TaskKey, Transition, Write, this_process,
+    Blob, CacheEntry, CacheGc, LEASE, NewRun, Owner, Ran, RunId, RunSettings, RunState, Store,
+    StoreError, TaskKey, Transition, Write, now_millis, this_process,
 };
+
+/// A lease that holds for a while yet.
+fn live_lease() -> i64 {
+    now_millis() + LEASE.as_millis() as i64
+}
 
 pub fn new_run(run_id: &str, owner: Owner) -> NewRun {
     NewRun {
@@ -25,6 +30,7 @@ pub fn new_run(run_id: &str, owner: Owner) -> NewRun {
         },
         started_at: 1_000,
         owner,
+        lease_until: live_lease(),
     }
 }
 
@@ -230,15 +236,94 @@ pub async fn dead_owners_mean_interrupted(store: &dyn Store) {
         started: 0,
     };
     store
-        .create_run(new_run("remote", elsewhere))
+        .create_run(new_run("remote", elsewhere.clone()))
         .await
         .unwrap();
     let remote = store.run(&"remote".into()).await.unwrap().unwrap();
     assert_eq!(
         remote.summary.state,
         RunState::Running,
-        "another host's process is not ours to judge"
+        "another host's process is judged by its lease"
     );
+    let expired = NewRun {
+        lease_until: now_millis() - 1,
+        ..new_run("expired", elsewhere)
+    };
+    store.create_run(expired).await.unwrap();
+    let expired = store.run(&"expired".into()).await.unwrap().unwrap();
+    assert_eq!(expired.summary.state, RunState::Interrupted);
+}
+
+/// Another host's owner keeps its run while its lease holds and renews it; once the lease
+/// ran out, a claim takes the run over, and the old owner's next renewal is refused.
+pub async fn leases_expire_and_only_the_owner_renews(store: &dyn Store) {
+    let remote = Owner {
+        host: "another-host".to_owned(),
+        pid: 7,
+        started: 0,
+    };
+    store
+        .create_run(new_run("r1", remote.clone()))
+        .await
+        .unwrap();
+    let claim = || {
+        vec![Write::Claim {
+            run_id: "r1".into(),
+            owner: this_process(),
+            lease_until: live_lease(),
+        }]
+    };
+    let renew = |owner: &Owner, lease_until| {
+        vec![Write::Renew {
+            run_id: "r1".into(),
+            owner: owner.clone(),
+            lease_until,
+        }]
+    };
+    let refused = store.write(claim()).await.unwrap_err();
+    assert!(
+        matches!(refused, StoreError::RunOwned { pid: 7, .. }),
+        "{refused:?}"
+    );
+    let lost = store
+        .write(renew(&this_process(), live_lease()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(lost, StoreError::LeaseLost { .. }),
+        "not ours: {lost:?}"
+    );
+    // The owner renews, then stops renewing: its lease runs out.
+    let renewed = live_lease() + 1_000;
+    store.write(renew(&remote, renewed)).await.unwrap();
+    let summary = store.run(&"r1".into()).await.unwrap().unwrap().summary;
+    assert_eq!(
+        (summary.state, summary.lease_until),
+        (RunState::Running, Some(renewed))
+    );
+    store.write(renew(&remote, now_millis() - 1)).await.unwrap();
+    assert_eq!(
+        store
+            .run(&"r1".into())
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .state,
+        RunState::Interrupted
+    );
+    store.write(claim()).await.unwrap();
+    let claimed = store.run(&"r1".into()).await.unwrap().unwrap().summary;
+    assert_eq!(
+        (claimed.state, claimed.owner),
+        (RunState::Running, Some(this_process()))
+    );
+    let lost = store.write(renew(&remote, live_lease())).await.unwrap_err();
+    assert!(matches!(lost, StoreError::LeaseLost { .. }), "{lost:?}");
+    store
+        .write(renew(&this_process(), live_lease()))
+        .await
+        .unwrap();
 }
 
 /// A run is owned by one process at a time: a live owner keeps it, a released run is
@@ -252,6 +337,7 @@ pub async fn claims_and_releases(store: &dyn Store) {
         vec![Write::Claim {
             run_id: "r1".into(),
             owner: this_process(),
+            lease_until: live_lease(),
         }]
     };
     let refused = store.write(claim()).await.unwrap_err();
@@ -602,6 +688,12 @@ macro_rules! store_conformance_tests {
         async fn claims_and_releases() {
             let store = $make;
             $crate::conformance::claims_and_releases(&store).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn leases_expire_and_only_the_owner_renews() {
+            let store = $make;
+            $crate::conformance::leases_expire_and_only_the_owner_renews(&store).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,6 +39,11 @@ pub enum StoreError {
         host: String,
         pid: u32,
     },
+    /// A renewal by an owner whose lease ran out and whose run another process claimed.
+    #[error(
+        "run `{run_id}` was taken over by another process after this one's lease ran out: this process stops it"
+    )]
+    LeaseLost { run_id: String },
     /// A write that records a step the task lifecycle does not allow: a bug in the writer.
     #[error(
         "run `{run_id}`: task `{task}` cannot be recorded as `{to}` after `{from}`: this is a bug in plait, please report it"

@@ -12,6 +12,7 @@ mod ids;
 mod json;
 mod lifecycle;
 mod memory;
+mod ownership;
 mod record;
 
 #[cfg(feature = "conformance")]
@@ -25,6 +26,7 @@ pub use ids::{CacheKey, RunId, TaskPath};
 pub use json::Json;
 pub use lifecycle::RecordedStates;
 pub use memory::MemoryStore;
+pub use ownership::{LEASE, claim_refused, now_millis, owner_alive, renew_refused, this_process};
 pub use record::{
     Millis, NewRun, Owner, Ran, RunRecord, RunSettings, RunState, RunSummary, TaskFold, TaskRecord,
     Transition, Write,
@@ -85,33 +87,4 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Removes entries as `gc` says (see [`CacheGc::select`]), then the files no remaining
     /// entry names.
     fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>>;
-}
-
-/// Whether the process that owns a run is still alive, for telling `running` from
-/// `interrupted`: it runs, and it is the same process (its start time), not one that took
-/// its pid later. A run owned by another host is taken to be alive: only a store that many
-/// hosts share can tell, with leases (the job board).
-pub fn owner_alive(owner: &Owner) -> bool {
-    owner.host != plait_process::host_name() || plait_process::is_alive(owner.pid, owner.started)
-}
-
-/// Why a claimer may not take over run `run_id` owned by `owner`, if it may not: an owner that is
-/// alive keeps its run (the same process too: its run may still be stopping).
-pub fn claim_refused(run_id: &RunId, owner: Option<&Owner>) -> Option<StoreError> {
-    let owner = owner.filter(|owner| owner_alive(owner))?;
-    Some(StoreError::RunOwned {
-        run_id: run_id.to_string(),
-        host: owner.host.clone(),
-        pid: owner.pid,
-    })
-}
-
-/// The current process as an owner.
-pub fn this_process() -> Owner {
-    let pid = std::process::id();
-    Owner {
-        host: plait_process::host_name().to_owned(),
-        pid,
-        started: plait_process::process_start_time(pid).unwrap_or(0),
-    }
 }

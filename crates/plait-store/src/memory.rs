@@ -10,7 +10,7 @@ use crate::blobs::BlobDir;
 use crate::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, EntryUse, Json, NewRun, RunId,
     RunRecord, RunState, RunSummary, Store, StoreError, TaskFold, TaskPath, TaskRecord, Write,
-    owner_alive,
+    now_millis, owner_alive,
 };
 use plait_core::TaskState;
 
@@ -84,6 +84,7 @@ impl Store for MemoryStore {
                     started_at: run.started_at,
                     finished_at: None,
                     owner: Some(run.owner),
+                    lease_until: Some(run.lease_until),
                 },
                 definition: run.definition,
                 definition_hash: run.definition_hash,
@@ -117,12 +118,23 @@ impl Store for MemoryStore {
                     run_id: missing.run_id().to_string(),
                 });
             }
+            let now = now_millis();
             for write in &writes {
-                if let Write::Claim { run_id, .. } = write {
-                    let owner = inner.runs[run_id].record.summary.owner.as_ref();
-                    if let Some(refused) = crate::claim_refused(run_id, owner) {
-                        return Err(refused);
+                let summary = |run_id| &inner.runs[run_id].record.summary;
+                let refused = match write {
+                    Write::Claim { run_id, .. } => {
+                        let RunSummary {
+                            owner, lease_until, ..
+                        } = summary(run_id);
+                        crate::claim_refused(run_id, owner.as_ref(), *lease_until, now)
                     }
+                    Write::Renew { run_id, owner, .. } => {
+                        crate::renew_refused(run_id, summary(run_id).owner.as_ref(), owner)
+                    }
+                    _ => None,
+                };
+                if let Some(refused) = refused {
+                    return Err(refused);
                 }
             }
             inner.states.admit(&writes)?;
@@ -298,9 +310,16 @@ fn blob_error(path: &std::path::Path, error: &std::io::Error) -> StoreError {
 
 /// A running run whose owner died, or let go of it, is interrupted.
 fn settle_state(summary: &mut RunSummary) {
-    if summary.state == RunState::Running && !summary.owner.as_ref().is_some_and(owner_alive) {
+    let now = now_millis();
+    let owned = |owner| owner_alive(owner, summary.lease_until, now);
+    if summary.state == RunState::Running && !summary.owner.as_ref().is_some_and(owned) {
         summary.state = RunState::Interrupted;
     }
+}
+
+/// The record of a run a write names: checked to exist before any write of the batch applies.
+fn run<'a>(inner: &'a mut Inner, run_id: &RunId) -> &'a mut RunRecord {
+    &mut inner.runs.get_mut(run_id).expect("checked above").record
 }
 
 fn apply(inner: &mut Inner, write: Write) {
@@ -308,29 +327,35 @@ fn apply(inner: &mut Inner, write: Write) {
         Write::RunFinished {
             run_id, status, at, ..
         } => {
-            let summary = &mut inner
-                .runs
-                .get_mut(&run_id)
-                .expect("checked above")
-                .record
-                .summary;
+            let summary = &mut run(inner, &run_id).summary;
             summary.state = RunState::Finished(status);
             summary.finished_at = Some(at);
             return;
         }
-        Write::Claim { run_id, owner } => {
-            let run = inner.runs.get_mut(&run_id).expect("checked above");
-            run.record.summary.owner = Some(owner);
+        Write::Claim {
+            run_id,
+            owner,
+            lease_until,
+        } => {
+            let summary = &mut run(inner, &run_id).summary;
+            summary.owner = Some(owner);
+            summary.lease_until = Some(lease_until);
+            return;
+        }
+        Write::Renew {
+            run_id,
+            lease_until,
+            ..
+        } => {
+            run(inner, &run_id).summary.lease_until = Some(lease_until);
             return;
         }
         Write::Release { run_id } => {
-            let run = inner.runs.get_mut(&run_id).expect("checked above");
-            run.record.summary.owner = None;
+            run(inner, &run_id).summary.owner = None;
             return;
         }
         Write::Cancel { run_id } => {
-            let run = inner.runs.get_mut(&run_id).expect("checked above");
-            run.record.cancelled = true;
+            run(inner, &run_id).cancelled = true;
             return;
         }
         Write::Forget { task, key, .. } => {

@@ -35,6 +35,8 @@ pub struct NewRun {
     pub settings: RunSettings,
     pub started_at: Millis,
     pub owner: Owner,
+    /// Until when the owner's lease holds, unless renewed ([`Write::Renew`]).
+    pub lease_until: Millis,
 }
 
 /// The options a run was started with, recorded so that a resume runs it the same way.
@@ -107,9 +109,22 @@ pub enum Write {
         task: TaskPath,
         key: CacheKey,
     },
-    /// `owner` takes an unfinished run over (a resume): refused with
-    /// [`crate::StoreError::RunOwned`] while another owner is alive, this process included.
-    Claim { run_id: RunId, owner: Owner },
+    /// `owner` takes an unfinished run over (a resume), with a lease until `lease_until`:
+    /// refused with [`crate::StoreError::RunOwned`] while another owner is alive, this
+    /// process included (see [`crate::owner_alive`]).
+    Claim {
+        run_id: RunId,
+        owner: Owner,
+        lease_until: Millis,
+    },
+    /// The owner extends its lease to `lease_until`, as it does while the run goes. Refused
+    /// with [`crate::StoreError::LeaseLost`] when the run is no longer `owner`'s: its lease
+    /// ran out and another process claimed the run, which the owner must then leave alone.
+    Renew {
+        run_id: RunId,
+        owner: Owner,
+        lease_until: Millis,
+    },
     /// The run was cancelled: it stops and reverts what ran. Recorded before anything is
     /// stopped, so that a resume of a run whose revert did not end (a second Ctrl-C, a
     /// crash) goes on reverting, and ends the run cancelled, instead of running it forward.
@@ -135,6 +150,7 @@ impl Write {
             Write::Used { run_id, .. }
             | Write::Forget { run_id, .. }
             | Write::Claim { run_id, .. }
+            | Write::Renew { run_id, .. }
             | Write::Release { run_id }
             | Write::Cancel { run_id }
             | Write::RunFinished { run_id, .. } => run_id,
@@ -173,6 +189,8 @@ pub struct RunSummary {
     pub finished_at: Option<Millis>,
     /// `None` once its owner let go of it unfinished (see [`Write::Release`]).
     pub owner: Option<Owner>,
+    /// Until when the owner's lease holds; `None` for runs recorded before leases.
+    pub lease_until: Option<Millis>,
 }
 
 /// The latest known state of one task of a run.

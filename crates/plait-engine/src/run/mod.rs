@@ -11,6 +11,7 @@ mod attempt;
 mod cache;
 mod durable;
 mod graph;
+mod lease;
 mod persist;
 mod record;
 mod resume;
@@ -244,11 +245,13 @@ async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, 
         None => {
             shared.create_run(started_at).await?;
             shared.recorder.owns_record.store(true, Ordering::Release);
+            shared.keep_lease();
             None
         }
         Some(prior) => {
             shared.claim_run(prior.owner()).await?;
             shared.recorder.owns_record.store(true, Ordering::Release);
+            shared.keep_lease();
             Some(shared.restore(prior))
         }
     };

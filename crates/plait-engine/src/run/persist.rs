@@ -37,6 +37,8 @@ pub(super) struct Recorder {
     pub(super) owns_record: AtomicBool,
     /// Which of the requests sent are durable.
     durable: Durable,
+    /// The renewals of the run's lease on its record (see `lease.rs`).
+    pub(super) lease: super::lease::Renewals,
 }
 
 impl Recorder {
@@ -47,6 +49,7 @@ impl Recorder {
             store_error: Mutex::new(None),
             owns_record: AtomicBool::new(false),
             durable: Durable::new(),
+            lease: super::lease::Renewals::default(),
         }
     }
 }
@@ -60,7 +63,7 @@ impl Shared {
         lock(&self.recorder.store_error).clone()
     }
 
-    fn fail_store(&self, error: StoreError) {
+    pub(super) fn fail_store(&self, error: StoreError) {
         lock(&self.recorder.store_error).get_or_insert(error);
         self.stop();
     }
@@ -93,6 +96,7 @@ impl Shared {
                 },
                 started_at: millis(started_at),
                 owner: this_process(),
+                lease_until: super::lease::lease_from_now(),
             })
             .await
     }
@@ -133,6 +137,7 @@ impl Shared {
             .write(vec![Write::Claim {
                 run_id: self.config.run_id.clone().into(),
                 owner: this_process(),
+                lease_until: super::lease::lease_from_now(),
             }])
             .await
     }
@@ -140,6 +145,7 @@ impl Shared {
     /// Lets go of a run that stops unfinished (see `Shared::abandon`): what is staged is
     /// recorded first, then the run is left with no owner.
     pub(super) async fn release(&self) {
+        self.let_go_of_lease();
         if self.store_failure().is_some() || !self.recorder.owns_record.load(Ordering::Acquire) {
             return;
         }
@@ -153,6 +159,7 @@ impl Shared {
     }
 
     pub(super) async fn finish_run(&self, status: RunStatus) -> Result<(), StoreError> {
+        self.let_go_of_lease();
         let finished = Write::RunFinished {
             run_id: self.config.run_id.clone().into(),
             status,

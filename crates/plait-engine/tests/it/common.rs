@@ -211,6 +211,30 @@ impl Store for Failing {
     pass_through_to_inner!();
 }
 
+/// A memory store that counts the renewals of a run's lease, and refuses them if `lost`.
+#[derive(Debug, Default)]
+pub(crate) struct Leases {
+    pub(crate) inner: MemoryStore,
+    pub(crate) lost: bool,
+    pub(crate) renewals: AtomicUsize,
+}
+
+impl Store for Leases {
+    fn write(&self, writes: Vec<Write>) -> BoxFuture<'static, Result<(), StoreError>> {
+        if let Some(Write::Renew { run_id, .. }) = writes.first() {
+            self.renewals.fetch_add(1, Ordering::SeqCst);
+            if self.lost {
+                let lost = StoreError::LeaseLost {
+                    run_id: run_id.to_string(),
+                };
+                return Box::pin(async move { Err(lost) });
+            }
+        }
+        self.inner.write(writes)
+    }
+    pass_through_to_inner!();
+}
+
 /// A memory store that takes its time to make writes durable, as a disk's sync does: each
 /// request is applied `delay` after the previous one, in the order they were made, and
 /// answered then. Nothing is visible in `inner` before its answer.

@@ -225,7 +225,7 @@ async fn a_run_still_owned_or_ended_is_not_resumed() {
         matches!(refused, Err(plait_engine::RunError::Ended { .. })),
         "{refused:?}"
     );
-    // Owned by a process on another host, which this one cannot judge: taken as alive.
+    // Owned by a process on another host whose lease holds: alive.
     let mut elsewhere = plait_store::this_process();
     elsewhere.host = "another-host".to_owned();
     store
@@ -242,6 +242,7 @@ async fn a_run_still_owned_or_ended_is_not_resumed() {
             },
             started_at: 0,
             owner: elsewhere,
+            lease_until: plait_store::now_millis() + 60_000,
         })
         .await
         .unwrap();

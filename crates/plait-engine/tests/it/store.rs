@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use plait_core::{Flow, FnTask, Outputs, RunStatus, TaskError, TaskState, Value, Workflow};
 use plait_engine::{Engine, RunDefinition, RunError, RunOptions};
@@ -476,5 +477,71 @@ async fn each_attempt_records_the_slot_it_ran_in() {
             .filter(|t| t.state == TaskState::Running)
             .all(|t| t.ran.is_none()),
         "an intent is recorded before the attempt has a slot"
+    );
+}
+
+/// An owner renews its lease on the run every ten seconds while the run goes, and stops when
+/// the run ends.
+#[tokio::test(start_paused = true)]
+async fn the_lease_is_renewed_while_the_run_goes() {
+    let store = Arc::new(Leases::default());
+    let flow = Flow::graph("main").task("slow", sleepy_task(&[], &["x"], Duration::from_secs(65)));
+    let report = Engine::new()
+        .with_store(store.clone())
+        .run(
+            &plan(Workflow::new(flow)),
+            Vec::<(&str, i64)>::new(),
+            RunOptions::new().run_id("r1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Succeeded);
+    let renewed = store.renewals.load(Ordering::SeqCst);
+    assert!(
+        (5..=7).contains(&renewed),
+        "65 s at one renewal per 10 s: {renewed}"
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        store.renewals.load(Ordering::SeqCst),
+        renewed,
+        "none once the run ended"
+    );
+}
+
+/// An owner whose renewal is refused lost the run to another process: it stops at once,
+/// cancelling what runs, and reports why.
+#[tokio::test(start_paused = true)]
+async fn a_lost_lease_stops_the_run() {
+    let store = Arc::new(Leases {
+        lost: true,
+        ..Leases::default()
+    });
+    let flow = Flow::linear("main")
+        .task("slow", sleepy_task(&[], &["x"], Duration::from_secs(3600)))
+        .task("after", sum_task(&["x"], &["y"]));
+    let started = tokio::time::Instant::now();
+    let result = Engine::new()
+        .with_store(store.clone())
+        .run(
+            &plan(Workflow::new(flow)),
+            Vec::<(&str, i64)>::new(),
+            RunOptions::new().run_id("r1"),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(RunError::Store(StoreError::LeaseLost { .. }))),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    let record = store.inner.run(&"r1".into()).await.unwrap().unwrap();
+    let after = record.tasks.iter().find(|t| t.task.as_str() == "after");
+    assert!(
+        after.is_none_or(|t| t.state == TaskState::Pending),
+        "{after:?}"
     );
 }
