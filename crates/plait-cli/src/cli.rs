@@ -42,6 +42,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Stop a run that another `plait` carries out on this machine, as Ctrl-C in its
+    /// terminal would (its tasks stopped, what completed reverted), and wait until it has
+    /// stopped. An interrupted run has its cancellation recorded: `plait resume` reverts it.
+    Cancel {
+        /// The run's id, or a prefix of it that only it has.
+        run: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Say why a task of a recorded run was executed or reused, by comparing its cache key
     /// with the one it had in the previous run of the same workflow.
     Explain {

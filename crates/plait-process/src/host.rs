@@ -34,6 +34,20 @@ pub fn is_alive(pid: u32, started: u64) -> bool {
     process_start_time(pid) == Some(started)
 }
 
+/// Asks process `pid` to stop (SIGTERM), if it is still the one that started at `started`:
+/// a pid handed to another process since is left alone. False if it was not there to ask.
+pub fn terminate(pid: u32, started: u64) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    is_alive(pid, started)
+        && nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(raw),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
@@ -65,6 +79,21 @@ mod tests {
             !is_alive(pid, started + 1),
             "another start time is another process"
         );
+    }
+
+    #[test]
+    fn terminate_stops_the_process_it_names_and_no_other() {
+        let (mut child, pid, started) = child();
+        assert!(
+            !terminate(pid, started + 1),
+            "another start time: left alone"
+        );
+        assert!(is_alive(pid, started));
+        assert!(terminate(pid, started));
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(15), "{status:?}");
+        assert!(!terminate(pid, started), "gone");
     }
 
     #[test]

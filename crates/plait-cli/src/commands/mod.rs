@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process's exit code.
 
 mod cache;
+mod cancel;
 mod check;
 mod explain;
 mod graph;
@@ -25,6 +26,7 @@ pub(crate) async fn dispatch(command: Command) -> u8 {
         Command::Resume(args) => resume::resume(args).await,
         Command::Runs { store, json } => runs::runs(&store, json).await,
         Command::Show { run, store, json } => show::show(&run, &store, json).await,
+        Command::Cancel { run, store } => cancel::cancel(&run, &store).await,
         Command::Explain {
             run,
             task,

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
 use crate::support::{SHORT, Scratch, assert_gone, is_gone, read_pid, wait_until};
 
 /// `fast` completes at once and logs its revert; `slow` sleeps (and ignores no signal). While
@@ -182,4 +185,91 @@ fn stopped_at_once(scratch: &Scratch, running: crate::support::Running) -> Strin
     let runs: serde_json::Value = serde_json::from_str(&runs.expect_code(0).stdout).unwrap();
     assert_eq!(runs[0]["status"], "interrupted");
     runs[0]["run_id"].as_str().unwrap().to_owned()
+}
+
+/// The id of the newest run in the scratch directory's store.
+fn newest_run(scratch: &Scratch) -> String {
+    let runs = scratch.plait(&["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs.expect_code(0).stdout).unwrap();
+    runs[0]["run_id"].as_str().unwrap().to_owned()
+}
+
+/// `plait cancel RUN` from another terminal stops the run as its own Ctrl-C would, and waits
+/// until it has stopped.
+#[test]
+fn plait_cancel_stops_a_run_from_another_terminal() {
+    let scratch = Scratch::new();
+    let running = start(&scratch, false);
+    let slow = read_pid(&scratch.join("slow.pid"));
+    let run_id = newest_run(&scratch);
+    let cancelled = scratch.plait(&["cancel", &run_id[..8]]);
+    cancelled.expect_code(0);
+    assert!(
+        cancelled
+            .stderr
+            .contains(&format!("run `{run_id}` was cancelled")),
+        "{}",
+        cancelled.stderr
+    );
+    let (run, _) = running.wait(SHORT);
+    run.expect_code(130);
+    let report = run.json();
+    assert_eq!(report.status(), "cancelled");
+    assert_eq!(report.state("fast"), "reverted");
+    assert_eq!(
+        scratch.read("log"),
+        "fast done\nreverting fast\nreverted fast\n"
+    );
+    assert_gone(slow, "the sleeping `slow`");
+
+    let again = scratch.plait(&["cancel", &run_id]);
+    again.expect_code(2);
+    assert!(
+        again
+            .stderr
+            .contains("already ended cancelled: there is nothing to cancel"),
+        "{}",
+        again.stderr
+    );
+    let unknown = scratch.plait(&["cancel", "no-such-run"]);
+    unknown.expect_code(2);
+    assert!(
+        unknown.stderr.contains("no run `no-such-run`"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+/// A run nobody carries out any more (its `plait` was killed) has its cancellation recorded:
+/// `plait resume` then reverts what completed instead of running on.
+#[test]
+fn plait_cancel_of_an_interrupted_run_is_finished_by_its_resume() {
+    let scratch = Scratch::new();
+    let running = start(&scratch, false);
+    let slow = read_pid(&scratch.join("slow.pid"));
+    kill(running.pid(), Signal::SIGKILL).unwrap();
+    let _ = running.wait(SHORT);
+    // `slow` outlives a plait killed outright; it is no part of this test.
+    let _ = kill(Pid::from_raw(slow), Signal::SIGKILL);
+    std::fs::remove_file(scratch.join("slow.pid")).unwrap();
+    let run = newest_run(&scratch);
+
+    let cancelled = scratch.plait(&["cancel", &run]);
+    cancelled.expect_code(0);
+    assert!(
+        cancelled.stderr.contains("its cancellation is recorded"),
+        "{}",
+        cancelled.stderr
+    );
+    let report = scratch.plait(&["resume", &run, "--json"]).json();
+    assert_eq!(report.status(), "cancelled");
+    assert_eq!(report.state("fast"), "reverted");
+    assert!(
+        !scratch.join("slow.pid").exists(),
+        "`slow` did not run again"
+    );
+    assert_eq!(
+        scratch.read("log"),
+        "fast done\nreverting fast\nreverted fast\n"
+    );
 }
