@@ -107,8 +107,9 @@ fn a_resume_finishes_the_revert_a_second_ctrl_c_stopped() {
     let scratch = Scratch::new();
     let running = start(&scratch, true);
     running.interrupt();
+    // It removes `hang-revert` just before it hangs: the revert run again will not.
     wait_until("the revert of `fast` to start hanging", SHORT, || {
-        scratch.read("log").contains("reverting fast")
+        scratch.read("log").contains("reverting fast") && !scratch.join("hang-revert").exists()
     });
     let revert = read_pid(&scratch.join("revert.pid"));
     running.interrupt();
