@@ -63,7 +63,8 @@ impl Engine {
     }
 
     /// Runs `plan` with `inputs` to the end: success, a reverted failure, or cancellation.
-    /// Must be called within a tokio runtime; tasks run on that runtime.
+    /// Must be called within a tokio runtime; tasks run on that runtime. Refuses to start
+    /// when an input is missing or of the wrong type, or a `file` input names nothing.
     pub async fn run<K, V>(
         &self,
         plan: &Arc<Plan>,
@@ -75,6 +76,7 @@ impl Engine {
         V: Into<Value>,
     {
         let inputs = crate::inputs::resolve_inputs(plan, inputs)?;
+        crate::inputs::check_files(plan, &inputs)?;
         let run_id: Arc<str> = match &options.run_id {
             Some(id) => id.as_str().into(),
             None => uuid::Uuid::now_v7().to_string().into(),

@@ -41,6 +41,23 @@ where
         .collect()
 }
 
+/// Every `file` input names something that exists: a run does not start otherwise, since its
+/// tasks would find nothing to read and the cache could not know it by its content. (A path
+/// whose existence cannot be told, for want of permission, is left to the tasks.)
+pub(crate) fn check_files(plan: &Plan, values: &[Value]) -> Result<(), RunError> {
+    for (input, value) in plan.inputs().iter().zip(values) {
+        if let Value::File(path) = value
+            && matches!(path.try_exists(), Ok(false))
+        {
+            return Err(RunError::MissingFile {
+                name: input.name.clone(),
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Whether `value` may be given for an input of type `ty` (runs and live flows alike).
 pub(crate) fn check_type(ty: &ValueType, value: &Value) -> Result<(), TypeMismatch> {
     if value.fits(ty) {

@@ -91,6 +91,12 @@ pub enum RunError {
         name: Arc<str>,
         mismatch: TypeMismatch,
     },
+    /// A `file` input names a path with nothing there: the run does not start.
+    #[error("input `{name}` is a file, and there is nothing at `{}`", path.display())]
+    MissingFile {
+        name: Arc<str>,
+        path: std::path::PathBuf,
+    },
     /// A resume of a run that already ended.
     #[error("run `{run_id}` already ended ({status}): there is nothing to resume")]
     Ended { run_id: Arc<str>, status: RunStatus },

@@ -208,6 +208,9 @@ fn input_help(plan: &Plan, error: &RunError) -> Option<String> {
             ))
         }
         RunError::UnknownInput { .. } => Some(format!("the workflow takes {}", known_inputs(plan))),
+        RunError::MissingFile { name, .. } => Some(format!(
+            "create it, or name another with `--set {name}=PATH` (relative to the directory plait runs in)"
+        )),
         RunError::InputType { .. }
         | RunError::Store(_)
         | RunError::Internal { .. }

@@ -334,6 +334,47 @@ fn a_set_without_a_value() {
     );
 }
 
+/// A `file` input naming a path with nothing there is refused before anything runs, whether
+/// it comes from `--set` or from the workflow's default.
+#[test]
+fn a_file_input_that_does_not_exist() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "workflow.toml",
+        r#"
+[inputs]
+photo = { type = "file", default = "missing-default.png" }
+
+[tasks.canary]
+command = ["touch", "canary.ran"]
+requires = { photo = "file" }
+"#,
+    );
+    let refused = |args: &[&str]| {
+        let mut all = vec!["run", "workflow.toml", "--jobs", "2"];
+        all.extend_from_slice(args);
+        let run = scratch.plait(&all);
+        run.expect_code(2);
+        assert_eq!(run.stdout, "", "nothing on stdout");
+        assert!(!scratch.join("canary.ran").exists(), "a task ran");
+        let dir = scratch.path().display().to_string();
+        crate::support::normalize(&run.stderr, &[(&dir, "<dir>")])
+    };
+    expect![[r#"
+        error: input `photo` is a file, and there is nothing at `<dir>/missing-default.png`
+          help: create it, or name another with `--set photo=PATH` (relative to the directory plait runs in)
+    "#]].assert_eq(&refused(&[]));
+    expect![[r#"
+        error: input `photo` is a file, and there is nothing at `<dir>/missing.png`
+          help: create it, or name another with `--set photo=PATH` (relative to the directory plait runs in)
+    "#]].assert_eq(&refused(&["--set", "photo=missing.png"]));
+    scratch.write("there.png", "");
+    scratch
+        .plait(&["run", "workflow.toml", "--set", "photo=there.png"])
+        .expect_code(0);
+    assert!(scratch.join("canary.ran").exists());
+}
+
 #[test]
 fn a_file_that_does_not_exist() {
     let scratch = Scratch::new();

@@ -91,24 +91,21 @@ fn a_bad_picture_stops_the_run_at_validate_with_the_reason() {
         std::fs::read_to_string(repo_root().join("examples/image-pipeline/images/shapes.ppm"))
             .unwrap();
     let cases = [
-        ("missing.ppm", None),
-        ("empty.ppm", Some(String::new())),
-        ("plain.ppm", Some("P6\n64 48\n255\n".to_owned())),
+        ("empty.ppm", String::new()),
+        ("plain.ppm", "P6\n64 48\n255\n".to_owned()),
         (
             "short.ppm",
-            Some(good.lines().take(1000).collect::<Vec<_>>().join("\n")),
+            good.lines().take(1000).collect::<Vec<_>>().join("\n"),
         ),
         (
             "bright.ppm",
-            Some(good.replacen("\n250 250 245\n", "\n250 256 245\n", 1)),
+            good.replacen("\n250 250 245\n", "\n250 256 245\n", 1),
         ),
-        ("zero.ppm", Some("P3\n0 48\n255\n".to_owned())),
+        ("zero.ppm", "P3\n0 48\n255\n".to_owned()),
     ];
     let mut messages = String::new();
     for (name, text) in cases {
-        if let Some(text) = text {
-            scratch.write(name, &text);
-        }
+        scratch.write(name, &text);
         let set_image = format!("image={}", scratch.join(name).display());
         let set_out = format!("out_dir={}", scratch.join("out").display());
         let run = run_example(EXAMPLE, &["--json", "--set", &set_image, "--set", &set_out]);
@@ -139,8 +136,6 @@ fn a_bad_picture_stops_the_run_at_validate_with_the_reason() {
     }
     expect![[r#"
         `sh` exited with status 1; stderr:
-          validate: $TMP/missing.ppm: no such file
-        `sh` exited with status 1; stderr:
           validate: $TMP/empty.ppm: the file is empty
         `sh` exited with status 1; stderr:
           validate: $TMP/plain.ppm: not an ASCII PPM image: it starts with `P6`, not `P3`
@@ -152,6 +147,26 @@ fn a_bad_picture_stops_the_run_at_validate_with_the_reason() {
           validate: $TMP/zero.ppm: the width `0` is not a positive integer
     "#]]
     .assert_eq(&messages);
+}
+
+/// A picture that is not there is refused before anything runs.
+#[test]
+fn a_missing_picture_is_refused_before_validate_runs() {
+    let scratch = Scratch::new();
+    let set_image = format!("image={}", scratch.join("missing.ppm").display());
+    let set_out = format!("out_dir={}", scratch.join("out").display());
+    let run = run_example(EXAMPLE, &["--set", &set_image, "--set", &set_out]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(&format!(
+            "input `image` is a file, and there is nothing at `{}`",
+            scratch.join("missing.ppm").display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("validate"), "{}", run.stderr);
+    assert!(list(&scratch.join("out")).is_empty());
 }
 
 #[test]
