@@ -34,7 +34,7 @@ pub(crate) enum Command {
     },
     /// Show one recorded run: its tasks, attempts, timings and errors.
     Show {
-        /// The run's id, or a prefix of it that only it has.
+        /// The run's id, a prefix of it that only it has, or `last` for the newest run.
         run: String,
         #[command(flatten)]
         store: StoreArgs,
@@ -54,7 +54,7 @@ pub(crate) enum Command {
     /// Say why a task of a recorded run was executed or reused, by comparing its cache key
     /// with the one it had in the previous run of the same workflow.
     Explain {
-        /// The run's id, or a prefix of it that only it has.
+        /// The run's id, a prefix of it that only it has, or `last` for the newest run.
         run: String,
         /// The task's path, such as `build/compile`.
         task: String,
@@ -89,7 +89,7 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ResumeArgs {
-    /// The run's id, or a prefix of it that only it has.
+    /// The run's id, a prefix of it that only it has, or `last` for the newest run.
     pub(crate) run: String,
     /// Reuse earlier results, though the run was started with `--no-cache`. (A resume keeps
     /// the options the run was started with, `--jobs` and `--no-cache`, unless given again.)

@@ -23,8 +23,11 @@ pub struct Loaded {
     pub path: PathBuf,
     /// The file's text, as read: what a run records as its definition.
     pub text: Arc<str>,
-    /// blake3 of the text, hex: a resume compares it to tell whether the definition changed.
+    /// blake3 of the text, hex: what a run records as its definition's hash.
     pub hash: String,
+    /// blake3 of the parsed text, hex: the same for two texts that differ only in comments,
+    /// whitespace or layout. A resume compares it to tell whether the definition changed.
+    pub parsed_hash: String,
 }
 
 /// Loads the workflow file at `path`; its extension (`.toml`, `.json`) says its format.
@@ -70,6 +73,10 @@ fn load_text(text: Arc<str>, path: &Path, format: Format) -> Result<Loaded, Spec
         }
     };
     let read = schema::read(&root, source.path());
+    // One tree for both formats: a TOML file and a JSON one that say the same are the same
+    // definition.
+    let mut parsed = blake3::Hasher::new();
+    root.digest(&mut parsed);
     drop(root);
     let mut problems = read.problems;
     let mut plan = None;
@@ -100,6 +107,7 @@ fn load_text(text: Arc<str>, path: &Path, format: Format) -> Result<Loaded, Spec
             warnings: diagnostics,
             path: path.to_owned(),
             hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+            parsed_hash: parsed.finalize().to_hex().to_string(),
             text,
         }),
         _ => Err(SpecError::Invalid { diagnostics }),

@@ -4,10 +4,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use plait_engine::RunDefinition;
-use plait_store::{RunSettings, RunState, Store};
+use plait_spec::Loaded;
+use plait_store::{RunRecord, RunSettings, RunState, Store};
 
 use crate::cli::ResumeArgs;
 use crate::exit;
+use crate::render::json::recorded_definition;
 
 pub(crate) async fn resume(mut args: ResumeArgs) -> u8 {
     let (store, record) = match super::store::open_run(&args.execution.store, &args.run).await {
@@ -34,19 +36,10 @@ pub(crate) async fn resume(mut args: ResumeArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     }
-    let file = Path::new(&record.summary.source);
-    let loaded = match super::load(file) {
+    let loaded = match definition(&record) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    if loaded.hash != record.definition_hash {
-        eprintln!(
-            "error: definition changed: `{}` is not the workflow run `{run_id}` started with, so its record cannot be resumed with it",
-            file.display()
-        );
-        eprintln!("  help: restore the file as it was, or start a new run with `plait run`");
-        return exit::BAD_INPUT;
-    }
     let kept_no_cache = keep_settings(&mut args, record.settings);
     let store: Arc<dyn Store> = Arc::new(store);
     let engine = super::run::engine(args.execution.jobs, Some(store.clone()));
@@ -76,6 +69,43 @@ pub(crate) async fn resume(mut args: ResumeArgs) -> u8 {
         |options| engine.resume(&plan, &record, options),
     )
     .await
+}
+
+/// The definition to resume `record` with: the one recorded with the run, once the file it
+/// came from is checked to say the same (comments and layout aside); a run whose file is
+/// gone resumes from its record. `Err` is the exit code, after the reason was printed.
+fn definition(record: &RunRecord) -> Result<Loaded, u8> {
+    let file = Path::new(&record.summary.source);
+    let Some(recorded) = recorded_definition(record) else {
+        // Recorded without a definition that loads: the file, unchanged byte for byte.
+        let loaded = super::load(file)?;
+        if loaded.hash != record.definition_hash {
+            return Err(changed(file, record));
+        }
+        return Ok(loaded);
+    };
+    if matches!(file.try_exists(), Ok(false)) {
+        eprintln!(
+            "note: `{}` no longer exists: resuming from the definition recorded with the run",
+            file.display()
+        );
+        return Ok(recorded);
+    }
+    if super::load(file)?.parsed_hash != recorded.parsed_hash {
+        return Err(changed(file, record));
+    }
+    Ok(recorded)
+}
+
+/// Says that `file` no longer holds the run's definition; returns the exit code.
+fn changed(file: &Path, record: &RunRecord) -> u8 {
+    eprintln!(
+        "error: definition changed: `{}` is not the workflow run `{}` started with, so its record cannot be resumed with it",
+        file.display(),
+        record.summary.run_id
+    );
+    eprintln!("  help: restore the file as it was, or start a new run with `plait run`");
+    exit::BAD_INPUT
 }
 
 /// A resume runs with the options its run was started with, unless given again. Returns

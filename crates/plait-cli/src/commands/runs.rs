@@ -1,6 +1,6 @@
 //! `plait runs`: the recorded runs, newest first.
 
-use plait_store::Store;
+use plait_store::{RunSummary, Store};
 
 use crate::cli::StoreArgs;
 use crate::exit;
@@ -36,17 +36,22 @@ pub(crate) async fn runs(args: &StoreArgs, as_json: bool) -> u8 {
         "RUN", "WORKFLOW", "STATUS", "STARTED"
     );
     for run in &runs {
-        let duration = run
-            .finished_at
-            .map(|end| duration_between(run.started_at, end))
-            .unwrap_or_default();
-        println!(
-            "{:<36}  {:<20}  {:<13}  {:<24}  {duration}",
-            run.run_id,
-            run.workflow,
-            run.state.name(),
-            timestamp(run.started_at),
-        );
+        println!("{}", line(run));
     }
     exit::OK
+}
+
+/// One run's line in the listing: its id, workflow, status, start and duration.
+pub(super) fn line(run: &RunSummary) -> String {
+    let duration = run
+        .finished_at
+        .map(|end| duration_between(run.started_at, end))
+        .unwrap_or_default();
+    format!(
+        "{:<36}  {:<20}  {:<13}  {:<24}  {duration}",
+        run.run_id,
+        run.workflow,
+        run.state.name(),
+        timestamp(run.started_at),
+    )
 }

@@ -22,7 +22,10 @@ pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
     exit::OK
 }
 
-/// The run with this id, or the only one whose id starts with it.
+/// What names the newest run where a run's id is wanted.
+const LAST: &str = "last";
+
+/// The run with this id, the only one whose id starts with it, or with `last`, the newest.
 pub(super) async fn find(store: &dyn Store, wanted: &str) -> Result<RunRecord, String> {
     if let Some(record) = store.run(&wanted.into()).await.map_err(|e| e.to_string())? {
         return Ok(record);
@@ -38,35 +41,42 @@ pub(super) async fn find_listed(
     runs: &[RunSummary],
 ) -> Result<RunRecord, String> {
     let exact = runs.iter().any(|run| run.run_id.as_str() == wanted);
-    let matching: Vec<&str> = runs
-        .iter()
-        .map(|run| run.run_id.as_str())
-        .filter(|id| {
-            if exact {
-                *id == wanted
-            } else {
-                id.starts_with(wanted)
-            }
-        })
-        .collect();
+    let matching: Vec<&RunSummary> = if !exact && wanted == LAST {
+        // Newest first.
+        runs.iter().take(1).collect()
+    } else {
+        runs.iter()
+            .filter(|run| {
+                let id = run.run_id.as_str();
+                if exact {
+                    id == wanted
+                } else {
+                    id.starts_with(wanted)
+                }
+            })
+            .collect()
+    };
     match matching.as_slice() {
-        [id] => store
-            .run(&RunId::from(*id))
+        [run] => store
+            .run(&run.run_id)
             .await
             .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("run `{id}` vanished while it was read")),
+            .ok_or_else(|| format!("run `{}` vanished while it was read", run.run_id)),
+        [] if wanted == LAST => Err("no runs are recorded: there is no last one".to_owned()),
         [] => Err(format!(
             "no run `{wanted}` in the store: `plait runs` lists them"
         )),
-        many => Err(format!(
-            "`{wanted}` starts {} run ids: give more of it ({})",
-            many.len(),
-            many.iter()
-                .take(3)
-                .map(|id| format!("`{id}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        many => {
+            let mut message = format!(
+                "`{wanted}` starts {} run ids: give more of it, or `{LAST}` for the newest run",
+                many.len()
+            );
+            for run in many {
+                message.push_str("\n  ");
+                message.push_str(super::runs::line(run).trim_end());
+            }
+            Err(message)
+        }
     }
 }
 

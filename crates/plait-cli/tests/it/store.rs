@@ -219,11 +219,13 @@ fn a_killed_run_resumes_without_running_what_completed_again() {
     );
 }
 
+/// What counts is the parsed definition: comments and layout may change, a command may not.
 #[test]
-fn a_changed_definition_is_not_resumed() {
+fn a_changed_definition_is_not_resumed_and_a_comment_is_no_change() {
     let scratch = Scratch::new();
     let run = crashed_run(&scratch);
-    scratch.write("crash.toml", &format!("{CRASHING}\n# edited\n"));
+    let changed = CRASHING.replace("echo c >> ledger", "echo C >> ledger");
+    scratch.write("crash.toml", &format!("# edited\n{changed}"));
     let refused = scratch.plait(&["resume", &run]);
     assert!(
         refused.expect_code(2).stderr.contains("definition changed"),
@@ -231,6 +233,79 @@ fn a_changed_definition_is_not_resumed() {
         refused.stderr
     );
     assert_eq!(scratch.read("ledger"), "a\nboom\n", "nothing ran");
+
+    let commented = CRASHING.replace("\n[tasks.c]", "\n\n# c adds one\n[tasks.c]  # last\n");
+    scratch.write("crash.toml", &format!("# edited\n{commented}\n\n"));
+    let resumed = scratch.plait(&["resume", &run]);
+    resumed.expect_code(0);
+    assert_eq!(scratch.read("ledger"), "a\nboom\nboom\nc\n");
+}
+
+/// The definition is recorded with the run: a run whose file is gone resumes from it.
+#[test]
+fn a_run_whose_file_was_deleted_resumes_from_its_recorded_definition() {
+    let scratch = Scratch::new();
+    let run = crashed_run(&scratch);
+    std::fs::remove_file(scratch.join("crash.toml")).unwrap();
+    let resumed = scratch.plait(&["resume", &run, "--json"]);
+    let report = resumed.expect_code(0).json();
+    assert_eq!(report.output("z"), &serde_json::json!(3));
+    assert_eq!(scratch.read("ledger"), "a\nboom\nboom\nc\n");
+    let source = scratch.join("crash.toml").display().to_string();
+    assert!(
+        resumed.stderr.contains(&format!(
+            "`{source}` no longer exists: resuming from the definition recorded with the run"
+        )),
+        "{}",
+        resumed.stderr
+    );
+}
+
+/// `last` names the newest run; a prefix that several runs' ids start with lists them.
+#[test]
+fn last_is_the_newest_run_and_an_ambiguous_prefix_lists_the_runs() {
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", WORKFLOW);
+    let first = scratch.plait(&["run", "flow.toml", "--json"]);
+    let first = run_id(&first.expect_code(0).json()).to_owned();
+    let run = crashed_run(&scratch);
+
+    let shown = scratch
+        .plait(&["show", "last", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(run_id(&shown), run);
+    let resumed = scratch
+        .plait(&["resume", "last", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(run_id(&resumed), run);
+    assert_eq!(resumed.status(), "succeeded");
+
+    let common = first
+        .chars()
+        .zip(run.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(
+        common > 0,
+        "UUIDv7 ids of runs a moment apart share their start"
+    );
+    let prefix = &run[..common];
+    let ambiguous = scratch.plait(&["show", prefix]);
+    let stderr = &ambiguous.expect_code(2).stderr;
+    assert!(
+        stderr.contains(&format!("`{prefix}` starts 2 run ids")),
+        "{stderr}"
+    );
+    for (id, workflow) in [(&run, "crash"), (&first, "flow")] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.trim_start().starts_with(id.as_str()) && line.contains(workflow)),
+            "{stderr}"
+        );
+    }
 }
 
 /// A run's `--no-cache` and `--jobs` are recorded with it: its resume keeps them, and a flag

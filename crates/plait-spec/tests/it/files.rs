@@ -2,7 +2,11 @@
 
 use expect_test::expect;
 
-use crate::{check, check_json};
+use std::path::Path;
+
+use plait_spec::{Format, load_str};
+
+use crate::{JSON_PATH, check, check_json, load_toml};
 
 #[test]
 fn unknown_keys_suggest_the_nearest() {
@@ -371,4 +375,36 @@ permanent_exit_codes = 2
             => `/flows/test.toml` has 4 error(s)
         "#]],
     );
+}
+
+/// The parsed definition's hash ignores comments, whitespace and layout, and sees any change
+/// to what the file says; one tree in TOML and in JSON is one definition.
+#[test]
+fn the_parsed_hash_sees_what_the_file_says_not_how() {
+    let base = r#"
+[tasks.a]
+command = ["echo", "a"]
+provides = { x = "int" }
+"#;
+    let same = [
+        "# a comment\n[tasks.a]   # here too\ncommand = [ \"echo\",\n  \"a\" ]\nprovides = { x = \"int\" }\n\n",
+        "tasks = { a = { command = [\"echo\", \"a\"], provides = { x = \"int\" } } }\n",
+        "[tasks.a]\ncommand = ['echo', 'a']\nprovides.x = \"int\"\n",
+    ];
+    let other = [
+        base.replace("\"a\"]", "\"b\"]"),
+        base.replace("\"int\"", "\"string\""),
+        format!("{base}description = \"a\"\n"),
+        base.replace("[tasks.a]", "[tasks.b]"),
+    ];
+    let hash = |text: &str| load_toml(text).parsed_hash;
+    for text in same {
+        assert_eq!(hash(text), hash(base), "{text}");
+    }
+    for text in &other {
+        assert_ne!(hash(text), hash(base), "{text}");
+    }
+    let json = r#"{"tasks": {"a": {"command": ["echo", "a"], "provides": {"x": "int"}}}} // ok"#;
+    let json = load_str(json, Path::new(JSON_PATH), Format::Json).unwrap();
+    assert_eq!(json.parsed_hash, hash(base));
 }

@@ -8,7 +8,7 @@ mod report;
 mod schema;
 mod view;
 
-pub(crate) use record::recorded_plan;
+pub(crate) use record::{recorded_definition, recorded_plan};
 pub(crate) use view::{RunSummaryView, RunView};
 
 /// Prints `value` as one line of JSON on stdout.

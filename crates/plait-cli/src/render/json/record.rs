@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use plait_core::{Plan, RunStatus, Source};
-use plait_spec::Format;
+use plait_spec::{Format, Loaded};
 use plait_store::{RunId, RunRecord, RunState, TaskRecord};
 use serde_json::{Map, Value};
 
@@ -42,10 +42,15 @@ impl RunView {
 
 /// The plan of the workflow file text the run recorded, if it still loads.
 pub(crate) fn recorded_plan(record: &RunRecord) -> Option<Plan> {
+    recorded_definition(record).map(|loaded| loaded.plan)
+}
+
+/// The workflow file text the run recorded, loaded as if from the file it came from (its
+/// relative paths anchored there), if it still loads.
+pub(crate) fn recorded_definition(record: &RunRecord) -> Option<Loaded> {
     let source = Path::new(&record.summary.source);
     let format = Format::from_extension(source.extension()?.to_str()?)?;
-    let loaded = plait_spec::load_str(&record.definition, source, format).ok()?;
-    Some(loaded.plan)
+    plait_spec::load_str(&record.definition, source, format).ok()
 }
 
 fn task_view(task: &TaskRecord) -> TaskView {
