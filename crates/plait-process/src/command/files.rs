@@ -8,10 +8,11 @@ use plait_core::{Inputs, TaskError};
 use super::env::input_var;
 
 /// The files of one execution's inputs, in a private temporary directory (mode 0700) that is
-/// removed when this is dropped, once the command has ended.
+/// removed when this is dropped, once the command has ended. A task without inputs gets no
+/// directory.
 #[derive(Debug)]
 pub(crate) struct InputFiles {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     /// `PLAIT_IN_<NAME>_FILE` and the path it holds, per input.
     variables: Vec<(String, String)>,
 }
@@ -19,6 +20,12 @@ pub(crate) struct InputFiles {
 impl InputFiles {
     /// Writes each input's text form (what `PLAIT_IN_<NAME>` holds) to a file.
     pub(crate) fn write(inputs: &Inputs) -> Result<InputFiles, TaskError> {
+        if inputs.values().is_empty() {
+            return Ok(InputFiles {
+                _dir: None,
+                variables: Vec::new(),
+            });
+        }
         let cannot = |error: std::io::Error| {
             TaskError::retryable(format!(
                 "cannot write the inputs' files in `{}`: {error}",
@@ -37,7 +44,7 @@ impl InputFiles {
             variables.push((file_var(name), path.to_string_lossy().into_owned()));
         }
         Ok(InputFiles {
-            _dir: dir,
+            _dir: Some(dir),
             variables,
         })
     }
