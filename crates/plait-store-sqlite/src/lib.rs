@@ -79,6 +79,8 @@ pub struct SqliteStore {
     /// Each task's last recorded state in the runs this store writes, to refuse an illegal
     /// transition on the caller's thread, before it reaches the writer.
     states: Arc<std::sync::Mutex<plait_store::RecordedStates>>,
+    /// SQLite could open the file only for reading: runs can be read, none recorded.
+    read_only: bool,
 }
 
 impl SqliteStore {
@@ -145,6 +147,9 @@ impl SqliteStore {
             })?;
         }
         let mut conn = open_retrying(&path, &shown, &options)?;
+        let read_only = conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|error| from_sqlite(&shown, &error))?;
         let laid_out = wal::lay_out(&mut conn, &path, options.busy_timeout);
         if laid_out > 0 {
             tracing::debug!(path = %shown, bytes = laid_out, "laid the write-ahead log out");
@@ -170,11 +175,24 @@ impl SqliteStore {
             blobs,
             stats,
             states: Arc::default(),
+            read_only,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `Err(StoreError::ReadOnly)` if the file could be opened only for reading (its mode,
+    /// its file system, an immutable flag): reading runs works, recording one would fail at
+    /// its first write.
+    pub fn writable(&self) -> Result<(), StoreError> {
+        match self.read_only {
+            true => Err(StoreError::ReadOnly {
+                path: self.shown.to_string(),
+            }),
+            false => Ok(()),
+        }
     }
 
     /// Commits made so far, and the write requests they carried: the ratio is the group

@@ -55,7 +55,7 @@ where
         None => Ok(T::default()),
         Some(store) => question(store).await.map_err(|error| {
             eprintln!("error: {error}");
-            exit::FAILED
+            exit::STORE_UNUSABLE
         }),
     }
 }

@@ -108,8 +108,9 @@ where
                 eprintln!("  help: {help}");
             }
             // The store failing mid-run (or a bug in the engine) stops the run; bad inputs
-            // stop it before it starts.
+            // stop it before it starts, and so does a store that cannot record it.
             return match error {
+                RunError::Store(_) if !progress.any_task_ran() => exit::STORE_UNUSABLE,
                 RunError::Store(_) | RunError::Internal { .. } => exit::FAILED,
                 _ => exit::BAD_INPUT,
             };

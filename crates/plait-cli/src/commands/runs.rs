@@ -17,7 +17,7 @@ pub(crate) async fn runs(args: &StoreArgs, as_json: bool) -> u8 {
             Ok(runs) => runs,
             Err(error) => {
                 eprintln!("error: {error}");
-                return exit::FAILED;
+                return exit::STORE_UNUSABLE;
             }
         },
         None => Vec::new(),

@@ -14,11 +14,11 @@ pub(crate) fn for_run(args: &StoreArgs) -> Result<Option<Arc<dyn Store>>, u8> {
     if args.in_memory() {
         return Ok(None);
     }
-    match SqliteStore::open(&args.path) {
+    match SqliteStore::open(&args.path).and_then(|store| store.writable().map(|()| store)) {
         Ok(store) => Ok(Some(Arc::new(store))),
         Err(error) => {
             eprintln!("error: {error}");
-            Err(exit::BAD_INPUT)
+            Err(exit::STORE_UNUSABLE)
         }
     }
 }
@@ -30,7 +30,7 @@ pub(crate) fn for_reading(args: &StoreArgs) -> Result<Option<SqliteStore>, u8> {
     }
     SqliteStore::open(&args.path).map(Some).map_err(|error| {
         eprintln!("error: {error}");
-        exit::BAD_INPUT
+        exit::STORE_UNUSABLE
     })
 }
 

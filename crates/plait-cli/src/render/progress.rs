@@ -23,6 +23,8 @@ pub(crate) struct Progress {
 #[derive(Default)]
 struct Counts {
     started: bool,
+    /// A task started an attempt: something ran.
+    executed: bool,
     running: Vec<Arc<str>>,
     done: u64,
     failed: u64,
@@ -79,6 +81,15 @@ impl Progress {
         }
     }
 
+    /// Whether any task started an attempt. A task's intent is recorded before it executes
+    /// and shown once recorded, so a run whose store failed before this shows nothing ran.
+    pub(crate) fn any_task_ran(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .executed
+    }
+
     pub(crate) fn abandon(&self) {
         if let Some(bar) = &self.bar {
             bar.abandon();
@@ -130,6 +141,7 @@ impl Observer for Progress {
         match event.state {
             TaskState::Pending | TaskState::Ready => return,
             TaskState::Running => {
+                counts.executed = true;
                 counts.retrying.retain(|name| name != task);
                 counts.running.push(task.clone());
                 if self.bar.is_none() || event.attempt > 1 {

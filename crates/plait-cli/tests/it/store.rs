@@ -153,6 +153,124 @@ fn a_store_from_a_newer_plait_is_refused() {
     );
 }
 
+/// A task that leaves a mark if it ever runs.
+const CANARY: &str = "[tasks.canary]\ncommand = [\"touch\", \"canary.ran\"]\n";
+
+/// Runs `plait ARGS --store STORE` on [`CANARY`]; checks exit 2, that nothing ran, and that
+/// the message says `why`.
+#[track_caller]
+fn refused(scratch: &Scratch, store: &str, args: &[&str], why: &str) {
+    let mut all = args.to_vec();
+    all.extend(["--store", store]);
+    let run = scratch.plait(&all);
+    run.expect_code(2);
+    assert!(!scratch.join("canary.ran").exists(), "a task ran");
+    assert!(run.stderr.contains(why), "{}", run.stderr);
+}
+
+#[test]
+fn a_store_that_cannot_be_used_exits_2_and_runs_nothing() {
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", CANARY);
+    let run = ["run", "flow.toml"];
+
+    scratch.write("garbage.db", "not a database\n");
+    refused(
+        &scratch,
+        "garbage.db",
+        &run,
+        "the store `garbage.db` is corrupt",
+    );
+
+    // Pages past the first overwritten: the header reads, the tables do not.
+    scratch
+        .plait(&["run", "flow.toml", "--store", "damaged.db"])
+        .expect_code(0);
+    std::fs::remove_file(scratch.join("canary.ran")).unwrap();
+    let conn = rusqlite::Connection::open(scratch.join("damaged.db")).unwrap();
+    conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    drop(conn);
+    let mut bytes = std::fs::read(scratch.join("damaged.db")).unwrap();
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    bytes[page_size..].fill(0xa5);
+    std::fs::write(scratch.join("damaged.db"), bytes).unwrap();
+    refused(
+        &scratch,
+        "damaged.db",
+        &run,
+        "the store `damaged.db` is corrupt",
+    );
+    refused(
+        &scratch,
+        "damaged.db",
+        &["runs"],
+        "the store `damaged.db` is corrupt",
+    );
+    refused(
+        &scratch,
+        "damaged.db",
+        &["cache", "stats"],
+        "the store `damaged.db` is corrupt",
+    );
+
+    // Under a file: its directory cannot be created.
+    refused(
+        &scratch,
+        "flow.toml/plait.db",
+        &run,
+        "cannot open the store `flow.toml/plait.db`",
+    );
+}
+
+/// A store file that cannot be written: runs are read from it, none is recorded in it.
+#[test]
+fn a_read_only_store_is_read_but_records_no_run() {
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", CANARY);
+    scratch
+        .plait(&["run", "flow.toml", "--store", "ro.db"])
+        .expect_code(0);
+    std::fs::remove_file(scratch.join("canary.ran")).unwrap();
+    // Tests run as root, whom file modes do not stop: the immutable flag does.
+    let _immutable = Immutable::set(&scratch.join("ro.db"));
+    refused(
+        &scratch,
+        "ro.db",
+        &["run", "flow.toml"],
+        "the store `ro.db` is read-only",
+    );
+    scratch.plait(&["runs", "--store", "ro.db"]).expect_code(0);
+}
+
+/// A file's immutable flag (`chattr +i`), cleared on drop so the scratch directory can go.
+struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    fn set(path: &std::path::Path) -> Immutable {
+        chattr("+i", path);
+        Immutable(path.to_owned())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        chattr("-i", &self.0);
+    }
+}
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a short tool run by a test, not a task: no process group to manage"
+)]
+fn chattr(flag: &str, path: &std::path::Path) {
+    let status = std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(path)
+        .status()
+        .expect("chattr runs");
+    assert!(status.success(), "chattr {flag} {}", path.display());
+}
+
 /// `boom` kills plait itself (SIGKILL, as a crash would) the first time it runs.
 const CRASHING: &str = r#"
 [tasks.a]
