@@ -30,7 +30,8 @@ pub struct Loaded {
     pub parsed_hash: String,
 }
 
-/// Loads the workflow file at `path`; its extension (`.toml`, `.json`) says its format.
+/// Loads the workflow file at `path`; its extension (`.toml`, `.json`) says its format. A
+/// `workdir` that is not a directory is a problem of the file (`load_str` cannot tell).
 pub fn load_path(path: &Path) -> Result<Loaded, SpecError> {
     let format = path
         .extension()
@@ -49,7 +50,7 @@ pub fn load_path(path: &Path) -> Result<Loaded, SpecError> {
         ));
     };
     let text = read_bounded(path)?;
-    load_text(Arc::from(text), path, format)
+    load_text(Arc::from(text), path, format, Workdir::Check)
 }
 
 /// Loads a workflow from `text`. `path` names it in messages, gives the default name (its
@@ -59,10 +60,22 @@ pub fn load_str(text: &str, path: &Path, format: Format) -> Result<Loaded, SpecE
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(path, text.len() as u64));
     }
-    load_text(Arc::from(text), path, format)
+    load_text(Arc::from(text), path, format, Workdir::Trust)
 }
 
-fn load_text(text: Arc<str>, path: &Path, format: Format) -> Result<Loaded, SpecError> {
+/// Whether loading looks at the file system for `workdir`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Workdir {
+    Check,
+    Trust,
+}
+
+fn load_text(
+    text: Arc<str>,
+    path: &Path,
+    format: Format,
+    workdir: Workdir,
+) -> Result<Loaded, SpecError> {
     let source = SourceFile::new(path, text.clone());
     let root = match syntax::parse(source.text(), format) {
         Ok(root) => root,
@@ -79,6 +92,12 @@ fn load_text(text: Arc<str>, path: &Path, format: Format) -> Result<Loaded, Spec
     root.digest(&mut parsed);
     drop(root);
     let mut problems = read.problems;
+    if workdir == Workdir::Check
+        && let Some((dir, span)) = &read.workdir
+        && !dir.is_dir()
+    {
+        problems.push(missing_workdir(dir, span.clone()));
+    }
     let mut plan = None;
     // After a limit stopped reading, the workflow is partial: validating it would only
     // report what is missing.
@@ -148,6 +167,20 @@ fn read_bounded(path: &Path) -> Result<String, SpecError> {
             diagnostics: vec![source.locate(problem)],
         }
     })
+}
+
+fn missing_workdir(dir: &Path, span: crate::syntax::Span) -> Problem {
+    let what = match dir.exists() {
+        true => "is not a directory",
+        false => "does not exist",
+    };
+    Problem::error(
+        "bad-value",
+        span,
+        format!("`workdir` `{}` {what}", dir.display()),
+        what,
+    )
+    .help("create the directory, or fix the path: a relative `workdir` is relative to the workflow file's directory")
 }
 
 fn too_large(path: &Path, len: u64) -> SpecError {

@@ -19,8 +19,14 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
     };
     let inputs = match parse_sets(&loaded.plan, &args.set) {
         Ok(inputs) => inputs,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("error: {problem}");
+            }
+            eprintln!(
+                "error: {} bad `--set` value(s); nothing was run",
+                problems.len()
+            );
             return exit::BAD_INPUT;
         }
     };
@@ -152,25 +158,40 @@ async fn run_view(
     RunView::from_report(report, definition)
 }
 
-/// Reads `--set NAME=VALUE` against the declared inputs' types.
-fn parse_sets(plan: &Plan, sets: &[String]) -> Result<Vec<(String, Value)>, String> {
-    let mut inputs = Vec::with_capacity(sets.len());
-    for set in sets {
+/// Reads `--set NAME=VALUE` against the declared inputs' types; every problem at once.
+fn parse_sets(plan: &Plan, sets: &[String]) -> Result<Vec<(String, Value)>, Vec<String>> {
+    let mut inputs: Vec<(String, Value)> = Vec::with_capacity(sets.len());
+    let mut problems = Vec::new();
+    for (idx, set) in sets.iter().enumerate() {
         let Some((name, text)) = set.split_once('=') else {
-            return Err(format!("`--set {set}` is not NAME=VALUE"));
+            problems.push(format!(
+                "`--set {set}` is not NAME=VALUE: write `--set {set}=VALUE`"
+            ));
+            continue;
         };
+        if let Some(earlier) = sets[..idx]
+            .iter()
+            .find(|earlier| earlier.split_once('=').is_some_and(|(n, _)| n == name))
+        {
+            problems.push(format!(
+                "input `{name}` is set twice, by `--set {earlier}` and `--set {set}`: set it once"
+            ));
+            continue;
+        }
         let Some(input) = plan.inputs().iter().find(|input| &*input.name == name) else {
-            return Err(format!(
-                "the workflow takes no input named `{name}`; it takes {}",
+            problems.push(format!(
+                "the workflow takes no input named `{name}` (`--set {set}`); it takes {}",
                 known_inputs(plan)
             ));
+            continue;
         };
-        let value = input.ty.parse_text(text).map_err(|_| {
-            format!(
+        let Ok(value) = input.ty.parse_text(text) else {
+            problems.push(format!(
                 "input `{name}` is {}, and `{text}` is not a valid {}",
                 input.ty, input.ty
-            )
-        })?;
+            ));
+            continue;
+        };
         // Commands run in the workflow's directory; a path given here is meant from here.
         let value = match (&input.ty, value) {
             (ValueType::File, Value::File(path)) if path.is_relative() => {
@@ -180,7 +201,10 @@ fn parse_sets(plan: &Plan, sets: &[String]) -> Result<Vec<(String, Value)>, Stri
         };
         inputs.push((name.to_owned(), value));
     }
-    Ok(inputs)
+    match problems.is_empty() {
+        true => Ok(inputs),
+        false => Err(problems),
+    }
 }
 
 fn known_inputs(plan: &Plan) -> String {

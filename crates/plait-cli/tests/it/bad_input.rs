@@ -305,8 +305,9 @@ fn a_set_naming_no_input() {
         WITH_INPUTS,
         &["--set", "m=4"],
         expect![[r#"
-        error: the workflow takes no input named `m`; it takes `n` (int), `label` (string)
-    "#]],
+            error: the workflow takes no input named `m` (`--set m=4`); it takes `n` (int), `label` (string)
+            error: 1 bad `--set` value(s); nothing was run
+        "#]],
     );
 }
 
@@ -317,8 +318,9 @@ fn a_set_whose_value_does_not_fit_the_type() {
         WITH_INPUTS,
         &["--set", "n=three"],
         expect![[r#"
-        error: input `n` is int, and `three` is not a valid int
-    "#]],
+            error: input `n` is int, and `three` is not a valid int
+            error: 1 bad `--set` value(s); nothing was run
+        "#]],
     );
 }
 
@@ -329,8 +331,63 @@ fn a_set_without_a_value() {
         WITH_INPUTS,
         &["--set", "n"],
         expect![[r#"
-        error: `--set n` is not NAME=VALUE
-    "#]],
+            error: `--set n` is not NAME=VALUE: write `--set n=VALUE`
+            error: 1 bad `--set` value(s); nothing was run
+        "#]],
+    );
+}
+
+#[test]
+fn every_bad_set_at_once() {
+    check(
+        "workflow.toml",
+        WITH_INPUTS,
+        &[
+            "--set", "m=4", "--set", "n=three", "--set", "x", "--set", "label=a", "--set",
+            "label=b",
+        ],
+        expect![[r#"
+            error: the workflow takes no input named `m` (`--set m=4`); it takes `n` (int), `label` (string)
+            error: input `n` is int, and `three` is not a valid int
+            error: `--set x` is not NAME=VALUE: write `--set x=VALUE`
+            error: input `label` is set twice, by `--set label=a` and `--set label=b`: set it once
+            error: 4 bad `--set` value(s); nothing was run
+        "#]],
+    );
+}
+
+#[test]
+fn an_input_set_twice() {
+    check(
+        "workflow.toml",
+        WITH_INPUTS,
+        &["--set", "n=1", "--set", "n=2"],
+        expect![[r#"
+            error: input `n` is set twice, by `--set n=1` and `--set n=2`: set it once
+            error: 1 bad `--set` value(s); nothing was run
+        "#]],
+    );
+}
+
+#[test]
+fn an_empty_toml_file() {
+    check(
+        "workflow.toml",
+        "\n# nothing yet\n",
+        &[],
+        expect![[r#"
+            syntax
+
+              × the file is empty
+               ╭─[workflow.toml:1:1]
+             1 │ ╭─▶ 
+             2 │ ├─▶ # nothing yet
+               · ╰──── empty
+               ╰────
+              help: a TOML workflow has tasks: `[tasks.hello]`, then `command = ["echo", "hello"]` on the next line
+
+            error: `workflow.toml` has 1 error(s); nothing was run
+        "#]],
     );
 }
 

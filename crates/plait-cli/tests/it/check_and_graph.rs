@@ -2,7 +2,7 @@
 
 use expect_test::expect;
 
-use crate::support::{Scratch, plait, repo_root};
+use crate::support::{Scratch, normalize, plait, repo_root};
 
 #[test]
 fn check_accepts_every_example_and_runs_nothing() {
@@ -72,6 +72,34 @@ after = ["c"]
         error: `workflow.toml` has 2 error(s); nothing was run
     "#]]
     .assert_eq(&run.stderr);
+}
+
+#[test]
+fn check_reports_a_workdir_that_does_not_exist() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "workflow.toml",
+        "workdir = \"build\"\n\n[tasks.a]\ncommand = [\"true\"]\n",
+    );
+    let run = scratch.plait(&["check", "workflow.toml"]);
+    run.expect_code(2);
+    expect![[r#"
+        bad-value
+
+          × `workdir` `<dir>/build` does not exist
+           ╭─[workflow.toml:1:11]
+         1 │ workdir = "build"
+           ·           ───┬───
+           ·              ╰── does not exist
+         2 │ 
+           ╰────
+          help: create the directory, or fix the path: a relative `workdir` is relative to the workflow file's directory
+
+        error: `workflow.toml` has 1 error(s); nothing was run
+    "#]]
+    .assert_eq(&normalize(&run.stderr, &[(&scratch.path().display().to_string(), "<dir>")]));
+    std::fs::create_dir(scratch.join("build")).unwrap();
+    scratch.plait(&["check", "workflow.toml"]).expect_code(0);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use self::fields::{Schema, quote_list, suggest};
 use self::policy::Defaults;
 use crate::diagnostics::Problem;
 use crate::spans::SpanMap;
-use crate::syntax::{Entry, Node};
+use crate::syntax::{Entry, Node, Span};
 
 const WORKFLOW: Schema = Schema {
     keys: &[
@@ -45,6 +45,8 @@ pub(crate) struct ReadWorkflow {
     pub(crate) problems: Vec<Problem>,
     /// A limit stopped reading: what was read is partial, so core would only add noise.
     pub(crate) stopped: bool,
+    /// The directory commands run in, and where the file names it, if `workdir` does.
+    pub(crate) workdir: Option<(PathBuf, Span)>,
 }
 
 /// Reads a workflow from the tree of the file at `path`.
@@ -88,10 +90,12 @@ pub(crate) fn read(root: &Node, path: &Path) -> ReadWorkflow {
         .node("description")
         .and_then(|node| reader.str(node, "`description`"))
         .map(str::to_owned);
+    let mut workdir = None;
     if let Some(node) = fields.node("workdir")
-        && let Some(workdir) = reader.str(node, "`workdir`")
+        && let Some(dir) = reader.str(node, "`workdir`")
     {
-        reader.workdir = reader.workdir.join(workdir);
+        reader.workdir = reader.workdir.join(dir);
+        workdir = Some((reader.workdir.clone(), node.span.clone()));
     }
     // Defaults apply to every task, wherever in the file `[defaults]` is written.
     if let Some(node) = fields.node("defaults") {
@@ -138,6 +142,7 @@ pub(crate) fn read(root: &Node, path: &Path) -> ReadWorkflow {
         spans: reader.spans,
         problems: reader.problems,
         stopped: reader.stopped,
+        workdir,
     }
 }
 

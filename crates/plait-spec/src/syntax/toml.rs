@@ -10,6 +10,13 @@ pub(crate) fn parse(text: &str) -> Result<Node, Problem> {
     let root = DeTable::parse(text).map_err(|error| syntax_error(text, &error))?;
     // The document's own span is empty; the whole text is what it covers.
     let span = 0..text.len();
+    // Nothing but blanks and comments: refused, as an empty JSON file is.
+    if root.get_ref().is_empty() {
+        return Err(
+            Problem::error("syntax", span, "the file is empty", "empty")
+                .help("a TOML workflow has tasks: `[tasks.hello]`, then `command = [\"echo\", \"hello\"]` on the next line"),
+        );
+    }
     let (value, _) = table(root.into_inner())?;
     Ok(Node { span, value })
 }
