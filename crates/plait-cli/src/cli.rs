@@ -21,6 +21,9 @@ pub(crate) enum Command {
     Check {
         /// The workflow file (.toml or .json).
         file: PathBuf,
+        /// Print every problem as one JSON object on stdout, and nothing on stderr.
+        #[arg(long)]
+        json: bool,
     },
     /// Continue an interrupted run: what completed is not run again.
     Resume(ResumeArgs),
@@ -73,6 +76,12 @@ pub(crate) enum Command {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+    },
+    /// Print a completion script for a shell: `plait completions bash > /etc/bash_completion.d/plait`.
+    Completions {
+        /// The shell the script is for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 

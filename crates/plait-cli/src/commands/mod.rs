@@ -3,6 +3,7 @@
 mod cache;
 mod cancel;
 mod check;
+mod completions;
 mod explain;
 mod graph;
 mod resume;
@@ -22,7 +23,7 @@ use crate::render::diagnostics;
 pub(crate) async fn dispatch(command: Command) -> u8 {
     match command {
         Command::Run(args) => run::run(args).await,
-        Command::Check { file } => check::check(&file),
+        Command::Check { file, json } => check::check(&file, json),
         Command::Resume(args) => resume::resume(args).await,
         Command::Runs { store, json } => runs::runs(&store, json).await,
         Command::Show { run, store, json } => show::show(&run, &store, json).await,
@@ -35,6 +36,7 @@ pub(crate) async fn dispatch(command: Command) -> u8 {
         } => explain::explain(&run, &task, &store, json).await,
         Command::Cache(command) => cache::cache(command).await,
         Command::Graph { file, format } => graph::graph(&file, format),
+        Command::Completions { shell } => completions::completions(shell),
     }
 }
 

@@ -35,13 +35,18 @@ fn line_length(diagnostic: &FileDiagnostic) -> usize {
 }
 
 pub(crate) fn print_error(error: &(dyn std::error::Error + 'static)) {
-    let mut message = format!("error: {error}");
+    eprintln!("error: {}", with_causes(error));
+}
+
+/// The error and its sources, on one line: `cannot read `x`: No such file or directory`.
+pub(crate) fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
         message.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    eprintln!("{message}");
+    message
 }
 
 fn handler() -> GraphicalReportHandler {

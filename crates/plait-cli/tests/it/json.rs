@@ -1,6 +1,6 @@
 //! `--json` about runs: `plait run`, `plait show` and `plait runs` print what the committed
 //! schemas (`crates/plait-cli/schema/`) describe, and `run` prints the very object `show`
-//! prints for the same run.
+//! prints for the same run. `plait check --json` prints what its schema describes too.
 
 use serde_json::{Value, json};
 
@@ -327,4 +327,74 @@ fn keys(value: &Value) -> Vec<&str> {
         .keys()
         .map(String::as_str)
         .collect()
+}
+
+/// `plait check FILE --json` on `text`: the exit code and the object, checked against the
+/// check schema; nothing goes to stderr.
+fn check_json(text: &str) -> (i32, Value) {
+    let scratch = Scratch::new();
+    scratch.write("workflow.toml", text);
+    let run = scratch.plait(&["check", "workflow.toml", "--json"]);
+    assert_eq!(run.stderr, "", "nothing on stderr");
+    let value = run.json().0;
+    assert_valid(&schema("check.schema.json"), &value);
+    (run.code, value)
+}
+
+#[test]
+fn check_json_lists_every_problem_and_exits_2_only_for_an_error() {
+    let (code, problems) = check_json(
+        r#"[inputs]
+v = "string"
+
+[tasks.a]
+command = ["sh", "-c", "echo {v}"]
+requires = { v = "string" }
+timeout = "soon"
+"#,
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        problems,
+        json!({"problems": [
+            {
+                "file": "workflow.toml", "line": 5, "column": 24, "code": "shell-placeholder",
+                "severity": "warning",
+                "message": "`command` of task `a` pastes `{v}` into the script `sh -c` runs: a value holding `$(...)`, `;` or a quote runs as shell code",
+                "help": "read the value from the environment, in double quotes: `\"$PLAIT_IN_V\"` for `{v}`; or pass it after the script and read `\"$1\"`: [\"sh\", \"-c\", \"... \\\"$1\\\"\", \"sh\", \"{v}\"]",
+            },
+            {
+                "file": "workflow.toml", "line": 7, "column": 11, "code": "bad-value",
+                "severity": "error",
+                "message": "`timeout` of task `a` is not a duration: `soon`",
+                "help": "write a number and a unit, such as \"250ms\", \"5s\", \"1m 30s\" or \"2h\" (units: ns, us, ms, s, m, h, d)",
+            },
+        ]})
+    );
+
+    // Warnings alone: exit 0.
+    let (code, problems) = check_json(
+        "[inputs]\nv = \"string\"\n[tasks.a]\ncommand = [\"sh\", \"-c\", \"echo {v}\"]\nrequires = { v = \"string\" }\n",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(problems["problems"][0]["code"], "shell-placeholder");
+
+    let (code, problems) = check_json("[tasks.a]\ncommand = [\"true\"]\n");
+    assert_eq!(code, 0);
+    assert_eq!(problems, json!({"problems": []}));
+}
+
+#[test]
+fn check_json_of_a_file_that_cannot_be_read() {
+    let scratch = Scratch::new();
+    let run = scratch.plait(&["check", "nowhere.toml", "--json"]);
+    run.expect_code(2);
+    assert_eq!(run.stderr, "");
+    let value = run.json().0;
+    assert_valid(&schema("check.schema.json"), &value);
+    assert_eq!(value["problems"][0]["code"], "unreadable");
+    assert_eq!(
+        value["problems"][0]["message"],
+        "cannot read `nowhere.toml`: No such file or directory (os error 2)"
+    );
 }

@@ -6,6 +6,7 @@
 mod bad_input;
 mod cache;
 mod check_and_graph;
+mod completions;
 mod crash;
 mod examples;
 mod failures;

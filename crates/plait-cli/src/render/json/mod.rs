@@ -1,13 +1,16 @@
 //! `--json`: the objects printed about runs, one serialized view type each, whatever they
-//! are read from (the engine's report, the store's record or its list of runs). The JSON
+//! are read from (the engine's report, the store's record or its list of runs), and the
+//! problems `plait check --json` found. The JSON
 //! Schemas in `crates/plait-cli/schema/` describe them; `docs/cli-json.md`, for users.
 
+mod check;
 mod record;
 mod report;
 #[cfg(test)]
 mod schema;
 mod view;
 
+pub(crate) use check::CheckView;
 pub(crate) use record::{recorded_definition, recorded_plan};
 pub(crate) use view::{RunSummaryView, RunView};
 

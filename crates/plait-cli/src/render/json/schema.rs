@@ -8,7 +8,7 @@ use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 
-use crate::render::json::{RunSummaryView, RunView};
+use crate::render::json::{CheckView, RunSummaryView, RunView};
 
 /// Set to rewrite the committed schemas instead of comparing them.
 const UPDATE: &str = "PLAIT_UPDATE_SCHEMA";
@@ -45,6 +45,10 @@ fn committed_schemas_are_current() {
         (
             "runs.schema.json",
             generate::<Vec<RunSummaryView>>("The runs `plait runs --json` lists, newest first"),
+        ),
+        (
+            "check.schema.json",
+            generate::<CheckView>("The problems `plait check FILE --json` found"),
         ),
     ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
