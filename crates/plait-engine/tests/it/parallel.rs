@@ -63,31 +63,40 @@ async fn a_join_starts_the_moment_its_last_input_is_ready() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_tasks_run_off_the_async_threads() {
-    // Four blocking sleeps of 200 ms with 4 jobs overlap; were they on the 2 async worker
-    // threads, an async task could not tick meanwhile.
+    // Four blocking tasks with 4 jobs wait for a gate that only an async task opens. Were
+    // they on the 2 async worker threads, that task could never run, and they would give up
+    // after their (generous) wait.
+    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
     let mut flow = Flow::unordered("main");
     for idx in 0..4 {
+        let gate = gate.clone();
         flow = flow.task(
             format!("b{idx}"),
-            blocking_fn([], [], || std::thread::sleep(Duration::from_millis(200))),
+            blocking_fn([], [], move || {
+                let (open, opened) = &*gate;
+                let open = open.lock().unwrap();
+                let (open, _) = opened
+                    .wait_timeout_while(open, Duration::from_secs(30), |open| !*open)
+                    .unwrap();
+                assert!(*open, "the async threads were blocked");
+            }),
         );
     }
-    let ticks = Arc::new(AtomicUsize::new(0));
-    let ticker = {
-        let ticks = ticks.clone();
+    let opener = {
+        let gate = gate.clone();
         tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                ticks.fetch_add(1, Ordering::SeqCst);
-            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            *gate.0.lock().unwrap() = true;
+            gate.1.notify_all();
         })
     };
     let (report, _) = run_with(&plan(Workflow::new(flow)), vec![], 4).await;
-    ticker.abort();
-    assert_eq!(report.status, RunStatus::Succeeded);
-    assert!(
-        ticks.load(Ordering::SeqCst) >= 5,
-        "the async threads were blocked"
+    opener.await.unwrap();
+    assert_eq!(
+        report.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        report.failures().collect::<Vec<_>>()
     );
 }
 
