@@ -19,9 +19,10 @@ macro_rules! text_name {
             }
         }
 
+        /// Shown as its text, padded and cut as a `str` would be (`{:<28}` lines a table up).
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -68,4 +69,15 @@ text_name! {
     /// A result's cache key: the hex text of a blake3 hash over its task's identity and
     /// input values (see `docs/cache.md`).
     CacheKey
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_pads_as_its_text_would() {
+        assert_eq!(format!("[{:<6}]", TaskPath::from("ab")), "[ab    ]");
+        assert_eq!(format!("[{:>4}]", RunId::from("r1")), "[  r1]");
+    }
 }

@@ -41,6 +41,14 @@ fn control_bytes_a_task_writes_are_escaped_in_failure_messages() {
             "{what} shows them escaped: {text}"
         );
     }
+    // The table lines up: each task's state starts where the header's STATE does.
+    let lines: Vec<&str> = shown.stdout.lines().collect();
+    let header = lines.iter().find(|line| line.starts_with("TASK")).unwrap();
+    let column = header.find("STATE").unwrap();
+    for task in ["loud", "garbled"] {
+        let line = lines.iter().find(|line| line.starts_with(task)).unwrap();
+        assert_eq!(line.find("failed"), Some(column), "{}", shown.stdout);
+    }
 }
 
 #[test]
