@@ -260,9 +260,10 @@ fn commit(
             }
         }
         Err(error) => {
-            // Nothing of the batch was committed: every request gets the error.
+            // Nothing of the batch was committed: every request gets the error, and its
+            // caller reports it (a warning here would say it twice).
             let error = from_sqlite(path, &error);
-            tracing::warn!(%error, "store commit failed");
+            tracing::debug!(%error, "store commit failed");
             for (sender, change) in senders.into_iter().zip(changes) {
                 sender.send(Err(error.clone()), change);
             }

@@ -53,7 +53,8 @@ pub(crate) async fn open_run(
 /// The store, for a command about recorded runs: one must exist. `Err` is the exit code,
 /// after the reason was printed.
 pub(crate) fn with_runs(args: &StoreArgs) -> Result<SqliteStore, u8> {
-    let Ok(Some(store)) = for_reading(args) else {
+    // A store that cannot be opened has said why.
+    let Some(store) = for_reading(args)? else {
         eprintln!("error: no runs are recorded in `{}`", args.path.display());
         return Err(exit::BAD_INPUT);
     };
