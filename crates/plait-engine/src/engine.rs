@@ -79,10 +79,15 @@ impl Engine {
         crate::inputs::check_files(plan, &inputs)?;
         let run_id: Arc<str> = match &options.run_id {
             Some(id) => id.as_str().into(),
-            None => uuid::Uuid::now_v7().to_string().into(),
+            None => new_run_id().into(),
         };
         run::execute(plan.clone(), inputs, self.config(run_id, options), None).await
     }
+}
+
+/// A fresh run id: a UUID v7, so ids sort by when the runs started.
+pub fn new_run_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// What a store records about where a run's plan came from, so it can be shown and a

@@ -49,7 +49,10 @@ pub(crate) async fn resume(mut args: ResumeArgs) -> u8 {
         text: loaded.text.to_string(),
         hash: loaded.hash.clone(),
     };
-    let for_json = super::run::JsonContext { store: Some(store) };
+    let recorded = super::run::Recorded {
+        store: Some(store),
+        run_id: run_id.to_string(),
+    };
     let plan = Arc::new(loaded.plan);
     let jobs = engine.jobs();
     if kept_no_cache {
@@ -64,7 +67,7 @@ pub(crate) async fn resume(mut args: ResumeArgs) -> u8 {
         &loaded.name,
         definition,
         &args.execution,
-        for_json,
+        recorded,
         jobs,
         |options| engine.resume(&plan, &record, options),
     )

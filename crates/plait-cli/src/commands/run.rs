@@ -48,8 +48,9 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         text: loaded.text.to_string(),
         hash: loaded.hash.clone(),
     };
-    let for_json = JsonContext {
+    let recorded = Recorded {
         store: store.clone(),
+        run_id: plait_engine::new_run_id(),
     };
     let plan = Arc::new(loaded.plan);
     let engine = engine(args.execution.jobs, store);
@@ -59,17 +60,18 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         &loaded.name,
         definition,
         &args.execution,
-        for_json,
+        recorded,
         jobs,
         |options| engine.run(&plan, inputs, options),
     )
     .await
 }
 
-/// What a run's `--json` object needs besides the engine's report.
-pub(super) struct JsonContext {
-    /// Where the run is recorded, if it is.
+/// Where a run is recorded, if it is, and as what: what presenting it needs besides the
+/// engine's report.
+pub(super) struct Recorded {
     pub(super) store: Option<Arc<dyn Store>>,
+    pub(super) run_id: String,
 }
 
 pub(super) fn engine(jobs: Option<usize>, store: Option<Arc<dyn plait_store::Store>>) -> Engine {
@@ -89,7 +91,7 @@ pub(super) async fn drive<F>(
     name: &str,
     definition: RunDefinition,
     execution: &crate::cli::ExecutionArgs,
-    for_json: JsonContext,
+    recorded: Recorded,
     jobs: usize,
     start: impl FnOnce(RunOptions) -> F,
 ) -> u8
@@ -97,9 +99,12 @@ where
     F: std::future::Future<Output = Result<RunReport, RunError>>,
 {
     let cancel = CancellationToken::new();
-    watch_interrupts(cancel.clone());
+    // A run in a store can be resumed after a second Ctrl-C.
+    let resumable = recorded.store.is_some().then(|| recorded.run_id.clone());
+    watch_interrupts(cancel.clone(), resumable);
     let progress = Progress::start(plan, name, jobs);
     let options = RunOptions::new()
+        .run_id(recorded.run_id.clone())
         .observer(progress.clone())
         .cancel(cancel)
         .definition(definition.clone())
@@ -125,7 +130,7 @@ where
     progress.finish();
     summary::print(&report);
     if as_json {
-        json::print(&run_view(&report, &definition, for_json, plan).await);
+        json::print(&run_view(&report, &definition, recorded, plan).await);
     } else {
         for (name, value) in &report.outputs {
             println!("{name} = {}", value.to_json());
@@ -139,10 +144,10 @@ where
 async fn run_view(
     report: &RunReport,
     definition: &RunDefinition,
-    for_json: JsonContext,
+    recorded: Recorded,
     plan: &Plan,
 ) -> RunView {
-    if let Some(store) = &for_json.store {
+    if let Some(store) = &recorded.store {
         match store.run(&report.run_id.clone().into()).await {
             Ok(Some(record)) => return RunView::from_record(&record, Some(plan)),
             Ok(None) => eprintln!(
@@ -244,8 +249,9 @@ fn input_help(plan: &Plan, error: &RunError) -> Option<String> {
 }
 
 /// The first Ctrl-C (or SIGTERM) cancels the run gracefully: running tasks are stopped and
-/// completed ones reverted. A second one exits at once.
-fn watch_interrupts(cancel: CancellationToken) {
+/// completed ones reverted. A second one exits at once, leaving the revert to a resume of
+/// the run, if it is `resumable` (recorded in a store).
+fn watch_interrupts(cancel: CancellationToken, resumable: Option<String>) {
     tokio::spawn(async move {
         if interrupted().await.is_err() {
             return;
@@ -258,7 +264,12 @@ fn watch_interrupts(cancel: CancellationToken) {
             // Children run in process groups of their own, out of the terminal's reach:
             // take them down before leaving.
             plait_process::kill_all_process_groups();
-            eprintln!("stopped at once: reverts did not finish");
+            match &resumable {
+                Some(run_id) => eprintln!(
+                    "stopped at once: reverts did not finish; `plait resume {run_id}` finishes them"
+                ),
+                None => eprintln!("stopped at once: reverts did not finish"),
+            }
             std::process::exit(i32::from(exit::INTERRUPTED));
         }
     });

@@ -76,8 +76,9 @@ fn a_second_ctrl_c_exits_130_at_once_while_a_revert_hangs() {
     let running = start(&scratch, true);
     let slow = read_pid(&scratch.join("slow.pid"));
     running.interrupt();
+    // It removes `hang-revert` just before it hangs.
     wait_until("the revert of `fast` to start hanging", SHORT, || {
-        scratch.read("log").contains("reverting fast")
+        scratch.read("log").contains("reverting fast") && !scratch.join("hang-revert").exists()
     });
     let revert = read_pid(&scratch.join("revert.pid"));
     running.interrupt();
@@ -85,9 +86,11 @@ fn a_second_ctrl_c_exits_130_at_once_while_a_revert_hangs() {
     let (run, waited) = running.wait(SHORT);
     run.expect_code(130);
     assert!(waited < Duration::from_secs(5), "took {waited:?}");
+    let run_id = newest_run(&scratch);
     assert!(
-        run.stderr
-            .contains("stopped at once: reverts did not finish"),
+        run.stderr.contains(&format!(
+            "stopped at once: reverts did not finish; `plait resume {run_id}` finishes them"
+        )),
         "{}",
         run.stderr
     );
