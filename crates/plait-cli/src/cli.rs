@@ -49,7 +49,7 @@ pub(crate) enum Command {
     /// terminal would (its tasks stopped, what completed reverted), and wait until it has
     /// stopped. An interrupted run has its cancellation recorded: `plait resume` reverts it.
     Cancel {
-        /// The run's id, or a prefix of it that only it has.
+        /// The run's id, a prefix of it that only it has, or `last` for the newest run.
         run: String,
         #[command(flatten)]
         store: StoreArgs,
