@@ -85,6 +85,23 @@ pub(crate) enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command only reads and prints, so it may stop whenever its reader does.
+    pub(crate) fn only_prints(&self) -> bool {
+        match self {
+            Command::Check { .. }
+            | Command::Runs { .. }
+            | Command::Show { .. }
+            | Command::Explain { .. }
+            | Command::Graph { .. }
+            | Command::Completions { .. } => true,
+            Command::Run(_) | Command::Resume(_) | Command::Cancel { .. } | Command::Cache(_) => {
+                false
+            }
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
     /// The workflow file (.toml or .json).

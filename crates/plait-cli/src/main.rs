@@ -15,6 +15,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // A command that only prints ends quietly when its reader goes away (`plait runs |
+    // head`), as Unix tools do. One that runs a workflow must not die half-way because
+    // nobody reads its output any more.
+    if cli.command.only_prints() {
+        plait_process::end_on_broken_pipe();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PLAIT_LOG")

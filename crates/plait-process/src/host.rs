@@ -34,6 +34,17 @@ pub fn is_alive(pid: u32, started: u64) -> bool {
     process_start_time(pid) == Some(started)
 }
 
+/// Lets a write to a pipe nobody reads any more end the process (SIGPIPE's default), as it
+/// does any Unix tool's, rather than fail: Rust ignores SIGPIPE before `main`, and printing
+/// then panics. To be called first in `main`, before any other thread starts.
+pub fn end_on_broken_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: the default disposition runs no handler, so nothing of ours can run in a
+    // signal's context; called before other threads exist, nothing races the change.
+    #[allow(unsafe_code)]
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 /// Asks process `pid` to stop (SIGTERM), if it is still the one that started at `started`:
 /// a pid handed to another process since is left alone. False if it was not there to ask.
 pub fn terminate(pid: u32, started: u64) -> bool {

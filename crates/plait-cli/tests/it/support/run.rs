@@ -149,7 +149,7 @@ impl Report {
 }
 
 /// A command for the `plait` binary, not yet started.
-pub(super) fn command(dir: &Path, args: &[&str]) -> std::process::Command {
+pub(crate) fn command(dir: &Path, args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::cargo_bin("plait").expect("the plait binary is built");
     command
         .current_dir(dir)
