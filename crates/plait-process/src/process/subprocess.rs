@@ -26,7 +26,9 @@ pub const DEFAULT_STDOUT_LIMIT: usize = 64 * 1024 * 1024;
 /// or cancellation the whole group gets SIGTERM, then SIGKILL after a grace period. If the
 /// future of [`Subprocess::run`] is dropped, the group gets SIGKILL at once. When the leader
 /// exits by itself, whatever it left running in its group is killed: a task's processes do not
-/// outlive it (a command that must start a daemon should detach it with `setsid`).
+/// outlive it (a command that must start a daemon should detach it with `setsid`). Nor do
+/// they outlive plait: the leader gets SIGKILL when plait dies (`PR_SET_PDEATHSIG`), and a
+/// guardian process kills the rest of the group (see `spawner.rs` and `guardian.rs`).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -154,7 +156,7 @@ impl Subprocess {
                 stderr_tail: String::new(),
             };
         }
-        let mut child = match self.spawn() {
+        let mut child = match self.spawn().await {
             Ok(child) => child,
             Err(error) => return ProcessOutcome::Failed(error),
         };
@@ -211,7 +213,7 @@ impl Subprocess {
         }
     }
 
-    fn spawn(&self) -> Result<Child, ProcessError> {
+    async fn spawn(&self) -> Result<Child, ProcessError> {
         let Some((program, args)) = self.argv.split_first() else {
             return Err(ProcessError::EmptyArgv);
         };
@@ -237,8 +239,8 @@ impl Subprocess {
         if let Some(dir) = &self.workdir {
             command.current_dir(dir);
         }
-        command
-            .spawn()
+        super::spawner::spawn(command)
+            .await
             .map_err(|source| self.spawn_error(program, source))
     }
 
