@@ -197,7 +197,7 @@ fn a_newer_schema_is_refused() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 6,
+                known: 7,
                 ..
             }
         ),

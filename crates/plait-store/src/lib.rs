@@ -26,8 +26,8 @@ pub use json::Json;
 pub use lifecycle::RecordedStates;
 pub use memory::MemoryStore;
 pub use record::{
-    Millis, NewRun, Owner, Ran, RunRecord, RunSettings, RunState, RunSummary, TaskFold, TaskRecord,
-    Transition, Write,
+    Millis, NewRun, Owner, Ran, RunRecord, RunSettings, RunState, RunSummary, TaskFold,
+    TaskProcess, TaskRecord, Transition, Write,
 };
 
 use std::path::PathBuf;

@@ -90,6 +90,7 @@ impl Store for MemoryStore {
                 inputs: run.inputs,
                 settings: Some(run.settings),
                 cancelled: false,
+                processes: Vec::new(),
                 tasks: Vec::new(),
                 transitions: Vec::new(),
             };
@@ -316,6 +317,13 @@ fn apply(inner: &mut Inner, write: Write) {
                 .summary;
             summary.state = RunState::Finished(status);
             summary.finished_at = Some(at);
+            inner
+                .runs
+                .get_mut(&run_id)
+                .expect("checked above")
+                .record
+                .processes
+                .clear();
             return;
         }
         Write::Claim { run_id, owner } => {
@@ -331,6 +339,11 @@ fn apply(inner: &mut Inner, write: Write) {
         Write::Cancel { run_id } => {
             let run = inner.runs.get_mut(&run_id).expect("checked above");
             run.record.cancelled = true;
+            return;
+        }
+        Write::Process { run_id, process } => {
+            let run = inner.runs.get_mut(&run_id).expect("checked above");
+            run.record.processes.push(process);
             return;
         }
         Write::Forget { task, key, .. } => {

@@ -4,8 +4,10 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
+use plait_core::ChildGroup;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +60,17 @@ pub struct Subprocess {
     kill_grace: Duration,
     stdout_limit: usize,
     cancellation: CancellationToken,
+    on_spawn: Option<SpawnHook>,
+}
+
+/// Told of the process group once it is started (see [`Subprocess::on_spawn`]).
+#[derive(Clone)]
+struct SpawnHook(Arc<dyn Fn(ChildGroup) + Send + Sync>);
+
+impl std::fmt::Debug for SpawnHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpawnHook")
+    }
 }
 
 impl Subprocess {
@@ -78,6 +91,7 @@ impl Subprocess {
             kill_grace: DEFAULT_KILL_GRACE,
             stdout_limit: DEFAULT_STDOUT_LIMIT,
             cancellation: CancellationToken::new(),
+            on_spawn: None,
         }
     }
 
@@ -144,6 +158,14 @@ impl Subprocess {
         self
     }
 
+    /// Calls `hook` with the process group's id and its leader's start time as soon as the
+    /// process is started (not if it exited at once), so that whoever records it can find the
+    /// group again after plait died (a task hands it to [`plait_core::TaskContext::spawned`]).
+    pub fn on_spawn(mut self, hook: impl Fn(ChildGroup) + Send + Sync + 'static) -> Self {
+        self.on_spawn = Some(SpawnHook(Arc::new(hook)));
+        self
+    }
+
     pub fn argv(&self) -> &[String] {
         &self.argv
     }
@@ -169,6 +191,13 @@ impl Subprocess {
         // Declared after `child`, so dropped before it: the group is killed while its leader is
         // still unreaped and its id cannot have been reused.
         let mut group = ProcessGroup::new(pid);
+        if let Some(SpawnHook(hook)) = &self.on_spawn {
+            // The leader is not reaped yet, so its pid is its own; a leader already gone
+            // (a zombie) leaves nothing to record.
+            if let Some(started) = crate::process_start_time(pid) {
+                hook(ChildGroup { pgid: pid, started });
+            }
+        }
 
         let Driven {
             stop,
