@@ -29,7 +29,7 @@ mod process;
 pub use command::{
     CommandSpec, CommandTask, ScriptPlaceholder, ShellScript, placeholders_in_shell_script,
 };
-pub use host::{host_name, is_alive, process_start_time};
+pub use host::{host_name, is_alive, kill_orphaned_group, process_start_time};
 pub use process::{
     DEFAULT_KILL_GRACE, DEFAULT_STDOUT_LIMIT, ProcessError, ProcessOutcome, STDERR_TAIL_BYTES,
     Subprocess, kill_all_process_groups,
