@@ -127,3 +127,73 @@ fn spawn() -> io::Result<(Child, ChildStdin)> {
         .ok_or_else(|| io::Error::other("no stdin"))?;
     Ok((child, stdin))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// A group of its own, led by a `sleep`, as a task's would be.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test plays groups a plait started: no `Subprocess` may own them, or it \
+                  would kill them itself"
+    )]
+    fn group() -> Child {
+        std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits at most 10 s for `child` to exit; `None` if it still runs.
+    fn exited(child: &mut Child) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Once its pipe closes (plait died), the guardian kills the groups still listed, and
+    /// only those: one that ended is crossed off, even when its id is a prefix or a suffix of
+    /// another's.
+    #[test]
+    fn the_guardian_kills_the_groups_still_listed_when_its_pipe_closes() {
+        let (mut listed, mut ended) = (group(), group());
+        let (listed_id, ended_id) = (listed.id(), ended.id());
+        let (mut guardian, mut stdin) = spawn().unwrap();
+        // Ids that share digits with the real ones, listed around them, then ended.
+        let near = [listed_id * 10 + 7, ended_id / 10];
+        let mut lines = String::new();
+        for id in [near[0], listed_id, near[1], ended_id] {
+            lines.push_str(&format!("+ {id}\n"));
+        }
+        for id in [near[0], ended_id, near[1]] {
+            lines.push_str(&format!("- {id}\n"));
+        }
+        stdin.write_all(lines.as_bytes()).unwrap();
+        drop(stdin);
+        // It exits once it is done (its status is that of its last `kill`).
+        guardian.wait().unwrap();
+        let status = exited(&mut listed).expect("the listed group was killed");
+        assert_eq!(status.signal(), Some(9));
+        // A kill the guardian sent went out before it exited, and the listed group died of
+        // one already: half a second is ample for the other to have died too.
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            ended.try_wait().unwrap().is_none(),
+            "the group crossed off runs on"
+        );
+        ended.kill().unwrap();
+        ended.wait().unwrap();
+    }
+}
