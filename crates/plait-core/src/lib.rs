@@ -26,5 +26,8 @@ pub use function::{
 pub use plan::{DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source, TaskSlot};
 pub use policy::{Isolation, Policy, RetryPolicy, format_duration, parse_duration};
 pub use state::{IllegalTransition, RunStatus, TaskState};
-pub use task::{BoxFuture, Inputs, Outcome, Outputs, Port, Ports, Task, TaskCode, TaskContext};
+pub use task::{
+    BoxFuture, ChildGroup, ChildGroups, Inputs, Outcome, Outputs, Port, Ports, Task, TaskCode,
+    TaskContext,
+};
 pub use value::{NativeType, TypeMismatch, Value, ValueType};

@@ -101,6 +101,21 @@ pub enum Outcome {
     Cancelled,
 }
 
+/// A process group a task started: its id and its leader's start time (clock ticks since
+/// boot, as the host gives it), which tell the group from a later one that reuses the id.
+/// All the engine knows, and records, of a task's processes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChildGroup {
+    pub pgid: u32,
+    pub started: u64,
+}
+
+/// Told of the process groups tasks start, through [`TaskContext::spawned`]: the engine
+/// records them, so that a resume after plait died can stop any still running.
+pub trait ChildGroups: Send + Sync + std::fmt::Debug + 'static {
+    fn spawned(&self, task: &TaskContext, group: ChildGroup);
+}
+
 /// What a running task may know about its run and ask of the engine.
 #[derive(Clone, Debug)]
 pub struct TaskContext {
@@ -110,6 +125,7 @@ pub struct TaskContext {
     // Shared, not a child token per attempt: cloning a token takes a lock on its tree, which
     // the scheduler's hot path cannot afford.
     cancel: Arc<CancellationToken>,
+    child_groups: Option<Arc<dyn ChildGroups>>,
 }
 
 impl TaskContext {
@@ -124,6 +140,22 @@ impl TaskContext {
             task,
             attempt,
             cancel,
+            child_groups: None,
+        }
+    }
+
+    /// Tells `groups` of the process groups this attempt starts.
+    pub fn with_child_groups(mut self, groups: Arc<dyn ChildGroups>) -> Self {
+        self.child_groups = Some(groups);
+        self
+    }
+
+    /// A task that starts a process group says so here, as soon as it started it: the
+    /// engine records it, so that a resume after plait died can stop the group if it still
+    /// runs. [`ChildGroup::started`] tells the group from a later one with the same id.
+    pub fn spawned(&self, group: ChildGroup) {
+        if let Some(groups) = &self.child_groups {
+            groups.spawned(self, group);
         }
     }
 

@@ -315,6 +315,7 @@ mod tests {
             inputs,
             settings: None,
             cancelled: false,
+            processes: Vec::new(),
             tasks,
             transitions: Vec::new(),
         }

@@ -2,7 +2,10 @@
 //! (a run's owner) still runs. Read through `nix` and `procfs`, not parsed by hand.
 
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use procfs::process::{ProcState, Process};
 
 /// This machine's name; `localhost` if it cannot be read. Read once, and lent rather than
@@ -57,6 +60,45 @@ pub fn terminate(pid: u32, started: u64) -> bool {
             nix::sys::signal::Signal::SIGTERM,
         )
         .is_ok()
+}
+
+/// Stops a process group that a plait which died left running (a resume does, with the
+/// groups its run recorded): SIGKILL to group `pgid`, only if its leader is still the process
+/// that started at `started` (as [`process_start_time`] gave it), since a group's id is its
+/// leader's pid and pids are reused. Then waits, at most `limit`, until no process of the
+/// group runs. Returns whether the group was there to stop.
+///
+/// A group whose leader is gone is left alone: whatever still runs in it cannot be told from
+/// a group that took the id since.
+pub fn kill_orphaned_group(pgid: u32, started: u64, limit: Duration) -> bool {
+    if !is_alive(pgid, started) {
+        return false;
+    }
+    let Ok(raw) = i32::try_from(pgid) else {
+        return false;
+    };
+    if let Err(error) = killpg(Pid::from_raw(raw), Signal::SIGKILL) {
+        tracing::warn!(pgid, %error, "could not kill an orphaned process group");
+        return false;
+    }
+    // The kernel finishes a SIGKILL asynchronously.
+    let deadline = Instant::now() + limit;
+    while group_runs(raw) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+/// Whether some process of group `pgid` runs (a zombie does not).
+fn group_runs(pgid: i32) -> bool {
+    let Ok(processes) = procfs::process::all_processes() else {
+        return false;
+    };
+    processes
+        .filter_map(|process| process.ok()?.stat().ok())
+        .any(|stat| {
+            stat.pgrp == pgid && !matches!(stat.state(), Ok(ProcState::Zombie | ProcState::Dead))
+        })
 }
 
 #[cfg(test)]
@@ -133,6 +175,60 @@ mod tests {
     fn no_such_pid_is_not_alive() {
         assert_eq!(process_start_time(u32::MAX), None);
         assert!(!is_alive(u32::MAX, 0));
+    }
+
+    /// A group of its own: a shell leading it, and a `sleep` in it; the sleep's pid.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test plays a group that a dead plait left behind: no `Subprocess` owns it"
+    )]
+    fn orphan_group() -> (std::process::Child, u32, u64, u32) {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & echo $!; wait"])
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let pid = child.id();
+        let started = process_start_time(pid).expect("the shell waits for its sleep");
+        (child, pid, started, line.trim().parse().unwrap())
+    }
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn an_orphaned_group_whose_leader_started_when_recorded_is_killed() {
+        let (mut child, pgid, started, sleep) = orphan_group();
+        assert!(process_start_time(sleep).is_some());
+        assert!(kill_orphaned_group(pgid, started, LIMIT));
+        assert!(!group_runs(pgid as i32), "it waits until the group is gone");
+        assert!(process_start_time(sleep).is_none(), "the sleep went too");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&child.wait().unwrap()),
+            Some(9)
+        );
+        assert!(
+            !kill_orphaned_group(pgid, started, LIMIT),
+            "a group that is gone is not there to stop"
+        );
+    }
+
+    #[test]
+    fn a_group_whose_leader_started_at_another_time_is_left_alone() {
+        let (mut child, pgid, started, sleep) = orphan_group();
+        // The id's leader is another process than the one recorded: a reused pid.
+        assert!(!kill_orphaned_group(pgid, started + 1, LIMIT));
+        assert!(!kill_orphaned_group(pgid, started - 1, LIMIT));
+        assert!(is_alive(pgid, started), "the leader runs on");
+        assert!(process_start_time(sleep).is_some(), "and so does its group");
+        killpg(Pid::from_raw(pgid as i32), Signal::SIGKILL).unwrap();
+        child.wait().unwrap();
     }
 
     #[test]

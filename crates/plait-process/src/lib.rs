@@ -9,6 +9,9 @@
 //! - on timeout or cancellation the group gets SIGTERM, a grace period, then SIGKILL, so a
 //!   well-behaved program can clean up and a stuck one cannot hold up the run;
 //! - if the future running it is dropped, the group is killed anyway;
+//! - if plait dies, even by SIGKILL, the group dies too: children are forked by one thread
+//!   that lives as long as the process, with `PR_SET_PDEATHSIG`, and a guardian process kills
+//!   what is left of every group when plait is gone;
 //! - stdout is captured with a limit, stderr's tail is kept for error messages, stdin is
 //!   written and closed, all concurrently, so no pipe ever fills up and deadlocks the child.
 //!
@@ -26,7 +29,9 @@ mod process;
 pub use command::{
     CommandSpec, CommandTask, ScriptPlaceholder, ShellScript, placeholders_in_shell_script,
 };
-pub use host::{end_on_broken_pipe, host_name, is_alive, process_start_time, terminate};
+pub use host::{
+    end_on_broken_pipe, host_name, is_alive, kill_orphaned_group, process_start_time, terminate,
+};
 pub use process::{
     DEFAULT_KILL_GRACE, DEFAULT_STDOUT_LIMIT, ProcessError, ProcessOutcome, STDERR_TAIL_BYTES,
     Subprocess, kill_all_process_groups,

@@ -45,6 +45,10 @@ pub(crate) enum Encoded {
     Cancel {
         run_id: RunId,
     },
+    Process {
+        run_id: RunId,
+        process: plait_store::TaskProcess,
+    },
     RunFinished {
         run_id: RunId,
         status: &'static str,
@@ -62,6 +66,7 @@ impl Encoded {
             | Encoded::Renew { run_id, .. }
             | Encoded::Release { run_id }
             | Encoded::Cancel { run_id }
+            | Encoded::Process { run_id, .. }
             | Encoded::RunFinished { run_id, .. } => run_id,
             Encoded::Cache(row) => &row.run_id,
         }
@@ -122,6 +127,7 @@ fn encode_one(write: Write) -> Result<Encoded, StoreError> {
         },
         Write::Release { run_id } => Encoded::Release { run_id },
         Write::Cancel { run_id } => Encoded::Cancel { run_id },
+        Write::Process { run_id, process } => Encoded::Process { run_id, process },
         Write::RunFinished { run_id, status, at } => Encoded::RunFinished {
             run_id,
             status: status.name(),

@@ -4,7 +4,7 @@ use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
     Millis, NewRun, Owner, RunId, RunRecord, RunSettings, RunState, RunSummary, TaskFold,
-    Transition, now_millis, owner_alive,
+    TaskProcess, Transition, now_millis, owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
@@ -109,11 +109,25 @@ pub(crate) fn apply<'a>(
                 tx.prepare_cached("UPDATE runs SET cancelled = 1 WHERE run_id = ?1")?
                     .execute(params![run_id.as_str()])?;
             }
+            Encoded::Process { run_id, process } => {
+                tx.prepare_cached(
+                    "INSERT INTO processes (run_id, task, attempt, pgid, started) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    run_id.as_str(),
+                    process.task.as_str(),
+                    process.attempt,
+                    process.pgid,
+                    process.started as i64
+                ])?;
+            }
             Encoded::RunFinished { run_id, status, at } => {
                 tx.prepare_cached(
                     "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
                 )?
                 .execute(params![run_id.as_str(), status, at])?;
+                tx.prepare_cached("DELETE FROM processes WHERE run_id = ?1")?
+                    .execute(params![run_id.as_str()])?;
             }
         }
     }
@@ -236,6 +250,19 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
     })?;
     let mut recorded = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     recorded.extend(crate::log::read(conn, run_id, log_key)?);
+    let processes = conn
+        .prepare_cached(
+            "SELECT task, attempt, pgid, started FROM processes WHERE run_id = ?1 ORDER BY rowid",
+        )?
+        .query_map([run_id.as_str()], |row| {
+            Ok(TaskProcess {
+                task: name_at(row, 0)?,
+                attempt: row.get(1)?,
+                pgid: row.get(2)?,
+                started: row.get::<_, i64>(3)? as u64,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut tasks = TaskFold::default();
     let mut transitions = Vec::new();
     for (transition, outputs) in recorded {
@@ -249,6 +276,7 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
         inputs: serde_json::from_str(&inputs).unwrap_or(serde_json::Value::Null),
         settings,
         cancelled,
+        processes,
         tasks: tasks.into_tasks(),
         transitions,
     }))

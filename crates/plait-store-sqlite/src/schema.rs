@@ -154,6 +154,20 @@ const V7: &str = "
 ALTER TABLE runs ADD COLUMN owner_lease_until INTEGER;
 ";
 
+/// The process groups a run's tasks started (`Write::Process`), so that a resume after
+/// plait died can stop one still running: its id and its leader's start time. Rows are
+/// deleted when their run finishes, so the table holds only unfinished runs' groups.
+const V8: &str = "
+CREATE TABLE processes (
+    run_id  TEXT NOT NULL REFERENCES runs (run_id),
+    task    TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    pgid    INTEGER NOT NULL,
+    started INTEGER NOT NULL
+);
+CREATE INDEX processes_by_run ON processes (run_id);
+";
+
 /// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -164,11 +178,12 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V5),
         M::up(V6),
         M::up(V7),
+        M::up(V8),
     ])
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 7;
+pub(crate) const LATEST: i64 = 8;
 
 #[cfg(test)]
 mod tests {

@@ -197,7 +197,7 @@ fn a_newer_schema_is_refused() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 7,
+                known: 8,
                 ..
             }
         ),

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::{
     Blob, CacheEntry, CacheGc, LEASE, NewRun, Owner, Ran, RunId, RunSettings, RunState, Store,
-    StoreError, TaskKey, Transition, Write, now_millis, this_process,
+    StoreError, TaskKey, TaskProcess, Transition, Write, now_millis, this_process,
 };
 
 /// A lease that holds for a while yet.
@@ -662,6 +662,73 @@ pub async fn cache_files_and_gc(store: &dyn Store) {
     assert_eq!((stats.entries, stats.blobs), (1, 0));
 }
 
+/// The process groups a run's tasks start are kept, in order, with the task, the attempt
+/// and the leader's start time, until the run finishes; another run's are its own.
+pub async fn processes_until_the_run_ends(store: &dyn Store) {
+    for run_id in ["r1", "r2"] {
+        store
+            .create_run(new_run(run_id, this_process()))
+            .await
+            .unwrap();
+    }
+    let process = |task: &str, attempt, pgid, started| TaskProcess {
+        task: task.into(),
+        attempt,
+        pgid,
+        started,
+    };
+    let recorded = [
+        process("a", 1, 4_000, 90),
+        process("b", 1, 4_001, u64::from(u32::MAX) * 4),
+        process("a", 2, 4_002, 95),
+    ];
+    // With a transition in the same batch, as a task's intent may go with another's group.
+    store
+        .write(vec![
+            Write::Transition(transition("r1", "a", TaskState::Running, 1, 1_001)),
+            Write::Process {
+                run_id: "r1".into(),
+                process: recorded[0].clone(),
+            },
+        ])
+        .await
+        .unwrap();
+    for (run_id, process) in [
+        ("r2", process("c", 1, 4_100, 7)),
+        ("r1", recorded[1].clone()),
+        ("r1", recorded[2].clone()),
+    ] {
+        store
+            .write(vec![Write::Process {
+                run_id: run_id.into(),
+                process,
+            }])
+            .await
+            .unwrap();
+    }
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    assert_eq!(record.processes, recorded);
+    let other = store.run(&"r2".into()).await.unwrap().unwrap();
+    assert_eq!(other.processes, [process("c", 1, 4_100, 7)]);
+
+    store
+        .write(vec![Write::RunFinished {
+            run_id: "r1".into(),
+            status: RunStatus::Succeeded,
+            at: 1_002,
+        }])
+        .await
+        .unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    assert_eq!(
+        record.processes,
+        [],
+        "a finished run has no group left to stop"
+    );
+    let other = store.run(&"r2".into()).await.unwrap().unwrap();
+    assert_eq!(other.processes.len(), 1, "another run keeps its own");
+}
+
 /// Generates one test per check for a store built by `$make`.
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -694,6 +761,12 @@ macro_rules! store_conformance_tests {
         async fn leases_expire_and_only_the_owner_renews() {
             let store = $make;
             $crate::conformance::leases_expire_and_only_the_owner_renews(&store).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn processes_until_the_run_ends() {
+            let store = $make;
+            $crate::conformance::processes_until_the_run_ends(&store).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

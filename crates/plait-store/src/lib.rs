@@ -28,8 +28,8 @@ pub use lifecycle::RecordedStates;
 pub use memory::MemoryStore;
 pub use ownership::{LEASE, claim_refused, now_millis, owner_alive, renew_refused, this_process};
 pub use record::{
-    Millis, NewRun, Owner, Ran, RunRecord, RunSettings, RunState, RunSummary, TaskFold, TaskRecord,
-    Transition, Write,
+    Millis, NewRun, Owner, Ran, RunRecord, RunSettings, RunState, RunSummary, TaskFold,
+    TaskProcess, TaskRecord, Transition, Write,
 };
 
 use std::path::PathBuf;

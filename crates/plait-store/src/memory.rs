@@ -91,6 +91,7 @@ impl Store for MemoryStore {
                 inputs: run.inputs,
                 settings: Some(run.settings),
                 cancelled: false,
+                processes: Vec::new(),
                 tasks: Vec::new(),
                 transitions: Vec::new(),
             };
@@ -330,6 +331,13 @@ fn apply(inner: &mut Inner, write: Write) {
             let summary = &mut run(inner, &run_id).summary;
             summary.state = RunState::Finished(status);
             summary.finished_at = Some(at);
+            inner
+                .runs
+                .get_mut(&run_id)
+                .expect("checked above")
+                .record
+                .processes
+                .clear();
             return;
         }
         Write::Claim {
@@ -356,6 +364,11 @@ fn apply(inner: &mut Inner, write: Write) {
         }
         Write::Cancel { run_id } => {
             run(inner, &run_id).cancelled = true;
+            return;
+        }
+        Write::Process { run_id, process } => {
+            let run = inner.runs.get_mut(&run_id).expect("checked above");
+            run.record.processes.push(process);
             return;
         }
         Write::Forget { task, key, .. } => {

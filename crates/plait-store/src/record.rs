@@ -76,6 +76,20 @@ pub struct Ran {
     pub since: Millis,
 }
 
+/// A process group a task's attempt started, recorded as soon as it started, so that a
+/// resume after plait died can stop the group if it still runs (`plait resume` does, only
+/// while the group's leader has the recorded start time: ids are reused).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskProcess {
+    pub task: TaskPath,
+    pub attempt: u32,
+    /// The process group's id: its leader's pid.
+    pub pgid: u32,
+    /// When the leader started (clock ticks since boot, from
+    /// `plait_process::process_start_time`).
+    pub started: u64,
+}
+
 /// A change to record. A batch of writes passed to [`crate::Store::write`] is committed
 /// atomically, and is durable when the call returns.
 #[derive(Clone, Debug, PartialEq)]
@@ -125,6 +139,9 @@ pub enum Write {
         owner: Owner,
         lease_until: Millis,
     },
+    /// A task's attempt started a process group. Not a step of the task: the store checks
+    /// nothing of it against the lifecycle.
+    Process { run_id: RunId, process: TaskProcess },
     /// The run was cancelled: it stops and reverts what ran. Recorded before anything is
     /// stopped, so that a resume of a run whose revert did not end (a second Ctrl-C, a
     /// crash) goes on reverting, and ends the run cancelled, instead of running it forward.
@@ -132,7 +149,8 @@ pub enum Write {
     /// The owner lets go of an unfinished run (it stopped without ending: its future was
     /// dropped): the run is interrupted, and anyone may claim it.
     Release { run_id: RunId },
-    /// The run ended.
+    /// The run ended. The store forgets the process groups recorded for it: none of them
+    /// is left to stop.
     RunFinished {
         run_id: RunId,
         status: RunStatus,
@@ -153,6 +171,7 @@ impl Write {
             | Write::Renew { run_id, .. }
             | Write::Release { run_id }
             | Write::Cancel { run_id }
+            | Write::Process { run_id, .. }
             | Write::RunFinished { run_id, .. } => run_id,
         }
     }
@@ -313,6 +332,9 @@ pub struct RunRecord {
     pub settings: Option<RunSettings>,
     /// The run was cancelled ([`Write::Cancel`]).
     pub cancelled: bool,
+    /// The process groups its tasks started ([`Write::Process`]), in the order recorded;
+    /// none once the run finished.
+    pub processes: Vec<TaskProcess>,
     /// Latest state per task, in the order tasks first appeared.
     pub tasks: Vec<TaskRecord>,
     /// Every transition, in the order recorded.

@@ -40,6 +40,7 @@ pub(crate) async fn resume(mut args: ResumeArgs) -> u8 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    stop_orphaned_groups(&record);
     let kept_no_cache = keep_settings(&mut args, record.settings);
     let store: Arc<dyn Store> = Arc::new(store);
     let engine = super::run::engine(args.execution.jobs, Some(store.clone()));
@@ -109,6 +110,25 @@ fn changed(file: &Path, record: &RunRecord) -> u8 {
     );
     eprintln!("  help: restore the file as it was, or start a new run with `plait run`");
     exit::BAD_INPUT
+}
+
+/// How long a resume waits for an orphaned group to go once killed (the kernel takes
+/// milliseconds) before it goes on regardless.
+const ORPHAN_KILL_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Kills the process groups the interrupted run recorded that still run (their plait died,
+/// and they outlived it), before anything runs again: a task's earlier attempt must not
+/// write after, or while, its next one does. Only a group whose leader started when
+/// recorded: its id may belong to another process by now.
+fn stop_orphaned_groups(record: &plait_store::RunRecord) {
+    for process in &record.processes {
+        if plait_process::kill_orphaned_group(process.pgid, process.started, ORPHAN_KILL_LIMIT) {
+            eprintln!(
+                "stopped process group {} of task `{}` (attempt {}), left running when the run was interrupted",
+                process.pgid, process.task, process.attempt
+            );
+        }
+    }
 }
 
 /// A resume runs with the options its run was started with, unless given again. Returns

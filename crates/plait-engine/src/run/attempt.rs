@@ -77,12 +77,15 @@ pub(super) async fn run_attempts(
         }
         shared.show_started(node, attempt);
         let token = shared.attempt_token(node, &slot.policy, local);
-        let ctx = TaskContext::new(
+        let mut ctx = TaskContext::new(
             local.run_id.clone(),
             plan_node.path.clone(),
             attempt,
             token.clone(),
         );
+        if let Some(groups) = &local.child_groups {
+            ctx = ctx.with_child_groups(groups.clone());
+        }
         // The last possible attempt takes the inputs; earlier ones need a copy.
         let attempt_inputs = if attempt < last_attempt || keep_inputs {
             inputs.clone()

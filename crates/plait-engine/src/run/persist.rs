@@ -12,11 +12,13 @@
 //! the run, which then reports no result: nothing is reported done that was not recorded.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::SystemTime;
 
-use plait_core::{NodeId, RunStatus, TaskError, TaskState};
-use plait_store::{Json, NewRun, RunSettings, Store, StoreError, Transition, Write, this_process};
+use plait_core::{ChildGroup, ChildGroups, NodeId, RunStatus, TaskContext, TaskError, TaskState};
+use plait_store::{
+    Json, NewRun, RunSettings, Store, StoreError, TaskProcess, Transition, Write, this_process,
+};
 
 use super::Shared;
 use super::durable::Durable;
@@ -200,6 +202,62 @@ impl Shared {
                 false
             }
         }
+    }
+}
+
+/// Records the process groups a run's tasks start ([`TaskContext::spawned`]): each in a
+/// request of its own, sent at once rather than staged, since the group runs already and the
+/// next commit may be far off (a long task commits nothing while it runs). Nothing waits
+/// for it: a crash before it lands loses a group that plait's death killed anyway (see
+/// `plait-process`); a failure stops the run, as any store failure does.
+pub(super) struct GroupRecorder {
+    shared: Weak<Shared>,
+}
+
+impl std::fmt::Debug for GroupRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupRecorder").finish_non_exhaustive()
+    }
+}
+
+impl ChildGroups for GroupRecorder {
+    fn spawned(&self, task: &TaskContext, group: ChildGroup) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let Some(store) = &shared.recorder.store else {
+            return;
+        };
+        let write = Write::Process {
+            run_id: shared.config.run_id.clone().into(),
+            process: TaskProcess {
+                task: task.task().into(),
+                attempt: task.attempt(),
+                pgid: group.pgid,
+                started: group.started,
+            },
+        };
+        let written = store.write(vec![write]);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            if let Err(error) = written.await {
+                tracing::error!(%error, run = %shared.config.run_id, "recording a task's process group failed: stopping the run");
+                shared.fail_store(error);
+            }
+        });
+    }
+}
+
+impl Shared {
+    /// What tells the store of the process groups tasks start, when the run has a store.
+    pub(super) fn child_groups(self: &Arc<Self>) -> Option<Arc<dyn ChildGroups>> {
+        let recorder = GroupRecorder {
+            shared: Arc::downgrade(self),
+        };
+        self.has_store()
+            .then(|| Arc::new(recorder) as Arc<dyn ChildGroups>)
     }
 }
 

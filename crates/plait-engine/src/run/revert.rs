@@ -144,12 +144,15 @@ async fn revert_task(shared: Arc<Shared>, node: NodeId) -> (NodeId, bool) {
     let result = if slot.task.has_revert() {
         let inputs =
             inputs.unwrap_or_else(|| plait_core::Inputs::new(slot.requires_ports(), Vec::new()));
-        let ctx = TaskContext::new(
+        let mut ctx = TaskContext::new(
             shared.config.run_id.clone(),
             plan_node.path.clone(),
             attempt,
             Arc::new(CancellationToken::new()),
         );
+        if let Some(groups) = shared.child_groups() {
+            ctx = ctx.with_child_groups(groups);
+        }
         let future = slot.task.revert(ctx, inputs, outcome);
         let guarded = std::panic::AssertUnwindSafe(future);
         let outcome = match slot.policy.timeout {

@@ -228,13 +228,16 @@ fn next_or_retire(shared: &Shared) -> Option<NodeId> {
 pub(super) struct RunnerLocal {
     pub(super) run_id: Arc<str>,
     pub(super) run_token: Arc<CancellationToken>,
+    /// Told of the process groups tasks start, with a store (see `persist.rs`).
+    pub(super) child_groups: Option<Arc<dyn plait_core::ChildGroups>>,
 }
 
 impl RunnerLocal {
-    fn new(shared: &Shared) -> Self {
+    fn new(shared: &Arc<Shared>) -> Self {
         RunnerLocal {
             run_id: Arc::from(&*shared.config.run_id),
             run_token: Arc::new((*shared.sched.run_token).clone()),
+            child_groups: shared.child_groups(),
         }
     }
 }

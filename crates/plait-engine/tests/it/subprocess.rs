@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use plait_core::{Flow, RetryPolicy, RunStatus, TaskNode, TaskState, Workflow};
 use plait_process::{CommandSpec, CommandTask};
+use plait_store::Store;
 
 use crate::common::*;
 
@@ -72,4 +73,90 @@ async fn command_outputs_flow_into_function_tasks() {
     let (report, _) = run_with(&plan(Workflow::new(flow)), vec![], 2).await;
     assert_eq!(report.status, RunStatus::Succeeded);
     assert_eq!(report.output("doubled"), Some(&plait_core::Value::Int(42)));
+}
+
+/// A command's process group is in the store while it runs, with its leader's start time,
+/// each attempt's and its revert's under their task and attempt; a finished run keeps none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commands_process_group_is_recorded_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    // Attempt 1 fails; attempt 2 waits for `go`, then fails for good; the revert waits too.
+    let script = format!(
+        "echo $$ > {pid}.$PLAIT_ATTEMPT; [ $PLAIT_ATTEMPT = 1 ] && exit 1; \
+         while [ ! -e {go} ]; do sleep 0.01; done; rm {go}; exit 1",
+        pid = path("pid"),
+        go = path("go"),
+    );
+    let revert = format!(
+        "echo $$ > {pid}; while [ ! -e {go} ]; do sleep 0.01; done",
+        pid = path("revert.pid"),
+        go = path("go"),
+    );
+    let task = CommandTask::new(CommandSpec {
+        argv: vec!["sh".into(), "-c".into(), script],
+        revert: Some(vec!["sh".into(), "-c".into(), revert]),
+        ..CommandSpec::default()
+    });
+    let flow = Flow::graph("main").add(
+        TaskNode::new("waits", task).retry(RetryPolicy::attempts(2).with_backoff(Duration::ZERO)),
+    );
+    let store = plait_store::MemoryStore::new();
+    let engine = plait_engine::Engine::new().with_store(std::sync::Arc::new(store.clone()));
+    let plan = plan(Workflow::new(flow));
+    let run = tokio::spawn(async move {
+        let options = plait_engine::RunOptions::new().run_id("r1");
+        engine.run(&plan, Vec::<(&str, i64)>::new(), options).await
+    });
+    // The first record of a group led by `pid`, once it is there.
+    let recorded = |pid: u32| {
+        let store = store.clone();
+        let found = async move {
+            loop {
+                let record = store.run(&"r1".into()).await.unwrap();
+                let processes = record.map(|record| record.processes).unwrap_or_default();
+                if let Some(process) = processes.into_iter().find(|p| p.pgid == pid) {
+                    return process;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), found)
+    };
+    let pid = |name: &str| {
+        let path = dir.path().join(name);
+        async move {
+            loop {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if let Some(pid) = text.strip_suffix('\n').and_then(|pid| pid.parse().ok()) {
+                    return pid;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    let expected = |attempt, pgid| plait_store::TaskProcess {
+        task: "waits".into(),
+        attempt,
+        pgid,
+        started: plait_process::process_start_time(pgid).expect("it waits for `go`"),
+    };
+    // The second attempt, then its revert, each with its leader's start time. (The first
+    // attempt's may be missing: it may have exited before it could be recorded.)
+    for (file, what) in [
+        ("pid.2", "the running attempt"),
+        ("revert.pid", "the revert"),
+    ] {
+        let leader = pid(file).await;
+        assert_eq!(
+            recorded(leader).await.unwrap(),
+            expected(2, leader),
+            "{what}"
+        );
+        std::fs::write(dir.path().join("go"), "").unwrap();
+    }
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.status, RunStatus::Reverted);
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    assert_eq!(record.processes, [], "a finished run keeps none");
 }

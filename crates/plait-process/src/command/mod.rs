@@ -130,11 +130,13 @@ impl CommandTask {
         let mut stdin = inputs.to_json().to_string().into_bytes();
         // A trailing newline, so `read line` in a shell script gets the whole object.
         stdin.push(b'\n');
+        let recorder = ctx.clone();
         let mut process = Subprocess::new(argv)
             .envs(env)
             .stdin(stdin)
             .kill_grace(self.spec.kill_grace)
-            .cancellation(ctx.cancellation().clone());
+            .cancellation(ctx.cancellation().clone())
+            .on_spawn(move |group| recorder.spawned(group));
         for name in env::inherited_task_vars() {
             process = process.env_remove(name);
         }

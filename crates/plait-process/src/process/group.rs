@@ -7,6 +7,8 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use super::guardian::Guardian;
+
 /// The process group a child leads (it was spawned with `process_group(0)`, so the group's id is
 /// the child's pid). Signals go to the whole group, so a shell's children and their children
 /// stop with it, which `kill_on_drop` (the leader only) cannot do.
@@ -29,10 +31,31 @@ pub(crate) struct ProcessGroup {
 }
 
 /// Every armed group of this process, so an exit that cannot wait for graceful stops (a
-/// second Ctrl-C) can still take its children down with it.
-static ARMED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+/// second Ctrl-C) can still take its children down with it; and the guardian, told of each
+/// under the same lock, so it is told in the order the groups come and go.
+static ARMED: Mutex<Armed> = Mutex::new(Armed {
+    groups: BTreeSet::new(),
+    guardian: Guardian::new(),
+});
 
-fn armed_groups() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
+struct Armed {
+    groups: BTreeSet<i32>,
+    guardian: Guardian,
+}
+
+impl Armed {
+    fn insert(&mut self, pgid: i32) {
+        self.groups.insert(pgid);
+        self.guardian.watch(pgid, self.groups.iter().copied());
+    }
+
+    fn remove(&mut self, pgid: i32) {
+        self.groups.remove(&pgid);
+        self.guardian.unwatch(pgid, self.groups.iter().copied());
+    }
+}
+
+fn armed_groups() -> std::sync::MutexGuard<'static, Armed> {
     ARMED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -41,7 +64,7 @@ fn armed_groups() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
 /// Sends SIGKILL to the process group of every child still running, for a process about to
 /// exit without waiting for its tasks: their groups would otherwise outlive it.
 pub fn kill_all_process_groups() {
-    for &pgid in armed_groups().iter() {
+    for &pgid in armed_groups().groups.iter() {
         let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
     }
 }
@@ -68,7 +91,7 @@ impl ProcessGroup {
     /// The leader is reaped and its group killed: nothing is left for `Drop` to do.
     pub(crate) fn disarm(&mut self) {
         if self.armed {
-            armed_groups().remove(&self.pgid.as_raw());
+            armed_groups().remove(self.pgid.as_raw());
         }
         self.armed = false;
     }
@@ -79,7 +102,7 @@ impl Drop for ProcessGroup {
         if self.armed {
             tracing::debug!(pgid = %self.pgid, "dropped while running: killing process group");
             self.signal(Signal::SIGKILL);
-            armed_groups().remove(&self.pgid.as_raw());
+            armed_groups().remove(self.pgid.as_raw());
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The one helper through which plait starts subprocesses (STYLE.md, rule 13).
 
 mod group;
+mod guardian;
 mod outcome;
 mod pipes;
+mod spawner;
 mod subprocess;
 mod supervise;
 

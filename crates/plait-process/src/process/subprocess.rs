@@ -4,8 +4,10 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
+use plait_core::ChildGroup;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +28,9 @@ pub const DEFAULT_STDOUT_LIMIT: usize = 64 * 1024 * 1024;
 /// or cancellation the whole group gets SIGTERM, then SIGKILL after a grace period. If the
 /// future of [`Subprocess::run`] is dropped, the group gets SIGKILL at once. When the leader
 /// exits by itself, whatever it left running in its group is killed: a task's processes do not
-/// outlive it (a command that must start a daemon should detach it with `setsid`).
+/// outlive it (a command that must start a daemon should detach it with `setsid`). Nor do
+/// they outlive plait: the leader gets SIGKILL when plait dies (`PR_SET_PDEATHSIG`), and a
+/// guardian process kills the rest of the group (see `spawner.rs` and `guardian.rs`).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -56,6 +60,17 @@ pub struct Subprocess {
     kill_grace: Duration,
     stdout_limit: usize,
     cancellation: CancellationToken,
+    on_spawn: Option<SpawnHook>,
+}
+
+/// Told of the process group once it is started (see [`Subprocess::on_spawn`]).
+#[derive(Clone)]
+struct SpawnHook(Arc<dyn Fn(ChildGroup) + Send + Sync>);
+
+impl std::fmt::Debug for SpawnHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpawnHook")
+    }
 }
 
 impl Subprocess {
@@ -76,6 +91,7 @@ impl Subprocess {
             kill_grace: DEFAULT_KILL_GRACE,
             stdout_limit: DEFAULT_STDOUT_LIMIT,
             cancellation: CancellationToken::new(),
+            on_spawn: None,
         }
     }
 
@@ -142,6 +158,14 @@ impl Subprocess {
         self
     }
 
+    /// Calls `hook` with the process group's id and its leader's start time as soon as the
+    /// process is started (not if it exited at once), so that whoever records it can find the
+    /// group again after plait died (a task hands it to [`plait_core::TaskContext::spawned`]).
+    pub fn on_spawn(mut self, hook: impl Fn(ChildGroup) + Send + Sync + 'static) -> Self {
+        self.on_spawn = Some(SpawnHook(Arc::new(hook)));
+        self
+    }
+
     pub fn argv(&self) -> &[String] {
         &self.argv
     }
@@ -154,7 +178,7 @@ impl Subprocess {
                 stderr_tail: String::new(),
             };
         }
-        let mut child = match self.spawn() {
+        let mut child = match self.spawn().await {
             Ok(child) => child,
             Err(error) => return ProcessOutcome::Failed(error),
         };
@@ -167,6 +191,13 @@ impl Subprocess {
         // Declared after `child`, so dropped before it: the group is killed while its leader is
         // still unreaped and its id cannot have been reused.
         let mut group = ProcessGroup::new(pid);
+        if let Some(SpawnHook(hook)) = &self.on_spawn {
+            // The leader is not reaped yet, so its pid is its own; a leader already gone
+            // (a zombie) leaves nothing to record.
+            if let Some(started) = crate::process_start_time(pid) {
+                hook(ChildGroup { pgid: pid, started });
+            }
+        }
 
         let Driven {
             stop,
@@ -211,7 +242,7 @@ impl Subprocess {
         }
     }
 
-    fn spawn(&self) -> Result<Child, ProcessError> {
+    async fn spawn(&self) -> Result<Child, ProcessError> {
         let Some((program, args)) = self.argv.split_first() else {
             return Err(ProcessError::EmptyArgv);
         };
@@ -237,8 +268,8 @@ impl Subprocess {
         if let Some(dir) = &self.workdir {
             command.current_dir(dir);
         }
-        command
-            .spawn()
+        super::spawner::spawn(command)
+            .await
             .map_err(|source| self.spawn_error(program, source))
     }
 

@@ -7,7 +7,7 @@ use plait_core::Task;
 use plait_process::{CommandSpec, CommandTask, ProcessOutcome, Subprocess};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{STUBBORN, assert_gone, ctx, ctx_with, inputs, sh, wait_for_pids};
+use crate::support::{STUBBORN, assert_gone, ctx, ctx_with, inputs, is_gone, sh, wait_for_pids};
 
 const GRACE: Duration = Duration::from_millis(200);
 const STOPPED_WELL_BEFORE: Duration = Duration::from_secs(10);
@@ -159,4 +159,54 @@ async fn dropping_a_subprocess_future_kills_its_group() {
         pids = wait_for_pids(dir.path()) => pids,
     };
     assert_gone(&[pids.0, pids.1]).await;
+}
+
+/// A child is killed when the thread that forked it exits (`PR_SET_PDEATHSIG`), so no child
+/// may be forked by a thread that can exit before plait does: here, a thread of tokio's
+/// blocking pool, which retires once idle for its keep-alive.
+#[test]
+fn a_child_outlives_the_pool_thread_that_started_it() {
+    let keep_alive = Duration::from_millis(20);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .thread_keep_alive(keep_alive)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    let process = Subprocess::new(sh(STUBBORN))
+        .workdir(dir.path())
+        .kill_grace(GRACE)
+        .cancellation(cancel.clone());
+    runtime.block_on(async {
+        let path = dir.path().to_owned();
+        // Started from a blocking thread, then driven by the runtime once its pids are there.
+        let (run, pids) = tokio::task::spawn_blocking(move || {
+            let handle = tokio::runtime::Handle::current();
+            let mut run = Box::pin(process.run());
+            let pids = handle.block_on(async {
+                tokio::select! {
+                    outcome = &mut run => panic!("the process ended by itself: {outcome:?}"),
+                    pids = wait_for_pids(&path) => pids,
+                }
+            });
+            (run, pids)
+        })
+        .await
+        .unwrap();
+        let run = tokio::spawn(run);
+        // The blocking thread has long retired.
+        tokio::time::sleep(keep_alive * 20).await;
+        assert!(
+            !is_gone(pids.0) && !is_gone(pids.1),
+            "the group was killed with the thread that asked for it"
+        );
+        cancel.cancel();
+        let outcome = run.await.unwrap();
+        assert!(
+            matches!(outcome, ProcessOutcome::Cancelled { .. }),
+            "{outcome:?}"
+        );
+        assert_gone(&[pids.0, pids.1]).await;
+    });
 }

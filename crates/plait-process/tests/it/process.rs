@@ -171,3 +171,31 @@ async fn spawn_failures_say_what_to_fix() {
         ProcessOutcome::Failed(ProcessError::ProgramNotFound { .. })
     ));
 }
+
+/// The spawn hook hears of the group as it starts: the leader's pid, and its start time.
+#[tokio::test]
+async fn the_spawn_hook_gets_the_group_and_its_leaders_start_time() {
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook_heard = heard.clone();
+    // The leader prints its own pid and start time (field 22 of its stat, after the
+    // parenthesised name), once its stdin is closed: after the hook ran, so it still ran.
+    let script = "cat > /dev/null; printf '%s ' $$; sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20";
+    let outcome = Subprocess::new(sh(script))
+        .stdin("")
+        .on_spawn(move |group| hook_heard.lock().unwrap().push(group))
+        .run()
+        .await;
+    let ProcessOutcome::Exited {
+        code: 0, stdout, ..
+    } = outcome
+    else {
+        panic!("unexpected {outcome:?}");
+    };
+    let stdout = String::from_utf8(stdout).unwrap();
+    let (pid, started) = stdout.trim().split_once(' ').unwrap();
+    let group = plait_core::ChildGroup {
+        pgid: pid.parse().unwrap(),
+        started: started.parse().unwrap(),
+    };
+    assert_eq!(*heard.lock().unwrap(), [group]);
+}
