@@ -1,8 +1,12 @@
 //! Why a task ran or was reused: its recorded cache key, component by component, against the
 //! one it had in an earlier run. Pure: the caller picks the runs (`plait explain`).
 
+mod values;
+
 use plait_store::{CacheKey, RunId, RunRecord, TaskKey, TaskRecord};
 use serde_json::Value as Json;
+
+use values::{Side, short, shown};
 
 /// What happened to the task in the run explained.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -243,19 +247,17 @@ fn differences(
             continue;
         }
         let from = input.get("from").and_then(Json::as_str).unwrap_or("?");
-        let detail = match from.strip_prefix("input ") {
-            // A run input: both runs recorded its value.
-            Some(run_input) => format!(
-                "{} -> {}",
-                shown(old_run.inputs.get(run_input)),
-                shown(new_run.inputs.get(run_input))
-            ),
-            None => format!(
-                "`{from}` produced a different value (hash {} -> {})",
-                short(before.get("hash").and_then(Json::as_str).unwrap_or("")),
-                short(input.get("hash").and_then(Json::as_str).unwrap_or(""))
-            ),
-        };
+        let detail = values::input_change(
+            from,
+            Side {
+                input: before,
+                run: old_run,
+            },
+            Side {
+                input,
+                run: new_run,
+            },
+        );
         changes.push(format!("input `{name}` changed: {detail}"));
     }
     for name in old_inputs.keys() {
@@ -269,164 +271,5 @@ fn differences(
     changes
 }
 
-fn short(hash: &str) -> &str {
-    hash.get(..12).unwrap_or(hash)
-}
-
-/// A JSON value in a sentence, abridged.
-fn shown(value: Option<&Json>) -> String {
-    let text = match value {
-        None | Some(Json::Null) => "none".to_owned(),
-        Some(value) => value.to_string(),
-    };
-    if text.chars().count() > 120 {
-        let cut: String = text.chars().take(117).collect();
-        format!("{cut}...")
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use plait_core::TaskState;
-    use plait_store::{Owner, RunState, RunSummary};
-    use serde_json::json;
-
-    fn run(id: &str, inputs: Json, tasks: Vec<TaskRecord>) -> RunRecord {
-        RunRecord {
-            summary: RunSummary {
-                run_id: id.into(),
-                workflow: "w".to_owned(),
-                source: "w.toml".to_owned(),
-                state: RunState::Finished(plait_core::RunStatus::Succeeded),
-                started_at: 0,
-                finished_at: Some(1),
-                owner: Some(Owner {
-                    host: "h".to_owned(),
-                    pid: 1,
-                    started: 1,
-                }),
-                lease_until: None,
-            },
-            definition: String::new(),
-            definition_hash: String::new(),
-            inputs,
-            settings: None,
-            cancelled: false,
-            tasks,
-            transitions: Vec::new(),
-        }
-    }
-
-    fn task(name: &str, key: &str, components: Json, from: Option<&str>) -> TaskRecord {
-        TaskRecord {
-            state: TaskState::Succeeded,
-            attempts: u32::from(from.is_none()),
-            key: Some(TaskKey {
-                key: Some(key.into()),
-                components: components.to_string(),
-                cached_from: from.map(RunId::from),
-            }),
-            ..TaskRecord::pending(name.into())
-        }
-    }
-
-    fn components(version: &str, code: &str, n_hash: &str, l_hash: &str) -> Json {
-        json!({
-            "task": "t", "version": version, "code": code,
-            "inputs": {
-                "n": {"hash": n_hash, "from": "input n"},
-                "l": {"hash": l_hash, "from": "left.l"},
-            }
-        })
-    }
-
-    #[test]
-    fn names_each_changed_component() {
-        let old = run(
-            "r1",
-            json!({"n": 3}),
-            vec![task("t", "k1", components("1", "echo a", "h1", "x1"), None)],
-        );
-        let new = run(
-            "r2",
-            json!({"n": 5}),
-            vec![task("t", "k2", components("2", "echo b", "h2", "x2"), None)],
-        );
-        let explained = explain(&new, "t", &[old]).unwrap();
-        assert_eq!(explained.verdict, Verdict::Executed);
-        assert_eq!(explained.compared_with.as_deref(), Some("r1"));
-        assert_eq!(
-            explained.reasons,
-            [
-                r#"its version changed: "1" -> "2""#,
-                r#"its code changed: "echo a" -> "echo b""#,
-                "input `l` changed: `left.l` produced a different value (hash x1 -> x2)",
-                "input `n` changed: 3 -> 5",
-            ]
-        );
-    }
-
-    #[test]
-    fn reuse_first_runs_and_unknown_tasks() {
-        let first = run(
-            "r1",
-            json!({}),
-            vec![task("t", "k1", components("1", "c", "h", "x"), None)],
-        );
-        let second = run(
-            "r2",
-            json!({}),
-            vec![task("t", "k1", components("1", "c", "h", "x"), Some("r1"))],
-        );
-        let reused = explain(&second, "t", std::slice::from_ref(&first)).unwrap();
-        assert_eq!(
-            reused.verdict,
-            Verdict::Reused {
-                from_run: "r1".to_owned()
-            }
-        );
-        let alone = explain(&first, "t", &[]).unwrap();
-        assert!(alone.reasons[0].starts_with("no earlier run"));
-        // Same key, yet executed: the result was gone.
-        let rerun = run(
-            "r3",
-            json!({}),
-            vec![task("t", "k1", components("1", "c", "h", "x"), None)],
-        );
-        let gone = explain(&rerun, "t", &[first]).unwrap();
-        assert!(gone.reasons[0].contains("no longer in the cache"));
-        let error = explain(&rerun, "s/t2", &[]).unwrap_err();
-        assert_eq!(error.to_string(), "run `r3` has no task `s/t2`");
-    }
-
-    #[test]
-    fn a_reuse_is_compared_through_the_run_it_came_from() {
-        let source = run(
-            "r1",
-            json!({}),
-            vec![task("t", "k1", components("1", "c", "h", "x"), None)],
-        );
-        let reuse = run(
-            "r2",
-            json!({}),
-            vec![task("t", "k1", Json::Null, Some("r1"))],
-        );
-        let changed = run(
-            "r3",
-            json!({}),
-            vec![task("t", "k2", components("2", "c", "h", "x"), None)],
-        );
-        let explained = explain(&changed, "t", &[reuse.clone(), source]).unwrap();
-        assert_eq!(explained.compared_with.as_deref(), Some("r2"));
-        assert_eq!(explained.reasons, [r#"its version changed: "1" -> "2""#]);
-        let alone = explain(&changed, "t", &[reuse]).unwrap();
-        assert!(
-            alone.reasons[0].contains("too far back"),
-            "{:?}",
-            alone.reasons
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,245 @@
+//! `explain` over hand-made run records.
+
+use super::*;
+use plait_core::TaskState;
+use plait_store::{Owner, RunState, RunSummary};
+use serde_json::json;
+
+fn run(id: &str, inputs: Json, tasks: Vec<TaskRecord>) -> RunRecord {
+    RunRecord {
+        summary: RunSummary {
+            run_id: id.into(),
+            workflow: "w".to_owned(),
+            source: "w.toml".to_owned(),
+            state: RunState::Finished(plait_core::RunStatus::Succeeded),
+            started_at: 0,
+            finished_at: Some(1),
+            owner: Some(Owner {
+                host: "h".to_owned(),
+                pid: 1,
+                started: 1,
+            }),
+            lease_until: None,
+        },
+        definition: String::new(),
+        definition_hash: String::new(),
+        inputs,
+        settings: None,
+        cancelled: false,
+        tasks,
+        transitions: Vec::new(),
+    }
+}
+
+fn task(name: &str, key: &str, components: Json, from: Option<&str>) -> TaskRecord {
+    TaskRecord {
+        state: TaskState::Succeeded,
+        attempts: u32::from(from.is_none()),
+        key: Some(TaskKey {
+            key: Some(key.into()),
+            components: components.to_string(),
+            cached_from: from.map(RunId::from),
+        }),
+        ..TaskRecord::pending(name.into())
+    }
+}
+
+fn components(version: &str, code: &str, n_hash: &str, l_hash: &str) -> Json {
+    json!({
+        "task": "t", "version": version, "code": code,
+        "inputs": {
+            "n": {"hash": n_hash, "from": "input n"},
+            "l": {"hash": l_hash, "from": "left.l"},
+        }
+    })
+}
+
+#[test]
+fn names_each_changed_component() {
+    let old = run(
+        "r1",
+        json!({"n": 3}),
+        vec![task("t", "k1", components("1", "echo a", "h1", "x1"), None)],
+    );
+    let new = run(
+        "r2",
+        json!({"n": 5}),
+        vec![task("t", "k2", components("2", "echo b", "h2", "x2"), None)],
+    );
+    let explained = explain(&new, "t", &[old]).unwrap();
+    assert_eq!(explained.verdict, Verdict::Executed);
+    assert_eq!(explained.compared_with.as_deref(), Some("r1"));
+    assert_eq!(
+        explained.reasons,
+        [
+            r#"its version changed: "1" -> "2""#,
+            r#"its code changed: "echo a" -> "echo b""#,
+            "input `l` changed: `left.l` produced a different value (hash x1 -> x2)",
+            "input `n` changed: 3 -> 5",
+        ]
+    );
+}
+
+#[test]
+fn reuse_first_runs_and_unknown_tasks() {
+    let first = run(
+        "r1",
+        json!({}),
+        vec![task("t", "k1", components("1", "c", "h", "x"), None)],
+    );
+    let second = run(
+        "r2",
+        json!({}),
+        vec![task("t", "k1", components("1", "c", "h", "x"), Some("r1"))],
+    );
+    let reused = explain(&second, "t", std::slice::from_ref(&first)).unwrap();
+    assert_eq!(
+        reused.verdict,
+        Verdict::Reused {
+            from_run: "r1".to_owned()
+        }
+    );
+    let alone = explain(&first, "t", &[]).unwrap();
+    assert!(alone.reasons[0].starts_with("no earlier run"));
+    // Same key, yet executed: the result was gone.
+    let rerun = run(
+        "r3",
+        json!({}),
+        vec![task("t", "k1", components("1", "c", "h", "x"), None)],
+    );
+    let gone = explain(&rerun, "t", &[first]).unwrap();
+    assert!(gone.reasons[0].contains("no longer in the cache"));
+    let error = explain(&rerun, "s/t2", &[]).unwrap_err();
+    assert_eq!(error.to_string(), "run `r3` has no task `s/t2`");
+}
+
+#[test]
+fn a_reuse_is_compared_through_the_run_it_came_from() {
+    let source = run(
+        "r1",
+        json!({}),
+        vec![task("t", "k1", components("1", "c", "h", "x"), None)],
+    );
+    let reuse = run(
+        "r2",
+        json!({}),
+        vec![task("t", "k1", Json::Null, Some("r1"))],
+    );
+    let changed = run(
+        "r3",
+        json!({}),
+        vec![task("t", "k2", components("2", "c", "h", "x"), None)],
+    );
+    let explained = explain(&changed, "t", &[reuse.clone(), source]).unwrap();
+    assert_eq!(explained.compared_with.as_deref(), Some("r2"));
+    assert_eq!(explained.reasons, [r#"its version changed: "1" -> "2""#]);
+    let alone = explain(&changed, "t", &[reuse]).unwrap();
+    assert!(
+        alone.reasons[0].contains("too far back"),
+        "{:?}",
+        alone.reasons
+    );
+}
+
+/// A `file` input's entry in a key's components, with the hash a key would give it.
+fn file_input(path: &str, content: Option<&str>, from: &str) -> Json {
+    let hash = crate::value_hash::value_hash(
+        &plait_core::Value::file(path),
+        Some(content.unwrap_or("00")),
+    )
+    .unwrap();
+    let hash: String = hash.iter().map(|byte| format!("{byte:02x}")).collect();
+    match content {
+        Some(content) => json!({"hash": hash, "from": from, "content": content}),
+        None => json!({"hash": hash, "from": from}),
+    }
+}
+
+fn file_components(input: Json) -> Json {
+    json!({"task": "t", "version": null, "code": "c", "inputs": {"f": input}})
+}
+
+/// `t` reads the file `f` from `from`; `produced` records what `up` gave in each run.
+fn file_reasons(
+    from: &str,
+    before: (&str, Option<&str>),
+    after: (&str, Option<&str>),
+) -> Vec<String> {
+    let side = |id: &str, key: &str, (path, content): (&str, Option<&str>)| {
+        let upstream = TaskRecord {
+            outputs: Some(json!({"f": path})),
+            ..task("up", "u", json!({}), None)
+        };
+        let t = task(
+            "t",
+            key,
+            file_components(file_input(path, content, from)),
+            None,
+        );
+        run(id, json!({"f": path}), vec![upstream, t])
+    };
+    let old = side("r1", "k1", before);
+    let new = side("r2", "k2", after);
+    explain(&new, "t", &[old]).unwrap().reasons
+}
+
+#[test]
+fn a_file_is_explained_by_its_content_and_its_path() {
+    let (one, two) = (&*"1".repeat(64), &*"2".repeat(64));
+    for from in ["input f", "up.f"] {
+        assert_eq!(
+            file_reasons(from, ("/d/a", Some(one)), ("/d/a", Some(two))),
+            [
+                r#"input `f` changed: the content of "/d/a" changed: blake3 111111111111 -> 222222222222"#
+            ]
+        );
+        assert_eq!(
+            file_reasons(from, ("/d/a", Some(one)), ("/d/b", Some(one))),
+            [r#"input `f` changed: "/d/a" -> "/d/b" (the same content, blake3 111111111111)"#]
+        );
+        assert_eq!(
+            file_reasons(from, ("/d/a", Some(one)), ("/d/b", Some(two))),
+            [
+                r#"input `f` changed: "/d/a" -> "/d/b", and its content changed: blake3 111111111111 -> 222222222222"#
+            ]
+        );
+    }
+    // A run recorded before content hashes were kept: its own input's path is trusted, and an
+    // unchanged path means the content changed.
+    assert_eq!(
+        file_reasons("input f", ("/d/a", None), ("/d/a", Some(two))),
+        [
+            "input `f` changed: the content of \"/d/a\" changed (run r1 did not record the hash of its content)"
+        ]
+    );
+    // An upstream path that cannot be checked against the hash is not shown.
+    let unchecked = file_reasons("up.f", ("/d/a", None), ("/d/a", Some(two)));
+    assert!(
+        unchecked[0].starts_with("input `f` changed: `up.f` produced a different value (hash "),
+        "{unchecked:?}"
+    );
+}
+
+#[test]
+fn a_path_that_did_not_go_into_the_key_is_not_shown() {
+    let (one, two) = ("1".repeat(64), "2".repeat(64));
+    let side = |id: &str, key: &str, recorded: &str, content: &str| {
+        let upstream = TaskRecord {
+            outputs: Some(json!({"f": recorded})),
+            ..task("up", "u", json!({}), None)
+        };
+        let input = file_input("/d/a", Some(content), "up.f");
+        run(
+            id,
+            json!({}),
+            vec![upstream, task("t", key, file_components(input), None)],
+        )
+    };
+    // `up` was run again since and recorded another path: its record does not tell.
+    let old = side("r1", "k1", "/d/elsewhere", &one);
+    let new = side("r2", "k2", "/d/a", &two);
+    assert_eq!(
+        explain(&new, "t", &[old]).unwrap().reasons,
+        ["input `f` changed: its content changed: blake3 111111111111 -> 222222222222"]
+    );
+}
