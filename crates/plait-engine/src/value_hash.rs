@@ -1,7 +1,7 @@
 //! An input value's hash, as it goes into a cache key: a number, a boolean or a short string
 //! is its own hash; any other value is hashed by its type and content (a `file` by its path
 //! and its content's hash). Pure: the run's keys use it, and `plait explain` checks a
-//! recorded value against a recorded hash.
+//! recorded value against a recorded hash and reads a small value back from its hash.
 
 use plait_core::Value;
 
@@ -77,6 +77,23 @@ pub(crate) fn inline_hash(value: &Value) -> Option<InputHash> {
     Some(hash)
 }
 
+/// The value an [`inline_hash`] stands for; `None` for a hash that is not one.
+pub(crate) fn inline_value(hash: &InputHash) -> Option<Value> {
+    let len = usize::from(hash[2]);
+    if hash[0] != INLINE || len > 13 || hash[3 + len..].iter().any(|&byte| byte != 0) {
+        return None;
+    }
+    let bytes = &hash[3..3 + len];
+    let number = || <[u8; 8]>::try_from(bytes).ok();
+    Some(match hash[1] {
+        b'i' => Value::Int(i64::from_le_bytes(number()?)),
+        b'f' => Value::Float(f64::from_bits(u64::from_le_bytes(number()?))),
+        b'b' if bytes == [0] || bytes == [1] => Value::Bool(bytes == [1]),
+        b's' => Value::from(std::str::from_utf8(bytes).ok()?),
+        _ => return None,
+    })
+}
+
 /// JSON with object keys sorted at every level, whatever map the JSON library was built
 /// with: the same document always hashes alike.
 fn canonical_json(json: &serde_json::Value) -> String {
@@ -139,6 +156,14 @@ mod tests {
         }
         assert_eq!(inline_hash(&Value::String("fourteen chars".into())), None);
         assert_eq!(inline_hash(&Value::json(json!(1))), None);
+        for value in &values {
+            assert_eq!(
+                inline_value(&inline_hash(value).unwrap()).as_ref(),
+                Some(value)
+            );
+        }
+        let hashed = value_hash(&Value::String("fourteen chars".into()), None).unwrap();
+        assert_eq!(inline_value(&hashed), None);
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn names_each_changed_component() {
         [
             r#"its version changed: "1" -> "2""#,
             r#"its code changed: "echo a" -> "echo b""#,
-            "input `l` changed: `left.l` produced a different value (hash x1 -> x2)",
+            "input `l` changed: `left.l` produced a different value (hash x1 -> x2; neither run's record tells its value)",
             "input `n` changed: 3 -> 5",
         ]
     );
@@ -241,5 +241,101 @@ fn a_path_that_did_not_go_into_the_key_is_not_shown() {
     assert_eq!(
         explain(&new, "t", &[old]).unwrap().reasons,
         ["input `f` changed: its content changed: blake3 111111111111 -> 222222222222"]
+    );
+}
+
+/// The hash a key gives `value`, in hex.
+fn hash_of(value: &plait_core::Value) -> String {
+    let hash = crate::value_hash::value_hash(value, None).unwrap();
+    hash.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// What explain says of `t`'s input `v`, which `up.v` gave: `values` are what went into the
+/// two keys, `recorded` what the two runs recorded `up` giving (`None`: nothing).
+fn upstream_reasons(values: [plait_core::Value; 2], recorded: [Option<Json>; 2]) -> Vec<String> {
+    let side = |idx: usize| {
+        let upstream = TaskRecord {
+            outputs: recorded[idx].clone().map(|value| json!({ "v": value })),
+            ..task("up", "u", json!({}), None)
+        };
+        let input = json!({"hash": hash_of(&values[idx]), "from": "up.v"});
+        let components = json!({"task": "t", "version": null, "code": "c", "inputs": {"v": input}});
+        let (id, key) = [("r1", "k1"), ("r2", "k2")][idx];
+        run(
+            id,
+            json!({}),
+            vec![upstream, task("t", key, components, None)],
+        )
+    };
+    explain(&side(1), "t", &[side(0)]).unwrap().reasons
+}
+
+#[test]
+fn an_upstream_value_is_shown_when_it_is_known_and_short() {
+    use plait_core::Value;
+    // Small values are their own hash: nothing recorded is needed.
+    assert_eq!(
+        upstream_reasons([Value::Int(3), Value::Int(5)], [None, None]),
+        ["input `v` changed: `up.v` produced a different value: 3 -> 5"]
+    );
+    assert_eq!(
+        upstream_reasons([Value::from("short"), Value::Bool(true)], [None, None]),
+        [r#"input `v` changed: `up.v` produced a different value: "short" -> true"#]
+    );
+    // Longer ones are read from the record, once they hash as the key says.
+    let (before, after) = ("3 characters long", "5 characters long");
+    assert_eq!(
+        upstream_reasons(
+            [Value::from(before), Value::from(after)],
+            [Some(json!(before)), Some(json!(after))]
+        ),
+        [
+            r#"input `v` changed: `up.v` produced a different value: "3 characters long" -> "5 characters long""#
+        ]
+    );
+    let document = json!({"b": [1, 2], "a": "x"});
+    assert_eq!(
+        upstream_reasons(
+            [Value::json(document.clone()), Value::from(after)],
+            [Some(document), Some(json!(after))]
+        ),
+        [
+            r#"input `v` changed: `up.v` produced a different value: {"a":"x","b":[1,2]} -> "5 characters long""#
+        ]
+    );
+    // A record that does not hash as the key says (the task ran again since), or none.
+    let stale = upstream_reasons(
+        [Value::from(before), Value::from(after)],
+        [Some(json!("another value here")), None],
+    );
+    let (old, new) = (hash_of(&Value::from(before)), hash_of(&Value::from(after)));
+    assert_eq!(
+        stale,
+        [format!(
+            "input `v` changed: `up.v` produced a different value (hash {} -> {}; neither run's record tells its value)",
+            &old[..12],
+            &new[..12]
+        )]
+    );
+    let long = "x".repeat(200);
+    let too_long = upstream_reasons(
+        [Value::from(before), Value::from(long.as_str())],
+        [Some(json!(before)), Some(json!(long))],
+    );
+    assert_eq!(
+        too_long,
+        [format!(
+            "input `v` changed: `up.v` produced a different value (hash {} -> {}; the values are too long to show)",
+            &old[..12],
+            &hash_of(&Value::from(long.as_str()))[..12]
+        )]
+    );
+    let one_side = upstream_reasons(
+        [Value::from(before), Value::from(after)],
+        [None, Some(json!(after))],
+    );
+    assert!(
+        one_side[0].ends_with("; the record of run r1 does not tell its value)"),
+        "{one_side:?}"
     );
 }

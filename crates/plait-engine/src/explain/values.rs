@@ -6,7 +6,10 @@ use plait_core::Value;
 use plait_store::RunRecord;
 use serde_json::Value as Json;
 
-use crate::value_hash::value_hash;
+use crate::value_hash::{InputHash, inline_value, value_hash};
+
+/// The longest value, as JSON text, shown in a sentence: a longer one is named by its hash.
+const SHOWN_MAX: usize = 120;
 
 /// One side of a changed input: its entry in a key's components (`hash`, `from`, and
 /// `content` for a file) and the run whose record holds the value.
@@ -37,6 +40,26 @@ impl<'a> Side<'a> {
         record.outputs.as_ref()?.get(port)
     }
 
+    /// The value, when it can be known: a number, a boolean or a short string is its own
+    /// hash; any other value is the one recorded, if it hashes to the key's hash.
+    fn value(&self, from: &str) -> Option<Json> {
+        let hash = parse_hash(self.hash())?;
+        if let Some(value) = inline_value(&hash) {
+            return Some(value.to_json());
+        }
+        let recorded = self.recorded(from)?;
+        // The record does not say the port's type: a string is a `string`'s or a `json`'s.
+        let candidates = [
+            recorded.as_str().map(Value::from),
+            Some(Value::json(recorded.clone())),
+        ];
+        let matches = candidates
+            .into_iter()
+            .flatten()
+            .any(|value| value_hash(&value, None).is_ok_and(|bytes| bytes == hash));
+        matches.then(|| recorded.clone())
+    }
+
     /// The path of a file input, when the record has one that went into the hash. A run's
     /// own input is trusted without a content hash to check it against (runs recorded it
     /// before content hashes were kept), an upstream output is not.
@@ -52,10 +75,20 @@ impl<'a> Side<'a> {
 
 /// Whether `value` hashes to `hash` (hex), as it would in a key.
 fn hashes_to(value: &Value, content: Option<&str>, hash: &str) -> bool {
-    value_hash(value, content).is_ok_and(|bytes| {
-        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-        hex == hash
-    })
+    let expected = parse_hash(hash);
+    value_hash(value, content).is_ok_and(|bytes| Some(bytes) == expected)
+}
+
+/// A recorded input hash: 32 hex digits.
+fn parse_hash(hex: &str) -> Option<InputHash> {
+    let mut hash = [0u8; 16];
+    if hex.len() != 32 {
+        return None;
+    }
+    for (byte, pair) in hash.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(hash)
 }
 
 /// What changed in an input whose hash differs: the text after "input `x` changed: ".
@@ -72,8 +105,36 @@ pub(super) fn input_change(from: &str, before: Side<'_>, after: Side<'_>) -> Str
             shown(after.run.inputs.get(run_input))
         );
     }
+    upstream_change(from, before, after)
+}
+
+/// An upstream task's output changed: the two values when both are known and short, else
+/// their hashes, saying why the values are not shown.
+fn upstream_change(from: &str, before: Side<'_>, after: Side<'_>) -> String {
+    let values = [before.value(from), after.value(from)];
+    let texts = values
+        .iter()
+        .map(|value| value.as_ref().map(Json::to_string));
+    let texts: Vec<Option<String>> = texts.collect();
+    if let [Some(old), Some(new)] = &texts[..]
+        && old.chars().count() <= SHOWN_MAX
+        && new.chars().count() <= SHOWN_MAX
+    {
+        return format!("`{from}` produced a different value: {old} -> {new}");
+    }
+    let unknown: Vec<String> = [before, after]
+        .iter()
+        .zip(&values)
+        .filter(|(_, value)| value.is_none())
+        .map(|(side, _)| side.run.summary.run_id.to_string())
+        .collect();
+    let why = match &unknown[..] {
+        [] => "the values are too long to show".to_owned(),
+        [run] => format!("the record of run {run} does not tell its value"),
+        _ => "neither run's record tells its value".to_owned(),
+    };
     format!(
-        "`{from}` produced a different value (hash {} -> {})",
+        "`{from}` produced a different value (hash {} -> {}; {why})",
         short(before.hash()),
         short(after.hash())
     )
