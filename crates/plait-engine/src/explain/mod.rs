@@ -1,12 +1,16 @@
 //! Why a task ran or was reused: its recorded cache key, component by component, against the
-//! one it had in an earlier run. Pure: the caller picks the runs (`plait explain`).
+//! one it had in an earlier run, and the chain of upstream tasks back to the first cause.
+//! Pure: the caller picks the runs (`plait explain`).
 
+mod cause;
+mod reasons;
 mod values;
 
 use plait_store::{CacheKey, RunId, RunRecord, TaskKey, TaskRecord};
 use serde_json::Value as Json;
 
-use values::{Side, short, shown};
+use reasons::{Reason, differences};
+use values::short;
 
 /// What happened to the task in the run explained.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +33,38 @@ pub struct Explanation {
     /// The earlier run compared with, if any.
     pub compared_with: Option<String>,
     pub key: Option<String>,
+    /// From the task to the first cause: the task's main reason, then, while that reason is
+    /// an input an upstream task produced differently, that task's reason, and so on. The
+    /// upstream tasks are compared with the same earlier run. One link unless the task's
+    /// main reason is an upstream value.
+    pub cause: Vec<Link>,
+    /// The chain as one sentence: the first cause, then the outputs it changed on the way
+    /// (`` `load`'s input `path` changed: ..., which changed `load.config` ``).
+    pub first_cause: String,
+}
+
+/// One step of an explanation's [`Explanation::cause`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub task: String,
+    /// The input of `task` that changed, when this step is one.
+    pub input: Option<String>,
+    /// Where that input came from: `input <name>` or `<task>.<port>`.
+    pub from: Option<String>,
+    /// The reason, as a sentence about the task (`its version changed: ...`).
+    pub reason: String,
+}
+
+impl Link {
+    fn new(task: &str, reason: &Reason) -> Link {
+        let input = reason.input();
+        Link {
+            task: task.to_owned(),
+            input: input.map(|(name, _)| name.to_owned()),
+            from: input.map(|(_, from)| from.to_owned()),
+            reason: reason.sentence(None),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -42,8 +78,30 @@ pub enum ExplainError {
 }
 
 /// Explains `task` in `run`. `earlier` are older runs of the same workflow, newest first: the
-/// first that recorded a key for the task is the one compared with.
+/// first that recorded a key for the task is the one compared with. The runs that computed
+/// results reused in `run` or in that one are looked for among them too, to follow the
+/// cause upstream.
 pub fn explain(
+    run: &RunRecord,
+    task: &str,
+    earlier: &[RunRecord],
+) -> Result<Explanation, ExplainError> {
+    let mut explanation = explain_task(run, task, earlier)?;
+    if explanation.cause.is_empty()
+        && let Some(reason) = explanation.reasons.first()
+    {
+        explanation.cause.push(Link {
+            task: task.to_owned(),
+            input: None,
+            from: None,
+            reason: reason.clone(),
+        });
+        explanation.first_cause = format!("`{task}`: {reason}");
+    }
+    Ok(explanation)
+}
+
+fn explain_task(
     run: &RunRecord,
     task: &str,
     earlier: &[RunRecord],
@@ -65,6 +123,8 @@ pub fn explain(
             .key
             .as_ref()
             .and_then(|key| key.key.as_ref().map(CacheKey::to_string)),
+        cause: Vec::new(),
+        first_cause: String::new(),
     };
     let Some(key) = &record.key else {
         explanation.reasons.push(format!(
@@ -108,6 +168,7 @@ pub fn explain(
         );
         return Ok(explanation);
     };
+    let compared = older;
     let prior_key = prior.key.as_ref().expect("chosen for having a key");
     // A reuse records only its key and source: the components are the source run's.
     let (prior_key, older) = match &prior_key.cached_from {
@@ -128,9 +189,13 @@ pub fn explain(
         explanation
             .reasons
             .push(same_key_reason(prior, prior_key, older));
-    } else {
-        explanation.reasons.extend(changes);
+        return Ok(explanation);
     }
+    explanation
+        .reasons
+        .extend(changes.iter().map(|reason| reason.sentence(None)));
+    (explanation.cause, explanation.first_cause) =
+        cause::chain(run, task, changes, compared, earlier);
     Ok(explanation)
 }
 
@@ -192,83 +257,6 @@ fn same_key_reason(prior: &TaskRecord, prior_key: &TaskKey, older: &RunRecord) -
             state.name()
         ),
     }
-}
-
-/// What changed between two keys' components, one sentence each.
-fn differences(
-    old: &TaskKey,
-    new: &TaskKey,
-    old_run: &RunRecord,
-    new_run: &RunRecord,
-) -> Vec<String> {
-    let (old, new) = (&old.components_json(), &new.components_json());
-    let mut changes = Vec::new();
-    if old.get("disabled").is_some() {
-        changes.push(format!(
-            "run {} did not keep its result ({})",
-            old_run.summary.run_id,
-            old["disabled"].as_str().unwrap_or("caching was off")
-        ));
-        return changes;
-    }
-    if old.get("version") != new.get("version") {
-        changes.push(format!(
-            "its version changed: {} -> {}",
-            shown(old.get("version")),
-            shown(new.get("version"))
-        ));
-    }
-    if old.get("code") != new.get("code") {
-        changes.push(format!(
-            "its code changed: {} -> {}",
-            shown(old.get("code")),
-            shown(new.get("code"))
-        ));
-    } else if old.get("program") != new.get("program") {
-        changes.push(
-            "the program was rebuilt (compiled code is only reused by the same build)".to_owned(),
-        );
-    }
-    let empty = serde_json::Map::new();
-    let old_inputs = old
-        .get("inputs")
-        .and_then(Json::as_object)
-        .unwrap_or(&empty);
-    let new_inputs = new
-        .get("inputs")
-        .and_then(Json::as_object)
-        .unwrap_or(&empty);
-    for (name, input) in new_inputs {
-        let Some(before) = old_inputs.get(name) else {
-            changes.push(format!("it has a new input `{name}`"));
-            continue;
-        };
-        if before.get("hash") == input.get("hash") {
-            continue;
-        }
-        let from = input.get("from").and_then(Json::as_str).unwrap_or("?");
-        let detail = values::input_change(
-            from,
-            Side {
-                input: before,
-                run: old_run,
-            },
-            Side {
-                input,
-                run: new_run,
-            },
-        );
-        changes.push(format!("input `{name}` changed: {detail}"));
-    }
-    for name in old_inputs.keys() {
-        if !new_inputs.contains_key(name) {
-            changes.push(format!("input `{name}` is gone"));
-        }
-    }
-    if old.get("task") != new.get("task") {
-        changes.push("it was renamed".to_owned());
-    }
-    changes
 }
 
 #[cfg(test)]

@@ -74,8 +74,8 @@ fn names_each_changed_component() {
         [
             r#"its version changed: "1" -> "2""#,
             r#"its code changed: "echo a" -> "echo b""#,
-            "input `l` changed: `left.l` produced a different value (hash x1 -> x2; neither run's record tells its value)",
             "input `n` changed: 3 -> 5",
+            "input `l` changed: `left.l` produced a different value (hash x1 -> x2; neither run's record tells its value)",
         ]
     );
 }
@@ -337,5 +337,168 @@ fn an_upstream_value_is_shown_when_it_is_known_and_short() {
     assert!(
         one_side[0].ends_with("; the record of run r1 does not tell its value)"),
         "{one_side:?}"
+    );
+}
+
+/// Components of a task `version` whose inputs are `(name, value, from)`.
+fn keyed(version: &str, inputs: &[(&str, plait_core::Value, &str)]) -> Json {
+    let inputs: serde_json::Map<String, Json> = inputs
+        .iter()
+        .map(|(name, value, from)| {
+            (
+                (*name).to_owned(),
+                json!({"hash": hash_of(value), "from": from}),
+            )
+        })
+        .collect();
+    json!({"task": "t", "version": version, "code": "c", "inputs": inputs})
+}
+
+/// A run of `load -> parse -> report`: `load` reads the run input `path`, each task gives the
+/// next one value; `values` are `path`, `load.config` and `parse.tree`, `versions` those of
+/// the three tasks.
+fn pipeline(id: &str, values: [i64; 3], versions: [&str; 3]) -> RunRecord {
+    use plait_core::Value;
+    let [path, config, tree] = values;
+    run(
+        id,
+        json!({ "path": path }),
+        vec![
+            task(
+                "load",
+                &format!("{id}-l"),
+                keyed(versions[0], &[("path", Value::Int(path), "input path")]),
+                None,
+            ),
+            task(
+                "parse",
+                &format!("{id}-p"),
+                keyed(
+                    versions[1],
+                    &[("config", Value::Int(config), "load.config")],
+                ),
+                None,
+            ),
+            task(
+                "report",
+                &format!("{id}-r"),
+                keyed(versions[2], &[("tree", Value::Int(tree), "parse.tree")]),
+                None,
+            ),
+        ],
+    )
+}
+
+#[test]
+fn the_cause_is_followed_upstream_to_the_first_change() {
+    let old = pipeline("r1", [1, 10, 100], ["1", "1", "1"]);
+    let new = pipeline("r2", [2, 20, 200], ["1", "1", "1"]);
+    let explained = explain(&new, "report", &[old]).unwrap();
+    assert_eq!(
+        explained.reasons,
+        ["input `tree` changed: `parse.tree` produced a different value: 100 -> 200"]
+    );
+    let steps: Vec<(&str, Option<&str>, Option<&str>)> = explained
+        .cause
+        .iter()
+        .map(|link| {
+            (
+                link.task.as_str(),
+                link.input.as_deref(),
+                link.from.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("report", Some("tree"), Some("parse.tree")),
+            ("parse", Some("config"), Some("load.config")),
+            ("load", Some("path"), Some("input path")),
+        ]
+    );
+    assert_eq!(explained.cause[2].reason, "input `path` changed: 1 -> 2");
+    assert_eq!(
+        explained.first_cause,
+        "`load`'s input `path` changed: 1 -> 2, which changed `load.config`, then `parse.tree`"
+    );
+
+    // A change of the task's own is the cause, even with an upstream value changed too.
+    let bumped = pipeline("r3", [2, 20, 200], ["1", "2", "1"]);
+    let explained = explain(
+        &bumped,
+        "report",
+        &[pipeline("r1", [1, 10, 100], ["1", "1", "1"])],
+    )
+    .unwrap();
+    assert_eq!(
+        explained.first_cause,
+        r#"`parse`'s version changed: "1" -> "2", which changed `parse.tree`"#
+    );
+    // One link: the task's own reason.
+    let explained = explain(
+        &bumped,
+        "load",
+        &[pipeline("r1", [1, 10, 100], ["1", "1", "1"])],
+    )
+    .unwrap();
+    assert_eq!(explained.cause.len(), 1);
+    assert_eq!(
+        explained.first_cause,
+        "`load`'s input `path` changed: 1 -> 2"
+    );
+}
+
+#[test]
+fn the_cause_ends_where_the_records_stop_telling() {
+    use plait_core::Value;
+    let old = pipeline("r1", [1, 10, 100], ["1", "1", "1"]);
+    // `parse` is never reused: it ran again and gave another tree for the same config.
+    let mut never = pipeline("r2", [1, 10, 200], ["1", "1", "1"]);
+    never.tasks[1].key = Some(TaskKey {
+        key: None,
+        components: json!({"disabled": "`cache = false` on the task"}).to_string(),
+        cached_from: None,
+    });
+    let explained = explain(&never, "report", std::slice::from_ref(&old)).unwrap();
+    assert_eq!(
+        explained.first_cause,
+        "`parse` is never reused (`cache = false` on the task), so it ran again and produced a different value, which changed `parse.tree`"
+    );
+    assert_eq!(explained.cause.len(), 2);
+    // The same key, yet another value (its result was gone, and it is not deterministic).
+    let same = pipeline("r2", [1, 10, 200], ["1", "1", "1"]);
+    let explained = explain(&same, "report", std::slice::from_ref(&old)).unwrap();
+    assert_eq!(
+        explained.first_cause,
+        "`parse`'s key is the same as in run r1, yet it produced a different value, which changed `parse.tree`"
+    );
+    // `parse` reused a result of a run that was not read.
+    let mut reused = pipeline("r2", [1, 10, 200], ["1", "1", "1"]);
+    reused.tasks[1] = task("parse", "k", Json::Null, Some("r0"));
+    let explained = explain(&reused, "report", std::slice::from_ref(&old)).unwrap();
+    assert_eq!(
+        explained.first_cause,
+        "`parse` reused the result of run r0, too far back to compare with, which changed `parse.tree`"
+    );
+    // Reused from one that was: its components are that run's.
+    let source = run(
+        "r0",
+        json!({}),
+        vec![task(
+            "parse",
+            "k",
+            keyed("1", &[("config", Value::Int(30), "load.config")]),
+            None,
+        )],
+    );
+    let explained = explain(&reused, "report", &[old, source]).unwrap();
+    assert_eq!(
+        explained.cause[1].reason,
+        "input `config` changed: `load.config` produced a different value: 10 -> 30"
+    );
+    assert_eq!(
+        explained.first_cause,
+        "`load`'s key is the same as in run r1, yet it produced a different value, which changed `load.config`, then `parse.tree`"
     );
 }
