@@ -4,10 +4,10 @@ use std::collections::HashSet;
 
 use plait_engine::explain::{Explanation, Verdict, explain as explain_task};
 use plait_store::{RunId, RunRecord, RunSummary, Store};
-use serde_json::json;
 
 use crate::cli::StoreArgs;
 use crate::exit;
+use crate::render::json::{self, ExplainView};
 
 /// Earlier runs looked at, newest first, for one that recorded the task.
 const EARLIER_RUNS: usize = 20;
@@ -39,7 +39,7 @@ pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json:
         }
     };
     match explain_task(&run, task, &earlier) {
-        Ok(explanation) if as_json => println!("{}", to_json(&explanation)),
+        Ok(explanation) if as_json => json::print(&ExplainView::from(&explanation)),
         Ok(explanation) => print(&run, &explanation),
         Err(error) => {
             eprintln!("error: {error}");
@@ -139,27 +139,4 @@ fn print(run: &RunRecord, explanation: &Explanation) {
     if let Some(earlier) = &explanation.compared_with {
         println!("  (compared with run {earlier}, the latest earlier run that recorded it)");
     }
-}
-
-fn to_json(explanation: &Explanation) -> serde_json::Value {
-    let (verdict, from) = match &explanation.verdict {
-        Verdict::Reused { from_run } => ("reused", Some(from_run.as_str())),
-        Verdict::Executed => ("executed", None),
-        Verdict::NotRun => ("not_run", None),
-    };
-    json!({
-        "task": explanation.task,
-        "verdict": verdict,
-        "reused_from": from,
-        "reasons": explanation.reasons,
-        "compared_with": explanation.compared_with,
-        "key": explanation.key,
-        "cause": explanation.cause.iter().map(|link| json!({
-            "task": link.task,
-            "input": link.input,
-            "from": link.from,
-            "reason": link.reason,
-        })).collect::<Vec<_>>(),
-        "first_cause": explanation.first_cause,
-    })
 }
