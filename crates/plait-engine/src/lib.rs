@@ -39,6 +39,7 @@ pub mod live;
 mod report;
 mod run;
 mod sync;
+mod value_hash;
 
 pub use clock::{Clock, SystemClock, TokioClock, unix_millis};
 pub use engine::{Engine, RunDefinition, RunOptions, new_run_id};

@@ -1,11 +1,13 @@
 //! `plait explain RUN TASK`: why a task was executed or reused.
 
+use std::collections::HashSet;
+
 use plait_engine::explain::{Explanation, Verdict, explain as explain_task};
 use plait_store::{RunId, RunRecord, RunSummary, Store};
-use serde_json::json;
 
 use crate::cli::StoreArgs;
 use crate::exit;
+use crate::render::json::{self, ExplainView};
 
 /// Earlier runs looked at, newest first, for one that recorded the task.
 const EARLIER_RUNS: usize = 20;
@@ -37,7 +39,7 @@ pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json:
         }
     };
     match explain_task(&run, task, &earlier) {
-        Ok(explanation) if as_json => println!("{}", to_json(&explanation)),
+        Ok(explanation) if as_json => json::print(&ExplainView::from(&explanation)),
         Ok(explanation) => print(&run, &explanation),
         Err(error) => {
             eprintln!("error: {error}");
@@ -53,22 +55,28 @@ pub(crate) async fn explain(wanted: &str, task: &str, args: &StoreArgs, as_json:
 
 /// Runs of the same workflow file started before `run`, newest first (as `summaries`, the
 /// store's list, has them), read up to the one an explanation compares with: the latest that
-/// recorded a key for `task`, and the run its result came from if it reused one.
+/// recorded a key for `task`, and the run its result came from if it reused one. Then, among
+/// the runs before that one, the runs that computed the results `run` and that run reused,
+/// which the cause's chain compares upstream tasks by.
 async fn earlier_runs(
     store: &dyn Store,
     run: &RunRecord,
     summaries: &[RunSummary],
     task: &str,
 ) -> Result<Vec<RunRecord>, plait_store::StoreError> {
-    let mut earlier = Vec::new();
-    let older = summaries
+    let older: Vec<&RunSummary> = summaries
         .iter()
         .skip_while(|summary| summary.run_id != run.summary.run_id)
         .skip(1)
-        .filter(|summary| summary.source == run.summary.source);
+        .filter(|summary| summary.source == run.summary.source)
+        .take(EARLIER_RUNS)
+        .collect();
+    let mut earlier = Vec::new();
     // Set once the run compared with is read: `None` if that is all, else its source.
     let mut wanted: Option<Option<RunId>> = None;
-    for summary in older.take(EARLIER_RUNS) {
+    let mut sources = reused_from(run);
+    let mut next = older.len();
+    for (idx, summary) in older.iter().enumerate() {
         let Some(record) = store.run(&summary.run_id).await? else {
             continue;
         };
@@ -80,13 +88,30 @@ async fn earlier_runs(
         let is_source = matches!(&wanted, Some(Some(source)) if *source == record.summary.run_id);
         if wanted.is_none() && key.is_some() {
             wanted = Some(key.and_then(|key| key.cached_from.clone()));
+            sources.extend(reused_from(&record));
         }
         earlier.push(record);
         if is_source || matches!(wanted, Some(None)) {
+            next = idx + 1;
             break;
         }
     }
+    for summary in &older[next..] {
+        if sources.contains(&summary.run_id)
+            && let Some(record) = store.run(&summary.run_id).await?
+        {
+            earlier.push(record);
+        }
+    }
     Ok(earlier)
+}
+
+/// The runs whose results `run` reused.
+fn reused_from(run: &RunRecord) -> HashSet<RunId> {
+    run.tasks
+        .iter()
+        .filter_map(|t| t.key.as_ref()?.cached_from.clone())
+        .collect()
 }
 
 fn verdict(explanation: &Explanation) -> String {
@@ -108,23 +133,10 @@ fn print(run: &RunRecord, explanation: &Explanation) {
         let lead = if idx == 0 { "because" } else { "    and" };
         println!("  {lead} {reason}");
     }
+    if explanation.cause.len() > 1 {
+        println!("  first cause: {}", explanation.first_cause);
+    }
     if let Some(earlier) = &explanation.compared_with {
         println!("  (compared with run {earlier}, the latest earlier run that recorded it)");
     }
-}
-
-fn to_json(explanation: &Explanation) -> serde_json::Value {
-    let (verdict, from) = match &explanation.verdict {
-        Verdict::Reused { from_run } => ("reused", Some(from_run.as_str())),
-        Verdict::Executed => ("executed", None),
-        Verdict::NotRun => ("not_run", None),
-    };
-    json!({
-        "task": explanation.task,
-        "verdict": verdict,
-        "reused_from": from,
-        "reasons": explanation.reasons,
-        "compared_with": explanation.compared_with,
-        "key": explanation.key,
-    })
 }

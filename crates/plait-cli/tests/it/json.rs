@@ -398,3 +398,61 @@ fn check_json_of_a_file_that_cannot_be_read() {
         "cannot read `nowhere.toml`: No such file or directory (os error 2)"
     );
 }
+
+/// `plait explain RUN TASK --json`: its object, checked against the explain schema.
+#[track_caller]
+fn explain(scratch: &Scratch, run: &Value, task: &str) -> Value {
+    let id = run["run_id"].as_str().expect("a run id");
+    let explained = scratch
+        .plait(&["explain", id, task, "--json"])
+        .expect_code(0)
+        .json()
+        .0;
+    assert_valid(&schema("explain.schema.json"), &explained);
+    explained
+}
+
+#[test]
+fn explain_prints_what_its_schema_describes() {
+    let scratch = Scratch::new();
+    scratch.write("flow.toml", WORKFLOW);
+    let first = run_and_show(&scratch, 0, &[]);
+    let alone = explain(&scratch, &first, "square");
+    assert_eq!(alone["verdict"], "executed");
+    assert_eq!(alone["compared_with"], Value::Null);
+
+    let changed = run_and_show(&scratch, 0, &["--set", "n=4"]);
+    let check = explain(&scratch, &changed, "check");
+    assert_eq!(
+        keys(&check),
+        [
+            "cause",
+            "compared_with",
+            "first_cause",
+            "key",
+            "reasons",
+            "reused_from",
+            "task",
+            "verdict"
+        ],
+        "every key, null or not"
+    );
+    assert_eq!(check["cause"][1]["from"], "input n");
+    assert_eq!(
+        check["first_cause"],
+        "`square`'s input `n` changed: 3 -> 4, which changed `square.sq`"
+    );
+    let report = explain(&scratch, &changed, "report");
+    assert_eq!(report["cause"][0]["input"], Value::Null);
+
+    let again = run_and_show(&scratch, 0, &[]);
+    let reused = explain(&scratch, &again, "square");
+    assert_eq!(reused["verdict"], "reused");
+    assert_eq!(reused["reused_from"], first["run_id"]);
+
+    // `check` fails, and is explained like a success.
+    let failed = run_and_show(&scratch, 1, &["--set", "limit=5"]);
+    let check = explain(&scratch, &failed, "check");
+    assert_eq!(check["reasons"], json!(["input `limit` changed: 100 -> 5"]));
+    assert_eq!(check["cause"][0]["from"], "input limit");
+}

@@ -9,6 +9,7 @@ mod check_and_graph;
 mod completions;
 mod crash;
 mod examples;
+mod explain;
 mod failures;
 mod inputs;
 mod interrupt;

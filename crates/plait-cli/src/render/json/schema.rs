@@ -8,7 +8,7 @@ use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 
-use crate::render::json::{CheckView, RunSummaryView, RunView};
+use crate::render::json::{CheckView, ExplainView, RunSummaryView, RunView};
 
 /// Set to rewrite the committed schemas instead of comparing them.
 const UPDATE: &str = "PLAIT_UPDATE_SCHEMA";
@@ -49,6 +49,12 @@ fn committed_schemas_are_current() {
         (
             "check.schema.json",
             generate::<CheckView>("The problems `plait check FILE --json` found"),
+        ),
+        (
+            "explain.schema.json",
+            generate::<ExplainView>(
+                "Why a task executed or was reused, as `plait explain RUN TASK --json` prints it",
+            ),
         ),
     ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");

@@ -9,12 +9,13 @@
 
 use super::key::hex;
 
-/// One input of a key: its port's name, its value's hash, and where it came from (the
-/// pieces of its name, written one after the other).
+/// One input of a key: its port's name, its value's hash, where it came from (the pieces
+/// of its name, written one after the other) and, for a `file`, its content's hash (hex).
 pub(super) struct Input<'a> {
     pub(super) name: &'a str,
     pub(super) hash: &'a [u8; 16],
     pub(super) from: [&'a str; 3],
+    pub(super) content: Option<&'a str>,
 }
 
 /// What went into a key: the JSON object `plait explain` reads.
@@ -57,7 +58,12 @@ impl Components<'_> {
             for piece in input.from {
                 contents(&mut out, piece);
             }
-            out.extend_from_slice(b"\"}");
+            out.push(b'"');
+            if let Some(content) = input.content {
+                out.extend_from_slice(b",\"content\":");
+                string(&mut out, content);
+            }
+            out.push(b'}');
         }
         out.push(b'}');
         if let Some(why) = self.not_reused {
@@ -113,6 +119,8 @@ mod tests {
     struct PlainInput {
         hash: String,
         from: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content: Option<&'static str>,
     }
 
     fn as_map<S: serde::Serializer>(
@@ -126,8 +134,8 @@ mod tests {
     fn written_components_are_the_plain_definition() {
         let hashes = [[0xab; 16], [0x01; 16]];
         let inputs = [
-            ("a", ["input ", "x", ""]),
-            ("b\"q\u{1}", ["up", ".", "stre\\am"]),
+            ("a", ["input ", "x", ""], None),
+            ("b\"q\u{1}", ["up", ".", "stre\\am"], Some("c0ffee")),
         ];
         for n_inputs in 0..=2 {
             for version in [None, Some("2")] {
@@ -140,12 +148,14 @@ mod tests {
                             program,
                             not_reused,
                         };
-                        let written = components.write(
-                            inputs[..n_inputs]
-                                .iter()
-                                .zip(&hashes)
-                                .map(|(&(name, from), hash)| Input { name, hash, from }),
-                        );
+                        let written = components.write(inputs[..n_inputs].iter().zip(&hashes).map(
+                            |(&(name, from, content), hash)| Input {
+                                name,
+                                hash,
+                                from,
+                                content,
+                            },
+                        ));
                         let plain = Plain {
                             task: components.task,
                             version,
@@ -154,10 +164,17 @@ mod tests {
                             inputs: inputs[..n_inputs]
                                 .iter()
                                 .zip(&hashes)
-                                .map(|(&(name, from), hash)| {
+                                .map(|(&(name, from, content), hash)| {
                                     let hash = hex(hash, &mut [0; 32]).to_owned();
                                     let from = from.concat();
-                                    (name, PlainInput { hash, from })
+                                    (
+                                        name,
+                                        PlainInput {
+                                            hash,
+                                            from,
+                                            content,
+                                        },
+                                    )
                                 })
                                 .collect(),
                             not_reused,

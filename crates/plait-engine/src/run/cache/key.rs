@@ -1,5 +1,5 @@
-//! Cache keys: what goes into one, hashing input values (a `file` by its content, a
-//! directory as a tree), and the components recorded for `plait explain`.
+//! Cache keys: what goes into one (each input value's hash, from `value_hash.rs`; a `file`'s
+//! content hashed through the run's memo), and the components recorded for `plait explain`.
 
 use std::sync::OnceLock;
 use std::time::SystemTime;
@@ -9,6 +9,7 @@ use plait_store::{CacheKey, TaskKey};
 
 use super::components::{Components, Input};
 use crate::run::Shared;
+use crate::value_hash::{InputHash, value_hash};
 
 /// Hex digits of the program's identity.
 const PROGRAM_HEX: usize = 32;
@@ -19,17 +20,12 @@ const PROGRAM_HEX: usize = 32;
 pub(crate) struct Keyed {
     pub(crate) key: CacheKey,
     inputs: Vec<InputHash>,
+    /// The content hash (hex) of each `file` input, by its index among the inputs: recorded
+    /// so that `plait explain` can tell a changed content from a changed path.
+    contents: Vec<(usize, String)>,
     /// Set when the run executes every task whatever the cache holds.
     pub(crate) not_reused: bool,
 }
-
-/// An input value's hash: 128 bits of blake3, or the value itself when it fits (see
-/// [`inline_hash`]).
-type InputHash = [u8; 16];
-
-/// The first byte of a value that stands for its own hash. A blake3 hash matches an inlined
-/// value only by a 128-bit collision.
-const INLINE: u8 = 0xff;
 
 impl Shared {
     pub(crate) async fn cache_key(
@@ -80,19 +76,32 @@ impl Shared {
             }
         }
         let mut inputs = Vec::with_capacity(values.len());
+        let mut contents = Vec::new();
         // In port order, which is part of the task's code; the names label them.
-        for (port, value) in slot.requires().iter().zip(values) {
-            let hash = self
-                .value_hash(value)
-                .await
+        for (idx, (port, value)) in slot.requires().iter().zip(values).enumerate() {
+            let content = match value {
+                Value::File(path) => Some(
+                    self.cache
+                        .files
+                        .hash(path.to_path_buf())
+                        .await
+                        .map_err(|why| format!("input `{}` {why}", port.name))?,
+                ),
+                _ => None,
+            };
+            let hash = value_hash(value, content.as_deref())
                 .map_err(|why| format!("input `{}` {why}", port.name))?;
             field(port.name.as_bytes());
             field(&hash);
             inputs.push(hash);
+            if let Some(content) = content {
+                contents.push((idx, content));
+            }
         }
         Ok(Keyed {
             key: CacheKey::from(blake3::hash(&material).to_hex().as_str()),
             inputs,
+            contents,
             not_reused: false,
         })
     }
@@ -119,10 +128,16 @@ impl Shared {
             .iter()
             .zip(&keyed.inputs)
             .zip(slot.sources.iter())
-            .map(|((port, hash), &source)| Input {
+            .enumerate()
+            .map(|(idx, ((port, hash), &source))| Input {
                 name: &port.name,
                 hash,
                 from: self.source_name(source),
+                content: keyed
+                    .contents
+                    .iter()
+                    .find(|(file_idx, _)| *file_idx == idx)
+                    .map(|(_, content)| content.as_str()),
             });
         TaskKey {
             key: Some(keyed.key.clone()),
@@ -145,65 +160,6 @@ impl Shared {
             }
         }
     }
-
-    async fn value_hash(&self, value: &Value) -> Result<InputHash, String> {
-        if let Some(hash) = inline_hash(value) {
-            return Ok(hash);
-        }
-        // A type tag first: `1` the int and `"1"` the string differ.
-        let ty = value.value_type();
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(ty.name().as_bytes());
-        hasher.update(&[0]);
-        match value {
-            Value::Native(..) => return Err("is a native value, which has no content hash".into()),
-            Value::File(path) => {
-                let content = self.cache.files.hash(path.to_path_buf()).await?;
-                hasher.update(path.as_os_str().as_encoded_bytes());
-                hasher.update(&[0]);
-                hasher.update(content.as_bytes());
-            }
-            Value::Json(json) => {
-                hasher.update(canonical_json(json).as_bytes());
-            }
-            Value::String(text) => {
-                hasher.update(text.as_bytes());
-            }
-            Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
-                unreachable!("numbers and booleans are their own hash")
-            }
-        }
-        let mut hash = [0u8; 16];
-        hash.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-        Ok(hash)
-    }
-}
-
-/// A number, a boolean or a short string as its own hash: a type code and the value's bytes,
-/// after [`INLINE`]. Most inputs are such values, and hashing them took three times what the
-/// rest of a key costs.
-fn inline_hash(value: &Value) -> Option<InputHash> {
-    let mut hash = [0u8; 16];
-    hash[0] = INLINE;
-    let number;
-    let (code, bytes): (u8, &[u8]) = match value {
-        Value::Int(n) => {
-            number = n.to_le_bytes();
-            (b'i', &number)
-        }
-        Value::Float(x) => {
-            number = x.to_bits().to_le_bytes();
-            (b'f', &number)
-        }
-        Value::Bool(b) => (b'b', if *b { &[1] } else { &[0] }),
-        // The length goes in too: "a" and "a\0" differ.
-        Value::String(text) if text.len() <= 13 => (b's', text.as_bytes()),
-        _ => return None,
-    };
-    hash[1] = code;
-    hash[2] = bytes.len() as u8;
-    hash[3..3 + bytes.len()].copy_from_slice(bytes);
-    Some(hash)
 }
 
 /// Lower-case hex, written into `out` (this runs for every input of every executed task).
@@ -214,43 +170,6 @@ pub(super) fn hex<'a>(bytes: &[u8; 16], out: &'a mut [u8; 32]) -> &'a str {
         pair[1] = DIGITS[usize::from(byte & 0x0f)];
     }
     std::str::from_utf8(out).expect("hex digits are ASCII")
-}
-
-/// JSON with object keys sorted at every level, whatever map the JSON library was built
-/// with: the same document always hashes alike.
-fn canonical_json(json: &serde_json::Value) -> String {
-    fn write(json: &serde_json::Value, out: &mut String) {
-        match json {
-            serde_json::Value::Object(map) => {
-                let mut entries: Vec<_> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                out.push('{');
-                for (idx, (key, value)) in entries.into_iter().enumerate() {
-                    if idx > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&serde_json::Value::String(key.clone()).to_string());
-                    out.push(':');
-                    write(value, out);
-                }
-                out.push('}');
-            }
-            serde_json::Value::Array(items) => {
-                out.push('[');
-                for (idx, item) in items.iter().enumerate() {
-                    if idx > 0 {
-                        out.push(',');
-                    }
-                    write(item, out);
-                }
-                out.push(']');
-            }
-            scalar => out.push_str(&scalar.to_string()),
-        }
-    }
-    let mut out = String::new();
-    write(json, &mut out);
-    out
 }
 
 /// Which build of the program is running, for compiled tasks' keys: its executable's path,
@@ -283,7 +202,6 @@ fn program_identity() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn hex_is_lower_case_two_digits_a_byte() {
@@ -292,37 +210,6 @@ mod tests {
         assert_eq!(
             hex(&bytes, &mut [0; 32]),
             "000fa5ff111111111111111111111111"
-        );
-    }
-
-    #[test]
-    fn small_values_are_their_own_hash_and_never_alike() {
-        let values = [
-            Value::Int(1),
-            Value::Int(-1),
-            Value::Float(1.0),
-            Value::Bool(true),
-            Value::Bool(false),
-            Value::String("".into()),
-            Value::String("a".into()),
-            Value::String("a\0".into()),
-            Value::String("\u{1}".into()),
-            Value::String("thirteen char".into()),
-        ];
-        let hashes: Vec<InputHash> = values.iter().map(|v| inline_hash(v).unwrap()).collect();
-        for (idx, hash) in hashes.iter().enumerate() {
-            assert!(!hashes[idx + 1..].contains(hash), "{:?}", values[idx]);
-        }
-        assert_eq!(inline_hash(&Value::String("fourteen chars".into())), None);
-        assert_eq!(inline_hash(&Value::json(json!(1))), None);
-    }
-
-    #[test]
-    fn canonical_json_sorts_keys_at_every_level() {
-        let a = json!({"b": 1, "a": {"y": [1, {"q": 2, "p": 1}], "x": null}});
-        assert_eq!(
-            canonical_json(&a),
-            r#"{"a":{"x":null,"y":[1,{"p":1,"q":2}]},"b":1}"#
         );
     }
 }
