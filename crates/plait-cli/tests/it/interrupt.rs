@@ -31,8 +31,8 @@ fn start(scratch: &Scratch, hang_revert: bool) -> crate::support::Running {
     }
     scratch.write("workflow.toml", TWO_TASKS);
     let running = scratch.spawn(&["run", "workflow.toml", "--json", "--jobs", "2"]);
-    wait_until("`fast` to complete", SHORT, || {
-        scratch.read("log").contains("fast done")
+    wait_until("`fast` to complete and `slow` to sleep", SHORT, || {
+        scratch.read("log").contains("fast done") && scratch.join("slow.pid").exists()
     });
     running
 }
