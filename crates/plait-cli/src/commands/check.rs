@@ -11,7 +11,7 @@ pub(crate) fn check(file: &Path, as_json: bool) -> u8 {
     if as_json {
         return check_json(file);
     }
-    match super::load(file) {
+    match super::load_showing(file, usize::MAX) {
         Ok(loaded) => {
             let plan = &loaded.plan;
             eprintln!(

@@ -40,12 +40,30 @@ pub(crate) async fn dispatch(command: Command) -> u8 {
     }
 }
 
-/// Loads and validates a workflow file, reporting every problem (and the warnings) on stderr.
-/// `Err` carries the exit code to return.
+/// Warnings shown before a workflow runs: a file with hundreds (a placeholder pasted into
+/// every task's script) would bury the run's progress and delay its start by the time they
+/// take to draw. `plait check` shows them all.
+const WARNINGS_BEFORE_A_RUN: usize = 5;
+
+/// Loads and validates a workflow file to run it, reporting every problem and the first
+/// warnings on stderr. `Err` carries the exit code to return.
 pub(crate) fn load(file: &Path) -> Result<Loaded, u8> {
+    load_showing(file, WARNINGS_BEFORE_A_RUN)
+}
+
+/// As [`load`], showing at most `warnings` warnings, and how many more there are.
+pub(crate) fn load_showing(file: &Path, warnings: usize) -> Result<Loaded, u8> {
     match plait_spec::load_path(file) {
         Ok(loaded) => {
-            diagnostics::print(&loaded.warnings);
+            let shown = loaded.warnings.len().min(warnings);
+            diagnostics::print(&loaded.warnings[..shown]);
+            let more = loaded.warnings.len() - shown;
+            if more > 0 {
+                eprintln!(
+                    "warning: {more} more warning(s): `plait check {}` shows them all",
+                    file.display()
+                );
+            }
             Ok(loaded)
         }
         Err(SpecError::Invalid { diagnostics: found }) => {

@@ -38,6 +38,41 @@ requires = { v = "string" }
     .assert_eq(&run.stderr);
 }
 
+/// A run shows its file's first warnings and counts the rest; `check` shows them all.
+#[test]
+fn a_run_shows_the_first_warnings_and_check_all_of_them() {
+    let scratch = Scratch::new();
+    let mut text = String::from("[inputs]\nv = { type = \"string\", default = \"x\" }\n");
+    for idx in 0..8 {
+        text.push_str(&format!(
+            "[tasks.t{idx}]\ncommand = [\"sh\", \"-c\", \"echo {{v}}\"]\nrequires = {{ v = \"string\" }}\n"
+        ));
+    }
+    scratch.write("workflow.toml", &text);
+    let run = scratch.plait(&["run", "workflow.toml"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stderr.matches("shell-placeholder").count(),
+        5,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("3 more warning(s): `plait check workflow.toml` shows them all"),
+        "{}",
+        run.stderr
+    );
+    let check = scratch.plait(&["check", "workflow.toml"]);
+    check.expect_code(0);
+    assert_eq!(
+        check.stderr.matches("shell-placeholder").count(),
+        8,
+        "{}",
+        check.stderr
+    );
+}
+
 #[test]
 fn the_documented_forms_keep_a_value_out_of_the_shell() {
     let scratch = Scratch::new();
