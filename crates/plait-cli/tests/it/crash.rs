@@ -54,7 +54,8 @@ fn workflow() -> (String, Vec<i64>) {
         };
         let value = 1 + deps.iter().map(|&d| values[d]).sum::<i64>();
         values.push(value);
-        let sum: String = deps.iter().map(|d| format!("{{v{d}}} + ")).collect();
+        // Inputs by their variables, not pasted into the script (which `plait` warns of).
+        let sum: String = deps.iter().map(|d| format!("PLAIT_IN_V{d} + ")).collect();
         let requires: Vec<String> = deps.iter().map(|d| format!("v{d} = \"int\"")).collect();
         text.push_str(&format!(
             "\n[tasks.t{i}]\ncommand = [\"sh\", \"-c\", \"echo t{i} >> ledger; printf '{{\\\"v{i}\\\": %d}}' $(({sum}1))\"]\nrequires = {{ {} }}\nprovides = {{ v{i} = \"int\" }}\n",
@@ -188,6 +189,12 @@ fn killed_runs_resume_to_the_outputs_of_an_uninterrupted_run() {
         recorded += u64::from(trial.recorded);
         resumes += u64::from(trial.resumes);
     }
+    // A run killed before it was recorded tests nothing: most must be recorded, or the
+    // harness has stopped testing resumes at all.
+    assert!(
+        recorded * 2 >= trials,
+        "only {recorded} of {trials} runs were recorded before their first kill"
+    );
     // Every recorded run reached the outputs of an uninterrupted run with no recorded
     // completion executed again and an intact store (each trial asserts it).
     eprintln!(
