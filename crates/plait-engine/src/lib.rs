@@ -41,6 +41,6 @@ mod run;
 mod sync;
 
 pub use clock::{Clock, SystemClock, TokioClock, unix_millis};
-pub use engine::{Engine, RunDefinition, RunOptions};
+pub use engine::{DEFAULT_OUTPUT_LIMIT, Engine, RunDefinition, RunOptions};
 pub use event::{ChannelObserver, Event, EventLog, Observer};
 pub use report::{RunError, RunReport, TaskReport};

@@ -77,12 +77,15 @@ pub(super) async fn run_attempts(
         }
         shared.show_started(node, attempt);
         let token = shared.attempt_token(node, &slot.policy, local);
-        let ctx = TaskContext::new(
+        let mut ctx = TaskContext::new(
             local.run_id.clone(),
             plan_node.path.clone(),
             attempt,
             token.clone(),
         );
+        if let Some(sink) = shared.output_sink() {
+            ctx = ctx.with_output(sink);
+        }
         // The last possible attempt takes the inputs; earlier ones need a copy.
         let attempt_inputs = if attempt < last_attempt || keep_inputs {
             inputs.clone()
@@ -92,6 +95,8 @@ pub(super) async fn run_attempts(
         .expect("the inputs are taken by the last attempt only");
         let outcome = attempt_once(slot, ctx, attempt_inputs, &token).await;
         drop(held);
+        // Recorded with the step that ends the attempt, whichever it is.
+        shared.stage_output(node, attempt);
         let error = match outcome {
             Outcome::Done(outputs) => {
                 // Staged, and committed with the first dependent's intent (or at once, see
