@@ -4,8 +4,10 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
+use plait_core::OutputStream;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
@@ -56,6 +58,26 @@ pub struct Subprocess {
     kill_grace: Duration,
     stdout_limit: usize,
     cancellation: CancellationToken,
+    tee: Option<Tee>,
+}
+
+/// What sees the process's output: a stream and a chunk of it.
+type SeeOutput = dyn Fn(OutputStream, &[u8]) + Send + Sync;
+
+/// Sees every chunk the process writes to stdout and stderr, as it comes.
+#[derive(Clone)]
+pub(crate) struct Tee(Arc<SeeOutput>);
+
+impl Tee {
+    pub(crate) fn see(&self, stream: OutputStream, bytes: &[u8]) {
+        (self.0)(stream, bytes);
+    }
+}
+
+impl std::fmt::Debug for Tee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tee")
+    }
 }
 
 impl Subprocess {
@@ -76,6 +98,7 @@ impl Subprocess {
             kill_grace: DEFAULT_KILL_GRACE,
             stdout_limit: DEFAULT_STDOUT_LIMIT,
             cancellation: CancellationToken::new(),
+            tee: None,
         }
     }
 
@@ -142,6 +165,13 @@ impl Subprocess {
         self
     }
 
+    /// Hands every chunk the process writes to stdout and stderr to `see`, as it is read
+    /// (whatever is kept of them for the outcome).
+    pub fn on_output(mut self, see: impl Fn(OutputStream, &[u8]) + Send + Sync + 'static) -> Self {
+        self.tee = Some(Tee(Arc::new(see)));
+        self
+    }
+
     pub fn argv(&self) -> &[String] {
         &self.argv
     }
@@ -183,6 +213,7 @@ impl Subprocess {
                 stdout_limit: self.stdout_limit,
                 grace: self.kill_grace,
             },
+            self.tee.as_ref(),
         )
         .await;
         let status = match status {
