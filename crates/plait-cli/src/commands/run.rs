@@ -99,11 +99,14 @@ where
     let cancel = CancellationToken::new();
     watch_interrupts(cancel.clone());
     let progress = Progress::start(plan, name, jobs);
-    let options = RunOptions::new()
+    let mut options = RunOptions::new()
         .observer(progress.clone())
         .cancel(cancel)
         .definition(definition.clone())
         .no_cache(execution.no_cache);
+    if let Some(limit) = execution.log_limit {
+        options = options.output_limit(limit);
+    }
     let as_json = execution.json;
     let report = match start(options).await {
         Ok(report) => report,

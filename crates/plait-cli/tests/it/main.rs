@@ -13,6 +13,7 @@ mod failures;
 mod inputs;
 mod interrupt;
 mod json;
+mod logs;
 mod output;
 mod shell;
 mod store;
