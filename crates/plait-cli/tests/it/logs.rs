@@ -237,3 +237,36 @@ fn an_unknown_task_or_attempt_is_bad_input_and_says_what_exists() {
     );
     assert!(run.stdout.is_empty());
 }
+
+#[test]
+fn a_killed_runs_output_is_kept() {
+    use nix::sys::signal::{Signal, kill};
+
+    let scratch = Scratch::new();
+    scratch.write(
+        "workflow.toml",
+        r#"
+[tasks.waiter]
+command = ["sh", "-c", "echo 'before the kill' >&2; echo 'on stdout'; while [ ! -f go ]; do sleep 0.02; done"]
+"#,
+    );
+    let run = scratch.spawn(&["run", "workflow.toml"]);
+    wait_until("the output to be recorded", SHORT, || {
+        let logs = scratch.plait(&["logs", "last", "waiter"]).stdout;
+        logs.contains("before the kill") && logs.contains("on stdout")
+    });
+    kill(run.pid(), Signal::SIGKILL).unwrap();
+    let _ = run.wait(SHORT);
+    // The task, if it outlived plait, ends too.
+    scratch.write("go", "");
+
+    let logs = scratch.plait(&["logs", "last", "--follow"]);
+    logs.expect_code(0);
+    assert_eq!(
+        logs.stdout,
+        "==> waiter (attempt 1) stdout <==\non stdout\n\n\
+         ==> waiter (attempt 1) stderr <==\nbefore the kill\n",
+        "kept, and `--follow` of an interrupted run ends at once"
+    );
+    assert!(logs.stderr.is_empty(), "{}", logs.stderr);
+}
