@@ -45,6 +45,9 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print what a run's tasks wrote to stdout and stderr, each attempt's streams under a
+    /// header, in the order the tasks started.
+    Logs(LogsArgs),
     /// Stop a run that another `plait` carries out on this machine, as Ctrl-C in its
     /// terminal would (its tasks stopped, what completed reverted), and wait until it has
     /// stopped. An interrupted run has its cancellation recorded: `plait resume` reverts it.
@@ -93,6 +96,7 @@ impl Command {
             | Command::Runs { .. }
             | Command::Show { .. }
             | Command::Explain { .. }
+            | Command::Logs(_)
             | Command::Graph { .. }
             | Command::Completions { .. } => true,
             Command::Run(_) | Command::Resume(_) | Command::Cancel { .. } | Command::Cache(_) => {
@@ -125,6 +129,22 @@ pub(crate) struct ResumeArgs {
     pub(crate) execution: ExecutionArgs,
 }
 
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogsArgs {
+    /// The run's id, a prefix of it that only it has, or `last` for the newest run.
+    pub(crate) run: String,
+    /// Only this task's output (its path, such as `build/compile`).
+    pub(crate) task: Option<String>,
+    /// Only this attempt of the task, from 1.
+    #[arg(long, value_name = "N", requires = "task")]
+    pub(crate) attempt: Option<u32>,
+    /// Keep printing what the run's tasks write until the run ends.
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
 /// How a run (or a resumed one) executes and reports.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExecutionArgs {
@@ -138,6 +158,10 @@ pub(crate) struct ExecutionArgs {
     /// in the cache.
     #[arg(long)]
     pub(crate) no_cache: bool,
+    /// Keep the last SIZE of each attempt's stdout and of its stderr in the store, for
+    /// `plait logs` (`0` keeps none) [default: 1MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) log_limit: Option<u64>,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
 }

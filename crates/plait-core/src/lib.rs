@@ -9,6 +9,7 @@ mod diagnostic;
 mod error;
 mod flow;
 mod function;
+mod output;
 mod plan;
 mod policy;
 mod state;
@@ -23,6 +24,7 @@ pub use function::{
     AsyncKind, FnTask, FromValue, IntoTaskResult, IntoValue, Native, SyncKind, TaskFunction,
     blocking_fn, task_fn,
 };
+pub use output::{OutputSink, OutputStream};
 pub use plan::{DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source, TaskSlot};
 pub use policy::{Isolation, Policy, RetryPolicy, format_duration, parse_duration};
 pub use state::{IllegalTransition, RunStatus, TaskState};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{Policy, TaskError, Value, ValueType};
+use crate::{OutputSink, OutputStream, Policy, TaskError, Value, ValueType};
 
 /// A boxed, sendable future: what `execute` and `revert` return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -126,6 +126,8 @@ pub struct TaskContext {
     // the scheduler's hot path cannot afford.
     cancel: Arc<CancellationToken>,
     child_groups: Option<Arc<dyn ChildGroups>>,
+    /// Where the attempt's output goes; `None`: nowhere (no store, or none kept).
+    output: Option<Arc<dyn OutputSink>>,
 }
 
 impl TaskContext {
@@ -141,6 +143,7 @@ impl TaskContext {
             attempt,
             cancel,
             child_groups: None,
+            output: None,
         }
     }
 
@@ -156,6 +159,50 @@ impl TaskContext {
     pub fn spawned(&self, group: ChildGroup) {
         if let Some(groups) = &self.child_groups {
             groups.spawned(self, group);
+        }
+    }
+
+    /// Sends what the task writes ([`TaskContext::log`], [`TaskContext::write_output`]) to
+    /// `sink`. The engine sets it; without one, output goes nowhere.
+    pub fn with_output(mut self, sink: Arc<dyn OutputSink>) -> Self {
+        self.output = Some(sink);
+        self
+    }
+
+    /// Whether output is kept: a task may skip producing output nobody keeps.
+    pub fn keeps_output(&self) -> bool {
+        self.output.is_some()
+    }
+
+    /// Records `bytes` as written by this attempt to `stream` (a command's pipes go here).
+    /// Never blocks; does nothing when output is not kept.
+    pub fn write_output(&self, stream: OutputStream, bytes: &[u8]) {
+        if let Some(sink) = &self.output
+            && !bytes.is_empty()
+        {
+            sink.write(&self.task, self.attempt, stream, bytes);
+        }
+    }
+
+    /// Records a log line of this attempt, on its stderr, where a command's messages go too
+    /// (`plait logs` shows them). A line break is added unless `line` ends with one.
+    pub fn log(&self, line: impl AsRef<str>) {
+        let Some(sink) = &self.output else {
+            return;
+        };
+        let line = line.as_ref();
+        if line.ends_with('\n') {
+            sink.write(
+                &self.task,
+                self.attempt,
+                OutputStream::Stderr,
+                line.as_bytes(),
+            );
+        } else {
+            let mut bytes = Vec::with_capacity(line.len() + 1);
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+            sink.write(&self.task, self.attempt, OutputStream::Stderr, &bytes);
         }
     }
 

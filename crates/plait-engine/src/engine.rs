@@ -113,6 +113,7 @@ impl Engine {
             store: self.store.clone(),
             definition: options.definition,
             reuse_cached: !options.no_cache,
+            output_limit: options.output_limit.unwrap_or(DEFAULT_OUTPUT_LIMIT),
         }
     }
 
@@ -173,7 +174,15 @@ pub struct RunOptions {
     /// Execute every task even where the store has a result for the same key; the new
     /// results replace the old ones.
     pub no_cache: bool,
+    /// With a store, each attempt's stdout and stderr (a command's pipes, a task's
+    /// `ctx.log` lines) keep their last this many bytes; `Some(0)` keeps none. Default:
+    /// [`DEFAULT_OUTPUT_LIMIT`].
+    pub output_limit: Option<u64>,
 }
+
+/// How much of each attempt's stdout and of its stderr a store keeps unless told otherwise:
+/// their last 1 MiB.
+pub const DEFAULT_OUTPUT_LIMIT: u64 = 1024 * 1024;
 
 impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -183,6 +192,7 @@ impl std::fmt::Debug for RunOptions {
             .field("cancel", &self.cancel)
             .field("definition", &self.definition)
             .field("no_cache", &self.no_cache)
+            .field("output_limit", &self.output_limit)
             .finish()
     }
 }
@@ -215,6 +225,12 @@ impl RunOptions {
     /// See [`RunOptions::no_cache`].
     pub fn no_cache(mut self, no_cache: bool) -> Self {
         self.no_cache = no_cache;
+        self
+    }
+
+    /// See [`RunOptions::output_limit`].
+    pub fn output_limit(mut self, bytes: u64) -> Self {
+        self.output_limit = Some(bytes);
         self
     }
 }

@@ -42,6 +42,6 @@ mod sync;
 mod value_hash;
 
 pub use clock::{Clock, SystemClock, TokioClock, unix_millis};
-pub use engine::{Engine, RunDefinition, RunOptions, new_run_id};
+pub use engine::{DEFAULT_OUTPUT_LIMIT, Engine, RunDefinition, RunOptions, new_run_id};
 pub use event::{ChannelObserver, Event, EventLog, Observer};
 pub use report::{RunError, RunReport, TaskReport};

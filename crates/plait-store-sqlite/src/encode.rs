@@ -20,6 +20,7 @@ pub(crate) enum Encoded {
         line: log::Line,
     },
     Cache(CacheRow),
+    Output(plait_store::OutputChunk),
     Used {
         run_id: RunId,
         at: plait_store::Millis,
@@ -69,6 +70,7 @@ impl Encoded {
             | Encoded::Process { run_id, .. }
             | Encoded::RunFinished { run_id, .. } => run_id,
             Encoded::Cache(row) => &row.run_id,
+            Encoded::Output(chunk) => &chunk.run_id,
         }
     }
 }
@@ -93,6 +95,7 @@ fn encode_one(write: Write) -> Result<Encoded, StoreError> {
             run_id: transition.run_id,
         },
         Write::Cache(entry) => Encoded::Cache(CacheRow::new(entry).map_err(unencodable)?),
+        Write::Output(chunk) => Encoded::Output(chunk),
         Write::Used {
             run_id,
             task,

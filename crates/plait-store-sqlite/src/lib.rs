@@ -15,6 +15,7 @@ mod cache;
 mod encode;
 mod error;
 mod log;
+mod output;
 mod rows;
 mod schema;
 mod wal;
@@ -28,8 +29,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, NewRun, RunId, RunRecord,
-    RunSummary, Store, StoreError, TaskPath, Write,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, NewRun, Output, OutputInfo,
+    OutputStream, RunId, RunRecord, RunSummary, Store, StoreError, TaskPath, Write,
 };
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -525,6 +526,30 @@ impl Store for SqliteStore {
 
     fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
         self.ask(|reply| Request::CacheGc(gc, reply))
+    }
+
+    /// Read on the caller's thread, as lookups are: a follower polling a running attempt
+    /// never waits for the writer, nor makes it wait.
+    fn output(
+        &self,
+        run_id: &RunId,
+        task: &TaskPath,
+        attempt: u32,
+        stream: OutputStream,
+        from: u64,
+    ) -> BoxFuture<'static, Result<Option<Output>, StoreError>> {
+        let result = self.read(|conn, shown| {
+            output::read(conn, run_id, task, attempt, stream, from)
+                .map_err(|error| from_sqlite(shown, &error))
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn outputs(&self, run_id: &RunId) -> BoxFuture<'static, Result<Vec<OutputInfo>, StoreError>> {
+        let result = self.read(|conn, shown| {
+            output::list(conn, run_id).map_err(|error| from_sqlite(shown, &error))
+        });
+        Box::pin(std::future::ready(result))
     }
 }
 

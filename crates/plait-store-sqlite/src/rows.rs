@@ -73,6 +73,7 @@ pub(crate) fn apply<'a>(
         match write {
             Encoded::Log { run_id, line } => log.push(run_id, line),
             Encoded::Cache(row) => cache::insert_entry(tx, blobs, row)?,
+            Encoded::Output(chunk) => crate::output::append(tx, chunk)?,
             Encoded::Used { entry, at, .. } => cache::mark_used(tx, entry, *at)?,
             Encoded::Forget { entry, .. } => cache::forget(tx, entry)?,
             Encoded::Claim {

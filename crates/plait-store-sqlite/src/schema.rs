@@ -168,6 +168,21 @@ CREATE TABLE processes (
 CREATE INDEX processes_by_run ON processes (run_id);
 ";
 
+/// Each attempt's stdout and stderr (`output.rs`): chunks keyed by the attempt's stream and
+/// where each starts among the bytes it wrote, the stream's last bytes kept up to a limit.
+/// Only attempts that write anything have rows, so a run of silent tasks writes none.
+const V9: &str = "
+CREATE TABLE output (
+    run_id  TEXT NOT NULL REFERENCES runs (run_id),
+    task    TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    stream  TEXT NOT NULL,
+    start   INTEGER NOT NULL,
+    bytes   BLOB NOT NULL,
+    PRIMARY KEY (run_id, task, attempt, stream, start)
+) WITHOUT ROWID;
+";
+
 /// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -179,11 +194,12 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V6),
         M::up(V7),
         M::up(V8),
+        M::up(V9),
     ])
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 8;
+pub(crate) const LATEST: i64 = 9;
 
 #[cfg(test)]
 mod tests {

@@ -68,6 +68,22 @@ impl Store for Fresh {
     fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
         self.store.cache_gc(gc)
     }
+    fn output(
+        &self,
+        run_id: &RunId,
+        task: &TaskPath,
+        attempt: u32,
+        stream: plait_store::OutputStream,
+        from: u64,
+    ) -> BoxFuture<'static, Result<Option<plait_store::Output>, StoreError>> {
+        self.store.output(run_id, task, attempt, stream, from)
+    }
+    fn outputs(
+        &self,
+        run_id: &RunId,
+    ) -> BoxFuture<'static, Result<Vec<plait_store::OutputInfo>, StoreError>> {
+        self.store.outputs(run_id)
+    }
 }
 
 fn fresh() -> Fresh {
@@ -197,7 +213,7 @@ fn a_newer_schema_is_refused() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 8,
+                known: 9,
                 ..
             }
         ),

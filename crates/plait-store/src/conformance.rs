@@ -7,8 +7,9 @@ use plait_core::{RunStatus, TaskState};
 use serde_json::json;
 
 use crate::{
-    Blob, CacheEntry, CacheGc, LEASE, NewRun, Owner, Ran, RunId, RunSettings, RunState, Store,
-    StoreError, TaskKey, TaskProcess, Transition, Write, now_millis, this_process,
+    Blob, CacheEntry, CacheGc, LEASE, NewRun, OutputChunk, OutputStream, Owner, Ran, RunId,
+    RunSettings, RunState, Store, StoreError, TaskKey, TaskProcess, Transition, Write, now_millis,
+    this_process,
 };
 
 /// A lease that holds for a while yet.
@@ -729,6 +730,223 @@ pub async fn processes_until_the_run_ends(store: &dyn Store) {
     assert_eq!(other.processes.len(), 1, "another run keeps its own");
 }
 
+/// Bytes `task`'s attempt wrote to `stream`, from `offset`, the store keeping `limit`.
+pub fn output(
+    run_id: &str,
+    task: &str,
+    attempt: u32,
+    stream: OutputStream,
+    offset: u64,
+    bytes: &[u8],
+    limit: u64,
+) -> Write {
+    Write::Output(OutputChunk {
+        run_id: run_id.into(),
+        task: task.into(),
+        attempt,
+        stream,
+        offset,
+        bytes: bytes.to_vec(),
+        limit,
+    })
+}
+
+/// What the store keeps of a stream from `from`: (offset, text, cut); `None` if nothing.
+async fn read_output(
+    store: &dyn Store,
+    task: &str,
+    attempt: u32,
+    stream: OutputStream,
+    from: u64,
+) -> Option<(u64, String, u64)> {
+    store
+        .output(&"r1".into(), &task.into(), attempt, stream, from)
+        .await
+        .unwrap()
+        .map(|out| (out.offset, String::from_utf8(out.bytes).unwrap(), out.cut))
+}
+
+/// Each attempt's streams, appended to as the attempt goes, read from any offset, kept to
+/// their last `limit` bytes, listed; atomic with the batch they are written in.
+pub async fn attempt_output(store: &dyn Store) {
+    use OutputStream::{Stderr, Stdout};
+    store
+        .create_run(new_run("r1", this_process()))
+        .await
+        .unwrap();
+    let running = |task, attempt| {
+        Write::Transition(transition("r1", task, TaskState::Running, attempt, 1_001))
+    };
+    store
+        .write(vec![
+            running("a", 1),
+            output("r1", "a", 1, Stdout, 0, b"hello\n", 16),
+            output("r1", "a", 1, Stderr, 0, b"warn\n", 16),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        read_output(store, "a", 1, Stdout, 0).await,
+        Some((0, "hello\n".to_owned(), 0))
+    );
+    assert_eq!(
+        read_output(store, "a", 1, Stderr, 0).await,
+        Some((0, "warn\n".to_owned(), 0))
+    );
+    assert_eq!(
+        read_output(store, "a", 2, Stdout, 0).await,
+        None,
+        "no such attempt"
+    );
+    assert_eq!(
+        read_output(store, "b", 1, Stdout, 0).await,
+        None,
+        "no such task"
+    );
+
+    // Appended as the attempt goes; a follower reads from where it stopped.
+    store
+        .write(vec![output("r1", "a", 1, Stdout, 6, b"more\n", 16)])
+        .await
+        .unwrap();
+    assert_eq!(
+        read_output(store, "a", 1, Stdout, 6).await,
+        Some((6, "more\n".to_owned(), 0))
+    );
+    assert_eq!(
+        read_output(store, "a", 1, Stdout, 8).await,
+        Some((8, "re\n".to_owned(), 0))
+    );
+    assert_eq!(
+        read_output(store, "a", 1, Stdout, 99).await,
+        Some((11, String::new(), 0)),
+        "past the end: nothing, and where the end is"
+    );
+
+    // Past the limit, the last 16 bytes are kept and the store says how many were cut.
+    store
+        .write(vec![output("r1", "a", 1, Stdout, 11, b"0123456789ab", 16)])
+        .await
+        .unwrap();
+    let all = "hello\nmore\n0123456789ab";
+    assert_eq!(
+        read_output(store, "a", 1, Stdout, 0).await,
+        Some((7, all[7..].to_owned(), 7)),
+        "a read from before the first kept byte starts at it"
+    );
+    assert_eq!(
+        read_output(store, "a", 1, Stdout, 20).await,
+        Some((20, all[20..].to_owned(), 7))
+    );
+
+    // A chunk past the end: the writer cut what came between, so nothing before it stays.
+    store
+        .write(vec![output("r1", "a", 1, Stdout, 40, b"xyz", 16)])
+        .await
+        .unwrap();
+    assert_eq!(
+        read_output(store, "a", 1, Stdout, 0).await,
+        Some((40, "xyz".to_owned(), 40))
+    );
+
+    // Many chunks past the limit: exactly the last `limit` bytes.
+    let text: String = (0..2_000).map(|n| format!("line {n}\n")).collect();
+    let mut offset = 0;
+    for piece in text.as_bytes().chunks(997) {
+        store
+            .write(vec![output("r1", "b", 1, Stderr, offset, piece, 4_096)])
+            .await
+            .unwrap();
+        offset += piece.len() as u64;
+    }
+    let cut = text.len() as u64 - 4_096;
+    assert_eq!(
+        read_output(store, "b", 1, Stderr, 0).await,
+        Some((cut, text[cut as usize..].to_owned(), cut))
+    );
+
+    // A second attempt has streams of its own; a chunk rides with the step ending it.
+    let mut succeeded = transition("r1", "a", TaskState::Succeeded, 2, 1_003);
+    succeeded.ran = None;
+    store
+        .write(vec![
+            Write::Transition(transition("r1", "a", TaskState::Retrying, 1, 1_002)),
+            running("a", 2),
+        ])
+        .await
+        .unwrap();
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    assert!(
+        record.attempt_running(&"a".into(), 2),
+        "the latest attempt runs"
+    );
+    assert!(
+        !record.attempt_running(&"a".into(), 1),
+        "an earlier attempt is over"
+    );
+    store
+        .write(vec![
+            output("r1", "a", 2, Stdout, 0, b"{}", 16),
+            Write::Completed {
+                transition: succeeded,
+                outputs: json!({}).into(),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        read_output(store, "a", 2, Stdout, 0).await,
+        Some((0, "{}".to_owned(), 0))
+    );
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    assert!(
+        !record.attempt_running(&"a".into(), 2),
+        "a finished attempt writes no more"
+    );
+
+    // A batch refused whole keeps none of its output.
+    let refused = store
+        .write(vec![
+            output("r1", "c", 1, Stdout, 0, b"lost", 16),
+            running("c", 1),
+            output("nope", "c", 1, Stdout, 0, b"lost", 16),
+        ])
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::UnknownRun { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(read_output(store, "c", 1, Stdout, 0).await, None);
+
+    let mut listed: Vec<(String, u32, OutputStream, u64, u64)> = store
+        .outputs(&"r1".into())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|info| {
+            (
+                info.task.to_string(),
+                info.attempt,
+                info.stream,
+                info.cut,
+                info.end,
+            )
+        })
+        .collect();
+    listed.sort();
+    let n = text.len() as u64;
+    assert_eq!(
+        listed,
+        [
+            ("a".to_owned(), 1, Stdout, 40, 43),
+            ("a".to_owned(), 1, Stderr, 0, 5),
+            ("a".to_owned(), 2, Stdout, 0, 2),
+            ("b".to_owned(), 1, Stderr, n - 4_096, n),
+        ]
+    );
+    assert!(store.outputs(&"other".into()).await.unwrap().is_empty());
+}
+
 /// Generates one test per check for a store built by `$make`.
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -779,6 +997,12 @@ macro_rules! store_conformance_tests {
         async fn cache_files_and_gc() {
             let store = $make;
             $crate::conformance::cache_files_and_gc(&store).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn attempt_output() {
+            let store = $make;
+            $crate::conformance::attempt_output(&store).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ mod ids;
 mod json;
 mod lifecycle;
 mod memory;
+mod output;
 mod ownership;
 mod record;
 
@@ -26,7 +27,9 @@ pub use ids::{CacheKey, RunId, TaskPath};
 pub use json::Json;
 pub use lifecycle::RecordedStates;
 pub use memory::MemoryStore;
+pub use output::{KeptOutput, Output, OutputChunk, OutputInfo};
 pub use ownership::{LEASE, claim_refused, now_millis, owner_alive, renew_refused, this_process};
+pub use plait_core::OutputStream;
 pub use record::{
     Millis, NewRun, Owner, Ran, RunRecord, RunSettings, RunState, RunSummary, TaskFold,
     TaskProcess, TaskRecord, Transition, Write,
@@ -87,4 +90,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Removes entries as `gc` says (see [`CacheGc::select`]), then the files no remaining
     /// entry names.
     fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>>;
+
+    /// What is kept of an attempt's stream from offset `from` on (written by
+    /// [`Write::Output`]); `None` if the attempt wrote nothing to it. A follower reads again
+    /// from the returned [`Output::end`]; whether the attempt still runs is its task's record
+    /// ([`RunRecord::attempt_running`]).
+    fn output(
+        &self,
+        run_id: &RunId,
+        task: &TaskPath,
+        attempt: u32,
+        stream: OutputStream,
+        from: u64,
+    ) -> BoxFuture<'static, Result<Option<Output>, StoreError>>;
+
+    /// Every attempt's stream of the run that has output, by task, attempt and stream.
+    fn outputs(&self, run_id: &RunId) -> BoxFuture<'static, Result<Vec<OutputInfo>, StoreError>>;
 }

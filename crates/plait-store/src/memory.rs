@@ -8,9 +8,9 @@ use futures::future::BoxFuture;
 
 use crate::blobs::BlobDir;
 use crate::{
-    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, EntryUse, Json, NewRun, RunId,
-    RunRecord, RunState, RunSummary, Store, StoreError, TaskFold, TaskPath, TaskRecord, Write,
-    now_millis, owner_alive,
+    Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, EntryUse, Json, KeptOutput,
+    NewRun, Output, OutputInfo, OutputStream, RunId, RunRecord, RunState, RunSummary, Store,
+    StoreError, TaskFold, TaskPath, TaskRecord, Write, now_millis, owner_alive,
 };
 use plait_core::TaskState;
 
@@ -24,7 +24,11 @@ struct Inner {
     blobs: Option<(tempfile::TempDir, BlobDir)>,
     /// Each task's last recorded state, to refuse an illegal transition.
     states: crate::RecordedStates,
+    /// What each attempt's streams keep, by run, task, attempt and stream.
+    outputs: std::collections::BTreeMap<OutputId, KeptOutput>,
 }
+
+type OutputId = (RunId, TaskPath, u32, OutputStream);
 
 impl Inner {
     fn blobs(&mut self) -> std::io::Result<&BlobDir> {
@@ -301,6 +305,36 @@ impl Store for MemoryStore {
         }
         Box::pin(async move { Ok(report) })
     }
+
+    fn output(
+        &self,
+        run_id: &RunId,
+        task: &TaskPath,
+        attempt: u32,
+        stream: OutputStream,
+        from: u64,
+    ) -> BoxFuture<'static, Result<Option<Output>, StoreError>> {
+        let id = (run_id.clone(), task.clone(), attempt, stream);
+        let output = self.lock().outputs.get(&id).map(|kept| kept.read(from));
+        Box::pin(async move { Ok(output) })
+    }
+
+    fn outputs(&self, run_id: &RunId) -> BoxFuture<'static, Result<Vec<OutputInfo>, StoreError>> {
+        let listed = self
+            .lock()
+            .outputs
+            .iter()
+            .filter(|((run, ..), _)| run == run_id)
+            .map(|((_, task, attempt, stream), kept)| OutputInfo {
+                task: task.clone(),
+                attempt: *attempt,
+                stream: *stream,
+                cut: kept.cut,
+                end: kept.end(),
+            })
+            .collect();
+        Box::pin(async move { Ok(listed) })
+    }
 }
 
 fn blob_error(path: &std::path::Path, error: &std::io::Error) -> StoreError {
@@ -399,6 +433,16 @@ fn apply(inner: &mut Inner, write: Write) {
             if entry.blobs.iter().all(|(_, blob)| kept(&blob.hash)) {
                 inner.cache.insert(entry.key.clone(), entry);
             }
+            return;
+        }
+        Write::Output(chunk) => {
+            let id = (
+                chunk.run_id.clone(),
+                chunk.task.clone(),
+                chunk.attempt,
+                chunk.stream,
+            );
+            inner.outputs.entry(id).or_default().append(&chunk);
             return;
         }
         Write::Transition(transition) => (transition, None),

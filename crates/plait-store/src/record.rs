@@ -149,6 +149,10 @@ pub enum Write {
     /// The owner lets go of an unfinished run (it stopped without ending: its future was
     /// dropped): the run is interrupted, and anyone may claim it.
     Release { run_id: RunId },
+    /// What an attempt wrote to one of its streams, appended to what the store keeps of it
+    /// (its last `limit` bytes). Sent while the attempt runs, and its last part with the
+    /// step that ends the attempt.
+    Output(crate::OutputChunk),
     /// The run ended. The store forgets the process groups recorded for it: none of them
     /// is left to stop.
     RunFinished {
@@ -165,6 +169,7 @@ impl Write {
                 &transition.run_id
             }
             Write::Cache(entry) => &entry.run_id,
+            Write::Output(chunk) => &chunk.run_id,
             Write::Used { run_id, .. }
             | Write::Forget { run_id, .. }
             | Write::Claim { run_id, .. }
@@ -318,6 +323,19 @@ impl TaskFold {
 
     pub fn into_tasks(self) -> Vec<TaskRecord> {
         self.tasks
+    }
+}
+
+impl RunRecord {
+    /// Whether `attempt` of `task` may still write output: the run goes on (its owner is
+    /// alive), and the attempt is the task's latest and is running.
+    pub fn attempt_running(&self, task: &TaskPath, attempt: u32) -> bool {
+        self.summary.state == RunState::Running
+            && self.tasks.iter().any(|record| {
+                record.task == *task
+                    && record.attempts == attempt
+                    && record.state == TaskState::Running
+            })
     }
 }
 

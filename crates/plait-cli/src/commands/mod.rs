@@ -6,6 +6,7 @@ mod check;
 mod completions;
 mod explain;
 mod graph;
+mod logs;
 mod resume;
 mod run;
 mod runs;
@@ -27,6 +28,7 @@ pub(crate) async fn dispatch(command: Command) -> u8 {
         Command::Resume(args) => resume::resume(args).await,
         Command::Runs { store, json } => runs::runs(&store, json).await,
         Command::Show { run, store, json } => show::show(&run, &store, json).await,
+        Command::Logs(args) => logs::logs(args).await,
         Command::Cancel { run, store } => cancel::cancel(&run, &store).await,
         Command::Explain {
             run,

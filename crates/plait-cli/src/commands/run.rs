@@ -103,12 +103,15 @@ where
     let resumable = recorded.store.is_some().then(|| recorded.run_id.clone());
     watch_interrupts(cancel.clone(), resumable);
     let progress = Progress::start(plan, name, jobs);
-    let options = RunOptions::new()
+    let mut options = RunOptions::new()
         .run_id(recorded.run_id.clone())
         .observer(progress.clone())
         .cancel(cancel)
         .definition(definition.clone())
         .no_cache(execution.no_cache);
+    if let Some(limit) = execution.log_limit {
+        options = options.output_limit(limit);
+    }
     let as_json = execution.json;
     let report = match start(options).await {
         Ok(report) => report,

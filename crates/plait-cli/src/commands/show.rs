@@ -1,6 +1,9 @@
 //! `plait show RUN`: one recorded run, task by task.
 
-use plait_store::{RunId, RunRecord, RunSummary, Store};
+use std::collections::HashMap;
+
+use plait_core::OutputStream;
+use plait_store::{RunId, RunRecord, RunSummary, Store, TaskPath};
 
 use crate::cli::StoreArgs;
 use crate::exit;
@@ -9,7 +12,7 @@ use crate::render::terminal::escape;
 use crate::render::time::{duration_between, timestamp};
 
 pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
-    let (_, record) = match super::store::open_run(args, wanted).await {
+    let (store, record) = match super::store::open_run(args, wanted).await {
         Ok(found) => found,
         Err(code) => return code,
     };
@@ -17,9 +20,43 @@ pub(crate) async fn show(wanted: &str, args: &StoreArgs, as_json: bool) -> u8 {
         let plan = recorded_plan(&record);
         json::print(&RunView::from_record(&record, plan.as_ref()));
     } else {
-        print(&record);
+        let tails = stderr_tails(&store, &record).await;
+        print(&record, &tails);
     }
     exit::OK
+}
+
+/// How many of a failed task's last stderr lines `show` prints under it.
+const STDERR_LINES: usize = 10;
+
+/// The last lines of each failed task's last attempt's stderr, where the store has some.
+async fn stderr_tails(store: &dyn Store, record: &RunRecord) -> HashMap<TaskPath, Vec<String>> {
+    let mut tails = HashMap::new();
+    for task in &record.tasks {
+        if task.error.is_none() || task.attempts == 0 {
+            continue;
+        }
+        let read = store
+            .output(
+                &record.summary.run_id,
+                &task.task,
+                task.attempts,
+                OutputStream::Stderr,
+                0,
+            )
+            .await;
+        let Ok(Some(output)) = read else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&output.bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        let last = &lines[lines.len().saturating_sub(STDERR_LINES)..];
+        tails.insert(
+            task.task.clone(),
+            last.iter().map(|line| escape(line).into_owned()).collect(),
+        );
+    }
+    tails
 }
 
 /// What names the newest run where a run's id is wanted.
@@ -80,7 +117,7 @@ pub(super) async fn find_listed(
     }
 }
 
-fn print(record: &RunRecord) {
+fn print(record: &RunRecord, tails: &HashMap<TaskPath, Vec<String>>) {
     let run = &record.summary;
     println!("run       {}", run.run_id);
     println!("workflow  {} ({})", run.workflow, run.source);
@@ -124,6 +161,15 @@ fn print(record: &RunRecord) {
             started,
             duration
         );
+        if let Some(tail) = tails.get(&task.task) {
+            for line in tail {
+                println!("    {line}");
+            }
+            println!(
+                "    (all it wrote: plait logs {} {})",
+                run.run_id, task.task
+            );
+        }
     }
 }
 

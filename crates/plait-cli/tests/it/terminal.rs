@@ -9,8 +9,8 @@ use assert_cmd::cargo::CommandCargoExt;
 use crate::support::{Scratch, plait_with_env};
 
 /// Two tasks that fail after writing what would clear the screen, retitle the window and cut
-/// the line short with a NUL: one on stderr, quoted in the error's later lines, one on stdout,
-/// quoted in its first (the one `plait show` prints).
+/// the line short with a NUL: one on stderr, quoted in the error's later lines (and under the
+/// task in `plait show`), one on stdout, quoted in its first (the one `plait show` prints).
 const HOSTILE: &str = r#"
 on_failure = "continue"
 
@@ -30,7 +30,7 @@ fn control_bytes_a_task_writes_are_escaped_in_failure_messages() {
     let shown = scratch.plait(&["show", run.run_id().expect("a run id")]);
     shown.expect_code(0);
     let escaped = r"before\u{1b}[2J\u{1b}]0;owned\u{7}\0after";
-    for (what, text, n_times) in [("run's stderr", &run.stderr, 4), ("show", &shown.stdout, 1)] {
+    for (what, text, n_times) in [("run's stderr", &run.stderr, 4), ("show", &shown.stdout, 2)] {
         assert!(
             !text.contains(['\x1b', '\x07', '\0']),
             "{what} holds control bytes: {text:?}"

@@ -310,6 +310,7 @@ mod tests {
             store: None,
             definition: None,
             reuse_cached: true,
+            output_limit: 0,
         };
         Arc::new(Shared::new(Arc::new(plan), Box::new([]), config))
     }

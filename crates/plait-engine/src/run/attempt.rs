@@ -86,6 +86,9 @@ pub(super) async fn run_attempts(
         if let Some(groups) = &local.child_groups {
             ctx = ctx.with_child_groups(groups.clone());
         }
+        if let Some(sink) = shared.output_sink() {
+            ctx = ctx.with_output(sink);
+        }
         // The last possible attempt takes the inputs; earlier ones need a copy.
         let attempt_inputs = if attempt < last_attempt || keep_inputs {
             inputs.clone()
@@ -95,6 +98,8 @@ pub(super) async fn run_attempts(
         .expect("the inputs are taken by the last attempt only");
         let outcome = attempt_once(slot, ctx, attempt_inputs, &token).await;
         drop(held);
+        // Recorded with the step that ends the attempt, whichever it is.
+        shared.stage_output(node, attempt);
         let error = match outcome {
             Outcome::Done(outputs) => {
                 // Staged, and committed with the first dependent's intent (or at once, see

@@ -12,6 +12,7 @@ mod cache;
 mod durable;
 mod graph;
 mod lease;
+mod output;
 mod persist;
 mod record;
 mod resume;
@@ -46,6 +47,8 @@ pub(crate) struct RunConfig {
     pub(crate) definition: Option<crate::engine::RunDefinition>,
     /// Whether earlier results may be reused (results are kept either way).
     pub(crate) reuse_cached: bool,
+    /// Each attempt's stdout and stderr keep their last this many bytes (0: none).
+    pub(crate) output_limit: u64,
 }
 
 /// A run's state, in parts with one job each: the scheduler decides what runs when, the
@@ -59,6 +62,8 @@ struct Shared {
     sched: schedule::Scheduler,
     recorder: persist::Recorder,
     cache: cache::Caching,
+    /// Where attempts' output goes, with a store that keeps it.
+    output: Option<Arc<output::OutputRecorder>>,
     /// The retried flows' attempts and failures (see `scope.rs`).
     scopes: Box<[ScopeCell]>,
     /// A bug in the engine stopped the run (see `Shared::fail_internal`).
@@ -327,6 +332,18 @@ impl Shared {
         );
         let sched = schedule::Scheduler::new(&plan, config.jobs, config.store.is_some());
         let scopes = scope::cells(&plan, &sched.run_token);
+        let output = config
+            .store
+            .clone()
+            .filter(|_| config.output_limit > 0)
+            .map(|store| {
+                output::OutputRecorder::new(
+                    store,
+                    config.run_id.clone().into(),
+                    config.output_limit,
+                    sched.runtime.clone(),
+                )
+            });
         let recorder = persist::Recorder::new(config.store.take());
         Shared {
             graph: graph::Graph::new(plan),
@@ -336,6 +353,7 @@ impl Shared {
             sched,
             recorder,
             cache: cache::Caching::default(),
+            output,
             scopes,
             internal_error: Mutex::new(None),
         }

@@ -186,6 +186,22 @@ macro_rules! pass_through_to_inner {
         fn cache_gc(&self, gc: CacheGc) -> BoxFuture<'static, Result<CacheGcReport, StoreError>> {
             self.inner.cache_gc(gc)
         }
+        fn output(
+            &self,
+            run_id: &RunId,
+            task: &TaskPath,
+            attempt: u32,
+            stream: plait_store::OutputStream,
+            from: u64,
+        ) -> BoxFuture<'static, Result<Option<plait_store::Output>, StoreError>> {
+            self.inner.output(run_id, task, attempt, stream, from)
+        }
+        fn outputs(
+            &self,
+            run_id: &RunId,
+        ) -> BoxFuture<'static, Result<Vec<plait_store::OutputInfo>, StoreError>> {
+            self.inner.outputs(run_id)
+        }
     };
 }
 

@@ -9,6 +9,7 @@ mod lifecycle;
 mod live;
 mod live_oracle;
 mod oracle;
+mod output;
 mod parallel;
 mod resume;
 mod sharing;

@@ -43,6 +43,11 @@ fn public_types_are_send_and_sync() {
     is_send_sync::<plait_core::Workflow>();
     is_send_sync::<plait_core::Value>();
     is_send_sync::<plait_core::TaskError>();
+    is_send_sync::<plait_core::TaskContext>();
+    is_send_sync::<plait_core::OutputStream>();
+    is_send_sync::<plait_store::Output>();
+    is_send_sync::<plait_store::OutputChunk>();
+    is_send_sync::<plait_store::OutputInfo>();
     is_send_sync::<plait_engine::live::LiveFlow>();
     is_send_sync::<plait_engine::live::Subscription>();
     is_send_sync::<plait_engine::live::Snapshot>();

@@ -143,6 +143,10 @@ impl CommandTask {
         if let Some(dir) = &self.spec.workdir {
             process = process.workdir(dir);
         }
+        if ctx.keeps_output() {
+            let ctx = ctx.clone();
+            process = process.on_output(move |stream, bytes| ctx.write_output(stream, bytes));
+        }
         Ok((process, files))
     }
 }

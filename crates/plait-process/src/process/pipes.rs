@@ -1,9 +1,12 @@
 //! The child's three pipes. All three are serviced concurrently with waiting for the child, so
 //! a child never blocks on a full pipe while we wait for it to exit.
 
+use plait_core::OutputStream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::ChildStdin;
 use tokio_util::sync::CancellationToken;
+
+use super::subprocess::Tee;
 
 /// How much of stderr is kept: enough for the last few dozen lines of an error.
 pub const STDERR_TAIL_BYTES: usize = 4096;
@@ -25,7 +28,8 @@ pub(crate) async fn write_stdin(stdin: Option<ChildStdin>, bytes: Vec<u8>) {
     }
 }
 
-/// Reads `pipe` to its end into `buffer`, keeping at most `limit` bytes.
+/// Reads `pipe` to its end into `buffer`, keeping at most `limit` bytes; `tee` sees
+/// every chunk.
 ///
 /// Past the limit it cancels `overflow` (the supervisor then stops the process) and keeps
 /// reading without keeping, so the child does not block on a full pipe while it shuts down.
@@ -34,6 +38,7 @@ pub(crate) async fn read_capped(
     buffer: &mut Vec<u8>,
     limit: usize,
     overflow: &CancellationToken,
+    tee: Option<&Tee>,
 ) {
     let Some(mut pipe) = pipe else {
         return;
@@ -48,6 +53,9 @@ pub(crate) async fn read_capped(
                 return;
             }
         };
+        if let Some(tee) = tee {
+            tee.see(OutputStream::Stdout, &chunk[..n]);
+        }
         if overflow.is_cancelled() {
             continue;
         }
@@ -60,8 +68,12 @@ pub(crate) async fn read_capped(
     }
 }
 
-/// Reads `pipe` to its end, keeping only its last `capacity` bytes.
-pub(crate) async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, tail: &mut Tail) {
+/// Reads `pipe` to its end, keeping only its last `capacity` bytes; `tee` sees every chunk.
+pub(crate) async fn read_tail(
+    pipe: Option<impl AsyncRead + Unpin>,
+    tail: &mut Tail,
+    tee: Option<&Tee>,
+) {
     let Some(mut pipe) = pipe else {
         return;
     };
@@ -69,7 +81,12 @@ pub(crate) async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, tail: &mut T
     loop {
         match pipe.read(&mut chunk).await {
             Ok(0) => return,
-            Ok(n) => tail.push(&chunk[..n]),
+            Ok(n) => {
+                if let Some(tee) = tee {
+                    tee.see(OutputStream::Stderr, &chunk[..n]);
+                }
+                tail.push(&chunk[..n]);
+            }
             Err(error) => {
                 tracing::debug!(%error, "could not read the child's stderr");
                 return;
@@ -152,10 +169,17 @@ mod tests {
     async fn stdout_past_the_limit_is_dropped_and_flagged() {
         let overflow = CancellationToken::new();
         let mut buffer = Vec::new();
-        read_capped(Some(&b"0123456789"[..]), &mut buffer, 10, &overflow).await;
+        read_capped(Some(&b"0123456789"[..]), &mut buffer, 10, &overflow, None).await;
         assert_eq!((buffer.len(), overflow.is_cancelled()), (10, false));
 
-        read_capped(Some(&b"0123456789a"[..]), &mut Vec::new(), 10, &overflow).await;
+        read_capped(
+            Some(&b"0123456789a"[..]),
+            &mut Vec::new(),
+            10,
+            &overflow,
+            None,
+        )
+        .await;
         assert!(overflow.is_cancelled());
     }
 }

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plait_core::ChildGroup;
+use plait_core::{ChildGroup, OutputStream};
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
@@ -61,6 +61,7 @@ pub struct Subprocess {
     stdout_limit: usize,
     cancellation: CancellationToken,
     on_spawn: Option<SpawnHook>,
+    tee: Option<Tee>,
 }
 
 /// Told of the process group once it is started (see [`Subprocess::on_spawn`]).
@@ -70,6 +71,25 @@ struct SpawnHook(Arc<dyn Fn(ChildGroup) + Send + Sync>);
 impl std::fmt::Debug for SpawnHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SpawnHook")
+    }
+}
+
+/// What sees the process's output: a stream and a chunk of it.
+type SeeOutput = dyn Fn(OutputStream, &[u8]) + Send + Sync;
+
+/// Sees every chunk the process writes to stdout and stderr, as it comes.
+#[derive(Clone)]
+pub(crate) struct Tee(Arc<SeeOutput>);
+
+impl Tee {
+    pub(crate) fn see(&self, stream: OutputStream, bytes: &[u8]) {
+        (self.0)(stream, bytes);
+    }
+}
+
+impl std::fmt::Debug for Tee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tee")
     }
 }
 
@@ -92,6 +112,7 @@ impl Subprocess {
             stdout_limit: DEFAULT_STDOUT_LIMIT,
             cancellation: CancellationToken::new(),
             on_spawn: None,
+            tee: None,
         }
     }
 
@@ -166,6 +187,13 @@ impl Subprocess {
         self
     }
 
+    /// Hands every chunk the process writes to stdout and stderr to `see`, as it is read
+    /// (whatever is kept of them for the outcome).
+    pub fn on_output(mut self, see: impl Fn(OutputStream, &[u8]) + Send + Sync + 'static) -> Self {
+        self.tee = Some(Tee(Arc::new(see)));
+        self
+    }
+
     pub fn argv(&self) -> &[String] {
         &self.argv
     }
@@ -214,6 +242,7 @@ impl Subprocess {
                 stdout_limit: self.stdout_limit,
                 grace: self.kill_grace,
             },
+            self.tee.as_ref(),
         )
         .await;
         let status = match status {

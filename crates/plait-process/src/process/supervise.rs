@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::group::ProcessGroup;
 use super::pipes::{self, STDERR_TAIL_BYTES, Tail};
+use super::subprocess::Tee;
 
 /// After the process group is gone, how long we keep reading its pipes. Only a process that
 /// left the group (`setsid`) can still hold them open, and we will not wait on it.
@@ -49,6 +50,7 @@ pub(crate) async fn drive(
     group: &mut ProcessGroup,
     stdin_bytes: Vec<u8>,
     stopping: Stopping<'_>,
+    tee: Option<&Tee>,
 ) -> Driven {
     let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let overflow = CancellationToken::new();
@@ -60,8 +62,14 @@ pub(crate) async fn drive(
         let io = async {
             tokio::join!(
                 pipes::write_stdin(stdin, stdin_bytes),
-                pipes::read_capped(stdout, &mut stdout_bytes, stopping.stdout_limit, &overflow),
-                pipes::read_tail(stderr, &mut stderr_tail),
+                pipes::read_capped(
+                    stdout,
+                    &mut stdout_bytes,
+                    stopping.stdout_limit,
+                    &overflow,
+                    tee
+                ),
+                pipes::read_tail(stderr, &mut stderr_tail, tee),
             )
         };
         let supervision = supervise(child, group, &stopping, &overflow);

@@ -199,3 +199,38 @@ async fn the_spawn_hook_gets_the_group_and_its_leaders_start_time() {
     };
     assert_eq!(*heard.lock().unwrap(), [group]);
 }
+
+#[tokio::test]
+async fn output_is_seen_as_it_comes_whatever_is_kept() {
+    use plait_core::OutputStream;
+    use std::sync::{Arc, Mutex};
+
+    let seen: Arc<Mutex<(Vec<u8>, Vec<u8>)>> = Arc::default();
+    let see = seen.clone();
+    // More stderr than the tail keeps: the tee still sees all of it.
+    let script = format!(
+        "printf out1; printf 'err\\n' >&2; printf out2; head -c {} /dev/zero | tr '\\0' x >&2",
+        2 * STDERR_TAIL_BYTES
+    );
+    let outcome = Subprocess::new(sh(&script))
+        .on_output(move |stream, bytes| {
+            let mut seen = see.lock().unwrap();
+            match stream {
+                OutputStream::Stdout => seen.0.extend_from_slice(bytes),
+                OutputStream::Stderr => seen.1.extend_from_slice(bytes),
+            }
+        })
+        .run()
+        .await;
+    let ProcessOutcome::Exited {
+        code: 0, stdout, ..
+    } = outcome
+    else {
+        panic!("unexpected {outcome:?}");
+    };
+    assert_eq!(stdout, b"out1out2");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.0, b"out1out2");
+    assert_eq!(seen.1.len(), 4 + 2 * STDERR_TAIL_BYTES);
+    assert!(seen.1.starts_with(b"err\nxxx"));
+}

@@ -53,6 +53,11 @@ impl Scratch {
         plait(&self.path(), args)
     }
 
+    /// `plait ARGS` here, not started: for a test that reads its output as it comes.
+    pub(crate) fn command(&self, args: &[&str]) -> std::process::Command {
+        command(&self.path(), args)
+    }
+
     /// Starts `plait ARGS` here without waiting for it.
     pub(crate) fn spawn(&self, args: &[&str]) -> Running {
         Running::spawn(command(&self.path(), args))
