@@ -10,7 +10,7 @@ pub enum Isolation {
     #[default]
     Async,
     /// Driven on a dedicated blocking thread, so CPU-bound or blocking code never stalls the
-    /// async threads. Cancellation reaches it only through [`crate::TaskContext::cancelled`].
+    /// async threads. Cancellation reaches it only through [`crate::TaskContext::cancellation`].
     Blocking,
     /// Runs a child process (command tasks); the engine's cancellation kills its process group.
     Subprocess,
