@@ -91,13 +91,11 @@ impl SqliteStore {
     /// names.
     fn admit(&self, writes: &[Write]) -> Result<Vec<RunId>, StoreError> {
         let mut runs: Vec<RunId> = Vec::new();
+        let mut states = lock(&self.states);
         for write in writes {
             if !runs.iter().any(|run| run == write.run_id()) {
                 runs.push(write.run_id().clone());
             }
-        }
-        let mut states = lock(&self.states);
-        for write in writes {
             if let Write::Claim { run_id, .. } = write {
                 states.forget(run_id);
             }

@@ -83,12 +83,7 @@ impl RecordedStates {
                     to: transition.state,
                 });
             }
-            match slot {
-                Entry::Occupied(mut entry) => *entry.get_mut() = transition.state,
-                Entry::Vacant(entry) => {
-                    entry.insert(transition.state);
-                }
-            }
+            slot.insert_entry(transition.state);
             undo.push((run_id, &transition.task, before));
         }
         Ok(())

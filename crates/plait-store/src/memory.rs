@@ -362,16 +362,10 @@ fn apply(inner: &mut Inner, write: Write) {
         Write::RunFinished {
             run_id, status, at, ..
         } => {
-            let summary = &mut run(inner, &run_id).summary;
-            summary.state = RunState::Finished(status);
-            summary.finished_at = Some(at);
-            inner
-                .runs
-                .get_mut(&run_id)
-                .expect("checked above")
-                .record
-                .processes
-                .clear();
+            let record = run(inner, &run_id);
+            record.summary.state = RunState::Finished(status);
+            record.summary.finished_at = Some(at);
+            record.processes.clear();
             return;
         }
         Write::Claim {
@@ -401,8 +395,7 @@ fn apply(inner: &mut Inner, write: Write) {
             return;
         }
         Write::Process { run_id, process } => {
-            let run = inner.runs.get_mut(&run_id).expect("checked above");
-            run.record.processes.push(process);
+            run(inner, &run_id).processes.push(process);
             return;
         }
         Write::Forget { task, key, .. } => {
