@@ -83,10 +83,7 @@ fn executed_key<'r>(
     task: &str,
     earlier: &'r [RunRecord],
 ) -> Result<(&'r TaskKey, &'r RunRecord), Reason> {
-    let key = run
-        .tasks
-        .iter()
-        .find(|t| t.task.as_str() == task)
+    let key = super::task_record(run, task)
         .and_then(|t| t.key.as_ref())
         .ok_or_else(|| Reason::NotRecorded {
             run_id: run.summary.run_id.to_string(),

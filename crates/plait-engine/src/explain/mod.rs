@@ -106,11 +106,11 @@ fn explain_task(
     task: &str,
     earlier: &[RunRecord],
 ) -> Result<Explanation, ExplainError> {
-    let Some(record) = run.tasks.iter().find(|t| t.task.as_str() == task) else {
+    let Some(record) = task_record(run, task) else {
         return Err(unknown_task(run, task));
     };
     let previous = earlier.iter().find_map(|older| {
-        let prior = older.tasks.iter().find(|t| t.task.as_str() == task)?;
+        let prior = task_record(older, task)?;
         prior.key.as_ref()?;
         Some((older, prior))
     });
@@ -206,13 +206,13 @@ fn source_key<'r>(
     task: &str,
 ) -> Option<(&'r TaskKey, &'r RunRecord)> {
     let run = earlier.iter().find(|run| run.summary.run_id == *source)?;
-    let key = run
-        .tasks
-        .iter()
-        .find(|t| t.task.as_str() == task)?
-        .key
-        .as_ref()?;
+    let key = task_record(run, task)?.key.as_ref()?;
     Some((key, run))
+}
+
+/// What `run` recorded of `task`, if it started.
+fn task_record<'r>(run: &'r RunRecord, task: &str) -> Option<&'r TaskRecord> {
+    run.tasks.iter().find(|t| t.task.as_str() == task)
 }
 
 fn unknown_task(run: &RunRecord, task: &str) -> ExplainError {

@@ -36,7 +36,7 @@ impl<'a> Side<'a> {
             return self.run.inputs.get(name);
         }
         let (task, port) = from.rsplit_once('.')?;
-        let record = self.run.tasks.iter().find(|t| t.task.as_str() == task)?;
+        let record = super::task_record(self.run, task)?;
         record.outputs.as_ref()?.get(port)
     }
 
@@ -192,8 +192,8 @@ pub(super) fn shown(value: Option<&Json>) -> String {
         None | Some(Json::Null) => "none".to_owned(),
         Some(value) => value.to_string(),
     };
-    if text.chars().count() > 120 {
-        let cut: String = text.chars().take(117).collect();
+    if text.chars().count() > SHOWN_MAX {
+        let cut: String = text.chars().take(SHOWN_MAX - 3).collect();
         format!("{cut}...")
     } else {
         text
