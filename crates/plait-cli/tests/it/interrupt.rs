@@ -185,17 +185,22 @@ fn a_resume_reverts_a_run_cancelled_before_its_revert_began() {
 /// interrupted.
 fn stopped_at_once(scratch: &Scratch, running: crate::support::Running) -> String {
     running.wait(SHORT).0.expect_code(130);
-    let runs = scratch.plait(&["runs", "--json"]);
-    let runs: serde_json::Value = serde_json::from_str(&runs.expect_code(0).stdout).unwrap();
-    assert_eq!(runs[0]["status"], "interrupted");
-    runs[0]["run_id"].as_str().unwrap().to_owned()
+    let (run_id, status) = newest(scratch);
+    assert_eq!(status, "interrupted");
+    run_id
 }
 
 /// The id of the newest run in the scratch directory's store.
 fn newest_run(scratch: &Scratch) -> String {
+    newest(scratch).0
+}
+
+/// The newest run's id and status, as `plait runs --json` lists them.
+fn newest(scratch: &Scratch) -> (String, String) {
     let runs = scratch.plait(&["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs.expect_code(0).stdout).unwrap();
-    runs[0]["run_id"].as_str().unwrap().to_owned()
+    let field = |key: &str| runs[0][key].as_str().unwrap().to_owned();
+    (field("run_id"), field("status"))
 }
 
 /// `plait cancel RUN` from another terminal stops the run as its own Ctrl-C would, and waits

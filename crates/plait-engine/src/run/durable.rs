@@ -34,10 +34,6 @@ pub(super) struct Durable {
 }
 
 impl Durable {
-    pub(super) fn new() -> Durable {
-        Durable::default()
-    }
-
     /// Request `number` was answered: durable if `ok`.
     pub(super) fn answered(&self, number: u64, ok: bool) {
         if ok {
@@ -92,7 +88,7 @@ mod tests {
 
     #[test]
     fn a_request_is_durable_once_every_earlier_one_is() {
-        let durable = Durable::new();
+        let durable = Durable::default();
         assert_eq!(
             durable.wait(0).now_or_never(),
             Some(true),
@@ -109,7 +105,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiter_wakes_when_its_request_is_answered() {
-        let durable = std::sync::Arc::new(Durable::new());
+        let durable = std::sync::Arc::new(Durable::default());
         let waiter = tokio::spawn({
             let durable = durable.clone();
             async move { durable.wait(2).await }
@@ -124,7 +120,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_request_wakes_every_later_waiter() {
-        let durable = std::sync::Arc::new(Durable::new());
+        let durable = std::sync::Arc::new(Durable::default());
         let waiter = tokio::spawn({
             let durable = durable.clone();
             async move { durable.wait(2).await }

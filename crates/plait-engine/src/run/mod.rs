@@ -75,10 +75,11 @@ impl Shared {
         lock(&self.records[node])
     }
 
-    /// Every node that waits for `node`, appended ones included. Takes `node`'s record's
-    /// lock once the graph has grown: not to be called with it held.
-    fn successors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        let added = self.added_successors(node, false);
+    /// Every node that waits for `node`, appended ones included; with `counted`, of the
+    /// appended ones only those whose count of unfinished predecessors includes `node`.
+    /// Takes `node`'s record's lock once the graph has grown: not to be called with it held.
+    fn successors(&self, node: NodeId, counted: bool) -> impl Iterator<Item = NodeId> + '_ {
+        let added = self.added_successors(node, counted);
         self.graph
             .planned_successors(node)
             .iter()
@@ -246,20 +247,13 @@ pub(crate) async fn execute(
 async fn drive(shared: &Arc<Shared>, prior: Option<Prior>) -> Result<RunReport, crate::RunError> {
     let started_at = shared.config.clock.now();
     let user_cancel = shared.config.cancel.clone();
-    let ready = match &prior {
-        None => {
-            shared.create_run(started_at).await?;
-            shared.recorder.owns_record.store(true, Ordering::Release);
-            shared.keep_lease();
-            None
-        }
-        Some(prior) => {
-            shared.claim_run(prior.owner()).await?;
-            shared.recorder.owns_record.store(true, Ordering::Release);
-            shared.keep_lease();
-            Some(shared.restore(prior))
-        }
-    };
+    match &prior {
+        None => shared.create_run(started_at).await?,
+        Some(prior) => shared.claim_run(prior.owner()).await?,
+    }
+    shared.recorder.owns_record.store(true, Ordering::Release);
+    shared.keep_lease();
+    let ready = prior.as_ref().map(|prior| shared.restore(prior));
     shared.preload_cache().await;
     for node in shared.graph.ids() {
         if shared.graph.node(node).task().is_some()

@@ -41,6 +41,8 @@ pub(super) struct Recorder {
     durable: Durable,
     /// The renewals of the run's lease on its record (see `lease.rs`).
     pub(super) lease: super::lease::Renewals,
+    /// What records the process groups tasks start (see `Shared::child_groups`).
+    groups: std::sync::OnceLock<Arc<dyn ChildGroups>>,
 }
 
 impl Recorder {
@@ -50,8 +52,9 @@ impl Recorder {
             staged: Mutex::new(Stage::default()),
             store_error: Mutex::new(None),
             owns_record: AtomicBool::new(false),
-            durable: Durable::new(),
+            durable: Durable::default(),
             lease: super::lease::Renewals::default(),
+            groups: std::sync::OnceLock::new(),
         }
     }
 }
@@ -106,15 +109,14 @@ impl Shared {
     /// Records that the run was cancelled (`Write::Cancel`); a store failure stops the run
     /// as any does.
     pub(super) async fn record_cancel(&self) {
-        let Some(store) = &self.recorder.store else {
+        if !self.has_store() {
             return;
-        };
+        }
         let cancel = Write::Cancel {
             run_id: self.config.run_id.clone().into(),
         };
-        if let Err(error) = store.write(vec![cancel]).await {
-            self.fail_store(error);
-        }
+        // A failure is recorded by `settle`, which stops the run as any does.
+        let _ = self.settle(self.send_staged(vec![cancel])).await;
     }
 
     /// Takes over the recorded run this one resumes: refused while its owner is alive. When
@@ -197,8 +199,8 @@ impl Shared {
         match self.settle(self.send_staged(Vec::new())).await {
             Ok(()) => true,
             Err(error) => {
+                // `settle` recorded the failure, which stops the run.
                 tracing::error!(%error, task = %self.graph.node(node).path, "recording a transition failed: stopping the run");
-                self.fail_store(error);
                 false
             }
         }
@@ -238,9 +240,7 @@ impl ChildGroups for GroupRecorder {
             },
         };
         let written = store.write(vec![write]);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
+        let runtime = shared.sched.runtime.clone();
         runtime.spawn(async move {
             if let Err(error) = written.await {
                 tracing::error!(%error, run = %shared.config.run_id, "recording a task's process group failed: stopping the run");
@@ -253,11 +253,16 @@ impl ChildGroups for GroupRecorder {
 impl Shared {
     /// What tells the store of the process groups tasks start, when the run has a store.
     pub(super) fn child_groups(self: &Arc<Self>) -> Option<Arc<dyn ChildGroups>> {
-        let recorder = GroupRecorder {
-            shared: Arc::downgrade(self),
-        };
-        self.has_store()
-            .then(|| Arc::new(recorder) as Arc<dyn ChildGroups>)
+        if !self.has_store() {
+            return None;
+        }
+        // One for the run, made by the first runner that asks.
+        let recorder = self.recorder.groups.get_or_init(|| {
+            Arc::new(GroupRecorder {
+                shared: Arc::downgrade(self),
+            })
+        });
+        Some(recorder.clone())
     }
 }
 

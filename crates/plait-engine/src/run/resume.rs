@@ -173,7 +173,7 @@ impl Shared {
                 (record.released, record.poisoned)
             };
             if released {
-                for next in self.successors(node) {
+                for next in self.successors(node, false) {
                     if failed {
                         self.record(next).poisoned = true;
                     }

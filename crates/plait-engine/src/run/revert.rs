@@ -34,7 +34,7 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
     let mut ready = Vec::new();
     for &node in &members {
         let successors = shared
-            .successors(node)
+            .successors(node, false)
             .filter(|s| member_set.contains(s))
             .count();
         if successors == 0 {

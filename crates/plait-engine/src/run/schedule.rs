@@ -178,14 +178,7 @@ pub(super) fn release(
     };
     // An edge appended after `node` finished is not counted by its successor (see
     // `append.rs`).
-    let added = shared.added_successors(node, true);
-    for next in shared
-        .graph
-        .planned_successors(node)
-        .iter()
-        .copied()
-        .chain(added)
-    {
+    for next in shared.successors(node, true) {
         if count_down(next) {
             ready.extend([next]);
         }

@@ -204,7 +204,7 @@ impl Shared {
                     }
                 }
                 drop(record);
-                for next in self.successors(node) {
+                for next in self.successors(node, false) {
                     self.sched.remaining[next].fetch_add(1, Ordering::AcqRel);
                 }
             }
