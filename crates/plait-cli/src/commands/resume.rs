@@ -80,25 +80,24 @@ pub(crate) async fn resume(mut args: ResumeArgs) -> u8 {
 /// gone resumes from its record. `Err` is the exit code, after the reason was printed.
 fn definition(record: &RunRecord) -> Result<Loaded, u8> {
     let file = Path::new(&record.summary.source);
-    let Some(recorded) = recorded_definition(record) else {
-        // Recorded without a definition that loads: the file, unchanged byte for byte.
-        let loaded = super::load(file)?;
-        if loaded.hash != record.definition_hash {
-            return Err(changed(file, record));
-        }
-        return Ok(loaded);
-    };
-    if matches!(file.try_exists(), Ok(false)) {
+    if matches!(file.try_exists(), Ok(false))
+        && let Some(recorded) = recorded_definition(record)
+    {
         eprintln!(
             "note: `{}` no longer exists: resuming from the definition recorded with the run",
             file.display()
         );
         return Ok(recorded);
     }
-    if super::load(file)?.parsed_hash != recorded.parsed_hash {
-        return Err(changed(file, record));
+    let loaded = super::load(file)?;
+    // The file byte for byte as recorded: it is the recorded definition, loaded once.
+    if loaded.hash == record.definition_hash {
+        return Ok(loaded);
     }
-    Ok(recorded)
+    match recorded_definition(record) {
+        Some(recorded) if recorded.parsed_hash == loaded.parsed_hash => Ok(recorded),
+        _ => Err(changed(file, record)),
+    }
 }
 
 /// Says that `file` no longer holds the run's definition; returns the exit code.
@@ -120,7 +119,7 @@ const ORPHAN_KILL_LIMIT: std::time::Duration = std::time::Duration::from_secs(10
 /// and they outlived it), before anything runs again: a task's earlier attempt must not
 /// write after, or while, its next one does. Only a group whose leader started when
 /// recorded: its id may belong to another process by now.
-fn stop_orphaned_groups(record: &plait_store::RunRecord) {
+fn stop_orphaned_groups(record: &RunRecord) {
     for process in &record.processes {
         if plait_process::kill_orphaned_group(process.pgid, process.started, ORPHAN_KILL_LIMIT) {
             eprintln!(
