@@ -2,7 +2,7 @@
 
 use plait_core::{Inputs, Port, TaskContext, TaskError};
 
-use super::files::{InputFiles, file_var};
+use super::files::file_var;
 
 /// The longest input given as `PLAIT_IN_<NAME>`. Linux refuses to start a process with any
 /// one variable over 128 KiB (and all of them and the arguments together over a quarter of
@@ -55,14 +55,15 @@ pub(crate) fn collisions(requires: &[Port]) -> Vec<String> {
 }
 
 /// The variables a command gets on top of the inherited environment: the spec's own, then
-/// plait's, which win over a spec that sets the same name. With `inputs_in_env` false, the
-/// inputs are not among them (their files still are).
+/// plait's, which win over a spec that sets the same name (the inputs' files' variables are
+/// added after them). With `inputs_in_env` false, the inputs are not among them. `texts` are
+/// the inputs' text forms, in their order.
 pub(crate) fn task_env(
     spec_env: &[(String, String)],
     ctx: &TaskContext,
     inputs: &Inputs,
+    texts: &[String],
     inputs_in_env: bool,
-    files: &InputFiles,
 ) -> Result<Vec<(String, String)>, TaskError> {
     let mut env = spec_env.to_vec();
     env.extend([
@@ -71,12 +72,10 @@ pub(crate) fn task_env(
         ("PLAIT_ATTEMPT".to_owned(), ctx.attempt().to_string()),
         ("PLAIT_IDEMPOTENCY_KEY".to_owned(), ctx.idempotency_key()),
     ]);
-    env.extend(files.variables().iter().cloned());
     if !inputs_in_env {
         return Ok(env);
     }
-    for (name, value) in inputs.iter() {
-        let text = value.to_text();
+    for ((name, _), text) in inputs.iter().zip(texts) {
         let variable = input_var(name);
         if text.len() > MAX_ENV_VALUE_BYTES {
             return Err(TaskError::permanent(format!(
@@ -88,7 +87,7 @@ pub(crate) fn task_env(
                 file_var(name),
             )));
         }
-        env.push((variable, text));
+        env.push((variable, text.clone()));
     }
     Ok(env)
 }

@@ -18,8 +18,9 @@ pub(crate) struct InputFiles {
 }
 
 impl InputFiles {
-    /// Writes each input's text form (what `PLAIT_IN_<NAME>` holds) to a file.
-    pub(crate) fn write(inputs: &Inputs) -> Result<InputFiles, TaskError> {
+    /// Writes each input's text form (`texts`, in the inputs' order: what `PLAIT_IN_<NAME>`
+    /// holds) to a file.
+    pub(crate) fn write(inputs: &Inputs, texts: &[String]) -> Result<InputFiles, TaskError> {
         if inputs.values().is_empty() {
             return Ok(InputFiles {
                 _dir: None,
@@ -37,10 +38,10 @@ impl InputFiles {
             .tempdir()
             .map_err(cannot)?;
         let mut variables = Vec::with_capacity(inputs.values().len());
-        for (name, value) in inputs.iter() {
+        for ((name, _), text) in inputs.iter().zip(texts) {
             let variable = input_var(name);
             let path: PathBuf = dir.path().join(&variable);
-            std::fs::write(&path, value.to_text()).map_err(cannot)?;
+            std::fs::write(&path, text).map_err(cannot)?;
             variables.push((file_var(name), path.to_string_lossy().into_owned()));
         }
         Ok(InputFiles {

@@ -125,8 +125,12 @@ impl CommandTask {
             )));
         }
         let argv = template.render(inputs)?;
-        let files = InputFiles::write(inputs)?;
-        let env = env::task_env(&self.spec.env, ctx, inputs, self.spec.inputs_in_env, &files)?;
+        // Each input's text once, for its variable and its file; an input too long for the
+        // environment fails the task before any file is written.
+        let texts: Vec<String> = inputs.iter().map(|(_, value)| value.to_text()).collect();
+        let mut env = env::task_env(&self.spec.env, ctx, inputs, &texts, self.spec.inputs_in_env)?;
+        let files = InputFiles::write(inputs, &texts)?;
+        env.extend(files.variables().iter().cloned());
         let mut stdin = inputs.to_json().to_string().into_bytes();
         // A trailing newline, so `read line` in a shell script gets the whole object.
         stdin.push(b'\n');
