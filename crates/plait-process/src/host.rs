@@ -41,7 +41,7 @@ pub fn is_alive(pid: u32, started: u64) -> bool {
 /// does any Unix tool's, rather than fail: Rust ignores SIGPIPE before `main`, and printing
 /// then panics. To be called first in `main`, before any other thread starts.
 pub fn end_on_broken_pipe() {
-    use nix::sys::signal::{SigHandler, Signal, signal};
+    use nix::sys::signal::{SigHandler, signal};
     // SAFETY: the default disposition runs no handler, so nothing of ours can run in a
     // signal's context; called before other threads exist, nothing races the change.
     #[allow(unsafe_code)]
@@ -54,12 +54,7 @@ pub fn terminate(pid: u32, started: u64) -> bool {
     let Ok(raw) = i32::try_from(pid) else {
         return false;
     };
-    is_alive(pid, started)
-        && nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(raw),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .is_ok()
+    is_alive(pid, started) && nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGTERM).is_ok()
 }
 
 /// Stops a process group that a plait which died left running (a resume does, with the

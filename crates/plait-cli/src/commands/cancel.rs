@@ -53,7 +53,7 @@ async fn record_cancellation(store: &dyn Store, run_id: RunId) -> u8 {
     };
     if let Err(error) = store.write(vec![cancel]).await {
         eprintln!("error: {error}");
-        return exit::BAD_INPUT;
+        return exit::STORE_UNUSABLE;
     }
     eprintln!(
         "run `{run_id}` was interrupted: its cancellation is recorded, and `plait resume {run_id}` reverts what it completed"
@@ -69,7 +69,7 @@ async fn stopped(store: &dyn Store, run_id: &RunId) -> u8 {
             Ok(None) => RunState::Interrupted,
             Err(error) => {
                 eprintln!("error: {error}");
-                return exit::BAD_INPUT;
+                return exit::STORE_UNUSABLE;
             }
         };
         match state {

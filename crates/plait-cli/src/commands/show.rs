@@ -49,12 +49,15 @@ async fn stderr_tails(store: &dyn Store, record: &RunRecord) -> HashMap<TaskPath
             continue;
         };
         let text = String::from_utf8_lossy(&output.bytes);
-        let lines: Vec<&str> = text.lines().collect();
-        let last = &lines[lines.len().saturating_sub(STDERR_LINES)..];
-        tails.insert(
-            task.task.clone(),
-            last.iter().map(|line| escape(line).into_owned()).collect(),
-        );
+        // The last lines only, read from the end: a stream may hold a mebibyte.
+        let mut last: Vec<String> = text
+            .lines()
+            .rev()
+            .take(STDERR_LINES)
+            .map(|line| escape(line).into_owned())
+            .collect();
+        last.reverse();
+        tails.insert(task.task.clone(), last);
     }
     tails
 }
