@@ -58,6 +58,8 @@ pub(crate) struct TaskOptions {
     pub(crate) version: Option<Arc<str>>,
     pub(crate) after: Vec<Arc<str>>,
     pub(crate) description: Option<String>,
+    /// The spawnable tasks it may start while it runs.
+    pub(crate) spawns: Vec<Arc<str>>,
 }
 
 impl std::fmt::Debug for TaskNode {
@@ -95,6 +97,11 @@ impl TaskNode {
 
     pub(crate) fn after_names(&self) -> &[Arc<str>] {
         self.options.as_ref().map_or(&[], |o| &o.after)
+    }
+
+    /// The spawnable tasks this task may start.
+    pub fn spawn_names(&self) -> &[Arc<str>] {
+        self.options.as_ref().map_or(&[], |o| &o.spawns)
     }
 
     /// This task's `port` is the flow's `name`.
@@ -143,6 +150,13 @@ impl TaskNode {
 
     pub fn describe(mut self, description: impl Into<String>) -> Self {
         self.options_mut().description = Some(description.into());
+        self
+    }
+
+    /// Declares that the task may spawn the workflow's spawnable task `name` while it runs
+    /// ([`crate::TaskContext::spawn`]); spawning one it did not declare fails it.
+    pub fn spawns(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.options_mut().spawns.push(name.into());
         self
     }
 
@@ -341,6 +355,8 @@ pub struct Workflow {
     pub(crate) inputs: Vec<InputDecl>,
     pub(crate) outputs: Option<Vec<Arc<str>>>,
     pub(crate) on_failure: OnFailure,
+    /// Tasks that run only when a running task spawns them.
+    pub(crate) spawnables: Vec<TaskNode>,
 }
 
 impl Workflow {
@@ -350,7 +366,20 @@ impl Workflow {
             inputs: Vec::new(),
             outputs: None,
             on_failure: OnFailure::default(),
+            spawnables: Vec::new(),
         }
+    }
+
+    /// A task that is not part of the flow but that its tasks may spawn by its name, with
+    /// every input it requires given by the parent. Its options (retry, timeout, cache,
+    /// version) hold for every child spawned from it.
+    pub fn spawnable(mut self, node: TaskNode) -> Self {
+        self.spawnables.push(node);
+        self
+    }
+
+    pub fn spawnables(&self) -> &[TaskNode] {
+        &self.spawnables
     }
 
     /// Declares a run input.

@@ -12,6 +12,7 @@ mod function;
 mod output;
 mod plan;
 mod policy;
+mod spawn;
 mod state;
 mod task;
 mod value;
@@ -25,8 +26,11 @@ pub use function::{
     blocking_fn, task_fn,
 };
 pub use output::{OutputSink, OutputStream};
-pub use plan::{DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source, TaskSlot};
+pub use plan::{
+    DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source, Spawnable, TaskSlot,
+};
 pub use policy::{Isolation, Policy, RetryPolicy, format_duration, parse_duration};
+pub use spawn::{Child, Children, Spawn};
 pub use state::{IllegalTransition, RunStatus, TaskState};
 pub use task::{
     BoxFuture, ChildGroup, ChildGroups, Inputs, Outcome, Outputs, Port, Ports, Task, TaskCode,

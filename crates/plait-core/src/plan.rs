@@ -17,6 +17,9 @@ pub enum Source {
     Input(u32),
     /// Output `port` of task `node`.
     Output { node: NodeId, port: u32 },
+    /// A value given to a task added while the run goes (a spawned child's input), by its
+    /// index among the run's given values. Compiling never makes one.
+    Given(u32),
 }
 
 /// A node of the flattened graph.
@@ -232,9 +235,43 @@ pub struct Plan {
     pub(crate) descriptions: Vec<(NodeId, String)>,
     pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) n_tasks: usize,
+    pub(crate) spawnables: Vec<Spawnable>,
+    /// The spawnables each parent may spawn (indices into `spawnables`), for the few tasks
+    /// that spawn.
+    pub(crate) spawns: FxHashMap<NodeId, Box<[u32]>>,
+}
+
+/// A task the plan's tasks may spawn by name.
+#[derive(Clone, Debug)]
+pub struct Spawnable {
+    pub name: Arc<str>,
+    /// Its sources are empty: a child's are the values its parent gives.
+    pub slot: TaskSlot,
 }
 
 impl Plan {
+    /// The spawnable task named `name`.
+    pub fn spawnable(&self, name: &str) -> Option<&Spawnable> {
+        self.spawnables.iter().find(|s| &*s.name == name)
+    }
+
+    pub fn spawnables(&self) -> &[Spawnable] {
+        &self.spawnables
+    }
+
+    /// The spawnables `node` declares it may spawn.
+    pub fn spawns(&self, node: NodeId) -> impl Iterator<Item = &Spawnable> + '_ {
+        self.spawns
+            .get(&node)
+            .into_iter()
+            .flat_map(|indices| indices.iter().map(|&idx| &self.spawnables[idx as usize]))
+    }
+
+    /// Whether any task of the plan spawns.
+    pub fn has_spawns(&self) -> bool {
+        !self.spawns.is_empty()
+    }
+
     /// The outermost flow's name.
     pub fn name(&self) -> &str {
         &self.name

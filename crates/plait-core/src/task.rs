@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{OutputSink, OutputStream, Policy, TaskError, Value, ValueType};
+use crate::{
+    Child, Children, OutputSink, OutputStream, Policy, Spawn, TaskError, Value, ValueType,
+};
 
 /// A boxed, sendable future: what `execute` and `revert` return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -128,6 +130,8 @@ pub struct TaskContext {
     child_groups: Option<Arc<dyn ChildGroups>>,
     /// Where the attempt's output goes; `None`: nowhere (no store, or none kept).
     output: Option<Arc<dyn OutputSink>>,
+    /// How the task spawns children; `None` for a task that declares none.
+    children: Option<Arc<dyn Children>>,
 }
 
 impl TaskContext {
@@ -144,6 +148,7 @@ impl TaskContext {
             cancel,
             child_groups: None,
             output: None,
+            children: None,
         }
     }
 
@@ -167,6 +172,65 @@ impl TaskContext {
     pub fn with_output(mut self, sink: Arc<dyn OutputSink>) -> Self {
         self.output = Some(sink);
         self
+    }
+
+    /// Lets the task spawn children through `children`. The engine sets it for a task that
+    /// declares children.
+    pub fn with_children(mut self, children: Arc<dyn Children>) -> Self {
+        self.children = Some(children);
+        self
+    }
+
+    /// Starts a child task and returns at once (see [`crate::Spawn`]). Fails if the task
+    /// did not declare the child, or the inputs do not fit it.
+    pub fn spawn(&self, spawn: Spawn) -> Result<Child, TaskError> {
+        match &self.children {
+            Some(children) => children.spawn(self, spawn),
+            None => Err(TaskError::permanent(format!(
+                "task `{}` spawned `{}`, but it declares no children: declare it with \
+                 `TaskNode::spawns(\"{}\")`",
+                self.task,
+                spawn.task(),
+                spawn.task()
+            ))),
+        }
+    }
+
+    /// Waits for one child; its job slot is given back meanwhile.
+    pub async fn join(&self, child: &Child) -> Result<Outputs, TaskError> {
+        self.join_all(std::slice::from_ref(child))
+            .await
+            .pop()
+            .expect("one result per child")
+    }
+
+    /// Waits for every child at once (Pants' `MultiGet`); results in the same order.
+    pub async fn join_all(&self, children: &[Child]) -> Vec<Result<Outputs, TaskError>> {
+        match &self.children {
+            Some(host) => host.wait(self, children.to_vec()).await,
+            None => children
+                .iter()
+                .map(|child| {
+                    Err(TaskError::permanent(format!(
+                        "`{}` is not a child of `{}`",
+                        child.path(),
+                        self.task
+                    )))
+                })
+                .collect(),
+        }
+    }
+
+    /// Spawns every child, then waits for them all: one call for a fan-out.
+    pub async fn spawn_all(
+        &self,
+        spawns: impl IntoIterator<Item = Spawn>,
+    ) -> Result<Vec<Result<Outputs, TaskError>>, TaskError> {
+        let children = spawns
+            .into_iter()
+            .map(|spawn| self.spawn(spawn))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.join_all(&children).await)
     }
 
     /// Whether output is kept: a task may skip producing output nobody keeps.

@@ -47,6 +47,8 @@ impl Claims {
                     self.ports[bit / 64] |= 1 << (bit % 64);
                 }
             }
+            // Compiling never makes one.
+            Source::Given(_) => {}
         }
     }
 
@@ -56,6 +58,7 @@ impl Claims {
             Source::Output { node, port } => self
                 .bit(node, port)
                 .is_some_and(|bit| self.ports[bit / 64] & (1 << (bit % 64)) != 0),
+            Source::Given(_) => false,
         }
     }
 }

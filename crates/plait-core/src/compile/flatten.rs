@@ -259,27 +259,19 @@ impl Builder {
             }
         }
         let id = self.nodes.len() as NodeId;
-        let default = task.default_policy();
-        let policy = match options {
-            None => default,
-            Some(options) => {
-                if !options.rebind.is_empty() {
-                    let rebind = self.rebind_map(&path, &options.rebind, Some(&*task));
-                    self.task_rebinds.insert(id, rebind);
-                }
-                if let Some(description) = &options.description {
-                    self.descriptions.push((id, description.clone()));
-                }
-                Policy {
-                    retry: options.retry.clone().unwrap_or(default.retry),
-                    timeout: options.timeout.or(default.timeout),
-                    isolation: options.isolation.unwrap_or(default.isolation),
-                    cache: options.cache.unwrap_or(default.cache),
-                    version: options.version.clone().or(default.version),
-                }
+        if let Some(options) = options {
+            if !options.rebind.is_empty() {
+                let rebind = self.rebind_map(&path, &options.rebind, Some(&*task));
+                self.task_rebinds.insert(id, rebind);
             }
-        };
-        let policy = self.share_policy(policy);
+            if let Some(description) = &options.description {
+                self.descriptions.push((id, description.clone()));
+            }
+            if !options.spawns.is_empty() {
+                self.spawns.push((id, options.spawns.clone()));
+            }
+        }
+        let policy = self.share_policy(policy_of(&*task, options));
         self.claims.add_node(task.provides().len());
         let sources = vec![UNBOUND; task.requires().len()].into_boxed_slice();
         self.n_requires += sources.len();
@@ -361,5 +353,20 @@ pub(super) fn role_name(role: PortRole) -> &'static str {
     match role {
         PortRole::Requires => "requires",
         PortRole::Provides => "provides",
+    }
+}
+
+/// A task's policy: its own default, overridden by what its node sets.
+pub(super) fn policy_of(task: &dyn Task, options: Option<&TaskOptions>) -> Policy {
+    let default = task.default_policy();
+    match options {
+        None => default,
+        Some(options) => Policy {
+            retry: options.retry.clone().unwrap_or(default.retry),
+            timeout: options.timeout.or(default.timeout),
+            isolation: options.isolation.unwrap_or(default.isolation),
+            cache: options.cache.unwrap_or(default.cache),
+            version: options.version.clone().or(default.version),
+        },
     }
 }

@@ -14,6 +14,7 @@ mod order;
 mod outputs;
 mod provides;
 mod scopes;
+mod spawns;
 mod wiring;
 
 use std::ops::Range;
@@ -36,6 +37,7 @@ pub fn compile(workflow: &Workflow) -> Result<Plan, Invalid> {
         workflow.inputs.clone(),
         workflow.outputs.as_deref(),
         workflow.on_failure,
+        &workflow.spawnables,
     )
 }
 
@@ -48,11 +50,12 @@ pub fn compile_owned(workflow: Workflow) -> Result<Plan, Invalid> {
         inputs,
         outputs,
         on_failure,
+        spawnables,
     } = workflow;
     let mut builder = Builder::new(&inputs);
     let name = flow.name.clone();
     builder.flatten(flatten::Tree::Owned(flow));
-    builder.build(name, inputs, outputs.as_deref(), on_failure)
+    builder.build(name, inputs, outputs.as_deref(), on_failure, &spawnables)
 }
 
 /// A flow while it is being compiled.
@@ -99,6 +102,8 @@ struct Builder {
     /// See [`Plan::data_edges`].
     edge_names: FxHashMap<(NodeId, u32), Arc<str>>,
     descriptions: Vec<(NodeId, String)>,
+    /// The tasks that declare children, with the names they declare.
+    spawns: Vec<(NodeId, Vec<Arc<str>>)>,
     /// Provider ports and inputs some consumer asked for, bound or not: a port asked for in a
     /// broken wiring is not "unused", it is already reported.
     claims: Claims,
@@ -129,6 +134,7 @@ impl Builder {
             n_requires: 0,
             edge_names: FxHashMap::default(),
             descriptions: Vec::new(),
+            spawns: Vec::new(),
             claims: Claims::new(inputs.len()),
             policies: Vec::new(),
             diagnostics: Vec::new(),
@@ -143,8 +149,10 @@ impl Builder {
         inputs: Vec<InputDecl>,
         outputs: Option<&[Arc<str>]>,
         on_failure: OnFailure,
+        spawnables: &[crate::TaskNode],
     ) -> Result<Plan, Invalid> {
         self.collect_provides();
+        let (spawnables, spawns) = self.spawnables(spawnables);
         self.wire(&inputs, outputs);
         self.order();
         let scopes = self.retry_scopes();
@@ -173,6 +181,8 @@ impl Builder {
             descriptions: self.descriptions,
             warnings: self.diagnostics,
             n_tasks,
+            spawnables,
+            spawns,
         })
     }
 

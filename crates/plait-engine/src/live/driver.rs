@@ -700,6 +700,7 @@ impl Driver {
                     Some(Err(failure)) => return Err(failure.clone()),
                     None => unreachable!("a clean predecessor has results"),
                 },
+                Source::Given(_) => unreachable!("a live flow's plan is compiled whole"),
             };
             values.push(value);
         }

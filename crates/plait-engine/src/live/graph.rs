@@ -75,6 +75,7 @@ impl Graph {
                         data_preds.push(from);
                         is_event[from as usize]
                     }
+                    Source::Given(_) => unreachable!("a live flow's plan is compiled whole"),
                 };
                 if event {
                     if event_source[id as usize].is_some() {
@@ -99,6 +100,7 @@ impl Graph {
             match *source {
                 Source::Input(input) => input_outputs[input as usize].push(idx),
                 Source::Output { node, .. } => feeds_outputs[node as usize].push(idx),
+                Source::Given(_) => unreachable!("a plan's outputs are compiled"),
             }
         }
         for consumers in &mut input_consumers {
@@ -124,6 +126,7 @@ impl Graph {
         match self.plan.outputs()[idx].1 {
             Source::Input(input) => self.input_is_event[input as usize],
             Source::Output { node, .. } => self.is_event[node as usize],
+            Source::Given(_) => unreachable!("a plan's outputs are compiled"),
         }
     }
 }

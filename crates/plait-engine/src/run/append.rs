@@ -10,13 +10,6 @@
 //!    has not finished will count the new one down when it does; one that finished is not
 //!    waited for (and passes on its failure, as its release would have);
 //! 4. the holds are let go: a new task whose predecessors are all done is ready at once.
-#![cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "dynamic work appends through it; for now only its tests do"
-    )
-)]
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -89,6 +89,9 @@ pub(super) async fn run_attempts(
         if let Some(sink) = shared.output_sink() {
             ctx = ctx.with_output(sink);
         }
+        if let Some(children) = super::spawn::ParentHost::for_task(shared, node) {
+            ctx = ctx.with_children(children);
+        }
         // The last possible attempt takes the inputs; earlier ones need a copy.
         let attempt_inputs = if attempt < last_attempt || keep_inputs {
             inputs.clone()

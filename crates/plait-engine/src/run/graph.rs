@@ -55,19 +55,11 @@ impl Graph {
 
     /// The appended nodes' paths, locked: an append holds it from its checks to its last
     /// node, so appends take turns.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "dynamic work appends; for now tests do")
-    )]
     pub(super) fn appending(&self) -> MutexGuard<'_, FxHashSet<Arc<str>>> {
         lock(&self.appended_paths)
     }
 
     /// Whether a node of the graph has `path` (`appended` is what `appending` holds).
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "dynamic work appends; for now tests do")
-    )]
     pub(super) fn has_path(&self, appended: &FxHashSet<Arc<str>>, path: &str) -> bool {
         appended.contains(path)
             || self
@@ -132,10 +124,6 @@ impl Graph {
     }
 
     /// Adds a node; its state must be pushed (at the same index) before `publish`.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "dynamic work appends; for now tests do")
-    )]
     pub(super) fn push(&self, node: Appended) -> NodeId {
         self.grown.store(true, Ordering::Release);
         let idx = self.appended.push(node);
@@ -143,10 +131,6 @@ impl Graph {
     }
 
     /// Makes the nodes pushed so far part of the graph's length.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "dynamic work appends; for now tests do")
-    )]
     pub(super) fn publish(&self) {
         self.n_appended
             .store(self.appended.count(), Ordering::Release);
@@ -169,10 +153,6 @@ impl<T> Grown<T> {
     }
 
     /// Adds the state of the next appended node; returns its id.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "dynamic work appends; for now tests do")
-    )]
     pub(super) fn push(&self, value: T) -> NodeId {
         (self.planned.len() + self.appended.push(value)) as NodeId
     }

@@ -20,6 +20,7 @@ mod revert;
 mod schedule;
 mod scope;
 mod slots;
+mod spawn;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -66,6 +67,8 @@ struct Shared {
     output: Option<Arc<output::OutputRecorder>>,
     /// The retried flows' attempts and failures (see `scope.rs`).
     scopes: Box<[ScopeCell]>,
+    /// The children running tasks spawned (see `spawn.rs`).
+    spawned: spawn::Spawned,
     /// A bug in the engine stopped the run (see `Shared::fail_internal`).
     internal_error: Mutex<Option<String>>,
 }
@@ -206,6 +209,7 @@ impl Shared {
                 .as_ref()
                 .and_then(|outputs| outputs.value_at(port as usize))
                 .cloned(),
+            Source::Given(idx) => self.spawned.given.get(idx as usize).cloned(),
         }
     }
 
@@ -349,6 +353,7 @@ impl Shared {
             cache: cache::Caching::default(),
             output,
             scopes,
+            spawned: spawn::Spawned::default(),
             internal_error: Mutex::new(None),
         }
     }

@@ -29,6 +29,9 @@ pub(super) struct Scheduler {
     pub(super) queue: Mutex<Queue>,
     /// Signalled when the last runner retires.
     pub(super) idle: Notify,
+    /// Signalled when a runner retires while more run than the lent count allows: a task
+    /// done waiting for its children may take its runner back.
+    pub(super) reclaimed: Notify,
     /// No new task starts: a failure is being reverted, or the run was cancelled.
     pub(super) stopping: AtomicBool,
     pub(super) user_cancelled: AtomicBool,
@@ -48,6 +51,8 @@ pub(super) struct Scheduler {
 pub(super) struct Queue {
     pub(super) ready: VecDeque<NodeId>,
     pub(super) active: usize,
+    /// Runners lent by tasks waiting for their children: that many more may run.
+    pub(super) lent: usize,
 }
 
 /// Runners beyond `jobs` that may wait on the store's commits at once.
@@ -64,7 +69,9 @@ impl Scheduler {
             queue: Mutex::new(Queue {
                 ready: VecDeque::new(),
                 active: 0,
+                lent: 0,
             }),
+            reclaimed: Notify::new(),
             idle: Notify::new(),
             stopping: AtomicBool::new(false),
             user_cancelled: AtomicBool::new(false),
@@ -189,7 +196,7 @@ pub(super) fn release(
 fn enqueue(shared: &Arc<Shared>, node: NodeId) {
     let spawn = {
         let mut sched = lock(&shared.sched.queue);
-        if sched.active < shared.sched.max_runners {
+        if sched.active < shared.sched.max_runners + sched.lent {
             sched.active += 1;
             true
         } else {
@@ -202,9 +209,57 @@ fn enqueue(shared: &Arc<Shared>, node: NodeId) {
     }
 }
 
+impl Shared {
+    /// A running task waits for its children: its runner and job slot are lent to the run
+    /// meanwhile (a run with `--jobs 1` whose task spawns would wait forever otherwise).
+    pub(super) fn sched_lend(self: &Arc<Self>) {
+        if let Some(slots) = &self.sched.slots {
+            slots.lend();
+        }
+        let next = {
+            let mut sched = lock(&self.sched.queue);
+            sched.lent += 1;
+            let next = sched.ready.pop_front();
+            if next.is_some() {
+                sched.active += 1;
+            }
+            next
+        };
+        if let Some(node) = next {
+            self.sched.runtime.spawn(runner(self.clone(), node));
+        }
+    }
+
+    /// The waiting task goes on: it takes a job slot back, waiting for one to be free.
+    pub(super) async fn sched_reclaim(&self) {
+        lock(&self.sched.queue).lent -= 1;
+        loop {
+            let reclaimed = self.sched.reclaimed.notified();
+            tokio::pin!(reclaimed);
+            reclaimed.as_mut().enable();
+            {
+                let sched = lock(&self.sched.queue);
+                if sched.active <= self.sched.max_runners + sched.lent {
+                    break;
+                }
+            }
+            reclaimed.await;
+        }
+        if let Some(slots) = &self.sched.slots {
+            slots.reclaim().await;
+        }
+    }
+}
+
 /// The next queued task, or `None` after retiring this runner.
 fn next_or_retire(shared: &Shared) -> Option<NodeId> {
     let mut sched = lock(&shared.sched.queue);
+    // A task taking its lent runner back makes one too many: this one retires for it.
+    if sched.active > shared.sched.max_runners + sched.lent {
+        sched.active -= 1;
+        shared.sched.reclaimed.notify_waiters();
+        return None;
+    }
     if let Some(node) = sched.ready.pop_front() {
         return Some(node);
     }
@@ -275,6 +330,9 @@ async fn run_task(
         return;
     };
     let outcome = attempt::run_attempts(shared, local, node).await;
+    if node as usize >= shared.graph.plan().len() {
+        shared.child_finished(node);
+    }
     match outcome {
         Attempted::Succeeded => {
             let mut ready = Vec::new();

@@ -13,6 +13,7 @@ mod output;
 mod parallel;
 mod resume;
 mod sharing;
+mod spawn;
 mod store;
 mod subprocess;
 mod transcripts;

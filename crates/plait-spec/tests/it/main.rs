@@ -186,5 +186,6 @@ fn source_name(plan: &Plan, source: &Source) -> String {
             let port = &node.task().unwrap().provides()[port as usize].name;
             format!("`{}`.{port}", node.path)
         }
+        Source::Given(idx) => format!("given value {idx}"),
     }
 }

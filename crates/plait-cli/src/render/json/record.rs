@@ -103,6 +103,8 @@ fn run_outputs(
                     let port = &node.task()?.provides()[port as usize].name;
                     tasks.get(&*node.path)?.outputs.as_ref()?.get(&**port)?
                 }
+                // A plan's outputs are compiled: never a value a parent gave.
+                Source::Given(_) => return None,
             };
             Some((name.to_string(), value.clone()))
         })

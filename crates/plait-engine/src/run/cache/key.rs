@@ -158,6 +158,7 @@ impl Shared {
                     .map_or("", |slot| &*slot.provides()[port as usize].name);
                 [&provider.path, ".", name]
             }
+            Source::Given(_) => ["given by its parent", "", ""],
         }
     }
 }

@@ -1,0 +1,311 @@
+//! Children a running task spawns: each is appended to the running graph as a task of its
+//! own (see `append.rs`), with the values its parent gave as its sources, and its parent
+//! waits for it without holding a job slot.
+//!
+//! A child's path is `parent/key`; spawning a key the parent spawned before (a retried
+//! parent, a resumed run) finds the child that is there. The order children are reverted
+//! in is kept as edges no count waits for: the parent waits for each child's revert, and
+//! each child for its younger sibling's, so children are reverted newest first, before
+//! their parent.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use plait_core::{
+    BoxFuture, Child, Children, NodeId, Outputs, Source, Spawn, Spawnable, TaskContext, TaskError,
+    TaskSlot, TaskState, Value,
+};
+use rustc_hash::FxHashMap;
+use tokio::sync::Notify;
+
+use super::Shared;
+use super::append::NewTask;
+use crate::sync::lock;
+
+/// A run's spawned children.
+#[derive(Default)]
+pub(super) struct Spawned {
+    /// The values parents gave, indexed by `Source::Given`.
+    pub(super) given: boxcar::Vec<Value>,
+    /// Each child's node by path, and each parent's youngest child: one spawn at a time.
+    children: Mutex<Family>,
+    /// The parents waiting, by the child they wait for.
+    waiting: Mutex<FxHashMap<NodeId, Vec<Arc<Countdown>>>>,
+}
+
+#[derive(Default)]
+struct Family {
+    by_path: FxHashMap<Arc<str>, NodeId>,
+    youngest: FxHashMap<NodeId, NodeId>,
+}
+
+/// The children one wait is still waiting for.
+struct Countdown {
+    left: AtomicUsize,
+    done: Notify,
+}
+
+/// How a task spawns and waits: one per attempt of a task that declares children.
+pub(super) struct ParentHost {
+    shared: Arc<Shared>,
+    parent: NodeId,
+}
+
+impl std::fmt::Debug for ParentHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParentHost")
+            .field("parent", &self.parent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParentHost {
+    /// The host for `parent`'s attempt, if it declares children.
+    pub(super) fn for_task(shared: &Arc<Shared>, parent: NodeId) -> Option<Arc<dyn Children>> {
+        let declares = shared.graph.plan().spawns(parent).next().is_some();
+        declares.then(|| {
+            Arc::new(ParentHost {
+                shared: shared.clone(),
+                parent,
+            }) as Arc<dyn Children>
+        })
+    }
+}
+
+impl Children for ParentHost {
+    fn spawn(&self, ctx: &TaskContext, spawn: Spawn) -> Result<Child, TaskError> {
+        let shared = &self.shared;
+        let plan = shared.graph.plan();
+        let Some(spawnable) = plan.spawns(self.parent).find(|s| s.name == *spawn.task()) else {
+            return Err(TaskError::permanent(format!(
+                "task `{}` spawned `{}`, which it does not declare: declare it with \
+                 `.spawns(\"{}\")` on the task's node",
+                ctx.task(),
+                spawn.task(),
+                spawn.task()
+            )));
+        };
+        let values = inputs_for(ctx.task(), spawnable, &spawn)?;
+        let key = match spawn.given_key() {
+            Some(key) if key.is_empty() || key.contains('/') => {
+                return Err(TaskError::permanent(format!(
+                    "task `{}` gave a child the key `{key}`: a key is not empty and has no `/`",
+                    ctx.task()
+                )));
+            }
+            Some(key) => key.to_string(),
+            None => derived_key(ctx.task(), spawnable, &values)?,
+        };
+        let path: Arc<str> = format!("{}/{key}", ctx.task()).into();
+        let mut family = lock(&shared.spawned.children);
+        if let Some(&node) = family.by_path.get(&path) {
+            return Ok(Child::new(u64::from(node), path));
+        }
+        let sources = values
+            .into_iter()
+            .map(|value| Source::Given(shared.spawned.given.push(value) as u32))
+            .collect();
+        let task = NewTask {
+            path: path.clone(),
+            slot: TaskSlot {
+                task: spawnable.slot.task.clone(),
+                sources,
+                policy: spawnable.slot.policy.clone(),
+            },
+            after: Vec::new(),
+            before: Vec::new(),
+        };
+        let node = shared
+            .append(vec![task])
+            .map_err(|error| TaskError::permanent(error.to_string()))?[0];
+        let elder = family.youngest.insert(self.parent, node);
+        family.by_path.insert(path.clone(), node);
+        drop(family);
+        shared.revert_before(self.parent, node);
+        if let Some(elder) = elder {
+            shared.revert_before(elder, node);
+        }
+        Ok(Child::new(u64::from(node), path))
+    }
+
+    fn wait(
+        &self,
+        ctx: &TaskContext,
+        children: Vec<Child>,
+    ) -> BoxFuture<Vec<Result<Outputs, TaskError>>> {
+        let shared = self.shared.clone();
+        let cancel = ctx.cancellation().clone();
+        let parent = ctx.task().to_owned();
+        Box::pin(async move {
+            let nodes: Vec<NodeId> = children
+                .iter()
+                .map(|child| NodeId::try_from(child.id()).unwrap_or(NodeId::MAX))
+                .collect();
+            if let Some(bad) = nodes.iter().zip(&children).find_map(|(&node, child)| {
+                (node as usize >= shared.graph.len()
+                    || shared.graph.node(node).path != *child.path())
+                .then_some(child)
+            }) {
+                let error =
+                    TaskError::permanent(format!("`{}` is not a child of this run", bad.path()));
+                return children.iter().map(|_| Err(error.clone())).collect();
+            }
+            if let Some(countdown) = shared.watch(&nodes) {
+                shared.sched_lend();
+                tokio::select! {
+                    () = countdown.done.notified() => {}
+                    () = cancel.cancelled() => {}
+                }
+                shared.sched_reclaim().await;
+            }
+            nodes
+                .iter()
+                .zip(&children)
+                .map(|(&node, child)| shared.child_result(node, child, &parent))
+                .collect()
+        })
+    }
+}
+
+/// The child's inputs in its `requires` order, each given and of its port's type.
+fn inputs_for(parent: &str, spawnable: &Spawnable, spawn: &Spawn) -> Result<Vec<Value>, TaskError> {
+    let name = &spawnable.name;
+    let requires = spawnable.slot.requires();
+    if let Some((extra, _)) = spawn
+        .inputs()
+        .iter()
+        .find(|(given, _)| !requires.iter().any(|port| port.name == *given))
+    {
+        return Err(TaskError::permanent(format!(
+            "task `{parent}` gave `{name}` an input `{extra}` it does not require; it requires: {}",
+            names(requires)
+        )));
+    }
+    requires
+        .iter()
+        .map(|port| {
+            let Some((_, value)) = spawn
+                .inputs()
+                .iter()
+                .rev()
+                .find(|(given, _)| *given == port.name)
+            else {
+                return Err(TaskError::permanent(format!(
+                    "task `{parent}` spawned `{name}` without its input `{}` ({})",
+                    port.name,
+                    port.ty.name()
+                )));
+            };
+            if !value.fits(&port.ty) {
+                return Err(TaskError::permanent(format!(
+                    "task `{parent}` gave `{name}` its input `{}` as {}, but it takes {}",
+                    port.name,
+                    value.value_type().name(),
+                    port.ty.name()
+                )));
+            }
+            Ok(value.clone())
+        })
+        .collect()
+}
+
+fn names(ports: &[plait_core::Port]) -> String {
+    if ports.is_empty() {
+        return "nothing".to_owned();
+    }
+    let names: Vec<&str> = ports.iter().map(|port| &*port.name).collect();
+    names.join(", ")
+}
+
+/// `task#` and 8 hex digits of a hash of the task's name and its inputs' JSON: the same
+/// child spawned again gets the same key.
+fn derived_key(parent: &str, spawnable: &Spawnable, values: &[Value]) -> Result<String, TaskError> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(spawnable.name.as_bytes());
+    for (port, value) in spawnable.slot.requires().iter().zip(values) {
+        if matches!(value, Value::Native(..)) {
+            return Err(TaskError::permanent(format!(
+                "task `{parent}` spawned `{}` with a Rust value as `{}`, which plait cannot \
+                 hash into a key: give the child a key with `Spawn::key`",
+                spawnable.name, port.name
+            )));
+        }
+        hasher.update(&[0]);
+        hasher.update(port.name.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(value.to_json().to_string().as_bytes());
+    }
+    let hash = hasher.finalize();
+    let hex = hash.to_hex();
+    Ok(format!("{}#{}", spawnable.name, &hex[..8]))
+}
+
+impl Shared {
+    /// `later` is reverted before `earlier`: an edge only the revert reads.
+    fn revert_before(&self, earlier: NodeId, later: NodeId) {
+        self.record(earlier)
+            .more_mut()
+            .successors
+            .push((later, false));
+        self.record(later).more_mut().predecessors.push(earlier);
+    }
+
+    /// A countdown of the `nodes` not finished yet, or `None` if all are.
+    fn watch(&self, nodes: &[NodeId]) -> Option<Arc<Countdown>> {
+        let countdown = Arc::new(Countdown {
+            left: AtomicUsize::new(0),
+            done: Notify::new(),
+        });
+        let mut waiting = lock(&self.spawned.waiting);
+        for &node in nodes {
+            // Under the lock `child_finished` takes after the state is final: a child
+            // either is final here or will count this wait down.
+            if !is_final(&self.record(node)) {
+                countdown.left.fetch_add(1, Ordering::AcqRel);
+                waiting.entry(node).or_default().push(countdown.clone());
+            }
+        }
+        (countdown.left.load(Ordering::Acquire) > 0).then_some(countdown)
+    }
+
+    /// A child's attempts ended: the parents waiting for it are told.
+    pub(super) fn child_finished(&self, node: NodeId) {
+        let waits = lock(&self.spawned.waiting).remove(&node);
+        for countdown in waits.into_iter().flatten() {
+            if countdown.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                // `notify_one` keeps the permit if the parent is not waiting yet.
+                countdown.done.notify_one();
+            }
+        }
+    }
+
+    fn child_result(
+        &self,
+        node: NodeId,
+        child: &Child,
+        parent: &str,
+    ) -> Result<Outputs, TaskError> {
+        let record = self.record(node);
+        match record.life.state() {
+            TaskState::Succeeded => Ok(record.outputs.clone().unwrap_or_default()),
+            TaskState::Failed => Err(record.error().cloned().unwrap_or_else(|| {
+                TaskError::permanent(format!("child `{}` failed", child.path()))
+            })),
+            state => Err(TaskError::permanent(format!(
+                "child `{}` of `{parent}` did not finish: it is {}",
+                child.path(),
+                state.name()
+            ))),
+        }
+    }
+}
+
+/// Whether a child's attempts are over, as far as a waiting parent is concerned (one
+/// interrupted by a crash runs again when its resumed run goes on).
+fn is_final(record: &super::record::NodeRecord) -> bool {
+    !record.interrupted
+        && matches!(
+            record.life.state(),
+            TaskState::Succeeded | TaskState::Failed | TaskState::Cancelled
+        )
+}

@@ -1,0 +1,249 @@
+//! Tasks that spawn children: scheduling without deadlock, keys, errors, revert order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use plait_core::{
+    Flow, FnTask, Outputs, RetryPolicy, RunStatus, Spawn, TaskError, TaskNode, TaskState, Workflow,
+};
+use plait_engine::{Engine, RunOptions, TokioClock};
+use plait_store::MemoryStore;
+
+use crate::common::*;
+
+/// Provides `sq` = `n * n`, counting its executions.
+fn square(calls: &Arc<AtomicU32>) -> FnTask {
+    let calls = calls.clone();
+    FnTask::raw(ints(&["n"]), ints(&["sq"]), move |_, inputs| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let n = inputs.int("n");
+        async move {
+            let n = n?;
+            Ok(Outputs::new().set("sq", n * n))
+        }
+    })
+}
+
+/// Spawns `square` for 1..=count (keys given when `keyed`) and provides the sum.
+fn summing_parent(count: i64, keyed: bool) -> FnTask {
+    FnTask::raw(ints(&[]), ints(&["total"]), move |ctx, _| async move {
+        let spawns = (1..=count).map(|n| {
+            let spawn = Spawn::new("square").input("n", n);
+            if keyed {
+                spawn.key(format!("n{n}"))
+            } else {
+                spawn
+            }
+        });
+        let mut total = 0;
+        for result in ctx.spawn_all(spawns).await? {
+            total += result?.get("sq").and_then(|v| v.as_int()).unwrap_or(0);
+        }
+        Ok(Outputs::new().set("total", total))
+    })
+}
+
+fn workflow(parent: FnTask, calls: &Arc<AtomicU32>) -> Workflow {
+    Workflow::new(Flow::graph("main").add(TaskNode::new("parent", parent).spawns("square")))
+        .spawnable(TaskNode::new("square", square(calls)))
+}
+
+fn total(report: &plait_engine::RunReport) -> Option<i64> {
+    report
+        .outputs
+        .iter()
+        .find(|(name, _)| &**name == "total")
+        .and_then(|(_, value)| value.as_int())
+}
+
+#[tokio::test]
+async fn a_parent_waiting_for_children_gives_its_only_job_back() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let plan = plan(workflow(summing_parent(5, false), &calls));
+    let (report, _) = run_with(&plan, vec![], 1).await;
+    assert_eq!(report.status, RunStatus::Succeeded);
+    assert_eq!(total(&report), Some(1 + 4 + 9 + 16 + 25));
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    let children: Vec<&str> = report
+        .tasks
+        .iter()
+        .map(|task| &*task.path)
+        .filter(|path| path.starts_with("parent/"))
+        .collect();
+    assert_eq!(children.len(), 5);
+    for path in children {
+        let key = path.strip_prefix("parent/square#").expect("a derived key");
+        assert!(
+            key.len() == 8 && key.chars().all(|c| c.is_ascii_hexdigit()),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_store_and_one_job_children_run_in_the_lent_slot() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let plan = plan(workflow(summing_parent(4, true), &calls));
+    let store = Arc::new(MemoryStore::new());
+    let engine = Engine::new()
+        .with_jobs(1)
+        .with_clock(Arc::new(TokioClock::from_epoch()))
+        .with_store(store.clone());
+    let report = engine
+        .run(
+            &plan,
+            Vec::<(&str, i64)>::new(),
+            RunOptions::new().run_id("r"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Succeeded);
+    assert_eq!(total(&report), Some(1 + 4 + 9 + 16));
+    let record = plait_store::Store::run(&*store, &"r".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut paths: Vec<&str> = record.tasks.iter().map(|t| t.task.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        ["parent", "parent/n1", "parent/n2", "parent/n3", "parent/n4"]
+    );
+    assert!(record.tasks.iter().all(|t| t.state == TaskState::Succeeded));
+}
+
+#[tokio::test]
+async fn a_retried_parent_finds_the_children_it_spawned_before() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let tries = Arc::new(AtomicU32::new(0));
+    let parent = {
+        let tries = tries.clone();
+        FnTask::raw(ints(&[]), ints(&["total"]), move |ctx, _| {
+            let first = tries.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                let children: Vec<_> = (1..=3)
+                    .map(|n| ctx.spawn(Spawn::new("square").input("n", n)))
+                    .collect::<Result<_, _>>()?;
+                let results = ctx.join_all(&children).await;
+                if first {
+                    return Err(TaskError::retryable("flaked after its children"));
+                }
+                let total = results
+                    .into_iter()
+                    .map(|r| r.unwrap().get("sq").and_then(|v| v.as_int()).unwrap())
+                    .sum::<i64>();
+                Ok(Outputs::new().set("total", total))
+            }
+        })
+    };
+    let workflow = Workflow::new(
+        Flow::graph("main").add(
+            TaskNode::new("parent", parent)
+                .spawns("square")
+                .retry(RetryPolicy::attempts(2)),
+        ),
+    )
+    .spawnable(TaskNode::new("square", square(&calls)));
+    let (report, _) = run_with(&plan(workflow), vec![], 2).await;
+    assert_eq!(report.status, RunStatus::Succeeded);
+    assert_eq!(total(&report), Some(14));
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "each child ran once");
+}
+
+#[tokio::test]
+async fn spawning_what_was_not_declared_fails_the_parent() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let parent = FnTask::raw(ints(&[]), ints(&["total"]), |ctx, _| async move {
+        ctx.spawn(Spawn::new("cube").input("n", 2))?;
+        Ok(Outputs::new().set("total", 0))
+    });
+    let (report, _) = run_with(&plan(workflow(parent, &calls)), vec![], 1).await;
+    assert_eq!(report.status, RunStatus::Reverted);
+    let error = report.tasks[0].error.as_ref().unwrap().to_string();
+    assert!(
+        error.contains("spawned `cube`, which it does not declare"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_child_given_the_wrong_inputs_fails_its_parent_with_what_it_takes() {
+    let calls = Arc::new(AtomicU32::new(0));
+    for (spawn, expected) in [
+        (Spawn::new("square"), "without its input `n` (int)"),
+        (
+            Spawn::new("square").input("n", "two"),
+            "as string, but it takes int",
+        ),
+        (
+            Spawn::new("square").input("n", 2).input("m", 3),
+            "an input `m` it does not require; it requires: n",
+        ),
+        (Spawn::new("square").input("n", 2).key("a/b"), "has no `/`"),
+    ] {
+        let parent = FnTask::raw(ints(&[]), ints(&["total"]), move |ctx, _| {
+            let spawn = spawn.clone();
+            async move {
+                ctx.spawn(spawn)?;
+                Ok(Outputs::new().set("total", 0))
+            }
+        });
+        let (report, _) = run_with(&plan(workflow(parent, &calls)), vec![], 1).await;
+        let error = report.tasks[0].error.as_ref().unwrap().to_string();
+        assert!(error.contains(expected), "{error}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn compile_refuses_a_declared_child_no_spawnable_has() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let workflow = Workflow::new(
+        Flow::graph("main").add(TaskNode::new("parent", summing_parent(1, false)).spawns("cube")),
+    )
+    .spawnable(TaskNode::new("square", square(&calls)));
+    let invalid = plait_core::compile(&workflow).unwrap_err();
+    let messages: Vec<String> = invalid
+        .diagnostics
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(
+        messages,
+        ["task `parent` may spawn `cube`, but no spawnable task has that name"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_are_reverted_newest_first_before_their_parent() {
+    let reverts = EventLogLines::new();
+    let parent = with_logged_revert(
+        FnTask::raw(ints(&[]), ints(&["total"]), |ctx, _| async move {
+            for n in 1..=3 {
+                let child = ctx.spawn(Spawn::new("square").input("n", n).key(format!("c{n}")))?;
+                ctx.join(&child).await?;
+            }
+            Ok(Outputs::new().set("total", 1))
+        }),
+        &reverts,
+        false,
+    );
+    let child = with_logged_revert(square(&Arc::new(AtomicU32::new(0))), &reverts, false);
+    let workflow = Workflow::new(
+        Flow::graph("main")
+            .add(TaskNode::new("parent", parent).spawns("square"))
+            .task("last", failing_task(&["total"], &["z"], "last broke")),
+    )
+    .spawnable(TaskNode::new("square", child));
+    let (report, _) = run_with(&plan(workflow), vec![], 4).await;
+    assert_eq!(report.status, RunStatus::Reverted);
+    assert_eq!(
+        reverts.lines(),
+        [
+            "revert parent/c3 (succeeded)",
+            "revert parent/c2 (succeeded)",
+            "revert parent/c1 (succeeded)",
+            "revert parent (succeeded)",
+        ]
+    );
+}
