@@ -35,7 +35,8 @@ pub(super) struct Spawned {
 
 #[derive(Default)]
 struct Family {
-    by_path: FxHashMap<Arc<str>, NodeId>,
+    /// Each child's node and the spawnable it runs.
+    by_path: FxHashMap<Arc<str>, (NodeId, Arc<str>)>,
     youngest: FxHashMap<NodeId, NodeId>,
 }
 
@@ -98,8 +99,18 @@ impl Children for ParentHost {
         };
         let path: Arc<str> = format!("{}/{key}", ctx.task()).into();
         let mut family = lock(&shared.spawned.children);
-        if let Some(&node) = family.by_path.get(&path) {
-            return Ok(Child::new(u64::from(node), path));
+        if let Some((node, task)) = family.by_path.get(&path) {
+            if *task != spawnable.name {
+                // A parent that runs again (a retry, a resume, a replayed workflow) must ask
+                // for the same work under the same keys.
+                return Err(TaskError::permanent(format!(
+                    "child `{path}` is `{task}` in this run, but `{}` spawned `{}` with its \
+                     key: a parent that runs again must spawn the same children",
+                    ctx.task(),
+                    spawnable.name
+                )));
+            }
+            return Ok(Child::new(u64::from(*node), path));
         }
         let sources = values
             .into_iter()
@@ -119,7 +130,9 @@ impl Children for ParentHost {
             .append(vec![task])
             .map_err(|error| TaskError::permanent(error.to_string()))?[0];
         let elder = family.youngest.insert(self.parent, node);
-        family.by_path.insert(path.clone(), node);
+        family
+            .by_path
+            .insert(path.clone(), (node, spawnable.name.clone()));
         drop(family);
         shared.revert_before(self.parent, node);
         if let Some(elder) = elder {

@@ -247,3 +247,39 @@ async fn children_are_reverted_newest_first_before_their_parent() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_parent_that_runs_again_must_spawn_the_same_task_under_a_key() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let tries = Arc::new(AtomicU32::new(0));
+    let parent = {
+        let tries = tries.clone();
+        FnTask::raw(ints(&[]), ints(&["total"]), move |ctx, _| {
+            let task = match tries.fetch_add(1, Ordering::SeqCst) {
+                0 => "square",
+                _ => "cube",
+            };
+            async move {
+                let child = ctx.spawn(Spawn::new(task).input("n", 2).key("k"))?;
+                ctx.join(&child).await?;
+                Err(TaskError::retryable("try again"))
+            }
+        })
+    };
+    let workflow = Workflow::new(
+        Flow::graph("main").add(
+            TaskNode::new("parent", parent)
+                .spawns("square")
+                .spawns("cube")
+                .retry(RetryPolicy::attempts(2)),
+        ),
+    )
+    .spawnable(TaskNode::new("square", square(&calls)))
+    .spawnable(TaskNode::new("cube", square(&calls)));
+    let (report, _) = run_with(&plan(workflow), vec![], 1).await;
+    let error = report.tasks[0].error.as_ref().unwrap().to_string();
+    assert!(
+        error.contains("child `parent/k` is `square` in this run, but `parent` spawned `cube`"),
+        "{error}"
+    );
+}
