@@ -50,6 +50,10 @@ pub(crate) enum Encoded {
         run_id: RunId,
         process: plait_store::TaskProcess,
     },
+    Spawned {
+        run_id: RunId,
+        child: plait_store::SpawnedChild,
+    },
     RunFinished {
         run_id: RunId,
         status: &'static str,
@@ -68,6 +72,7 @@ impl Encoded {
             | Encoded::Release { run_id }
             | Encoded::Cancel { run_id }
             | Encoded::Process { run_id, .. }
+            | Encoded::Spawned { run_id, .. }
             | Encoded::RunFinished { run_id, .. } => run_id,
             Encoded::Cache(row) => &row.run_id,
             Encoded::Output(chunk) => &chunk.run_id,
@@ -131,6 +136,7 @@ fn encode_one(write: Write) -> Result<Encoded, StoreError> {
         Write::Release { run_id } => Encoded::Release { run_id },
         Write::Cancel { run_id } => Encoded::Cancel { run_id },
         Write::Process { run_id, process } => Encoded::Process { run_id, process },
+        Write::Spawned { run_id, child } => Encoded::Spawned { run_id, child },
         Write::RunFinished { run_id, status, at } => Encoded::RunFinished {
             run_id,
             status: status.name(),

@@ -3,8 +3,8 @@
 use plait_core::{RunStatus, TaskState};
 use plait_store::blobs::BlobDir;
 use plait_store::{
-    Millis, NewRun, Owner, RunId, RunRecord, RunSettings, RunState, RunSummary, TaskFold,
-    TaskProcess, Transition, now_millis, owner_alive,
+    Millis, NewRun, Owner, RunId, RunRecord, RunSettings, RunState, RunSummary, SpawnedChild,
+    TaskFold, TaskProcess, Transition, now_millis, owner_alive,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
@@ -120,6 +120,18 @@ pub(crate) fn apply<'a>(
                     process.attempt,
                     process.pgid,
                     process.started as i64
+                ])?;
+            }
+            Encoded::Spawned { run_id, child } => {
+                tx.prepare_cached(
+                    "INSERT INTO spawned (run_id, task, parent, spawnable, inputs) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    run_id.as_str(),
+                    child.task.as_str(),
+                    child.parent.as_str(),
+                    child.spawnable,
+                    child.inputs.as_str()
                 ])?;
             }
             Encoded::RunFinished { run_id, status, at } => {
@@ -264,6 +276,22 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let spawned = conn
+        .prepare_cached(
+            "SELECT task, parent, spawnable, inputs FROM spawned WHERE run_id = ?1 ORDER BY rowid",
+        )?
+        .query_map([run_id.as_str()], |row| {
+            Ok(SpawnedChild {
+                task: name_at(row, 0)?,
+                parent: name_at(row, 1)?,
+                spawnable: row.get(2)?,
+                // Written from a `Json`; a damaged one restores no child (a resume spawns
+                // it again).
+                inputs: plait_store::Json::parse(row.get(3)?)
+                    .unwrap_or_else(|_| plait_store::Json::from_value(&serde_json::Value::Null)),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut tasks = TaskFold::default();
     let mut transitions = Vec::new();
     for (transition, outputs) in recorded {
@@ -278,6 +306,7 @@ pub(crate) fn run(conn: &Connection, run_id: &RunId) -> rusqlite::Result<Option<
         settings,
         cancelled,
         processes,
+        spawned,
         tasks: tasks.into_tasks(),
         transitions,
     }))

@@ -183,6 +183,19 @@ CREATE TABLE output (
 ) WITHOUT ROWID;
 ";
 
+/// The children running tasks spawned (`Write::Spawned`), in the order spawned (`rowid`):
+/// a resume adds them back before anything runs.
+const V10: &str = "
+CREATE TABLE spawned (
+    run_id    TEXT NOT NULL REFERENCES runs (run_id),
+    task      TEXT NOT NULL,
+    parent    TEXT NOT NULL,
+    spawnable TEXT NOT NULL,
+    inputs    TEXT NOT NULL
+);
+CREATE INDEX spawned_by_run ON spawned (run_id);
+";
+
 /// Every version in order. A released migration is never edited: a change is a new one.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -195,11 +208,12 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 
 /// The newest schema version this binary knows.
-pub(crate) const LATEST: i64 = 9;
+pub(crate) const LATEST: i64 = 10;
 
 #[cfg(test)]
 mod tests {

@@ -213,7 +213,7 @@ fn a_newer_schema_is_refused() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 9,
+                known: 10,
                 ..
             }
         ),

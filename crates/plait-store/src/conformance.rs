@@ -8,8 +8,8 @@ use serde_json::json;
 
 use crate::{
     Blob, CacheEntry, CacheGc, LEASE, NewRun, OutputChunk, OutputStream, Owner, Ran, RunId,
-    RunSettings, RunState, Store, StoreError, TaskKey, TaskProcess, Transition, Write, now_millis,
-    this_process,
+    RunSettings, RunState, SpawnedChild, Store, StoreError, TaskKey, TaskProcess, Transition,
+    Write, now_millis, this_process,
 };
 
 /// A lease that holds for a while yet.
@@ -730,6 +730,58 @@ pub async fn processes_until_the_run_ends(store: &dyn Store) {
     assert_eq!(other.processes.len(), 1, "another run keeps its own");
 }
 
+/// The children a run's tasks spawn are kept in the order spawned, with their parent, task
+/// and inputs, after the run finishes too (a finished run's revert is done, but `show` and
+/// `explain` still read them); another run's are its own.
+pub async fn spawned_children_in_order(store: &dyn Store) {
+    for run_id in ["r1", "r2"] {
+        store
+            .create_run(new_run(run_id, this_process()))
+            .await
+            .unwrap();
+    }
+    let child = |task: &str, n: i64| SpawnedChild {
+        task: format!("p/{task}").as_str().into(),
+        parent: "p".into(),
+        spawnable: "square".to_owned(),
+        inputs: crate::Json::from_value(&serde_json::json!({ "n": n })),
+    };
+    let spawned = [child("square#0000000a", 1), child("k", 2), child("b", 3)];
+    store
+        .write(vec![
+            Write::Spawned {
+                run_id: "r1".into(),
+                child: spawned[0].clone(),
+            },
+            Write::Transition(transition(
+                "r1",
+                "p/square#0000000a",
+                TaskState::Running,
+                1,
+                1_001,
+            )),
+        ])
+        .await
+        .unwrap();
+    for (run_id, child) in [
+        ("r2", child("other", 9)),
+        ("r1", spawned[1].clone()),
+        ("r1", spawned[2].clone()),
+    ] {
+        store
+            .write(vec![Write::Spawned {
+                run_id: run_id.into(),
+                child,
+            }])
+            .await
+            .unwrap();
+    }
+    let record = store.run(&"r1".into()).await.unwrap().unwrap();
+    assert_eq!(record.spawned, spawned);
+    let other = store.run(&"r2".into()).await.unwrap().unwrap();
+    assert_eq!(other.spawned, [child("other", 9)]);
+}
+
 /// Bytes `task`'s attempt wrote to `stream`, from `offset`, the store keeping `limit`.
 pub fn output(
     run_id: &str,
@@ -985,6 +1037,12 @@ macro_rules! store_conformance_tests {
         async fn processes_until_the_run_ends() {
             let store = $make;
             $crate::conformance::processes_until_the_run_ends(&store).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn spawned_children_in_order() {
+            let store = $make;
+            $crate::conformance::spawned_children_in_order(&store).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

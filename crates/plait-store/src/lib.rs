@@ -31,8 +31,8 @@ pub use output::{KeptOutput, Output, OutputChunk, OutputInfo};
 pub use ownership::{LEASE, claim_refused, now_millis, owner_alive, renew_refused, this_process};
 pub use plait_core::OutputStream;
 pub use record::{
-    Millis, NewRun, Owner, Ran, RunRecord, RunSettings, RunState, RunSummary, TaskFold,
-    TaskProcess, TaskRecord, Transition, Write,
+    Millis, NewRun, Owner, Ran, RunRecord, RunSettings, RunState, RunSummary, SpawnedChild,
+    TaskFold, TaskProcess, TaskRecord, Transition, Write,
 };
 
 use std::path::PathBuf;

@@ -96,6 +96,7 @@ impl Store for MemoryStore {
                 settings: Some(run.settings),
                 cancelled: false,
                 processes: Vec::new(),
+                spawned: Vec::new(),
                 tasks: Vec::new(),
                 transitions: Vec::new(),
             };
@@ -396,6 +397,10 @@ fn apply(inner: &mut Inner, write: Write) {
         }
         Write::Process { run_id, process } => {
             run(inner, &run_id).processes.push(process);
+            return;
+        }
+        Write::Spawned { run_id, child } => {
+            run(inner, &run_id).spawned.push(child);
             return;
         }
         Write::Forget { task, key, .. } => {

@@ -90,6 +90,20 @@ pub struct TaskProcess {
     pub started: u64,
 }
 
+/// A child a running task spawned, recorded before the child's first step: a resume adds
+/// the run's children back before anything runs, so a parent that runs again finds them,
+/// and a revert reverts them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpawnedChild {
+    /// The child's path: `parent/key`.
+    pub task: TaskPath,
+    pub parent: TaskPath,
+    /// The spawnable task it runs.
+    pub spawnable: String,
+    /// The inputs its parent gave, as a JSON object by name.
+    pub inputs: crate::Json,
+}
+
 /// A change to record. A batch of writes passed to [`crate::Store::write`] is committed
 /// atomically, and is durable when the call returns.
 #[derive(Clone, Debug, PartialEq)]
@@ -142,6 +156,8 @@ pub enum Write {
     /// A task's attempt started a process group. Not a step of the task: the store checks
     /// nothing of it against the lifecycle.
     Process { run_id: RunId, process: TaskProcess },
+    /// A running task spawned a child. Not a step of a task: the child's steps follow.
+    Spawned { run_id: RunId, child: SpawnedChild },
     /// The run was cancelled: it stops and reverts what ran. Recorded before anything is
     /// stopped, so that a resume of a run whose revert did not end (a second Ctrl-C, a
     /// crash) goes on reverting, and ends the run cancelled, instead of running it forward.
@@ -177,6 +193,7 @@ impl Write {
             | Write::Release { run_id }
             | Write::Cancel { run_id }
             | Write::Process { run_id, .. }
+            | Write::Spawned { run_id, .. }
             | Write::RunFinished { run_id, .. } => run_id,
         }
     }
@@ -353,6 +370,8 @@ pub struct RunRecord {
     /// The process groups its tasks started ([`Write::Process`]), in the order recorded;
     /// none once the run finished.
     pub processes: Vec<TaskProcess>,
+    /// The children its tasks spawned ([`Write::Spawned`]), in the order spawned.
+    pub spawned: Vec<SpawnedChild>,
     /// Latest state per task, in the order tasks first appeared.
     pub tasks: Vec<TaskRecord>,
     /// Every transition, in the order recorded.

@@ -27,6 +27,7 @@ fn run(id: &str, inputs: Json, tasks: Vec<TaskRecord>) -> RunRecord {
         settings: None,
         cancelled: false,
         processes: Vec::new(),
+        spawned: Vec::new(),
         tasks,
         transitions: Vec::new(),
     }

@@ -58,8 +58,25 @@ impl Shared {
         self: &Arc<Self>,
         tasks: Vec<NewTask>,
     ) -> Result<Vec<NodeId>, AppendError> {
+        let (ids, ready) = self.add(tasks, true)?;
+        super::schedule::make_ready(self, ready, None);
+        Ok(ids)
+    }
+
+    /// Adds the tasks back that a resumed run's record says were added, before anything
+    /// runs: nothing is shown or started (the resume does both for every task).
+    pub(super) fn append_restored(&self, tasks: Vec<NewTask>) -> Result<Vec<NodeId>, AppendError> {
+        self.add(tasks, false).map(|(ids, _)| ids)
+    }
+
+    /// The steps of the module's header; returns the new nodes and those of them ready.
+    fn add(
+        &self,
+        tasks: Vec<NewTask>,
+        announce: bool,
+    ) -> Result<(Vec<NodeId>, Vec<NodeId>), AppendError> {
         let mut paths = self.graph.appending();
-        if self.is_stopping() {
+        if announce && self.is_stopping() {
             return Err(AppendError::Stopping);
         }
         let first = self.graph.len() as NodeId;
@@ -105,13 +122,14 @@ impl Shared {
         drop(paths);
         let mut ready = Vec::new();
         for &id in &ids {
-            self.emit(id, TaskState::Pending, 0, None);
+            if announce {
+                self.emit(id, TaskState::Pending, 0, None);
+            }
             if self.sched.remaining[id].fetch_sub(1, Ordering::AcqRel) == 1 {
                 ready.push(id);
             }
         }
-        super::schedule::make_ready(self, ready, None);
-        Ok(ids)
+        Ok((ids, ready))
     }
 
     /// Checks the batch against the graph; returns each task's predecessors.

@@ -23,6 +23,8 @@ pub(crate) struct Prior {
     cancelled: bool,
     /// Who owned the run when it was read.
     owner: Option<plait_store::Owner>,
+    /// The children its tasks spawned, in order.
+    spawned: Vec<plait_store::SpawnedChild>,
 }
 
 struct PriorTask {
@@ -77,6 +79,7 @@ impl Prior {
             reverting,
             cancelled: record.cancelled,
             owner: record.summary.owner.clone(),
+            spawned: record.spawned.clone(),
         }
     }
 
@@ -96,6 +99,7 @@ impl Prior {
 impl Shared {
     /// Applies the record before anything runs. Returns the nodes that are ready.
     pub(super) fn restore(&self, prior: &Prior) -> Vec<NodeId> {
+        self.restore_children(&prior.spawned);
         for node in self.graph.ids() {
             let plan_node = self.graph.node(node);
             let NodeKind::Task(slot) = &plan_node.kind else {
@@ -173,7 +177,8 @@ impl Shared {
                 (record.released, record.poisoned)
             };
             if released {
-                for next in self.successors(node, false) {
+                // Counted edges only: a child's revert order is no edge its count waits for.
+                for next in self.successors(node, true) {
                     if failed {
                         self.record(next).poisoned = true;
                     }

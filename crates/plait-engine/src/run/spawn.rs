@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plait_core::{
-    BoxFuture, Child, Children, NodeId, Outputs, Source, Spawn, Spawnable, TaskContext, TaskError,
-    TaskSlot, TaskState, Value,
+    BoxFuture, Child, Children, Inputs, NodeId, Outputs, Source, Spawn, Spawnable, TaskContext,
+    TaskError, TaskSlot, TaskState, Value,
 };
+use plait_store::{Json, SpawnedChild, Write};
 use rustc_hash::FxHashMap;
 use tokio::sync::Notify;
 
@@ -112,32 +113,25 @@ impl Children for ParentHost {
             }
             return Ok(Child::new(u64::from(*node), path));
         }
-        let sources = values
-            .into_iter()
-            .map(|value| Source::Given(shared.spawned.given.push(value) as u32))
-            .collect();
-        let task = NewTask {
-            path: path.clone(),
-            slot: TaskSlot {
-                task: spawnable.slot.task.clone(),
-                sources,
-                policy: spawnable.slot.policy.clone(),
-            },
-            after: Vec::new(),
-            before: Vec::new(),
-        };
+        if shared.has_store() {
+            // Recorded before the child's first step, which may follow as soon as it is
+            // added.
+            let inputs = Inputs::new(spawnable.slot.requires_ports(), values.clone());
+            shared.stage_write(Write::Spawned {
+                run_id: shared.config.run_id.to_string().into(),
+                child: SpawnedChild {
+                    task: path.as_ref().into(),
+                    parent: ctx.task().into(),
+                    spawnable: spawnable.name.to_string(),
+                    inputs: Json::from_value(&inputs.to_json()),
+                },
+            });
+        }
+        let task = shared.child_task(path.clone(), spawnable, values);
         let node = shared
             .append(vec![task])
             .map_err(|error| TaskError::permanent(error.to_string()))?[0];
-        let elder = family.youngest.insert(self.parent, node);
-        family
-            .by_path
-            .insert(path.clone(), (node, spawnable.name.clone()));
-        drop(family);
-        shared.revert_before(self.parent, node);
-        if let Some(elder) = elder {
-            shared.revert_before(elder, node);
-        }
+        shared.adopt(&mut family, self.parent, node, path.clone(), spawnable);
         Ok(Child::new(u64::from(node), path))
     }
 
@@ -222,6 +216,16 @@ fn inputs_for(parent: &str, spawnable: &Spawnable, spawn: &Spawn) -> Result<Vec<
         .collect()
 }
 
+/// Typed values from a recorded inputs object, in `ports` order; `None` if any is missing
+/// or does not fit.
+fn restore_inputs(json: &serde_json::Value, ports: &[plait_core::Port]) -> Option<Vec<Value>> {
+    let object = json.as_object()?;
+    ports
+        .iter()
+        .map(|port| port.ty.value_from_json(object.get(&*port.name)?).ok())
+        .collect()
+}
+
 fn names(ports: &[plait_core::Port]) -> String {
     if ports.is_empty() {
         return "nothing".to_owned();
@@ -254,6 +258,75 @@ fn derived_key(parent: &str, spawnable: &Spawnable, values: &[Value]) -> Result<
 }
 
 impl Shared {
+    /// Adds back the children a resumed run's record holds, before anything runs. A child
+    /// whose spawnable the plan no longer has, or whose inputs do not fit it (a Rust value
+    /// has no recorded form), is left out: a parent that runs again spawns it anew.
+    pub(super) fn restore_children(&self, spawned: &[SpawnedChild]) {
+        let plan = self.graph.plan();
+        let mut family = lock(&self.spawned.children);
+        for child in spawned {
+            let parent = plan.find(child.parent.as_str());
+            let spawnable = plan.spawnable(&child.spawnable);
+            let (Some(parent), Some(spawnable)) = (parent, spawnable) else {
+                tracing::warn!(child = %child.task.as_str(), "a recorded child's parent or task is not in the plan: not restored");
+                continue;
+            };
+            let values = child
+                .inputs
+                .to_value()
+                .ok()
+                .and_then(|inputs| restore_inputs(&inputs, spawnable.slot.requires()));
+            let Some(values) = values else {
+                tracing::warn!(child = %child.task.as_str(), "a recorded child's inputs cannot be restored: not restored");
+                continue;
+            };
+            let path: Arc<str> = child.task.as_str().into();
+            let task = self.child_task(path.clone(), spawnable, values);
+            match self.append_restored(vec![task]) {
+                Ok(nodes) => self.adopt(&mut family, parent, nodes[0], path, spawnable),
+                Err(error) => {
+                    tracing::warn!(%error, "a recorded child cannot be added back: not restored");
+                }
+            }
+        }
+    }
+
+    /// A child as a task to append: the given values are its sources.
+    fn child_task(&self, path: Arc<str>, spawnable: &Spawnable, values: Vec<Value>) -> NewTask {
+        let sources = values
+            .into_iter()
+            .map(|value| Source::Given(self.spawned.given.push(value) as u32))
+            .collect();
+        NewTask {
+            path,
+            slot: TaskSlot {
+                task: spawnable.slot.task.clone(),
+                sources,
+                policy: spawnable.slot.policy.clone(),
+            },
+            after: Vec::new(),
+            before: Vec::new(),
+        }
+    }
+
+    /// `node` is `parent`'s newest child: found by its path, and reverted before its parent
+    /// and its elder siblings.
+    fn adopt(
+        &self,
+        family: &mut Family,
+        parent: NodeId,
+        node: NodeId,
+        path: Arc<str>,
+        spawnable: &Spawnable,
+    ) {
+        let elder = family.youngest.insert(parent, node);
+        family.by_path.insert(path, (node, spawnable.name.clone()));
+        self.revert_before(parent, node);
+        if let Some(elder) = elder {
+            self.revert_before(elder, node);
+        }
+    }
+
     /// `later` is reverted before `earlier`: an edge only the revert reads.
     fn revert_before(&self, earlier: NodeId, later: NodeId) {
         self.record(earlier)

@@ -283,3 +283,224 @@ async fn a_parent_that_runs_again_must_spawn_the_same_task_under_a_key() {
         "{error}"
     );
 }
+
+/// Runs `plan` with `store` until `stop` is notified, then drops the run (as a killed
+/// process leaves it); returns the record it left.
+async fn interrupted(
+    plan: &Arc<plait_core::Plan>,
+    store: &Arc<MemoryStore>,
+    stop: Arc<tokio::sync::Notify>,
+) -> plait_store::RunRecord {
+    let engine = Engine::new().with_jobs(2).with_store(store.clone());
+    tokio::select! {
+        report = engine.run(plan, Vec::<(&str, i64)>::new(), RunOptions::new().run_id("r")) => {
+            panic!("the run ended: {:?}", report.map(|report| report.status))
+        }
+        () = stop.notified() => {}
+    }
+    // Let the dropped run let go of its record.
+    for _ in 0..100 {
+        let record = plait_store::Store::run(&**store, &"r".into())
+            .await
+            .unwrap()
+            .unwrap();
+        if record.summary.state == plait_store::RunState::Interrupted {
+            return record;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the dropped run kept its record");
+}
+
+/// Counts executions by child path; `hold` (a path) waits until `open` is set.
+#[derive(Default)]
+struct Executions {
+    counts: std::sync::Mutex<std::collections::BTreeMap<String, u32>>,
+    open: std::sync::atomic::AtomicBool,
+    done: tokio::sync::Notify,
+}
+
+fn counted_child(
+    executions: &Arc<Executions>,
+    hold: &'static str,
+    reverts: &Arc<EventLogLines>,
+) -> FnTask {
+    let executions = executions.clone();
+    let task = FnTask::raw(ints(&["n"]), ints(&["sq"]), move |ctx, inputs| {
+        let executions = executions.clone();
+        let n = inputs.int("n");
+        async move {
+            let n = n?;
+            let count = {
+                let mut counts = executions.counts.lock().unwrap();
+                let count = counts.entry(ctx.task().to_owned()).or_default();
+                *count += 1;
+                counts
+                    .keys()
+                    .filter(|path| path.starts_with("parent/"))
+                    .count()
+            };
+            if count == 3 {
+                executions.done.notify_one();
+            }
+            if ctx.task() == hold && !executions.open.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            Ok(Outputs::new().set("sq", n * n))
+        }
+    });
+    with_logged_revert(task, reverts, false)
+}
+
+fn counted_parent(executions: &Arc<Executions>, reverts: &Arc<EventLogLines>) -> FnTask {
+    let executions = executions.clone();
+    let task = FnTask::raw(ints(&[]), ints(&["total"]), move |ctx, _| {
+        *executions
+            .counts
+            .lock()
+            .unwrap()
+            .entry("parent".to_owned())
+            .or_default() += 1;
+        async move {
+            let spawns = (1..=3).map(|n| Spawn::new("square").input("n", n).key(format!("c{n}")));
+            let mut total = 0;
+            for result in ctx.spawn_all(spawns).await? {
+                total += result?.get("sq").and_then(|v| v.as_int()).unwrap_or(0);
+            }
+            Ok(Outputs::new().set("total", total))
+        }
+    });
+    with_logged_revert(task, reverts, false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_parent_runs_only_the_children_that_did_not_finish() {
+    let executions = Arc::new(Executions::default());
+    let reverts = EventLogLines::new();
+    let workflow = Workflow::new(
+        Flow::graph("main")
+            .add(TaskNode::new("parent", counted_parent(&executions, &reverts)).spawns("square")),
+    )
+    .spawnable(TaskNode::new(
+        "square",
+        counted_child(&executions, "parent/c2", &reverts),
+    ));
+    let plan = plan(workflow);
+    let store = Arc::new(MemoryStore::new());
+    // Stopped once every child started and all but `c2` finished.
+    let done = Arc::new(tokio::sync::Notify::new());
+    let stop = done.clone();
+    let watcher = {
+        let (executions, store) = (executions.clone(), store.clone());
+        tokio::spawn(async move {
+            executions.done.notified().await;
+            // Until the two children that finished are recorded so.
+            loop {
+                let record = plait_store::Store::run(&*store, &"r".into())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let finished = record
+                    .tasks
+                    .iter()
+                    .filter(|task| task.state == TaskState::Succeeded)
+                    .count();
+                if finished == 2 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            done.notify_one();
+        })
+    };
+    let record = interrupted(&plan, &store, stop).await;
+    watcher.await.unwrap();
+    let spawned: Vec<&str> = record.spawned.iter().map(|c| c.task.as_str()).collect();
+    assert_eq!(spawned.len(), 3, "{spawned:?}");
+
+    executions.open.store(true, Ordering::SeqCst);
+    let engine = Engine::new().with_jobs(1).with_store(store.clone());
+    let report = engine
+        .resume(&plan, &record, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Succeeded);
+    assert_eq!(total(&report), Some(1 + 4 + 9));
+    let counts = executions.counts.lock().unwrap().clone();
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        [
+            ("parent".to_owned(), 2),
+            ("parent/c1".to_owned(), 1),
+            ("parent/c2".to_owned(), 2),
+            ("parent/c3".to_owned(), 1),
+        ]
+    );
+    assert!(reverts.lines().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_restored_by_a_resume_are_reverted_newest_first_before_their_parent() {
+    let executions = Arc::new(Executions::default());
+    executions.open.store(true, Ordering::SeqCst);
+    let reverts = EventLogLines::new();
+    // `last` waits for the parent's total and holds until the run is dropped; resumed, it
+    // fails.
+    let resumed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let last = {
+        let resumed = resumed.clone();
+        let executions = executions.clone();
+        FnTask::raw(ints(&["total"]), ints(&["z"]), move |_, _| {
+            let resumed = resumed.load(Ordering::SeqCst);
+            let executions = executions.clone();
+            async move {
+                if !resumed {
+                    executions.done.notify_one();
+                    std::future::pending::<()>().await;
+                }
+                Err(TaskError::permanent("last broke"))
+            }
+        })
+    };
+    let workflow = Workflow::new(
+        Flow::graph("main")
+            .add(TaskNode::new("parent", counted_parent(&executions, &reverts)).spawns("square"))
+            .task("last", last),
+    )
+    .spawnable(TaskNode::new(
+        "square",
+        counted_child(&executions, "", &reverts),
+    ));
+    let plan = plan(workflow);
+    let store = Arc::new(MemoryStore::new());
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let watcher = {
+        let (executions, stop) = (executions.clone(), stop.clone());
+        tokio::spawn(async move {
+            // Once for the children, once for `last`.
+            executions.done.notified().await;
+            executions.done.notified().await;
+            stop.notify_one();
+        })
+    };
+    let record = interrupted(&plan, &store, stop).await;
+    watcher.await.unwrap();
+    resumed.store(true, Ordering::SeqCst);
+    let engine = Engine::new().with_jobs(2).with_store(store.clone());
+    let report = engine
+        .resume(&plan, &record, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Reverted);
+    assert_eq!(
+        reverts.lines(),
+        [
+            "revert parent/c3 (succeeded)",
+            "revert parent/c2 (succeeded)",
+            "revert parent/c1 (succeeded)",
+            "revert parent (succeeded)",
+        ]
+    );
+    let counts = executions.counts.lock().unwrap().clone();
+    assert!(counts.values().all(|&count| count == 1), "{counts:?}");
+}
