@@ -18,6 +18,8 @@ use crate::{BoxFuture, Outputs, TaskContext, TaskError, Value};
 pub struct Spawn {
     task: Arc<str>,
     key: Option<Arc<str>>,
+    /// The element of a fan-out this child runs for: its path is `parent[item]`.
+    item: Option<usize>,
     inputs: Vec<(Arc<str>, Value)>,
 }
 
@@ -27,6 +29,7 @@ impl Spawn {
         Spawn {
             task: task.into(),
             key: None,
+            item: None,
             inputs: Vec::new(),
         }
     }
@@ -44,8 +47,27 @@ impl Spawn {
         self
     }
 
+    /// The child is item `index` of its parent's fan-out: its path is `parent[index]`.
+    pub fn item(mut self, index: usize) -> Self {
+        self.item = Some(index);
+        self
+    }
+
+    /// The child's path under `parent`, once its key is known (`None`: derive one).
+    pub fn path(&self, parent: &str, derived: impl FnOnce() -> String) -> String {
+        match (&self.key, self.item) {
+            (_, Some(index)) => format!("{parent}[{index}]"),
+            (Some(key), None) => format!("{parent}/{key}"),
+            (None, None) => format!("{parent}/{}", derived()),
+        }
+    }
+
     pub fn task(&self) -> &Arc<str> {
         &self.task
+    }
+
+    pub fn item_index(&self) -> Option<usize> {
+        self.item
     }
 
     pub fn given_key(&self) -> Option<&Arc<str>> {

@@ -230,6 +230,20 @@ impl Shared {
         }
     }
 
+    /// A waiting task stopped waiting and will not go on (its attempt was dropped): the
+    /// slot it lent is taken back whenever one is free, without it.
+    pub(super) fn sched_unlend(self: &Arc<Self>) {
+        lock(&self.sched.queue).lent -= 1;
+        if self.sched.slots.is_some() {
+            let shared = self.clone();
+            self.sched.runtime.spawn(async move {
+                if let Some(slots) = &shared.sched.slots {
+                    slots.reclaim().await;
+                }
+            });
+        }
+    }
+
     /// The waiting task goes on: it takes a job slot back, waiting for one to be free.
     pub(super) async fn sched_reclaim(&self) {
         lock(&self.sched.queue).lent -= 1;

@@ -51,6 +51,9 @@ struct Countdown {
 pub(super) struct ParentHost {
     shared: Arc<Shared>,
     parent: NodeId,
+    /// Its waits under way: the first lends the parent's slot, the last takes it back (a
+    /// parent waiting for several children at once, each on its own, lends one slot).
+    waits: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for ParentHost {
@@ -69,6 +72,7 @@ impl ParentHost {
             Arc::new(ParentHost {
                 shared: shared.clone(),
                 parent,
+                waits: Arc::default(),
             }) as Arc<dyn Children>
         })
     }
@@ -88,17 +92,21 @@ impl Children for ParentHost {
             )));
         };
         let values = inputs_for(ctx.task(), spawnable, &spawn)?;
-        let key = match spawn.given_key() {
-            Some(key) if key.is_empty() || key.contains('/') => {
-                return Err(TaskError::permanent(format!(
-                    "task `{}` gave a child the key `{key}`: a key is not empty and has no `/`",
-                    ctx.task()
-                )));
-            }
-            Some(key) => key.to_string(),
-            None => derived_key(ctx.task(), spawnable, &values)?,
+        if let Some(key) = spawn.given_key()
+            && (key.is_empty() || key.contains('/'))
+        {
+            return Err(TaskError::permanent(format!(
+                "task `{}` gave a child the key `{key}`: a key is not empty and has no `/`",
+                ctx.task()
+            )));
+        }
+        let derived = match (spawn.given_key(), spawn.item_index()) {
+            (None, None) => Some(derived_key(ctx.task(), spawnable, &values)?),
+            _ => None,
         };
-        let path: Arc<str> = format!("{}/{key}", ctx.task()).into();
+        let path: Arc<str> = spawn
+            .path(ctx.task(), || derived.unwrap_or_default())
+            .into();
         let mut family = lock(&shared.spawned.children);
         if let Some((node, task)) = family.by_path.get(&path) {
             if *task != spawnable.name {
@@ -143,6 +151,7 @@ impl Children for ParentHost {
         let shared = self.shared.clone();
         let cancel = ctx.cancellation().clone();
         let parent = ctx.task().to_owned();
+        let waits = self.waits.clone();
         Box::pin(async move {
             let nodes: Vec<NodeId> = children
                 .iter()
@@ -158,12 +167,12 @@ impl Children for ParentHost {
                 return children.iter().map(|_| Err(error.clone())).collect();
             }
             if let Some(countdown) = shared.watch(&nodes) {
-                shared.sched_lend();
+                let lent = Lending::start(&shared, waits);
                 tokio::select! {
                     () = countdown.done.notified() => {}
                     () = cancel.cancelled() => {}
                 }
-                shared.sched_reclaim().await;
+                lent.end().await;
             }
             nodes
                 .iter()
@@ -171,6 +180,44 @@ impl Children for ParentHost {
                 .map(|(&node, child)| shared.child_result(node, child, &parent))
                 .collect()
         })
+    }
+}
+
+/// One wait of a parent's, while it goes: the first of the parent's waits lends its slot,
+/// the last takes it back. A wait dropped half-way (its parent timed out) gives the lent
+/// slot back on its own, in the background.
+struct Lending {
+    shared: Arc<Shared>,
+    waits: Option<Arc<AtomicUsize>>,
+}
+
+impl Lending {
+    fn start(shared: &Arc<Shared>, waits: Arc<AtomicUsize>) -> Lending {
+        if waits.fetch_add(1, Ordering::AcqRel) == 0 {
+            shared.sched_lend();
+        }
+        Lending {
+            shared: shared.clone(),
+            waits: Some(waits),
+        }
+    }
+
+    /// The parent goes on: once it holds a slot again, if this was its last wait.
+    async fn end(mut self) {
+        let waits = self.waits.take().expect("ended once");
+        if waits.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.sched_reclaim().await;
+        }
+    }
+}
+
+impl Drop for Lending {
+    fn drop(&mut self) {
+        if let Some(waits) = self.waits.take()
+            && waits.fetch_sub(1, Ordering::AcqRel) == 1
+        {
+            self.shared.sched_unlend();
+        }
     }
 }
 

@@ -504,3 +504,79 @@ async fn children_restored_by_a_resume_are_reverted_newest_first_before_their_pa
     let counts = executions.counts.lock().unwrap().clone();
     assert!(counts.values().all(|&count| count == 1), "{counts:?}");
 }
+
+/// Tracks how many tasks execute at once.
+#[derive(Default)]
+struct Concurrency {
+    now: AtomicU32,
+    most: AtomicU32,
+}
+
+fn sleeper(concurrency: &Arc<Concurrency>, provides: &'static str) -> FnTask {
+    let concurrency = concurrency.clone();
+    FnTask::raw(ints(&[]), ints(&[provides]), move |_, _| {
+        let concurrency = concurrency.clone();
+        async move {
+            let now = concurrency.now.fetch_add(1, Ordering::SeqCst) + 1;
+            concurrency.most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            concurrency.now.fetch_sub(1, Ordering::SeqCst);
+            Ok(Outputs::new().set(provides, 1))
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parent_that_times_out_while_waiting_gives_the_lent_slot_back() {
+    for with_store in [false, true] {
+        let concurrency = Arc::new(Concurrency::default());
+        let parent = FnTask::raw(ints(&[]), ints(&["total"]), |ctx, _| async move {
+            let child = ctx.spawn(Spawn::new("slow").key("slow"))?;
+            ctx.join(&child).await?;
+            Ok(Outputs::new().set("total", 1))
+        });
+        let mut flow = Flow::graph("main").add(
+            TaskNode::new("parent", parent)
+                .spawns("slow")
+                .timeout(std::time::Duration::from_millis(100)),
+        );
+        for name in ["a", "b", "c", "d"] {
+            flow = flow.add(TaskNode::new(name, sleeper(&concurrency, name)));
+        }
+        let workflow = Workflow::new(flow)
+            .on_failure(plait_core::OnFailure::Continue)
+            .spawnable(TaskNode::new("slow", sleeper(&concurrency, "done")));
+        let mut engine = Engine::new()
+            .with_jobs(1)
+            .with_clock(Arc::new(TokioClock::from_epoch()));
+        if with_store {
+            engine = engine.with_store(Arc::new(MemoryStore::new()));
+        }
+        let report = engine
+            .run(
+                &plan(workflow),
+                Vec::<(&str, i64)>::new(),
+                RunOptions::new(),
+            )
+            .await
+            .unwrap();
+        let parent = report.tasks.iter().find(|t| &*t.path == "parent").unwrap();
+        assert!(parent.error.as_ref().unwrap().is_timeout(), "{parent:?}");
+        assert!(
+            report
+                .tasks
+                .iter()
+                .filter(|t| t.state == TaskState::Succeeded)
+                .count()
+                == 5
+        );
+        // Without a store the runner goes back at once. With one, the lent slot is taken
+        // back when one is free, and the parent's own may go first to a task waiting for
+        // it: for that while, one task more runs.
+        let most = if with_store { 2 } else { 1 };
+        assert!(
+            concurrency.most.load(Ordering::SeqCst) <= most,
+            "store: {with_store}"
+        );
+    }
+}
