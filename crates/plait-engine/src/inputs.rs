@@ -63,20 +63,9 @@ pub(crate) fn check_type(ty: &ValueType, value: &Value) -> Result<(), TypeMismat
     if value.fits(ty) {
         return Ok(());
     }
-    Err(TypeMismatch {
-        expected: ty.clone(),
-        found: type_word(value),
-    })
-}
-
-fn type_word(value: &Value) -> &'static str {
-    match value {
-        Value::String(_) => "string",
-        Value::Int(_) => "int",
-        Value::Float(_) => "float",
-        Value::Bool(_) => "bool",
-        Value::Json(_) => "json",
-        Value::File(_) => "file",
-        Value::Native(..) => "a native value",
-    }
+    let found = match value {
+        Value::Native(..) => "a native value".into(),
+        other => other.value_type().name(),
+    };
+    Err(TypeMismatch::new(ty.clone(), found))
 }

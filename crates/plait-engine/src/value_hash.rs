@@ -27,6 +27,7 @@ pub(crate) fn value_hash(value: &Value, content: Option<&str>) -> Result<InputHa
     hasher.update(&[0]);
     match value {
         Value::Native(..) => return Err("is a native value, which has no content hash".into()),
+        Value::List(..) => return Err("is a list, which has no content hash yet".into()),
         Value::File(path) => {
             let Some(content) = content else {
                 return Err("is a file whose content was not hashed".into());

@@ -3,6 +3,7 @@
 //! A [`Value`] is cheap to clone: scalars are copied, everything else sits behind an `Arc`, so
 //! handing one output to many dependents never copies its payload.
 
+mod files;
 mod json;
 mod types;
 
@@ -23,6 +24,10 @@ pub enum Value {
     Bool(bool),
     Json(Arc<serde_json::Value>),
     File(Arc<Path>),
+    /// A list: its element type (the port type's own `Arc`, so it costs no allocation) and
+    /// its elements, each of that type. The type is kept because an empty list has no
+    /// element to tell it.
+    List(Arc<ValueType>, Arc<[Value]>),
     Native(NativeType, Arc<dyn Any + Send + Sync>),
 }
 
@@ -33,6 +38,16 @@ impl Value {
 
     pub fn json(json: serde_json::Value) -> Value {
         Value::Json(Arc::new(json))
+    }
+
+    /// A list of `element`s; each of `items` must be of that type.
+    pub fn list(element: Arc<ValueType>, items: impl Into<Arc<[Value]>>) -> Value {
+        let items = items.into();
+        debug_assert!(
+            items.iter().all(|item| item.fits_exactly(&element)),
+            "a list's items are of its element type"
+        );
+        Value::List(element, items)
     }
 
     pub fn native<T: Any + Send + Sync>(value: T) -> Value {
@@ -47,6 +62,7 @@ impl Value {
             Value::Bool(_) => ValueType::Bool,
             Value::Json(_) => ValueType::Json,
             Value::File(_) => ValueType::File,
+            Value::List(element, _) => ValueType::List(element.clone()),
             Value::Native(native, _) => ValueType::Native(*native),
         }
     }
@@ -56,7 +72,18 @@ impl Value {
     pub fn fits(&self, ty: &ValueType) -> bool {
         match (self, ty) {
             (Value::Native(..), ValueType::Json) => false,
+            (Value::List(element, _), ValueType::Json) => element.has_json_form(),
             (_, ValueType::Json) => true,
+            (value, ty) => value.fits_exactly(ty),
+        }
+    }
+
+    /// Whether this value is of type `ty` itself (no JSON form taken for a `json`).
+    fn fits_exactly(&self, ty: &ValueType) -> bool {
+        match (self, ty) {
+            (Value::List(element, _), ValueType::List(expected)) => {
+                Arc::ptr_eq(element, expected) || element == expected
+            }
             (value, ty) => value.value_type() == *ty,
         }
     }
@@ -70,7 +97,7 @@ impl Value {
     }
 
     /// The form used for `{name}` placeholders and `PLAIT_IN_<NAME>`: strings and paths as
-    /// they are, everything else as JSON.
+    /// they are, everything else as compact JSON (a list as an array: `["a","b"]`).
     pub fn to_text(&self) -> String {
         match self {
             Value::String(s) => s.to_string(),
@@ -121,6 +148,14 @@ impl Value {
         }
     }
 
+    /// A list's elements.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(_, items) => Some(items),
+            _ => None,
+        }
+    }
+
     pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
         match self {
             Value::Native(_, any) => any.downcast_ref(),
@@ -141,6 +176,7 @@ impl serde::Serialize for Value {
             Value::Bool(b) => serializer.serialize_bool(*b),
             Value::Json(json) => json.serialize(serializer),
             Value::File(path) => serializer.serialize_str(&path.to_string_lossy()),
+            Value::List(_, items) => serializer.collect_seq(items.iter()),
             Value::Native(native, _) => {
                 serializer.collect_str(&format_args!("<{}>", native.name()))
             }
@@ -166,6 +202,7 @@ impl PartialEq for Value {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Json(a), Value::Json(b)) => a == b,
             (Value::File(a), Value::File(b)) => a == b,
+            (Value::List(ta, a), Value::List(tb, b)) => ta == tb && a == b,
             (Value::Native(_, a), Value::Native(_, b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
@@ -233,6 +270,13 @@ mod tests {
             ),
             (Value::file("/tmp/x y"), serde_json::json!("/tmp/x y")),
             (
+                Value::list(
+                    Arc::new(ValueType::list(ValueType::Int)),
+                    [Value::list(Arc::new(ValueType::Int), [Value::Int(1)])],
+                ),
+                serde_json::json!([[1]]),
+            ),
+            (
                 Value::native(7u8),
                 serde_json::json!(format!("<{}>", std::any::type_name::<u8>())),
             ),
@@ -270,6 +314,21 @@ mod tests {
         assert!(value.fits(&ValueType::Native(NativeType::of::<Vec<u8>>())));
         assert!(!value.fits(&ValueType::Json));
         assert!(!value.fits(&ValueType::Native(NativeType::of::<Vec<u16>>())));
+    }
+
+    #[test]
+    fn a_list_fits_its_own_type_and_json() {
+        let names = ValueType::list(ValueType::String);
+        let value = Value::list(Arc::new(ValueType::String), [Value::from("a")]);
+        assert!(value.fits(&names));
+        assert!(value.fits(&ValueType::Json));
+        assert!(!value.fits(&ValueType::list(ValueType::File)));
+        assert!(!value.fits(&ValueType::String));
+        let natives = Value::list(
+            Arc::new(ValueType::Native(NativeType::of::<u8>())),
+            [Value::native(1u8)],
+        );
+        assert!(!natives.fits(&ValueType::Json), "natives have no JSON form");
     }
 
     /// Every port and value carries a type: both stay small.

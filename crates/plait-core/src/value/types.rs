@@ -1,9 +1,11 @@
 //! The types of values: the ones workflow files name, and native Rust types.
 
 use std::any::{Any, TypeId};
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
-/// The type of a port. Workflow files know the first six; `Native` carries any Rust type
+/// The type of a port. Workflow files know all but `Native`, which carries any Rust type
 /// between in-process tasks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ValueType {
@@ -15,6 +17,10 @@ pub enum ValueType {
     Json,
     /// A path to a file whose content matters (for caching).
     File,
+    /// A list whose elements all have the given type (`list<string>`); its JSON form is an
+    /// array. Behind an `Arc` so that a port's type stays two words and a list value can
+    /// share its element type with the port.
+    List(Arc<ValueType>),
     /// A Rust value passed by reference count between in-process tasks.
     Native(NativeType),
 }
@@ -66,23 +72,55 @@ impl std::hash::Hash for NativeType {
     }
 }
 
+/// How deep `list<...>` may nest in a workflow file: deeper types are surely a mistake, and
+/// every walk over a type or a value recurses once per level.
+const MAX_LIST_DEPTH: usize = 8;
+
 impl ValueType {
-    /// The spelling used in workflow files and messages.
-    pub fn name(&self) -> &str {
+    /// `list<element>`.
+    pub fn list(element: ValueType) -> ValueType {
+        ValueType::List(Arc::new(element))
+    }
+
+    /// The type of a list's elements; `None` for any other type.
+    pub fn element(&self) -> Option<&ValueType> {
         match self {
+            ValueType::List(element) => Some(element),
+            _ => None,
+        }
+    }
+
+    /// The spelling used in workflow files and messages (a list's is built, the others'
+    /// are constants).
+    pub fn name(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
             ValueType::String => "string",
             ValueType::Int => "int",
             ValueType::Float => "float",
             ValueType::Bool => "bool",
             ValueType::Json => "json",
             ValueType::File => "file",
+            ValueType::List(_) => return Cow::Owned(self.to_string()),
             ValueType::Native(native) => native.name(),
-        }
+        })
     }
 
-    /// Parses the spelling used in workflow files.
+    /// Parses the spelling used in workflow files: a scalar's name, or `list<T>` for any of
+    /// them (nested up to eight deep).
     pub fn from_name(name: &str) -> Option<ValueType> {
-        Some(match name {
+        let mut inner = name;
+        let mut depth = 0;
+        while let Some(element) = inner
+            .strip_prefix("list<")
+            .and_then(|rest| rest.strip_suffix('>'))
+        {
+            inner = element;
+            depth += 1;
+        }
+        if depth > MAX_LIST_DEPTH {
+            return None;
+        }
+        let scalar = match inner {
             "string" => ValueType::String,
             "int" => ValueType::Int,
             "float" => ValueType::Float,
@@ -90,16 +128,78 @@ impl ValueType {
             "json" => ValueType::Json,
             "file" => ValueType::File,
             _ => return None,
-        })
+        };
+        Some((0..depth).fold(scalar, |element, _| ValueType::list(element)))
     }
 
     /// The names [`ValueType::from_name`] accepts, for hints.
     pub const FILE_TYPE_NAMES: [&'static str; 6] =
         ["string", "int", "float", "bool", "json", "file"];
+
+    /// Whether a value of this type has a JSON form: everything but native values and
+    /// lists of them.
+    pub(crate) fn has_json_form(&self) -> bool {
+        match self {
+            ValueType::Native(_) => false,
+            ValueType::List(element) => element.has_json_form(),
+            _ => true,
+        }
+    }
 }
 
 impl fmt::Display for ValueType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            ValueType::List(element) => write!(f, "list<{element}>"),
+            scalar => f.write_str(&scalar.name()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_names_parse_and_print_alike() {
+        for name in [
+            "list<string>",
+            "list<int>",
+            "list<float>",
+            "list<bool>",
+            "list<json>",
+            "list<file>",
+            "list<list<int>>",
+        ] {
+            let ty = ValueType::from_name(name).expect(name);
+            assert_eq!(ty.name(), name);
+            assert_eq!(ty.to_string(), name);
+        }
+        let nested = ValueType::from_name("list<list<int>>").unwrap();
+        assert_eq!(nested.element(), Some(&ValueType::list(ValueType::Int)));
+        assert_eq!(
+            nested.element().and_then(ValueType::element),
+            Some(&ValueType::Int)
+        );
+        assert_eq!(ValueType::Int.element(), None);
+    }
+
+    #[test]
+    fn bad_list_names_are_none() {
+        let deep = format!("{}int{}", "list<".repeat(9), ">".repeat(9));
+        for name in [
+            "list<>",
+            "list<strin>",
+            "list",
+            "list<int",
+            "list<int>>",
+            "list< int>",
+            "List<int>",
+            &deep,
+        ] {
+            assert_eq!(ValueType::from_name(name), None, "{name}");
+        }
+        let deepest = format!("{}int{}", "list<".repeat(8), ">".repeat(8));
+        assert!(ValueType::from_name(&deepest).is_some());
     }
 }
