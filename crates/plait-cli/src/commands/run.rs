@@ -244,6 +244,9 @@ fn input_help(plan: &Plan, error: &RunError) -> Option<String> {
         RunError::MissingFile { name, .. } => Some(format!(
             "create it, or name another with `--set {name}=PATH` (relative to the directory plait runs in)"
         )),
+        RunError::MissingListedFile { name, .. } => Some(format!(
+            "create it, or give another list with `--set {name}='[\"PATH\"]'` (relative to the directory plait runs in)"
+        )),
         RunError::InputType { .. }
         | RunError::Store(_)
         | RunError::Internal { .. }
