@@ -132,9 +132,9 @@ impl ValueType {
         Some((0..depth).fold(scalar, |element, _| ValueType::list(element)))
     }
 
-    /// The names [`ValueType::from_name`] accepts, for hints.
-    pub const FILE_TYPE_NAMES: [&'static str; 6] =
-        ["string", "int", "float", "bool", "json", "file"];
+    /// The names workflow files spell, for hints: `list<T>` stands for a list of any type.
+    pub const FILE_TYPE_NAMES: [&'static str; 7] =
+        ["string", "int", "float", "bool", "json", "file", "list<T>"];
 
     /// Whether a value of this type has a JSON form: everything but native values and
     /// lists of them.
