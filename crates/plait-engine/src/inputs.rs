@@ -41,18 +41,20 @@ where
         .collect()
 }
 
-/// Every `file` input names something that exists: a run does not start otherwise, since its
-/// tasks would find nothing to read and the cache could not know it by its content. (A path
-/// whose existence cannot be told, for want of permission, is left to the tasks.)
+/// Every path a `file` or `list<file>` input holds names something that exists: a run does
+/// not start otherwise, since its tasks would find nothing to read and the cache could not
+/// know it by its content. (A path whose existence cannot be told, for want of permission,
+/// is left to the tasks.)
 pub(crate) fn check_files(plan: &Plan, values: &[Value]) -> Result<(), RunError> {
     for (input, value) in plan.inputs().iter().zip(values) {
-        if let Value::File(path) = value
-            && matches!(path.try_exists(), Ok(false))
-        {
-            return Err(RunError::MissingFile {
-                name: input.name.clone(),
-                path: path.to_path_buf(),
-            });
+        for path in value.files() {
+            if matches!(path.try_exists(), Ok(false)) {
+                let (name, path) = (input.name.clone(), path.to_path_buf());
+                return Err(match value {
+                    Value::File(_) => RunError::MissingFile { name, path },
+                    _ => RunError::MissingListedFile { name, path },
+                });
+            }
         }
     }
     Ok(())
@@ -63,20 +65,9 @@ pub(crate) fn check_type(ty: &ValueType, value: &Value) -> Result<(), TypeMismat
     if value.fits(ty) {
         return Ok(());
     }
-    Err(TypeMismatch {
-        expected: ty.clone(),
-        found: type_word(value),
-    })
-}
-
-fn type_word(value: &Value) -> &'static str {
-    match value {
-        Value::String(_) => "string",
-        Value::Int(_) => "int",
-        Value::Float(_) => "float",
-        Value::Bool(_) => "bool",
-        Value::Json(_) => "json",
-        Value::File(_) => "file",
-        Value::Native(..) => "a native value",
-    }
+    let found = match value {
+        Value::Native(..) => "a native value".into(),
+        other => other.value_type().name(),
+    };
+    Err(TypeMismatch::new(ty.clone(), found))
 }

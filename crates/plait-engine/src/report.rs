@@ -97,6 +97,12 @@ pub enum RunError {
         name: Arc<str>,
         path: std::path::PathBuf,
     },
+    /// A `list<file>` input lists a path with nothing there: the run does not start.
+    #[error("input `{name}` lists the file `{}`, and there is nothing there", path.display())]
+    MissingListedFile {
+        name: Arc<str>,
+        path: std::path::PathBuf,
+    },
     /// A resume of a run that already ended.
     #[error("run `{run_id}` already ended ({status}): there is nothing to resume")]
     Ended { run_id: Arc<str>, status: RunStatus },

@@ -1,7 +1,8 @@
 //! An input value's hash, as it goes into a cache key: a number, a boolean or a short string
 //! is its own hash; any other value is hashed by its type and content (a `file` by its path
-//! and its content's hash). Pure: the run's keys use it, and `plait explain` checks a
-//! recorded value against a recorded hash and reads a small value back from its hash.
+//! and its content's hash, a list by its elements' hashes in order). Pure: the run's keys use
+//! it, and `plait explain` checks a recorded value against a recorded hash and reads a small
+//! value back from its hash.
 
 use plait_core::Value;
 
@@ -13,22 +14,42 @@ pub(crate) type InputHash = [u8; 16];
 /// value only by a 128-bit collision.
 const INLINE: u8 = 0xff;
 
-/// A value's hash, as it goes into a key: `content` is a `file` value's content hash (hex),
-/// and is not read for any other value. Pure, so that `plait explain` can check a recorded
-/// value against a recorded hash.
-pub(crate) fn value_hash(value: &Value, content: Option<&str>) -> Result<InputHash, String> {
+/// A value's hash, as it goes into a key: `contents` are the content hashes (hex) of the
+/// value's files (`Value::files`, in that order), and are not read for other values. Pure,
+/// so that `plait explain` can check a recorded value against a recorded hash.
+pub(crate) fn value_hash(value: &Value, contents: &[&str]) -> Result<InputHash, String> {
+    let mut contents = contents.iter().copied();
+    hash_with(value, &mut contents)
+}
+
+fn hash_with<'c>(
+    value: &Value,
+    contents: &mut impl Iterator<Item = &'c str>,
+) -> Result<InputHash, String> {
     if let Some(hash) = inline_hash(value) {
         return Ok(hash);
     }
-    // A type tag first: `1` the int and `"1"` the string differ.
-    let ty = value.value_type();
+    // A type tag first: `1` the int and `"1"` the string differ. A list's is `list` alone:
+    // its elements' hashes carry their types, and `plait explain`, which reads a list back
+    // from its record, cannot tell the element type of an empty one.
+    let tag = match value {
+        Value::List(..) => "list".into(),
+        other => other.value_type().name(),
+    };
     let mut hasher = blake3::Hasher::new();
-    hasher.update(ty.name().as_bytes());
+    hasher.update(tag.as_bytes());
     hasher.update(&[0]);
     match value {
         Value::Native(..) => return Err("is a native value, which has no content hash".into()),
+        // In order, so that changing or moving one element changes the hash; each element's
+        // hash is 16 bytes, so the length needs no marker.
+        Value::List(_, items) => {
+            for item in items.iter() {
+                hasher.update(&hash_with(item, contents)?);
+            }
+        }
         Value::File(path) => {
-            let Some(content) = content else {
+            let Some(content) = contents.next() else {
                 return Err("is a file whose content was not hashed".into());
             };
             hasher.update(path.as_os_str().as_encoded_bytes());
@@ -162,20 +183,52 @@ mod tests {
                 Some(value)
             );
         }
-        let hashed = value_hash(&Value::String("fourteen chars".into()), None).unwrap();
+        let hashed = value_hash(&Value::String("fourteen chars".into()), &[]).unwrap();
         assert_eq!(inline_value(&hashed), None);
     }
 
     #[test]
     fn a_file_is_hashed_by_its_path_and_content() {
         let file = Value::file("/data/in.txt");
-        let hash = value_hash(&file, Some("c0ffee")).unwrap();
-        assert_ne!(hash, value_hash(&file, Some("c0ffef")).unwrap());
+        let hash = value_hash(&file, &["c0ffee"]).unwrap();
+        assert_ne!(hash, value_hash(&file, &["c0ffef"]).unwrap());
         assert_ne!(
             hash,
-            value_hash(&Value::file("/data/in2.txt"), Some("c0ffee")).unwrap()
+            value_hash(&Value::file("/data/in2.txt"), &["c0ffee"]).unwrap()
         );
-        assert!(value_hash(&file, None).is_err());
+        assert!(value_hash(&file, &[]).is_err());
+    }
+
+    fn list(ty: &str, json: serde_json::Value) -> Value {
+        plait_core::ValueType::from_name(ty)
+            .unwrap()
+            .value_from_json(&json)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_list_is_hashed_by_its_elements_in_order() {
+        let hash = |value: &Value| value_hash(value, &[]).unwrap();
+        let names = hash(&list("list<string>", json!(["a", "b"])));
+        assert_eq!(names, hash(&list("list<string>", json!(["a", "b"]))));
+        assert_ne!(names, hash(&list("list<string>", json!(["a", "c"]))));
+        assert_ne!(names, hash(&list("list<string>", json!(["b", "a"]))));
+        assert_ne!(names, hash(&list("list<string>", json!(["a", "b", "b"]))));
+        assert_ne!(names, hash(&list("list<json>", json!(["a", "b"]))));
+        assert_ne!(
+            hash(&list("list<list<int>>", json!([[1], [2, 3]]))),
+            hash(&list("list<list<int>>", json!([[1, 2], [3]])))
+        );
+        assert_eq!(inline_value(&names), None);
+    }
+
+    #[test]
+    fn a_list_of_files_is_hashed_by_each_content() {
+        let files = list("list<file>", json!(["/a", "/b"]));
+        let hash = value_hash(&files, &["c1", "c2"]).unwrap();
+        assert_ne!(hash, value_hash(&files, &["c1", "c3"]).unwrap());
+        assert_ne!(hash, value_hash(&files, &["c2", "c1"]).unwrap());
+        assert!(value_hash(&files, &["c1"]).is_err(), "one content missing");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use plait_core::{Plan, Value, ValueType};
+use plait_core::{Plan, TypeMismatch, Value, ValueType};
 use plait_engine::{Engine, RunDefinition, RunError, RunOptions, RunReport};
 use plait_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -193,26 +193,38 @@ fn parse_sets(plan: &Plan, sets: &[String]) -> Result<Vec<(String, Value)>, Vec<
             ));
             continue;
         };
-        let Ok(value) = input.ty.parse_text(text) else {
-            problems.push(format!(
-                "input `{name}` is {}, and `{text}` is not a valid {}",
-                input.ty, input.ty
-            ));
-            continue;
+        let value = match input.ty.parse_text(text) {
+            Ok(value) => value,
+            Err(mismatch) => {
+                problems.push(bad_set(name, text, &input.ty, &mismatch));
+                continue;
+            }
         };
         // Commands run in the workflow's directory; a path given here is meant from here.
-        let value = match (&input.ty, value) {
-            (ValueType::File, Value::File(path)) if path.is_relative() => {
-                Value::file(std::path::absolute(&path).unwrap_or_else(|_| path.to_path_buf()))
-            }
-            (_, value) => value,
-        };
+        let value = value.map_files(&mut |path| match path.is_relative() {
+            true => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            false => path.to_path_buf(),
+        });
         inputs.push((name.to_owned(), value));
     }
     match problems.is_empty() {
         true => Ok(inputs),
         false => Err(problems),
     }
+}
+
+/// Why `--set name=text` cannot be an input of type `ty`: a list's bad element is named,
+/// and a list is shown how it is written.
+fn bad_set(name: &str, text: &str, ty: &ValueType, mismatch: &TypeMismatch) -> String {
+    let mut problem = format!("input `{name}` is {ty}, and `{text}` is not a valid {ty}");
+    if !mismatch.at.is_empty() {
+        problem.push_str(&format!(" ({mismatch})"));
+    } else if ty.element().is_some() {
+        problem.push_str(&format!(
+            ": write a JSON array, quoted for the shell: `--set {name}='[...]'`"
+        ));
+    }
+    problem
 }
 
 fn known_inputs(plan: &Plan) -> String {
@@ -243,6 +255,9 @@ fn input_help(plan: &Plan, error: &RunError) -> Option<String> {
         RunError::UnknownInput { .. } => Some(format!("the workflow takes {}", known_inputs(plan))),
         RunError::MissingFile { name, .. } => Some(format!(
             "create it, or name another with `--set {name}=PATH` (relative to the directory plait runs in)"
+        )),
+        RunError::MissingListedFile { name, .. } => Some(format!(
+            "create it, or give another list with `--set {name}='[\"PATH\"]'` (relative to the directory plait runs in)"
         )),
         RunError::InputType { .. }
         | RunError::Store(_)

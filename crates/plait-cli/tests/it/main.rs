@@ -14,6 +14,7 @@ mod failures;
 mod inputs;
 mod interrupt;
 mod json;
+mod lists;
 mod logs;
 mod orphans;
 mod output;

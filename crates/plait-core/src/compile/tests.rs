@@ -117,6 +117,36 @@ fn types_must_agree() {
 }
 
 #[test]
+fn lists_wire_only_to_equal_lists() {
+    let typed = |requires: &[(&str, &str)], provides: &[(&str, &str)]| {
+        let ports = |ports: &[(&str, &str)]| {
+            let port = |&(name, ty): &(&str, &str)| {
+                Port::new(name, ValueType::from_name(ty).expect("a type name"))
+            };
+            ports.iter().map(port).collect()
+        };
+        FnTask::raw(ports(requires), ports(provides), |_, _| async {
+            Ok(Outputs::new())
+        })
+    };
+    let flow = Flow::graph("main")
+        .task(
+            "names",
+            typed(&[], &[("names", "list<string>"), ("ns", "list<int>")]),
+        )
+        .task("greet", typed(&[("names", "list<string>")], &[]))
+        .task("count", typed(&[("ns", "list<string>")], &[]))
+        .task("deep", typed(&[("grid", "list<int>")], &[]));
+    let workflow =
+        Workflow::new(flow).input("grid", ValueType::from_name("list<list<int>>").unwrap());
+    expect_test::expect![[r#"
+        error[type-mismatch]: task `count` requires `ns` as list<string>, but task `names` provides it as list<int>
+        error[type-mismatch]: task `deep` requires `grid` as list<int>, but input `grid` is list<list<int>>
+    "#]]
+    .assert_eq(&problems(workflow));
+}
+
+#[test]
 fn unused_values_are_warnings() {
     let flow = Flow::graph("main")
         .task("a", int_task([], ["x", "spare"]))

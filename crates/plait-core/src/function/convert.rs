@@ -62,6 +62,26 @@ impl FromValue for Arc<str> {
     }
 }
 
+/// A `Vec` is a `list<T>` of its elements' type: read from a list value, returned as one.
+impl<T: FromValue> FromValue for Vec<T> {
+    fn value_type() -> ValueType {
+        ValueType::list(T::value_type())
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        value.as_list()?.iter().map(T::from_value).collect()
+    }
+}
+
+impl<T: IntoValue> IntoValue for Vec<T> {
+    fn value_type() -> ValueType {
+        ValueType::list(T::value_type())
+    }
+    fn into_value(self) -> Value {
+        let items: Vec<Value> = self.into_iter().map(IntoValue::into_value).collect();
+        Value::list(Arc::new(T::value_type()), items)
+    }
+}
+
 /// A Rust value of any type, shared between in-process tasks without copying.
 #[derive(Debug)]
 pub struct Native<T>(pub Arc<T>);
@@ -130,6 +150,15 @@ macro_rules! single_result {
 }
 
 single_result!(i64, f64, bool, String, PathBuf, serde_json::Value);
+
+impl<T: IntoValue> IntoTaskResult for Vec<T> {
+    fn output_types() -> Vec<ValueType> {
+        vec![<Self as IntoValue>::value_type()]
+    }
+    fn into_values(self) -> Result<Vec<Value>, TaskError> {
+        Ok(vec![self.into_value()])
+    }
+}
 
 impl<T: Send + Sync + 'static> IntoTaskResult for Native<T> {
     fn output_types() -> Vec<ValueType> {

@@ -281,6 +281,29 @@ mod tests {
         assert_eq!(outputs.get("len"), Some(&Value::Int(5)));
     }
 
+    #[tokio::test]
+    async fn vecs_are_lists() {
+        let lengths = task_fn(["words"], ["lengths"], |words: Vec<String>| async move {
+            words
+                .iter()
+                .map(|word| word.len() as i64)
+                .collect::<Vec<i64>>()
+        });
+        assert_eq!(lengths.requires()[0].ty, ValueType::list(ValueType::String));
+        assert_eq!(lengths.provides()[0].ty, ValueType::list(ValueType::Int));
+        let ports: Arc<[Port]> = lengths.requires().into();
+        let words = ValueType::list(ValueType::String)
+            .value_from_json(&serde_json::json!(["a", "bcd"]))
+            .unwrap();
+        let outputs = lengths
+            .execute(context(), Inputs::new(ports, vec![words]))
+            .await
+            .unwrap();
+        let lengths = outputs.get("lengths").unwrap();
+        assert_eq!(lengths.to_json(), serde_json::json!([1, 3]));
+        assert_eq!(lengths.value_type(), ValueType::list(ValueType::Int));
+    }
+
     #[test]
     fn arity_mismatch_is_a_problem_not_a_panic() {
         let task = blocking_fn(["a", "b"], [], |a: i64| {

@@ -145,11 +145,9 @@ fn a_reuse_is_compared_through_the_run_it_came_from() {
 
 /// A `file` input's entry in a key's components, with the hash a key would give it.
 fn file_input(path: &str, content: Option<&str>, from: &str) -> Json {
-    let hash = crate::value_hash::value_hash(
-        &plait_core::Value::file(path),
-        Some(content.unwrap_or("00")),
-    )
-    .unwrap();
+    let hash =
+        crate::value_hash::value_hash(&plait_core::Value::file(path), &[content.unwrap_or("00")])
+            .unwrap();
     let hash: String = hash.iter().map(|byte| format!("{byte:02x}")).collect();
     match content {
         Some(content) => json!({"hash": hash, "from": from, "content": content}),
@@ -223,6 +221,32 @@ fn a_file_is_explained_by_its_content_and_its_path() {
 }
 
 #[test]
+fn a_list_of_input_files_is_explained_by_its_paths_or_their_content() {
+    let reasons = |before: (Json, &str), after: (Json, &str)| {
+        let side = |id: &str, key: &str, (paths, content): (Json, &str)| {
+            let input = json!({"hash": key, "from": "input f", "content": content});
+            let t = task("t", key, file_components(input), None);
+            run(id, json!({ "f": paths }), vec![t])
+        };
+        let old = side("r1", "k1", before);
+        explain(&side("r2", "k2", after), "t", &[old])
+            .unwrap()
+            .reasons
+    };
+    let (one, two) = (&*"1".repeat(64), &*"2".repeat(64));
+    assert_eq!(
+        reasons((json!(["/a", "/b"]), one), (json!(["/a", "/c"]), two)),
+        [r#"input `f` changed: ["/a","/b"] -> ["/a","/c"]"#]
+    );
+    assert_eq!(
+        reasons((json!(["/a"]), one), (json!(["/a"]), two)),
+        [
+            "input `f` changed: the content of a file it lists changed: blake3 111111111111 -> 222222222222"
+        ]
+    );
+}
+
+#[test]
 fn a_path_that_did_not_go_into_the_key_is_not_shown() {
     let (one, two) = ("1".repeat(64), "2".repeat(64));
     let side = |id: &str, key: &str, recorded: &str, content: &str| {
@@ -248,7 +272,7 @@ fn a_path_that_did_not_go_into_the_key_is_not_shown() {
 
 /// The hash a key gives `value`, in hex.
 fn hash_of(value: &plait_core::Value) -> String {
-    let hash = crate::value_hash::value_hash(value, None).unwrap();
+    let hash = crate::value_hash::value_hash(value, &[]).unwrap();
     hash.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -318,6 +342,26 @@ fn an_upstream_value_is_shown_when_it_is_known_and_short() {
             &old[..12],
             &new[..12]
         )]
+    );
+    // A list is read back from its record, its element type guessed and checked.
+    let names = |json: Json| {
+        plait_core::ValueType::from_name("list<string>")
+            .unwrap()
+            .value_from_json(&json)
+            .unwrap()
+    };
+    assert_eq!(
+        upstream_reasons(
+            [names(json!(["a", "b"])), names(json!(["a", "c"]))],
+            [Some(json!(["a", "b"])), Some(json!(["a", "c"]))]
+        ),
+        [r#"input `v` changed: `up.v` produced a different value: ["a","b"] -> ["a","c"]"#]
+    );
+    let grid = plait_core::ValueType::from_name("list<list<int>>").unwrap();
+    let grids = [json!([[1], []]), json!([])].map(|json| grid.value_from_json(&json).unwrap());
+    assert_eq!(
+        upstream_reasons(grids, [Some(json!([[1], []])), Some(json!([]))]),
+        ["input `v` changed: `up.v` produced a different value: [[1],[]] -> []"]
     );
     let long = "x".repeat(200);
     let too_long = upstream_reasons(

@@ -2,7 +2,7 @@
 //! tells them, checked against the key's hashes, so that nothing is shown that did not go
 //! into the key.
 
-use plait_core::Value;
+use plait_core::{Value, ValueType};
 use plait_store::RunRecord;
 use serde_json::Value as Json;
 
@@ -48,15 +48,25 @@ impl<'a> Side<'a> {
             return Some(value.to_json());
         }
         let recorded = self.recorded(from)?;
-        // The record does not say the port's type: a string is a `string`'s or a `json`'s.
+        // The record does not say the port's type: a string is a `string`'s or a `json`'s,
+        // an array a `json`'s or a list's.
         let candidates = [
             recorded.as_str().map(Value::from),
             Some(Value::json(recorded.clone())),
+            list_type(recorded).and_then(|ty| ty.value_from_json(recorded).ok()),
+            recorded
+                .is_array()
+                .then(|| {
+                    ValueType::list(ValueType::Json)
+                        .value_from_json(recorded)
+                        .ok()
+                })
+                .flatten(),
         ];
         let matches = candidates
             .into_iter()
             .flatten()
-            .any(|value| value_hash(&value, None).is_ok_and(|bytes| bytes == hash));
+            .any(|value| value_hash(&value, &[]).is_ok_and(|bytes| bytes == hash));
         matches.then(|| recorded.clone())
     }
 
@@ -76,7 +86,36 @@ impl<'a> Side<'a> {
 /// Whether `value` hashes to `hash` (hex), as it would in a key.
 fn hashes_to(value: &Value, content: Option<&str>, hash: &str) -> bool {
     let expected = parse_hash(hash);
-    value_hash(value, content).is_ok_and(|bytes| Some(bytes) == expected)
+    value_hash(value, content.as_slice()).is_ok_and(|bytes| Some(bytes) == expected)
+}
+
+/// The list type a recorded array most likely had, from its elements: `list<string>` for
+/// strings, `list<int>` for integers, and so on, nested for arrays of arrays; `list<json>`
+/// for mixed ones. A guess, which the caller checks against the key's hash (`list<file>`
+/// values never match: their hash needs their contents).
+fn list_type(json: &Json) -> Option<ValueType> {
+    let items = json.as_array()?;
+    let guess = |item: &Json| match item {
+        Json::String(_) => Some(ValueType::String),
+        Json::Number(number) if number.is_i64() => Some(ValueType::Int),
+        Json::Number(_) => Some(ValueType::Float),
+        Json::Bool(_) => Some(ValueType::Bool),
+        Json::Array(_) => list_type(item),
+        Json::Null | Json::Object(_) => None,
+    };
+    // An empty array is a list of any type, and hashes alike whatever its type: it does
+    // not vote.
+    let mut guesses = items
+        .iter()
+        .filter(|item| !item.as_array().is_some_and(Vec::is_empty))
+        .map(guess);
+    let element = match guesses.next() {
+        None if items.is_empty() => ValueType::Json,
+        None => ValueType::list(ValueType::Json),
+        Some(Some(first)) if guesses.all(|ty| ty.as_ref() == Some(&first)) => first,
+        Some(_) => ValueType::Json,
+    };
+    Some(ValueType::list(element))
 }
 
 /// A recorded input hash: 32 hex digits.
@@ -94,6 +133,9 @@ fn parse_hash(hex: &str) -> Option<InputHash> {
 /// What changed in an input whose hash differs: the text after "input `x` changed: ".
 pub(super) fn input_change(from: &str, before: Side<'_>, after: Side<'_>) -> String {
     if before.content().is_some() || after.content().is_some() {
+        if let Some(change) = listed_files_change(from, before, after) {
+            return change;
+        }
         if let Some(change) = file_change(from, before, after) {
             return change;
         }
@@ -138,6 +180,24 @@ fn upstream_change(from: &str, before: Side<'_>, after: Side<'_>) -> String {
         short(before.hash()),
         short(after.hash())
     )
+}
+
+/// A `list<file>` run input's change: the lists when they differ, else the content of a file
+/// they list. `None` for anything else. (An upstream list is not shown: the record keeps one
+/// hash of its files' contents, which cannot check each path.)
+fn listed_files_change(from: &str, before: Side<'_>, after: Side<'_>) -> Option<String> {
+    let name = from.strip_prefix("input ")?;
+    let old = before.run.inputs.get(name).filter(|json| json.is_array())?;
+    let new = after.run.inputs.get(name).filter(|json| json.is_array())?;
+    if old != new {
+        return Some(format!("{} -> {}", shown(Some(old)), shown(Some(new))));
+    }
+    let (old, new) = before.content().zip(after.content())?;
+    Some(format!(
+        "the content of a file it lists changed: blake3 {} -> {}",
+        short(old),
+        short(new)
+    ))
 }
 
 /// A file's change: its content, its path, or both. `None` when neither its content hashes

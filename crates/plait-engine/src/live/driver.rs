@@ -422,9 +422,8 @@ impl Driver {
                 // A `file` set again is a change, even to the same path: the driver does not
                 // read files (it would wait on the disk), and a caller sets one because it
                 // may have changed. What reads it runs again, and what that gives is
-                // compared by content.
-                matches!(new, Value::File(_))
-                    || !old.as_ref().is_some_and(|old| same_value(old, new))
+                // compared by content. So is a `list<file>` set again.
+                new.has_files() || !old.as_ref().is_some_and(|old| same_value(old, new))
             })
             .map(|(idx, _)| idx)
             .collect();

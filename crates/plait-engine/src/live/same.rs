@@ -10,7 +10,9 @@ use plait_core::Value;
 /// itself and a recomputed NaN stops the propagation), a file or a native value only if it
 /// is the very same allocation. A native value's type has no equality the engine can see; a
 /// file's content is what counts, and [`Files::canonical`] gives a task's `file` output the
-/// allocation of the last value at its path when their contents hash alike.
+/// allocation of the last value at its path when their contents hash alike. A list is the
+/// same when its elements are; a recomputed `list<file>` holds new allocations, so it always
+/// counts as changed (its files are not compared by content: correct, only less cut-off).
 pub(crate) fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::String(a), Value::String(b)) => a == b,
@@ -19,6 +21,9 @@ pub(crate) fn same_value(a: &Value, b: &Value) -> bool {
         (Value::Bool(a), Value::Bool(b)) => a == b,
         (Value::Json(a), Value::Json(b)) => Arc::ptr_eq(a, b) || a == b,
         (Value::File(a), Value::File(b)) => Arc::ptr_eq(a, b),
+        (Value::List(type_a, a), Value::List(type_b, b)) => {
+            Arc::ptr_eq(a, b) || (type_a == type_b && same_values(a, b))
+        }
         (Value::Native(_, a), Value::Native(_, b)) => Arc::ptr_eq(a, b),
         _ => false,
     }
@@ -84,6 +89,23 @@ mod tests {
         let file = Value::file("a");
         assert!(same_value(&file, &file.clone()));
         assert!(!same_value(&file, &Value::file("a")), "by allocation");
+        let names = |json| {
+            plait_core::ValueType::list(plait_core::ValueType::String)
+                .value_from_json(&json)
+                .unwrap()
+        };
+        let ab = names(serde_json::json!(["a", "b"]));
+        assert!(same_value(&ab, &names(serde_json::json!(["a", "b"]))));
+        assert!(!same_value(&ab, &names(serde_json::json!(["b", "a"]))));
+        assert!(!same_value(&ab, &names(serde_json::json!(["a"]))));
+        let files = plait_core::ValueType::list(plait_core::ValueType::File)
+            .value_from_json(&serde_json::json!(["a"]))
+            .unwrap();
+        assert!(same_value(&files, &files.clone()));
+        assert!(!same_value(
+            &files,
+            &files.map_files(&mut |path| path.to_path_buf())
+        ));
         let native = Value::native(vec![1u8]);
         assert!(same_value(&native, &native.clone()));
         assert!(!same_value(&native, &Value::native(vec![1u8])));

@@ -207,10 +207,7 @@ impl Shared {
         let (Some(key), Some(outputs)) = (&task.cache_key, &task.outputs) else {
             return;
         };
-        let has_files = slot
-            .provides()
-            .iter()
-            .any(|port| port.ty == plait_core::ValueType::File);
+        let has_files = slot.provides().iter().any(|port| port.ty.has_files());
         if task.cached || !slot.policy.cache || has_files {
             return;
         }

@@ -6,6 +6,7 @@ mod deep;
 mod dropped;
 mod failure;
 mod lifecycle;
+mod lists;
 mod live;
 mod live_oracle;
 mod oracle;

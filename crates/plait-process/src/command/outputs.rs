@@ -1,6 +1,6 @@
 //! Reading a command's outputs from the JSON object it printed on stdout.
 
-use plait_core::{Outputs, Port, TaskError, Value};
+use plait_core::{Outputs, Port, TaskError};
 
 /// How much of stdout an error message quotes.
 const EXCERPT_CHARS: usize = 120;
@@ -9,21 +9,19 @@ const EXCERPT_CHARS: usize = 120;
 /// relative path means something else to a task with another working directory, and to the
 /// store that keeps the file for the cache.
 pub(crate) fn anchor_files(outputs: Outputs, workdir: Option<&std::path::Path>) -> Outputs {
+    let mut anchor = |path: &std::path::Path| {
+        if path.is_absolute() {
+            return path.to_path_buf();
+        }
+        let path = match workdir {
+            Some(dir) => dir.join(path),
+            None => path.to_path_buf(),
+        };
+        std::path::absolute(&path).unwrap_or(path)
+    };
     outputs
         .iter()
-        .map(|(name, value)| {
-            let value = match value.as_path() {
-                Some(path) if path.is_relative() => {
-                    let path = match workdir {
-                        Some(dir) => dir.join(path),
-                        None => path.to_path_buf(),
-                    };
-                    Value::file(std::path::absolute(&path).unwrap_or(path))
-                }
-                _ => value.clone(),
-            };
-            (name.to_owned(), value)
-        })
+        .map(|(name, value)| (name.to_owned(), value.map_files(&mut anchor)))
         .collect()
 }
 
@@ -171,6 +169,27 @@ mod tests {
                 r#"printed output `pth`, which the task does not declare in `provides`; stdout was `{"n": 3, "pth": "p", "doc": 1}` (Permanent)"#
             ]],
         );
+    }
+
+    #[test]
+    fn a_list_output_is_read_from_an_array() {
+        let provides = [
+            Port::new("names", ValueType::list(ValueType::String)),
+            Port::new("files", ValueType::list(ValueType::File)),
+        ];
+        let outputs = parse(
+            br#"{"names": ["a", "b"], "files": ["x.txt", "/abs"]}"#,
+            &provides,
+        )
+        .unwrap();
+        expect![[r#"[("names", ["a","b"]), ("files", ["x.txt","/abs"])]"#]]
+            .assert_eq(&format!("{:?}", outputs.iter().collect::<Vec<_>>()));
+        let anchored = anchor_files(outputs, Some(std::path::Path::new("/work")));
+        expect![[r#"["/work/x.txt","/abs"]"#]]
+            .assert_eq(&format!("{:?}", anchored.get("files").unwrap()));
+        let error = parse(br#"{"names": ["a", 2], "files": []}"#, &provides).unwrap_err();
+        expect![[r#"output `names`: element [1]: expected string, found int; stdout was `{"names": ["a", 2], "files": []}`"#]]
+            .assert_eq(error.message());
     }
 
     #[test]

@@ -117,8 +117,15 @@ mod tests {
         let ports: Arc<[Port]> = Arc::from(vec![
             Port::new("x", ValueType::String),
             Port::new("n", ValueType::Int),
+            Port::new("names", ValueType::list(ValueType::String)),
         ]);
-        let inputs = Inputs::new(ports, vec![Value::from("a b; rm -rf /"), Value::Int(3)]);
+        let names = ValueType::list(ValueType::String)
+            .value_from_json(&serde_json::json!(["a", "b c"]))
+            .unwrap();
+        let inputs = Inputs::new(
+            ports,
+            vec![Value::from("a b; rm -rf /"), Value::Int(3), names],
+        );
         let rendered = match problems.is_empty() {
             true => format!("{:?}", template.render(&inputs)),
             false => problems.join("\n"),
@@ -131,6 +138,14 @@ mod tests {
         check(
             &["echo", "{x}", "--n={n}", "{x}{n}", ""],
             expect![[r#"Ok(["echo", "a b; rm -rf /", "--n=3", "a b; rm -rf /3", ""])"#]],
+        );
+    }
+
+    #[test]
+    fn a_list_is_its_json_text() {
+        check(
+            &["greet", "{names}", "--first={names}"],
+            expect![[r#"Ok(["greet", "[\"a\",\"b c\"]", "--first=[\"a\",\"b c\"]"])"#]],
         );
     }
 

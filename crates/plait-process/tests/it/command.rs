@@ -87,6 +87,42 @@ async fn inputs_and_run_identity_reach_env_and_stdin() {
 }
 
 #[tokio::test]
+async fn a_list_is_json_text_in_env_file_placeholder_and_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let names_type = ValueType::list(ValueType::String);
+    let requires = vec![port("names", names_type.clone())];
+    let mut argv = sh("printf '%s\\n' \"$PLAIT_IN_NAMES\" \"$1\" > text.txt; \
+         cat \"$PLAIT_IN_NAMES_FILE\" > file.txt; cat > stdin.json; \
+         echo '{\"lengths\": [1, 3]}'");
+    argv.push("{names}".to_owned());
+    let task = CommandTask::new(CommandSpec {
+        argv,
+        requires: requires.clone(),
+        provides: vec![port("lengths", ValueType::list(ValueType::Int))],
+        workdir: Some(dir.path().to_owned()),
+        ..CommandSpec::default()
+    });
+    let names = names_type
+        .value_from_json(&serde_json::json!(["a", "b c"]))
+        .unwrap();
+    let outputs = task
+        .execute(ctx(), inputs(&[("names", names)], &requires))
+        .await
+        .unwrap();
+    expect![[r#"
+        ["a","b c"]
+        ["a","b c"]
+    "#]]
+    .assert_eq(&read(&dir, "text.txt"));
+    assert_eq!(read(&dir, "file.txt"), r#"["a","b c"]"#);
+    let stdin: serde_json::Value = serde_json::from_str(&read(&dir, "stdin.json")).unwrap();
+    assert_eq!(stdin, serde_json::json!({"names": ["a", "b c"]}));
+    let lengths = outputs.get("lengths").unwrap();
+    assert_eq!(lengths.value_type(), ValueType::list(ValueType::Int));
+    assert_eq!(lengths.to_json(), serde_json::json!([1, 3]));
+}
+
+#[tokio::test]
 async fn outputs_are_read_from_the_json_object_on_stdout() {
     let task = CommandTask::new(CommandSpec {
         argv: sh(r#"echo '  {"n": 3, "path": "out/a.txt", "ok": true, "doc": [1]}  '"#),

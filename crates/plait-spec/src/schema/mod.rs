@@ -8,6 +8,7 @@ mod fields;
 mod member;
 mod policy;
 mod ports;
+mod types;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

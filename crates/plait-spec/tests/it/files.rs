@@ -50,11 +50,11 @@ provides = { out = "colour" }
 "#,
         expect![[r#"
             /flows/test.toml:3:5: error[bad-type]: unknown type `integer` for input `n`
-              help: did you mean `int`? the types are `string`, `int`, `float`, `bool`, `json`, `file`
+              help: did you mean `int`? the types are `string`, `int`, `float`, `bool`, `json`, `file`, `list<T>`
             /flows/test.toml:4:14: error[bad-type]: unknown type `strng` for input `s`
-              help: did you mean `string`? the types are `string`, `int`, `float`, `bool`, `json`, `file`
+              help: did you mean `string`? the types are `string`, `int`, `float`, `bool`, `json`, `file`, `list<T>`
             /flows/test.toml:8:20: error[bad-type]: unknown type `colour` for `out` in `provides` of task `a`
-              help: the types are `string`, `int`, `float`, `bool`, `json`, `file`
+              help: the types are `string`, `int`, `float`, `bool`, `json`, `file`, `list<T>`
             => `/flows/test.toml` has 3 error(s)
         "#]],
     );
@@ -111,6 +111,65 @@ requires = { n = "int", x = "float", f = "file", flag = "bool" }
             /flows/test.toml:8:8: error[missing-key]: input `none` has no `type`
               help: add `type = "int"` (or another type), or a `default`
             => `/flows/test.toml` has 4 error(s)
+        "#]],
+    );
+}
+
+#[test]
+fn list_inputs_take_array_defaults_of_their_element_type() {
+    check(
+        r#"
+[inputs]
+names = { type = "list<string>", default = ["a", "b"] }
+grid = { type = "list<list<int>>", default = [[1, 2], []] }
+files = { type = "list<file>", default = ["data/a.csv", "/abs/b.csv"] }
+[tasks.greet]
+command = ["greet", "{names}"]
+requires = { names = "list<string>", grid = "list<list<int>>", files = "list<file>" }
+provides = { greeted = "list<string>" }
+"#,
+        expect![[r#"
+            workflow `test` (1 tasks, on_failure Revert)
+            input names: list<string> = ["a","b"]
+            input grid: list<list<int>> = [[1,2],[]]
+            input files: list<file> = ["/flows/data/a.csv","/abs/b.csv"]
+            task `greet` [command]
+              requires [names: list<string> <- input `names`, grid: list<list<int>> <- input `grid`, files: list<file> <- input `files`] provides [greeted: list<string>]
+              attempts 1, backoff 100ms, max 30s, x2, jitter 0.5
+            output greeted <- `greet`.greeted
+        "#]],
+    );
+}
+
+#[test]
+fn bad_list_defaults_and_list_type_names_are_located() {
+    check(
+        r#"
+[inputs]
+names = { type = "list<string>", default = ["a", 2] }
+grid = { type = "list<list<int>>", default = [[1], [2, "x"]] }
+one = { type = "list<string>", default = "a" }
+typo = { type = "list<strin>" }
+empty = "list<>"
+bare = "list"
+[tasks.a]
+command = ["a"]
+requires = { names = "list<string>", grid = "list<list<int>>", one = "list<string>" }
+"#,
+        expect![[r#"
+            /flows/test.toml:3:50: error[bad-type]: element [1] of the default of input `names` is an integer, but the input is list<string>
+              help: write each element as string, or change the input's `type`
+            /flows/test.toml:4:56: error[bad-type]: element [1][1] of the default of input `grid` is a string, but the input is list<list<int>>
+              help: write each element as int, or change the input's `type`
+            /flows/test.toml:5:42: error[bad-type]: the default of input `one` is a string, but the input is list<string>
+              help: write a default of type list<string>, or change the input's `type`
+            /flows/test.toml:6:17: error[bad-type]: unknown type `list<strin>` for input `typo`
+              help: did you mean `list<string>`? the types are `string`, `int`, `float`, `bool`, `json`, `file`, `list<T>`
+            /flows/test.toml:7:9: error[bad-type]: unknown type `list<>` for input `empty`
+              help: a list names the type of its elements, as in `list<string>`; the types are `string`, `int`, `float`, `bool`, `json`, `file`, `list<T>`
+            /flows/test.toml:8:8: error[bad-type]: unknown type `list` for input `bare`
+              help: a list names the type of its elements, as in `list<string>`; the types are `string`, `int`, `float`, `bool`, `json`, `file`, `list<T>`
+            => `/flows/test.toml` has 6 error(s)
         "#]],
     );
 }

@@ -20,8 +20,9 @@ const PROGRAM_HEX: usize = 32;
 pub(crate) struct Keyed {
     pub(crate) key: CacheKey,
     inputs: Vec<InputHash>,
-    /// The content hash (hex) of each `file` input, by its index among the inputs: recorded
-    /// so that `plait explain` can tell a changed content from a changed path.
+    /// The content hash (hex) of each input holding files, by its index among the inputs
+    /// (a `list<file>`'s is one hash of its files' hashes): recorded so that `plait explain`
+    /// can tell a changed content from a changed path.
     contents: Vec<(usize, String)>,
     /// Set when the run executes every task whatever the cache holds.
     pub(crate) not_reused: bool,
@@ -79,18 +80,15 @@ impl Shared {
         let mut contents = Vec::new();
         // In port order, which is part of the task's code; the names label them.
         for (idx, (port, value)) in slot.requires().iter().zip(values).enumerate() {
-            let content = match value {
-                Value::File(path) => Some(
-                    self.cache
-                        .files
-                        .hash(path.to_path_buf())
-                        .await
-                        .map_err(|why| format!("input `{}` {why}", port.name))?,
-                ),
-                _ => None,
-            };
-            let hash = value_hash(value, content.as_deref())
+            let mut file_contents = Vec::new();
+            for path in value.files() {
+                let content = self.cache.files.hash(path.to_path_buf()).await;
+                file_contents.push(content.map_err(|why| format!("input `{}` {why}", port.name))?);
+            }
+            let content_refs: Vec<&str> = file_contents.iter().map(String::as_str).collect();
+            let hash = value_hash(value, &content_refs)
                 .map_err(|why| format!("input `{}` {why}", port.name))?;
+            let content = recorded_content(value, file_contents);
             field(port.name.as_bytes());
             field(&hash);
             inputs.push(hash);
@@ -159,6 +157,23 @@ impl Shared {
                 [&provider.path, ".", name]
             }
             Source::Given(_) => ["given by its parent", "", ""],
+        }
+    }
+}
+
+/// What a key records of an input's file contents: a `file`'s content hash, or for a value
+/// holding several files, one hash of theirs in order; `None` without files.
+fn recorded_content(value: &Value, mut contents: Vec<String>) -> Option<String> {
+    match value {
+        Value::File(_) => contents.pop(),
+        _ if contents.is_empty() => None,
+        _ => {
+            let mut hasher = blake3::Hasher::new();
+            for content in &contents {
+                hasher.update(content.as_bytes());
+                hasher.update(&[0]);
+            }
+            Some(hasher.finalize().to_hex().to_string())
         }
     }
 }

@@ -16,6 +16,8 @@ mod components;
 mod key;
 mod queue;
 
+use std::path::Path;
+
 use plait_core::{NodeId, Outputs, Value};
 use plait_store::{Blob, CacheEntry, TaskKey, TaskPath, Write};
 use serde_json::json;
@@ -146,34 +148,54 @@ impl Shared {
         }
     }
 
-    /// Puts a hit's files back, where its decoded `outputs` say they go. False if one cannot
-    /// be: the task runs instead.
+    /// Puts a hit's files back, where its decoded `outputs` say they go: each output's blobs,
+    /// in order, to the paths it holds (one for a `file`, one per element for a
+    /// `list<file>`). False if one cannot be, or the blobs do not match the paths: the task
+    /// runs instead.
     pub(crate) async fn restore_files(
         &self,
         node: NodeId,
         entry: &CacheEntry,
         outputs: &Outputs,
     ) -> bool {
+        if self.recorder.store.is_none() {
+            return false;
+        }
+        let mut restored = 0;
+        for (name, value) in outputs.iter() {
+            let paths = value.files();
+            let blobs = entry
+                .blobs
+                .iter()
+                .filter(|(blob_name, _)| blob_name == name);
+            if blobs.clone().count() != paths.len() {
+                return false;
+            }
+            for ((_, blob), path) in blobs.zip(paths) {
+                if !self.restore_file(node, name, blob, path).await {
+                    return false;
+                }
+                restored += 1;
+            }
+        }
+        // A blob for no output: the entry is not what these outputs were kept as.
+        restored == entry.blobs.len()
+    }
+
+    async fn restore_file(&self, node: NodeId, name: &str, blob: &Blob, path: &Path) -> bool {
         let Some(store) = &self.recorder.store else {
             return false;
         };
-        for (name, blob) in &entry.blobs {
-            let Some(Value::File(path)) = outputs.get(name) else {
-                return false;
-            };
-            match store
-                .restore_blob(Blob::clone(blob), path.to_path_buf())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return false,
-                Err(error) => {
-                    tracing::warn!(%error, task = %self.graph.node(node).path, output = %name, "cannot restore a cached file; running the task");
-                    return false;
-                }
+        match store
+            .restore_blob(Blob::clone(blob), path.to_path_buf())
+            .await
+        {
+            Ok(restored) => restored,
+            Err(error) => {
+                tracing::warn!(%error, task = %self.graph.node(node).path, output = %name, "cannot restore a cached file; running the task");
+                false
             }
         }
-        true
     }
 
     /// The writes recording a reused result: a completion naming the key and the run that

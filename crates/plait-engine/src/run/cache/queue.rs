@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use plait_core::{NodeId, Outputs, Value};
+use plait_core::{NodeId, Outputs};
 use plait_store::{CacheEntry, CacheKey, Json, Write};
 
 use super::Keyed;
@@ -25,7 +25,9 @@ pub(crate) struct ResultQueue {
 
 impl Shared {
     /// The result of a task that ran under `keyed`, for the cache: its file outputs are kept
-    /// in the store first. `None` (logged) if a file cannot be kept.
+    /// in the store first, one blob per file under its output's name (a `list<file>`'s in
+    /// its order, which is how `restore_files` puts them back). `None` (logged) if a file
+    /// cannot be kept.
     pub(crate) async fn cache_entry(
         &self,
         node: NodeId,
@@ -37,14 +39,13 @@ impl Shared {
         let plan_node = self.graph.node(node);
         let mut blobs = Vec::new();
         for (name, value) in outputs.iter() {
-            let Value::File(path) = value else {
-                continue;
-            };
-            match store.put_blob(path.to_path_buf()).await {
-                Ok(blob) => blobs.push((name.to_owned(), blob)),
-                Err(error) => {
-                    tracing::warn!(%error, task = %plan_node.path, output = name, "cannot keep the file output; the result is not cached");
-                    return None;
+            for path in value.files() {
+                match store.put_blob(path.to_path_buf()).await {
+                    Ok(blob) => blobs.push((name.to_owned(), blob)),
+                    Err(error) => {
+                        tracing::warn!(%error, task = %plan_node.path, output = name, "cannot keep the file output; the result is not cached");
+                        return None;
+                    }
                 }
             }
         }

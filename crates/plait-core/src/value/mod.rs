@@ -3,172 +3,17 @@
 //! A [`Value`] is cheap to clone: scalars are copied, everything else sits behind an `Arc`, so
 //! handing one output to many dependents never copies its payload.
 
-use std::any::{Any, TypeId};
+mod files;
+mod json;
+mod types;
+
+use std::any::Any;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The type of a port. Workflow files know the first six; `Native` carries any Rust type
-/// between in-process tasks.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ValueType {
-    String,
-    Int,
-    Float,
-    Bool,
-    /// Any JSON document.
-    Json,
-    /// A path to a file whose content matters (for caching).
-    File,
-    /// A Rust value passed by reference count between in-process tasks.
-    Native(NativeType),
-}
-
-/// The identity of a Rust type used as a [`ValueType::Native`].
-///
-/// One function pointer that tells the type's id and name: every port carries a type, so it
-/// is kept to a word, which keeps a [`ValueType`] to two and a [`Value`] to four.
-#[derive(Clone, Copy)]
-pub struct NativeType(fn() -> (TypeId, &'static str));
-
-fn identity<T: Any>() -> (TypeId, &'static str) {
-    (TypeId::of::<T>(), std::any::type_name::<T>())
-}
-
-impl NativeType {
-    pub fn of<T: Any>() -> Self {
-        NativeType(identity::<T>)
-    }
-
-    pub fn name(&self) -> &'static str {
-        (self.0)().1
-    }
-
-    // Not the pointer: one generic function may be instantiated more than once, so two
-    // pointers for one type need not be equal.
-    fn id(&self) -> TypeId {
-        (self.0)().0
-    }
-}
-
-impl fmt::Debug for NativeType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("NativeType").field(&self.name()).finish()
-    }
-}
-
-impl PartialEq for NativeType {
-    fn eq(&self, other: &Self) -> bool {
-        self.id() == other.id()
-    }
-}
-
-impl Eq for NativeType {}
-
-impl std::hash::Hash for NativeType {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.id().hash(state);
-    }
-}
-
-impl ValueType {
-    /// The spelling used in workflow files and messages.
-    pub fn name(&self) -> &str {
-        match self {
-            ValueType::String => "string",
-            ValueType::Int => "int",
-            ValueType::Float => "float",
-            ValueType::Bool => "bool",
-            ValueType::Json => "json",
-            ValueType::File => "file",
-            ValueType::Native(native) => native.name(),
-        }
-    }
-
-    /// Parses the spelling used in workflow files.
-    pub fn from_name(name: &str) -> Option<ValueType> {
-        Some(match name {
-            "string" => ValueType::String,
-            "int" => ValueType::Int,
-            "float" => ValueType::Float,
-            "bool" => ValueType::Bool,
-            "json" => ValueType::Json,
-            "file" => ValueType::File,
-            _ => return None,
-        })
-    }
-
-    /// The names [`ValueType::from_name`] accepts, for hints.
-    pub const FILE_TYPE_NAMES: [&'static str; 6] =
-        ["string", "int", "float", "bool", "json", "file"];
-
-    /// Converts a JSON value (from a command's stdout, a `--set`, a file default) to this type.
-    pub fn value_from_json(&self, json: &serde_json::Value) -> Result<Value, TypeMismatch> {
-        let mismatch = || TypeMismatch {
-            expected: self.clone(),
-            found: json_kind(json),
-        };
-        Ok(match (self, json) {
-            (ValueType::String, serde_json::Value::String(s)) => Value::from(s.as_str()),
-            (ValueType::File, serde_json::Value::String(s)) => Value::file(s),
-            (ValueType::Int, serde_json::Value::Number(n)) => {
-                Value::Int(n.as_i64().ok_or_else(mismatch)?)
-            }
-            (ValueType::Float, serde_json::Value::Number(n)) => {
-                Value::Float(n.as_f64().ok_or_else(mismatch)?)
-            }
-            (ValueType::Bool, serde_json::Value::Bool(b)) => Value::Bool(*b),
-            (ValueType::Json, json) => Value::Json(Arc::new(json.clone())),
-            _ => return Err(mismatch()),
-        })
-    }
-
-    /// Parses a command-line spelling (`--set n=3`): a bare word for strings and files, JSON
-    /// for `json`, the usual literals otherwise.
-    pub fn parse_text(&self, text: &str) -> Result<Value, TypeMismatch> {
-        let mismatch = || TypeMismatch {
-            expected: self.clone(),
-            found: "text",
-        };
-        Ok(match self {
-            ValueType::String => Value::from(text),
-            ValueType::File => Value::file(text),
-            ValueType::Int => Value::Int(text.trim().parse().map_err(|_| mismatch())?),
-            ValueType::Float => Value::Float(text.trim().parse().map_err(|_| mismatch())?),
-            ValueType::Bool => Value::Bool(text.trim().parse().map_err(|_| mismatch())?),
-            ValueType::Json => Value::Json(Arc::new(
-                serde_json::from_str(text).map_err(|_| mismatch())?,
-            )),
-            ValueType::Native(_) => return Err(mismatch()),
-        })
-    }
-}
-
-impl fmt::Display for ValueType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A value did not have the type its port declares.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("expected {expected}, found {found}")]
-pub struct TypeMismatch {
-    pub expected: ValueType,
-    pub found: &'static str,
-}
-
-fn json_kind(json: &serde_json::Value) -> &'static str {
-    match json {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "bool",
-        serde_json::Value::Number(n) if n.is_i64() => "int",
-        serde_json::Value::Number(_) => "float",
-        serde_json::Value::String(_) => "string",
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::Object(_) => "object",
-    }
-}
+pub use json::TypeMismatch;
+pub use types::{NativeType, ValueType};
 
 /// A value produced by a task or given as a run input.
 #[derive(Clone)]
@@ -179,6 +24,10 @@ pub enum Value {
     Bool(bool),
     Json(Arc<serde_json::Value>),
     File(Arc<Path>),
+    /// A list: its element type (the port type's own `Arc`, so it costs no allocation) and
+    /// its elements, each of that type. The type is kept because an empty list has no
+    /// element to tell it.
+    List(Arc<ValueType>, Arc<[Value]>),
     Native(NativeType, Arc<dyn Any + Send + Sync>),
 }
 
@@ -189,6 +38,16 @@ impl Value {
 
     pub fn json(json: serde_json::Value) -> Value {
         Value::Json(Arc::new(json))
+    }
+
+    /// A list of `element`s; each of `items` must be of that type.
+    pub fn list(element: Arc<ValueType>, items: impl Into<Arc<[Value]>>) -> Value {
+        let items = items.into();
+        debug_assert!(
+            items.iter().all(|item| item.fits_exactly(&element)),
+            "a list's items are of its element type"
+        );
+        Value::List(element, items)
     }
 
     pub fn native<T: Any + Send + Sync>(value: T) -> Value {
@@ -203,6 +62,7 @@ impl Value {
             Value::Bool(_) => ValueType::Bool,
             Value::Json(_) => ValueType::Json,
             Value::File(_) => ValueType::File,
+            Value::List(element, _) => ValueType::List(element.clone()),
             Value::Native(native, _) => ValueType::Native(*native),
         }
     }
@@ -212,7 +72,18 @@ impl Value {
     pub fn fits(&self, ty: &ValueType) -> bool {
         match (self, ty) {
             (Value::Native(..), ValueType::Json) => false,
+            (Value::List(element, _), ValueType::Json) => element.has_json_form(),
             (_, ValueType::Json) => true,
+            (value, ty) => value.fits_exactly(ty),
+        }
+    }
+
+    /// Whether this value is of type `ty` itself (no JSON form taken for a `json`).
+    fn fits_exactly(&self, ty: &ValueType) -> bool {
+        match (self, ty) {
+            (Value::List(element, _), ValueType::List(expected)) => {
+                Arc::ptr_eq(element, expected) || element == expected
+            }
             (value, ty) => value.value_type() == *ty,
         }
     }
@@ -226,7 +97,7 @@ impl Value {
     }
 
     /// The form used for `{name}` placeholders and `PLAIT_IN_<NAME>`: strings and paths as
-    /// they are, everything else as JSON.
+    /// they are, everything else as compact JSON (a list as an array: `["a","b"]`).
     pub fn to_text(&self) -> String {
         match self {
             Value::String(s) => s.to_string(),
@@ -277,6 +148,14 @@ impl Value {
         }
     }
 
+    /// A list's elements.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(_, items) => Some(items),
+            _ => None,
+        }
+    }
+
     pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
         match self {
             Value::Native(_, any) => any.downcast_ref(),
@@ -297,6 +176,7 @@ impl serde::Serialize for Value {
             Value::Bool(b) => serializer.serialize_bool(*b),
             Value::Json(json) => json.serialize(serializer),
             Value::File(path) => serializer.serialize_str(&path.to_string_lossy()),
+            Value::List(_, items) => serializer.collect_seq(items.iter()),
             Value::Native(native, _) => {
                 serializer.collect_str(&format_args!("<{}>", native.name()))
             }
@@ -322,6 +202,7 @@ impl PartialEq for Value {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Json(a), Value::Json(b)) => a == b,
             (Value::File(a), Value::File(b)) => a == b,
+            (Value::List(ta, a), Value::List(tb, b)) => ta == tb && a == b,
             (Value::Native(_, a), Value::Native(_, b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
@@ -389,6 +270,13 @@ mod tests {
             ),
             (Value::file("/tmp/x y"), serde_json::json!("/tmp/x y")),
             (
+                Value::list(
+                    Arc::new(ValueType::list(ValueType::Int)),
+                    [Value::list(Arc::new(ValueType::Int), [Value::Int(1)])],
+                ),
+                serde_json::json!([[1]]),
+            ),
+            (
                 Value::native(7u8),
                 serde_json::json!(format!("<{}>", std::any::type_name::<u8>())),
             ),
@@ -426,6 +314,21 @@ mod tests {
         assert!(value.fits(&ValueType::Native(NativeType::of::<Vec<u8>>())));
         assert!(!value.fits(&ValueType::Json));
         assert!(!value.fits(&ValueType::Native(NativeType::of::<Vec<u16>>())));
+    }
+
+    #[test]
+    fn a_list_fits_its_own_type_and_json() {
+        let names = ValueType::list(ValueType::String);
+        let value = Value::list(Arc::new(ValueType::String), [Value::from("a")]);
+        assert!(value.fits(&names));
+        assert!(value.fits(&ValueType::Json));
+        assert!(!value.fits(&ValueType::list(ValueType::File)));
+        assert!(!value.fits(&ValueType::String));
+        let natives = Value::list(
+            Arc::new(ValueType::Native(NativeType::of::<u8>())),
+            [Value::native(1u8)],
+        );
+        assert!(!natives.fits(&ValueType::Json), "natives have no JSON form");
     }
 
     /// Every port and value carries a type: both stay small.
