@@ -60,6 +60,9 @@ pub(crate) struct TaskOptions {
     pub(crate) description: Option<String>,
     /// The spawnable tasks it may start while it runs.
     pub(crate) spawns: Vec<Arc<str>>,
+    /// Run once per element of a list.
+    pub(crate) for_each: Option<crate::fanout::ForEach>,
+    pub(crate) max_parallel: Option<usize>,
 }
 
 impl std::fmt::Debug for TaskNode {
@@ -157,6 +160,25 @@ impl TaskNode {
     /// ([`crate::TaskContext::spawn`]); spawning one it did not declare fails it.
     pub fn spawns(mut self, name: impl Into<Arc<str>>) -> Self {
         self.options_mut().spawns.push(name.into());
+        self
+    }
+
+    /// Runs the task once per element of the flow's value `list` (a `list<T>`), each with
+    /// the element as its input `binding` (of type T; the task need not require it). Each
+    /// output is gathered into a list in the elements' order, under its own name; the
+    /// items are `name[0]`, `name[1]`, ... Retry, timeout, cache and version apply to
+    /// each item.
+    pub fn for_each(mut self, binding: impl Into<Arc<str>>, list: impl Into<Arc<str>>) -> Self {
+        self.options_mut().for_each = Some(crate::fanout::ForEach {
+            binding: binding.into(),
+            list: list.into(),
+        });
+        self
+    }
+
+    /// At most `limit` items of the task's `for_each` run at once.
+    pub fn max_parallel(mut self, limit: usize) -> Self {
+        self.options_mut().max_parallel = Some(limit);
         self
     }
 

@@ -7,6 +7,7 @@
 mod compile;
 mod diagnostic;
 mod error;
+mod fanout;
 mod flow;
 mod function;
 mod output;
@@ -20,6 +21,7 @@ mod value;
 pub use compile::{compile, compile_owned};
 pub use diagnostic::{Code, Diagnostic, Invalid, Location, PortRole, Severity};
 pub use error::{ErrorKind, TaskError};
+pub use fanout::FanOut;
 pub use flow::{Flow, FlowKind, InputDecl, Member, OnFailure, TaskNode, Workflow};
 pub use function::{
     AsyncKind, FnTask, FromValue, IntoTaskResult, IntoValue, Native, SyncKind, TaskFunction,

@@ -272,6 +272,25 @@ impl Builder {
             }
         }
         let policy = self.share_policy(policy_of(&*task, options));
+        let (task, policy) = match options {
+            Some(TaskOptions {
+                for_each: Some(for_each),
+                max_parallel,
+                ..
+            }) => self.fan_out(id, &path, task, policy, for_each, *max_parallel),
+            Some(options) if options.max_parallel.is_some() => {
+                self.report(
+                    Diagnostic::error(
+                        Code::BadTask,
+                        format!("task `{path}` sets `max_parallel` but has no `for_each`"),
+                    )
+                    .at(Location::Member { path: path.clone() })
+                    .help("`max_parallel` bounds the items of a `for_each`: add one, or drop it"),
+                );
+                (task, policy)
+            }
+            _ => (task, policy),
+        };
         self.claims.add_node(task.provides().len());
         let sources = vec![UNBOUND; task.requires().len()].into_boxed_slice();
         self.n_requires += sources.len();

@@ -9,6 +9,7 @@
 
 mod claims;
 mod cycles;
+mod fanout;
 mod flatten;
 mod order;
 mod outputs;
@@ -104,6 +105,10 @@ struct Builder {
     descriptions: Vec<(NodeId, String)>,
     /// The tasks that declare children, with the names they declare.
     spawns: Vec<(NodeId, Vec<Arc<str>>)>,
+    /// The members with `for_each`, finished after wiring (see `fanout.rs`).
+    fan_outs: Vec<fanout::FanOutNode>,
+    /// The fan-outs whose list port takes any list until they are finished.
+    any_list: rustc_hash::FxHashSet<NodeId>,
     /// Provider ports and inputs some consumer asked for, bound or not: a port asked for in a
     /// broken wiring is not "unused", it is already reported.
     claims: Claims,
@@ -135,6 +140,8 @@ impl Builder {
             edge_names: FxHashMap::default(),
             descriptions: Vec::new(),
             spawns: Vec::new(),
+            fan_outs: Vec::new(),
+            any_list: rustc_hash::FxHashSet::default(),
             claims: Claims::new(inputs.len()),
             policies: Vec::new(),
             diagnostics: Vec::new(),
@@ -152,8 +159,9 @@ impl Builder {
         spawnables: &[crate::TaskNode],
     ) -> Result<Plan, Invalid> {
         self.collect_provides();
-        let (spawnables, spawns) = self.spawnables(spawnables);
+        let (mut spawnables, mut spawns) = self.spawnables(spawnables);
         self.wire(&inputs, outputs);
+        self.finish_fan_outs(&inputs, &mut spawnables, &mut spawns);
         self.order();
         let scopes = self.retry_scopes();
         let successors = Csr::from_edges(self.nodes.len(), &std::mem::take(&mut self.edges));

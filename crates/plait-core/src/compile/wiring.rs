@@ -191,7 +191,13 @@ impl Builder {
         if let Some(&idx) = self.input_index.get(name) {
             self.claims.claim(Source::Input(idx as u32));
             let input = &inputs[idx];
-            if input.ty != port.ty {
+            if self.takes_any_list(consumer, port_idx) {
+                if input.ty.element().is_none() {
+                    let (from, ty) = (format!("input `{name}`"), input.ty.clone());
+                    self.not_a_list(consumer, &from, &ty);
+                    return None;
+                }
+            } else if input.ty != port.ty {
                 let diagnostic = Diagnostic::error(
                     Code::TypeMismatch,
                     format!(
@@ -261,7 +267,17 @@ impl Builder {
     ) -> Option<Source> {
         let provided = &self.nodes[provider as usize].task()?.provides()[provider_port as usize];
         let required = &self.nodes[consumer as usize].task()?.requires()[port_idx];
-        if provided.ty != required.ty {
+        if self.takes_any_list(consumer, port_idx) {
+            if provided.ty.element().is_none() {
+                let from = format!(
+                    "task `{}`'s `{}`",
+                    self.nodes[provider as usize].path, provided.name
+                );
+                let ty = provided.ty.clone();
+                self.not_a_list(consumer, &from, &ty);
+                return None;
+            }
+        } else if provided.ty != required.ty {
             let diagnostic = Diagnostic::error(
                 Code::TypeMismatch,
                 format!(

@@ -5,6 +5,7 @@ mod common;
 mod deep;
 mod dropped;
 mod failure;
+mod fanout;
 mod lifecycle;
 mod lists;
 mod live;

@@ -113,8 +113,11 @@ impl Shared {
             keyed.not_reused = true;
             return Decision::Run(keyed);
         }
+        // The preload holds every entry of the plan's tasks, so a miss there is a miss; a task
+        // added while the run goes (a spawned child) was not preloaded.
         let preloaded = lock(&self.cache.preloaded)
             .as_mut()
+            .filter(|_| (node as usize) < self.graph.plan().len())
             .map(|entries| entries.remove(&keyed.key));
         let entry = match preloaded {
             Some(entry) => entry,
