@@ -11,6 +11,7 @@ mod crash;
 mod examples;
 mod explain;
 mod failures;
+mod fanout;
 mod inputs;
 mod interrupt;
 mod json;

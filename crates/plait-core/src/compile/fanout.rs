@@ -73,6 +73,48 @@ impl Builder {
         port_idx == 0 && self.any_list.contains(&consumer)
     }
 
+    /// Why a fan-out whose task requires the binding cannot take `from`, of type `ty`; `None`
+    /// if `consumer` is no such fan-out.
+    pub(super) fn element_mismatch(
+        &self,
+        consumer: NodeId,
+        port_idx: usize,
+        from: &str,
+        ty: &ValueType,
+    ) -> Option<Diagnostic> {
+        if port_idx != 0 {
+            return None;
+        }
+        let fan = self.fan_outs.iter().find(|fan| fan.node == consumer)?;
+        let node = &self.nodes[consumer as usize];
+        let list = node.task()?.requires()[0].name.clone();
+        let binding = &fan.for_each.binding;
+        let element = node.task()?.requires()[0].ty.element()?.clone();
+        let message = match ty.element() {
+            Some(found) => format!(
+                "task `{}` takes each element of `{list}` as `{binding}` ({element}), but {from} \
+                 is {ty}, a list of {found}",
+                node.path
+            ),
+            None => format!(
+                "task `{}` runs `for_each` over `{list}`, but {from} is {ty}, not a list",
+                node.path
+            ),
+        };
+        Some(
+            Diagnostic::error(Code::TypeMismatch, message)
+                .at(Location::Port {
+                    path: node.path.clone(),
+                    role: PortRole::Requires,
+                    port: list,
+                })
+                .help(format!(
+                    "declare `{binding}` in `requires` with the element's type, or leave it out \
+                     to take the element as it is"
+                )),
+        )
+    }
+
     /// A fan-out's list is not a list.
     pub(super) fn not_a_list(&mut self, consumer: NodeId, from: &str, ty: &ValueType) {
         let node = &self.nodes[consumer as usize];

@@ -198,6 +198,11 @@ impl Builder {
                     return None;
                 }
             } else if input.ty != port.ty {
+                let (from, ty) = (format!("input `{name}`"), input.ty.clone());
+                if let Some(diagnostic) = self.element_mismatch(consumer, port_idx, &from, &ty) {
+                    self.report(diagnostic);
+                    return None;
+                }
                 let diagnostic = Diagnostic::error(
                     Code::TypeMismatch,
                     format!(
@@ -278,6 +283,15 @@ impl Builder {
                 return None;
             }
         } else if provided.ty != required.ty {
+            let from = format!(
+                "task `{}`'s `{}`",
+                self.nodes[provider as usize].path, provided.name
+            );
+            let ty = provided.ty.clone();
+            if let Some(diagnostic) = self.element_mismatch(consumer, port_idx, &from, &ty) {
+                self.report(diagnostic);
+                return None;
+            }
             let diagnostic = Diagnostic::error(
                 Code::TypeMismatch,
                 format!(

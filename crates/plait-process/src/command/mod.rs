@@ -8,6 +8,7 @@ mod placeholders;
 mod shell;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use plait_core::{
@@ -36,6 +37,9 @@ pub struct CommandSpec {
     /// Outputs, read from the JSON object the program prints on stdout. With none, stdout is
     /// ignored.
     pub provides: Vec<Port>,
+    /// The input each instance of a `for_each` gets its element as, when `requires` does not
+    /// declare it: a placeholder may name it, and it comes like any input.
+    pub item: Option<Arc<str>>,
     /// Environment variables on top of the inherited ones.
     pub env: Vec<(String, String)>,
     /// Whether inputs are given as `PLAIT_IN_<NAME>` (the default). An input too long for a
@@ -57,6 +61,7 @@ impl Default for CommandSpec {
             revert: None,
             requires: Vec::new(),
             provides: Vec::new(),
+            item: None,
             env: Vec::new(),
             inputs_in_env: true,
             workdir: None,
@@ -90,11 +95,20 @@ pub struct CommandTask {
 impl CommandTask {
     pub fn new(spec: CommandSpec) -> CommandTask {
         let mut problems = Vec::new();
-        let argv = template("argv", &spec.argv, &spec.requires, &mut problems);
+        // The placeholders' names: the inputs, and the element of a `for_each`.
+        let mut named = spec.requires.clone();
+        if let Some(item) = spec
+            .item
+            .as_ref()
+            .filter(|item| !spec.requires.iter().any(|port| port.name == **item))
+        {
+            named.push(Port::new(item.clone(), plait_core::ValueType::Json));
+        }
+        let argv = template("argv", &spec.argv, &named, &mut problems);
         let revert = spec
             .revert
             .as_deref()
-            .map(|revert| template("revert", revert, &spec.requires, &mut problems));
+            .map(|revert| template("revert", revert, &named, &mut problems));
         problems.extend(env::collisions(&spec.requires));
         let code = code_text(&spec);
         CommandTask {

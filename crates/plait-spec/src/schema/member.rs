@@ -26,6 +26,8 @@ const TASK: Schema = Schema {
         "permanent_exit_codes",
         "cache",
         "version",
+        "for_each",
+        "max_parallel",
     ],
     note: Some("a member with `tasks` or `flow` is a flow instead"),
 };
@@ -189,6 +191,10 @@ impl Reader {
         if let Some(revert) = fields.node("revert") {
             spec.revert = self.argv(revert, &format!("`revert` of {what}"));
         }
+        let for_each = fields
+            .node("for_each")
+            .and_then(|node| self.for_each(node, &path, &what));
+        spec.item = for_each.as_ref().map(|(binding, _)| binding.clone());
         let mut rebind = Vec::new();
         for (key, role) in [
             ("requires", PortRole::Requires),
@@ -248,7 +254,51 @@ impl Reader {
                 }
             });
 
+        let max_parallel = fields.node("max_parallel").and_then(|node| {
+            if fields.node("for_each").is_none() {
+                self.report(
+                    Problem::error(
+                        "bad-key",
+                        node.span.clone(),
+                        format!("{what} sets `max_parallel` but has no `for_each`"),
+                        "no `for_each`",
+                    )
+                    .help("`max_parallel` bounds the items of a `for_each`: add one, or drop it"),
+                );
+                return None;
+            }
+            match node.value {
+                crate::syntax::Value::Int(limit @ 1..) => usize::try_from(limit).ok(),
+                crate::syntax::Value::Int(limit) => {
+                    self.report(
+                        Problem::error(
+                            "bad-value",
+                            node.span.clone(),
+                            format!("`max_parallel` of {what} is {limit}: no item could run"),
+                            "at least 1",
+                        )
+                        .help("give at least 1, or leave it out to run as many items as `--jobs` allows"),
+                    );
+                    None
+                }
+                _ => {
+                    self.bad_type(
+                        node,
+                        &format!("`max_parallel` of {what}"),
+                        "a positive integer",
+                    );
+                    None
+                }
+            }
+        });
+
         let mut task = TaskNode::new(entry.key.as_str(), CommandTask::new(spec));
+        if let Some((binding, list)) = for_each {
+            task = task.for_each(binding, list);
+        }
+        if let Some(limit) = max_parallel {
+            task = task.max_parallel(limit);
+        }
         if let Some(cache) = cache {
             task = task.cache(cache);
         }
@@ -327,6 +377,52 @@ impl Reader {
             ));
         }
         Some(argv)
+    }
+
+    /// `for_each = { item = "names" }`: the binding and the list's name. Problems with the
+    /// list (unknown, not a list) are found by validation, at the list's name.
+    fn for_each(
+        &mut self,
+        node: &Node,
+        path: &Arc<str>,
+        what: &str,
+    ) -> Option<(Arc<str>, Arc<str>)> {
+        let what = format!("`for_each` of {what}");
+        let help = "write `for_each = { item = \"names\" }`: each instance gets one element of the list `names` as its input `item`";
+        let entries = self.string_map(node, &what);
+        match entries.as_slice() {
+            [(entry, list)] => {
+                let list: Arc<str> = Arc::from(*list);
+                self.spans
+                    .port(path, PortRole::Requires, &list, entry.value.span.clone());
+                Some((Arc::from(entry.key.as_str()), list))
+            }
+            [] if node.as_table().is_some_and(|table| table.is_empty()) => {
+                self.report(
+                    Problem::error(
+                        "bad-value",
+                        node.span.clone(),
+                        format!("{what} is empty"),
+                        "no binding",
+                    )
+                    .help(help),
+                );
+                None
+            }
+            [] => None,
+            [_, (second, _), ..] => {
+                self.report(
+                    Problem::error(
+                        "bad-value",
+                        second.key_span.clone(),
+                        format!("{what} has more than one key"),
+                        "one key only",
+                    )
+                    .help(help),
+                );
+                None
+            }
+        }
     }
 
     fn after(&mut self, fields: &Fields<'_>, path: &Arc<str>, what: &str) -> Vec<Arc<str>> {

@@ -359,7 +359,7 @@ comand = ["loop"]
             /flows/test.toml:19:10: error[unknown-member]: `sum` runs after `squar`, which is not in its flow
               help: `after` names members of the same flow: `square`, `loop`
             /flows/test.toml:22:1: error[unknown-key]: unknown key `comand` in task `loop`
-              help: did you mean `command`? task `loop` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
+              help: did you mean `command`? task `loop` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`, `for_each`, `max_parallel`; a member with `tasks` or `flow` is a flow instead
             => `/flows/test.toml` has 8 error(s)
         "#]],
     );
@@ -466,4 +466,58 @@ provides = { x = "int" }
     let json = r#"{"tasks": {"a": {"command": ["echo", "a"], "provides": {"x": "int"}}}} // ok"#;
     let json = load_str(json, Path::new(JSON_PATH), Format::Json).unwrap();
     assert_eq!(json.parsed_hash, hash(base));
+}
+
+#[test]
+fn for_each_is_checked_where_it_is_written() {
+    check(
+        r#"
+name = "fans"
+
+[inputs]
+count = { type = "int", default = 3 }
+names = { type = "list<string>", default = ["a"] }
+
+[tasks.over_int]
+command = ["echo", "{item}"]
+for_each = { item = "count" }
+
+[tasks.over_nothing]
+command = ["echo", "{x}"]
+for_each = { x = "nowhere" }
+
+[tasks.two_keys]
+command = ["echo"]
+for_each = { x = "names", y = "names" }
+
+[tasks.wrong_item]
+command = ["echo", "{name}"]
+requires = { name = "int" }
+for_each = { name = "names" }
+
+[tasks.unbounded]
+command = ["echo"]
+max_parallel = 2
+
+[tasks.zero]
+command = ["echo", "{name}"]
+for_each = { name = "names" }
+max_parallel = 0
+"#,
+        expect![[r#"
+            /flows/test.toml:10:21: error[type-mismatch]: task `over_int` runs `for_each` over `count`, but input `count` is int, not a list
+              help: `for_each` takes a value of type list<T>, such as list<string>
+            /flows/test.toml:14:18: error[missing-input]: task `over_nothing` requires `nowhere`, which no task provides and the workflow does not take as an input
+              help: declare `nowhere` as a workflow input, or add a task that provides it
+            /flows/test.toml:18:27: error[bad-value]: `for_each` of task `two_keys` has more than one key
+              help: write `for_each = { item = "names" }`: each instance gets one element of the list `names` as its input `item`
+            /flows/test.toml:23:21: error[type-mismatch]: task `wrong_item` takes each element of `names` as `name` (int), but input `names` is list<string>, a list of string
+              help: declare `name` in `requires` with the element's type, or leave it out to take the element as it is
+            /flows/test.toml:27:16: error[bad-key]: task `unbounded` sets `max_parallel` but has no `for_each`
+              help: `max_parallel` bounds the items of a `for_each`: add one, or drop it
+            /flows/test.toml:32:16: error[bad-value]: `max_parallel` of task `zero` is 0: no item could run
+              help: give at least 1, or leave it out to run as many items as `--jobs` allows
+            => `/flows/test.toml` has 6 error(s)
+        "#]],
+    );
 }
