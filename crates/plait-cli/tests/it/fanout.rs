@@ -66,6 +66,15 @@ fn each_element_runs_a_command_and_the_outputs_come_back_in_order() {
         &serde_json::json!(["hello ann", "hello dee", "hello cy"])
     );
     assert_eq!(ledger(&scratch), ["dee"]);
+    let explain = scratch.plait(&["explain", "last", "greet[1]"]);
+    explain.expect_code(0);
+    assert!(
+        explain
+            .stdout
+            .contains(r#"because input `item` changed: "bob" -> "dee""#),
+        "{}",
+        explain.stdout
+    );
 
     // `show` lists the items under the fan-out's name.
     let show = scratch.plait(&["show", "last"]);

@@ -108,7 +108,7 @@ impl Reason {
     pub(super) fn upstream(&self) -> Option<&str> {
         self.input()
             .map(|(_, from)| from)
-            .filter(|from| !from.starts_with("input "))
+            .filter(|from| !from.starts_with("input ") && !from.starts_with("given "))
     }
 }
 

@@ -2,6 +2,8 @@
 //! tells them, checked against the key's hashes, so that nothing is shown that did not go
 //! into the key.
 
+use std::borrow::Cow;
+
 use plait_core::{Value, ValueType};
 use plait_store::RunRecord;
 use serde_json::Value as Json;
@@ -31,13 +33,28 @@ impl<'a> Side<'a> {
 
     /// The value as the run recorded it: a run input, or the output of the task it came
     /// from (`from` is `input <name>` or `<task>.<port>`).
-    fn recorded(&self, from: &str) -> Option<&'a Json> {
+    fn recorded(&self, from: &str) -> Option<Cow<'a, Json>> {
         if let Some(name) = from.strip_prefix("input ") {
-            return self.run.inputs.get(name);
+            return self.run.inputs.get(name).map(Cow::Borrowed);
+        }
+        if let Some(given) = from.strip_prefix("given ") {
+            return self.given(given).map(Cow::Owned);
         }
         let (task, port) = from.rsplit_once('.')?;
         let record = super::task_record(self.run, task)?;
-        record.outputs.as_ref()?.get(port)
+        record.outputs.as_ref()?.get(port).map(Cow::Borrowed)
+    }
+
+    /// A value a parent gave its child (`<child>.<input>`), from the record of its spawn.
+    fn given(&self, given: &str) -> Option<Json> {
+        let (child, input) = given.rsplit_once('.')?;
+        let spawned = self.run.spawned.iter().find(|c| c.task.as_str() == child)?;
+        spawned
+            .inputs
+            .to_value()
+            .ok()?
+            .get_mut(input)
+            .map(Json::take)
     }
 
     /// The value, when it can be known: a number, a boolean or a short string is its own
@@ -48,6 +65,7 @@ impl<'a> Side<'a> {
             return Some(value.to_json());
         }
         let recorded = self.recorded(from)?;
+        let recorded = &*recorded;
         // The record does not say the port's type: a string is a `string`'s or a `json`'s,
         // an array a `json`'s or a list's.
         let candidates = [
@@ -73,13 +91,14 @@ impl<'a> Side<'a> {
     /// The path of a file input, when the record has one that went into the hash. A run's
     /// own input is trusted without a content hash to check it against (runs recorded it
     /// before content hashes were kept), an upstream output is not.
-    fn path(&self, from: &str) -> Option<&'a str> {
-        let path = self.recorded(from)?.as_str()?;
+    fn path(&self, from: &str) -> Option<String> {
+        let recorded = self.recorded(from)?;
+        let path = recorded.as_str()?;
         let matches = match self.content() {
             Some(content) => hashes_to(&Value::file(path), Some(content), self.hash()),
             None => from.starts_with("input "),
         };
-        matches.then_some(path)
+        matches.then(|| path.to_owned())
     }
 }
 
@@ -146,6 +165,13 @@ pub(super) fn input_change(from: &str, before: Side<'_>, after: Side<'_>) -> Str
             shown(before.run.inputs.get(run_input)),
             shown(after.run.inputs.get(run_input))
         );
+    } else if from.starts_with("given ") {
+        // Given by a parent: its record of the spawn holds the value, if the value is
+        // the one hashed.
+        let [old, new] = [before.value(from), after.value(from)];
+        if old.is_some() || new.is_some() {
+            return format!("{} -> {}", shown(old.as_ref()), shown(new.as_ref()));
+        }
     }
     upstream_change(from, before, after)
 }
@@ -204,6 +230,7 @@ fn listed_files_change(from: &str, before: Side<'_>, after: Side<'_>) -> Option<
 /// nor its paths are known, so that only the hashes can be shown.
 fn file_change(from: &str, before: Side<'_>, after: Side<'_>) -> Option<String> {
     let paths = (before.path(from), after.path(from));
+    let paths = (paths.0.as_deref(), paths.1.as_deref());
     let (old_path, new_path) = (quoted(paths.0), quoted(paths.1));
     let Some((old_content, new_content)) = before.content().zip(after.content()) else {
         // Only one run recorded the content's hash: the paths tell what they can.

@@ -14,7 +14,7 @@ use super::key::hex;
 pub(super) struct Input<'a> {
     pub(super) name: &'a str,
     pub(super) hash: &'a [u8; 16],
-    pub(super) from: [&'a str; 3],
+    pub(super) from: [&'a str; 4],
     pub(super) content: Option<&'a str>,
 }
 
@@ -134,8 +134,8 @@ mod tests {
     fn written_components_are_the_plain_definition() {
         let hashes = [[0xab; 16], [0x01; 16]];
         let inputs = [
-            ("a", ["input ", "x", ""], None),
-            ("b\"q\u{1}", ["up", ".", "stre\\am"], Some("c0ffee")),
+            ("a", ["input ", "x", "", ""], None),
+            ("b\"q\u{1}", ["up", ".", "stre\\am", ""], Some("c0ffee")),
         ];
         for n_inputs in 0..=2 {
             for version in [None, Some("2")] {

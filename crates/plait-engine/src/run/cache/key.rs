@@ -130,7 +130,7 @@ impl Shared {
             .map(|(idx, ((port, hash), &source))| Input {
                 name: &port.name,
                 hash,
-                from: self.source_name(source),
+                from: self.source_name(source, &plan_node.path, &port.name),
                 content: keyed
                     .contents
                     .iter()
@@ -144,19 +144,26 @@ impl Shared {
         }
     }
 
-    /// Where an input comes from, for `plait explain`: `input <name>` or `<task>.<port>`
-    /// (in pieces, written one after the other).
-    fn source_name(&self, source: Source) -> [&str; 3] {
+    /// Where input `input` of `task` comes from, for `plait explain`: `input <name>`,
+    /// `<task>.<port>`, or for a value a parent gave, `given <task>.<input>` (in pieces,
+    /// written one after the other).
+    fn source_name<'a>(&'a self, source: Source, task: &'a str, input: &'a str) -> [&'a str; 4] {
         match source {
-            Source::Input(idx) => ["input ", &self.graph.plan().inputs()[idx as usize].name, ""],
+            Source::Input(idx) => [
+                "input ",
+                &self.graph.plan().inputs()[idx as usize].name,
+                "",
+                "",
+            ],
             Source::Output { node, port } => {
                 let provider = self.graph.node(node);
                 let name = provider
                     .task()
                     .map_or("", |slot| &*slot.provides()[port as usize].name);
-                [&provider.path, ".", name]
+                [&provider.path, ".", name, ""]
             }
-            Source::Given(_) => ["given by its parent", "", ""],
+            // The record of the child's spawn holds the value.
+            Source::Given(_) => ["given ", task, ".", input],
         }
     }
 }
