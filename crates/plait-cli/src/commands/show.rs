@@ -139,7 +139,7 @@ fn print(record: &RunRecord, tails: &HashMap<TaskPath, Vec<String>>) {
         "{:<28}  {:<13}  {:>8}  {:<24}  {:>9}  NOTE",
         "TASK", "STATE", "ATTEMPTS", "STARTED", "DURATION"
     );
-    for task in &record.tasks {
+    for task in in_shown_order(record) {
         let started = task.started_at.map(timestamp).unwrap_or_default();
         let duration = match (task.started_at, task.finished_at) {
             (Some(start), Some(end)) => duration_between(start, end),
@@ -179,4 +179,43 @@ fn print(record: &RunRecord, tails: &HashMap<TaskPath, Vec<String>>) {
 /// The run whose result the task reused, if it did.
 fn reused_from(task: &plait_store::TaskRecord) -> Option<&str> {
     task.key.as_ref()?.cached_from.as_ref().map(RunId::as_str)
+}
+
+/// The record's tasks in the order they first appeared, except that each task's children
+/// (a fan-out's items) follow it in the order they were spawned, whenever they started.
+fn in_shown_order(record: &RunRecord) -> Vec<&plait_store::TaskRecord> {
+    let by_path: HashMap<&str, &plait_store::TaskRecord> = record
+        .tasks
+        .iter()
+        .map(|task| (task.task.as_str(), task))
+        .collect();
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for child in &record.spawned {
+        children
+            .entry(child.parent.as_str())
+            .or_default()
+            .push(child.task.as_str());
+    }
+    let is_child: std::collections::HashSet<&str> = record
+        .spawned
+        .iter()
+        .map(|child| child.task.as_str())
+        .collect();
+    let mut shown = Vec::with_capacity(record.tasks.len());
+    let mut pending: Vec<&str> = record
+        .tasks
+        .iter()
+        .rev()
+        .map(|task| task.task.as_str())
+        .filter(|path| !is_child.contains(path))
+        .collect();
+    while let Some(path) = pending.pop() {
+        if let Some(task) = by_path.get(path) {
+            shown.push(*task);
+        }
+        if let Some(kids) = children.get(path) {
+            pending.extend(kids.iter().rev());
+        }
+    }
+    shown
 }
