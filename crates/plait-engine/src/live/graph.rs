@@ -39,6 +39,18 @@ pub(crate) struct Graph {
 
 impl Graph {
     pub(crate) fn new(plan: Arc<Plan>, events: &[Arc<str>]) -> Result<Graph, LiveError> {
+        // A live flow's nodes are the plan's: it has nowhere to put work a task asks for.
+        if let Some(task) = plan
+            .has_spawns()
+            .then(|| {
+                let spawns = |&(id, _): &(usize, _)| plan.spawns(id as NodeId).next().is_some();
+                plan.nodes().iter().enumerate().find(spawns)
+            })
+            .flatten()
+            .map(|(_, node)| node.path.clone())
+        {
+            return Err(LiveError::Spawns { task });
+        }
         let inputs = plan.inputs();
         let mut input_index = HashMap::with_capacity(inputs.len());
         for (idx, input) in inputs.iter().enumerate() {

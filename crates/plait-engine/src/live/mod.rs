@@ -79,6 +79,10 @@ pub enum LiveError {
     NoRuntime,
     #[error("input `{name}` is an event: send its values with `set` once the flow runs")]
     EventHasNoInitialValue { name: Arc<str> },
+    #[error(
+        "task `{task}` spawns children (or runs `for_each`): a live flow runs a fixed graph; run the workflow with `Engine::run`"
+    )]
+    Spawns { task: Arc<str> },
 }
 
 /// Builds a [`LiveFlow`]: which inputs are events, how many tasks run at once.

@@ -282,3 +282,17 @@ fn compile_says_when_for_each_has_no_list() {
         invalid.diagnostics
     );
 }
+
+#[tokio::test]
+async fn a_live_flow_refuses_a_fan_out_before_it_starts() {
+    let executed = Arc::new(AtomicU32::new(0));
+    let plan = plan(squares(&executed, true));
+    let Err(error) = plait_engine::live::LiveFlow::builder(plan).start([("nums", nums(&[1]))])
+    else {
+        panic!("a live flow started with a fan-out");
+    };
+    assert_eq!(
+        error.to_string(),
+        "task `square` spawns children (or runs `for_each`): a live flow runs a fixed graph; run the workflow with `Engine::run`"
+    );
+}
