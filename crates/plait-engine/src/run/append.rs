@@ -31,6 +31,8 @@ pub(crate) struct NewTask {
     pub(crate) after: Vec<NodeId>,
     /// Nodes of the graph that must wait for it; none may have become ready.
     pub(crate) before: Vec<NodeId>,
+    /// The retried flow it belongs to: a child is retried with its parent's flow.
+    pub(crate) scope: Option<plait_core::ScopeId>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -88,8 +90,7 @@ impl Shared {
                 node: PlanNode {
                     path: task.path.clone(),
                     kind: NodeKind::Task(task.slot.clone()),
-                    // An appended task is retried on its own, not with a flow.
-                    scope: None,
+                    scope: task.scope,
                 },
                 predecessors: predecessors.clone().into_boxed_slice(),
             });
@@ -308,6 +309,7 @@ mod tests {
             ),
             after: Vec::new(),
             before,
+            scope: None,
         }
     }
 
@@ -448,6 +450,7 @@ mod tests {
                 ),
                 after: Vec::new(),
                 before: Vec::new(),
+                scope: None,
             }])
             .unwrap();
         open.notify_one();

@@ -106,6 +106,30 @@ impl Shared {
         })
     }
 
+    /// The nodes reverted before `node`: its successors, and the children it spawned (see
+    /// `spawn.rs`).
+    fn revert_successors(&self, node: NodeId) -> Vec<NodeId> {
+        let mut nodes: Vec<NodeId> = self.successors(node, false).collect();
+        if self.graph.grown()
+            && let Some(more) = self.record(node).more()
+        {
+            nodes.extend(&more.reverted_first);
+        }
+        nodes
+    }
+
+    /// The nodes whose revert waits for `node`'s: its predecessors, and the parent that
+    /// spawned it.
+    fn revert_predecessors(&self, node: NodeId) -> Vec<NodeId> {
+        let mut nodes: Vec<NodeId> = self.predecessors(node).collect();
+        if self.graph.grown()
+            && let Some(more) = self.record(node).more()
+        {
+            nodes.extend(&more.reverted_next);
+        }
+        nodes
+    }
+
     /// Every node `node` waits for, as `successors` does.
     fn predecessors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         let more: Vec<NodeId> = if self.graph.grown() {

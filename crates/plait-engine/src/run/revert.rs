@@ -34,7 +34,8 @@ pub(super) async fn revert_region(shared: &Arc<Shared>, region: &[NodeId]) -> bo
     let mut ready = Vec::new();
     for &node in &members {
         let successors = shared
-            .successors(node, false)
+            .revert_successors(node)
+            .into_iter()
             .filter(|s| member_set.contains(s))
             .count();
         if successors == 0 {
@@ -100,7 +101,7 @@ fn done(
     blocked: &mut FxHashSet<NodeId>,
     ready: &mut Vec<NodeId>,
 ) {
-    for pred in shared.predecessors(node) {
+    for pred in shared.revert_predecessors(node) {
         // Members are in the region: a predecessor outside it is no member.
         if !members.contains(&pred) {
             continue;

@@ -132,12 +132,14 @@ impl Shared {
         if self.is_stopping() {
             return;
         }
-        if !revert::revert_region(self, &info.nodes).await {
+        // The children its tasks spawned are reverted and run again with them.
+        let nodes = self.with_descendants(&info.nodes);
+        if !revert::revert_region(self, &nodes).await {
             // Its effect cannot be undone, so it cannot be run again: the run reverts.
             self.stop();
             return;
         }
-        self.reset(&info.nodes);
+        self.reset(&nodes);
         let attempt = cell.attempt.fetch_add(1, Ordering::SeqCst);
         let delay = info.retry.delay(attempt, rand::random::<f64>());
         tokio::select! {

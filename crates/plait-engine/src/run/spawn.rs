@@ -38,7 +38,8 @@ pub(super) struct Spawned {
 struct Family {
     /// Each child's node and the spawnable it runs.
     by_path: FxHashMap<Arc<str>, (NodeId, Arc<str>)>,
-    youngest: FxHashMap<NodeId, NodeId>,
+    /// Each parent's children, in the order spawned (the last is the youngest).
+    children: FxHashMap<NodeId, Vec<NodeId>>,
 }
 
 /// The children one wait is still waiting for.
@@ -119,7 +120,13 @@ impl Children for ParentHost {
                     spawnable.name
                 )));
             }
-            return Ok(Child::new(u64::from(*node), path));
+            let node = *node;
+            drop(family);
+            // A retried flow put it back to pending with its parent: it runs again.
+            if shared.record(node).life.state() == TaskState::Pending {
+                super::schedule::make_ready(shared, vec![node], None);
+            }
+            return Ok(Child::new(u64::from(node), path));
         }
         if shared.has_store() {
             // Recorded before the child's first step, which may follow as soon as it is
@@ -135,7 +142,7 @@ impl Children for ParentHost {
                 },
             });
         }
-        let task = shared.child_task(path.clone(), spawnable, values);
+        let task = shared.child_task(self.parent, path.clone(), spawnable, values);
         let node = shared
             .append(vec![task])
             .map_err(|error| TaskError::permanent(error.to_string()))?[0];
@@ -305,6 +312,20 @@ fn derived_key(parent: &str, spawnable: &Spawnable, values: &[Value]) -> Result<
 }
 
 impl Shared {
+    /// `nodes` and every child spawned from them, at any depth.
+    pub(super) fn with_descendants(&self, nodes: &[NodeId]) -> Vec<NodeId> {
+        let family = lock(&self.spawned.children);
+        let mut all = nodes.to_vec();
+        let mut idx = 0;
+        while let Some(&node) = all.get(idx) {
+            if let Some(children) = family.children.get(&node) {
+                all.extend(children);
+            }
+            idx += 1;
+        }
+        all
+    }
+
     /// Adds back the children a resumed run's record holds, before anything runs. A child
     /// whose spawnable the plan no longer has, or whose inputs do not fit it (a Rust value
     /// has no recorded form), is left out: a parent that runs again spawns it anew.
@@ -328,7 +349,7 @@ impl Shared {
                 continue;
             };
             let path: Arc<str> = child.task.as_str().into();
-            let task = self.child_task(path.clone(), spawnable, values);
+            let task = self.child_task(parent, path.clone(), spawnable, values);
             match self.append_restored(vec![task]) {
                 Ok(nodes) => self.adopt(&mut family, parent, nodes[0], path, spawnable),
                 Err(error) => {
@@ -338,8 +359,15 @@ impl Shared {
         }
     }
 
-    /// A child as a task to append: the given values are its sources.
-    fn child_task(&self, path: Arc<str>, spawnable: &Spawnable, values: Vec<Value>) -> NewTask {
+    /// A child of `parent` as a task to append: the given values are its sources, and it is
+    /// retried with its parent's flow.
+    fn child_task(
+        &self,
+        parent: NodeId,
+        path: Arc<str>,
+        spawnable: &Spawnable,
+        values: Vec<Value>,
+    ) -> NewTask {
         let sources = values
             .into_iter()
             .map(|value| Source::Given(self.spawned.given.push(value) as u32))
@@ -353,6 +381,7 @@ impl Shared {
             },
             after: Vec::new(),
             before: Vec::new(),
+            scope: self.graph.node(parent).scope,
         }
     }
 
@@ -366,7 +395,9 @@ impl Shared {
         path: Arc<str>,
         spawnable: &Spawnable,
     ) {
-        let elder = family.youngest.insert(parent, node);
+        let siblings = family.children.entry(parent).or_default();
+        let elder = siblings.last().copied();
+        siblings.push(node);
         family.by_path.insert(path, (node, spawnable.name.clone()));
         self.revert_before(parent, node);
         if let Some(elder) = elder {
@@ -376,11 +407,8 @@ impl Shared {
 
     /// `later` is reverted before `earlier`: an edge only the revert reads.
     fn revert_before(&self, earlier: NodeId, later: NodeId) {
-        self.record(earlier)
-            .more_mut()
-            .successors
-            .push((later, false));
-        self.record(later).more_mut().predecessors.push(earlier);
+        self.record(earlier).more_mut().reverted_first.push(later);
+        self.record(later).more_mut().reverted_next.push(earlier);
     }
 
     /// A countdown of the `nodes` not finished yet, or `None` if all are.

@@ -296,3 +296,51 @@ async fn a_live_flow_refuses_a_fan_out_before_it_starts() {
         "task `square` spawns children (or runs `for_each`): a live flow runs a fixed graph; run the workflow with `Engine::run`"
     );
 }
+
+#[tokio::test]
+async fn a_retried_flow_reverts_its_items_and_runs_them_again() {
+    let reverts = EventLogLines::new();
+    let calls = Arc::new(AtomicU32::new(0));
+    // Item 1 fails on its first execution only.
+    let square = {
+        let calls = calls.clone();
+        FnTask::raw(ints(&["n"]), ints(&["sq"]), move |_, inputs| {
+            let call = calls.fetch_add(1, Ordering::SeqCst);
+            let n = inputs.int("n");
+            async move {
+                let n = n?;
+                if n == 2 && call < 3 {
+                    return Err(TaskError::permanent("not yet"));
+                }
+                Ok(plait_core::Outputs::new().set("sq", n * n))
+            }
+        })
+    };
+    let total = task_fn(["sq"], ["total"], |squares: Vec<i64>| async move {
+        squares.iter().sum::<i64>()
+    });
+    let workflow = Workflow::new(
+        Flow::graph("main").add(
+            Flow::graph("inner")
+                .add(
+                    TaskNode::new("square", with_logged_revert(square, &reverts, false))
+                        .for_each("n", "nums"),
+                )
+                .task("total", total)
+                .retry(plait_core::RetryPolicy::attempts(2)),
+        ),
+    )
+    .input("nums", ValueType::list(ValueType::Int));
+    let report = run(workflow, &[1, 2, 3], None, 1).await;
+    assert_eq!(report.status, RunStatus::Succeeded, "{report:?}");
+    assert_eq!(output(&report, "total"), Some(Value::Int(14)));
+    // One job: the first time, item 2 never starts once item 1 failed.
+    assert_eq!(calls.load(Ordering::SeqCst), 2 + 3, "the items ran again");
+    assert_eq!(
+        reverts.lines(),
+        [
+            "revert inner/square[1] (failed: not yet)",
+            "revert inner/square[0] (succeeded)",
+        ]
+    );
+}
