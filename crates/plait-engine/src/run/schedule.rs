@@ -53,6 +53,8 @@ pub(super) struct Queue {
     pub(super) active: usize,
     /// Runners lent by tasks waiting for their children: that many more may run.
     pub(super) lent: usize,
+    /// Tasks done waiting that wait to take their runner back (`reclaimed`).
+    pub(super) reclaiming: usize,
 }
 
 /// Runners beyond `jobs` that may wait on the store's commits at once.
@@ -70,6 +72,7 @@ impl Scheduler {
                 ready: VecDeque::new(),
                 active: 0,
                 lent: 0,
+                reclaiming: 0,
             }),
             reclaimed: Notify::new(),
             idle: Notify::new(),
@@ -219,6 +222,9 @@ impl Shared {
         let next = {
             let mut sched = lock(&self.sched.queue);
             sched.lent += 1;
+            if sched.reclaiming > 0 {
+                self.sched.reclaimed.notify_waiters();
+            }
             let next = sched.ready.pop_front();
             if next.is_some() {
                 sched.active += 1;
@@ -246,7 +252,15 @@ impl Shared {
 
     /// The waiting task goes on: it takes a job slot back, waiting for one to be free.
     pub(super) async fn sched_reclaim(&self) {
-        lock(&self.sched.queue).lent -= 1;
+        {
+            let mut sched = lock(&self.sched.queue);
+            sched.lent -= 1;
+            sched.reclaiming += 1;
+        }
+        // Counted out however the wait ends (its task may be dropped while it waits).
+        let _reclaiming = scopeguard::guard((), |()| lock(&self.sched.queue).reclaiming -= 1);
+        // Room comes when a runner retires, or another task lends its runner: both wake
+        // every reclaiming task, which looks again.
         loop {
             let reclaimed = self.sched.reclaimed.notified();
             tokio::pin!(reclaimed);
@@ -278,6 +292,9 @@ fn next_or_retire(shared: &Shared) -> Option<NodeId> {
         return Some(node);
     }
     sched.active -= 1;
+    if sched.reclaiming > 0 {
+        shared.sched.reclaimed.notify_waiters();
+    }
     if sched.active == 0 {
         shared.sched.idle.notify_one();
     }
