@@ -12,6 +12,7 @@ mod oracle;
 mod output;
 mod parallel;
 mod resume;
+mod script;
 mod sharing;
 mod spawn;
 mod store;
