@@ -10,7 +10,7 @@ use tokio::task::AbortHandle;
 
 use super::CallError;
 use super::define::ScriptDef;
-use super::handle::{Arg, CallResult, Handle};
+use super::handle::{Arg, CallResult, Handle, Progress};
 use crate::sync::lock;
 
 /// What a workflow may call, by name: its tasks and sub-workflows, and theirs.
@@ -117,7 +117,12 @@ impl ScriptRun {
             .map_err(|error| spawn_error(position, task, error))
     }
 
-    async fn join(&self, position: Arc<str>, task: Arc<str>, child: Child) -> CallResult {
+    pub(super) async fn join(
+        &self,
+        position: Arc<str>,
+        task: Arc<str>,
+        child: Child,
+    ) -> CallResult {
         self.ctx
             .join(&child)
             .await
@@ -180,41 +185,36 @@ impl ScriptContext {
         let number = self.next.fetch_add(1, Ordering::Relaxed);
         let position: Arc<str> = format!("{}{number}", self.prefix).into();
         let Some((task, callable)) = self.run.callables.get_key_value(task) else {
-            let (handle, resolver) = Handle::new(position, task.into());
-            resolver.send_replace(Some(Err(CallError::Undeclared {
+            let (handle, resolver) = Handle::new(self.run.clone(), position, task.into());
+            resolver.send_replace(Some(Progress::Done(Err(CallError::Undeclared {
                 workflow: self.run.workflow.clone(),
                 task: task.into(),
-            })));
+            }))));
             return handle;
         };
-        let (handle, resolver) = Handle::new(position.clone(), task.clone());
+        let (handle, resolver) = Handle::new(self.run.clone(), position.clone(), task.clone());
         let args: Vec<(Arc<str>, Arg)> = args
             .into_iter()
             .map(|(name, arg)| (name.into(), arg))
             .collect();
         let task = task.clone();
-        let run = self.run.clone();
         if matches!(callable, Callable::Task) && args.iter().all(|(_, arg)| arg.ready().is_some()) {
             // Nothing to wait for: the child is spawned now, in call order.
             let values = args
                 .into_iter()
                 .map(|(name, arg)| (name, arg.ready().cloned().expect("ready")))
                 .collect();
-            match run.start(&position, &task, values) {
-                Err(error) => {
-                    resolver.send_replace(Some(Err(error)));
-                }
-                Ok(child) => self.run.drive(async move {
-                    let result = run.join(position, task, child).await;
-                    resolver.send_replace(Some(result));
-                }),
-            }
+            resolver.send_replace(Some(match self.run.start(&position, &task, values) {
+                Ok(child) => Progress::Spawned(child),
+                Err(error) => Progress::Done(Err(error)),
+            }));
             return handle;
         }
         let callable = callable.clone();
+        let run = self.run.clone();
         self.run.drive(async move {
-            let result = run_call(run, position, task, callable, args).await;
-            resolver.send_replace(Some(result));
+            let progress = run_call(run, position, task, callable, args).await;
+            resolver.send_replace(Some(progress));
         });
         handle
     }
@@ -225,14 +225,28 @@ impl ScriptContext {
     }
 }
 
-/// A call whose arguments are not all known yet: waits for them, then runs it.
+/// A call whose arguments are not all known yet: waits for them, then spawns its child or
+/// runs its sub-workflow.
 async fn run_call(
     run: Arc<ScriptRun>,
     position: Arc<str>,
     task: Arc<str>,
     callable: Callable,
     args: Vec<(Arc<str>, Arg)>,
-) -> CallResult {
+) -> Progress {
+    match call_when_ready(run, position, task, callable, args).await {
+        Ok(progress) => progress,
+        Err(error) => Progress::Done(Err(error)),
+    }
+}
+
+async fn call_when_ready(
+    run: Arc<ScriptRun>,
+    position: Arc<str>,
+    task: Arc<str>,
+    callable: Callable,
+    args: Vec<(Arc<str>, Arg)>,
+) -> Result<Progress, CallError> {
     let mut values = Vec::with_capacity(args.len());
     for (name, arg) in args {
         match arg.resolve().await {
@@ -248,10 +262,7 @@ async fn run_call(
         }
     }
     match callable {
-        Callable::Task => {
-            let child = run.start(&position, &task, values)?;
-            run.join(position, task, child).await
-        }
+        Callable::Task => Ok(Progress::Spawned(run.start(&position, &task, values)?)),
         Callable::Script(script) => {
             let failed = |error| CallError::Failed {
                 position: position.clone(),
@@ -266,7 +277,7 @@ async fn run_call(
             };
             let outputs = script.call(context, inputs).await.map_err(failed)?;
             script.check_outputs(&outputs).map_err(failed)?;
-            Ok(outputs)
+            Ok(Progress::Done(Ok(outputs)))
         }
     }
 }

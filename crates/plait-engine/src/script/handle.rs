@@ -3,37 +3,67 @@
 use std::future::IntoFuture;
 use std::sync::Arc;
 
-use plait_core::{BoxFuture, Outputs, Value};
-use tokio::sync::watch;
+use plait_core::{BoxFuture, Child, Outputs, Value};
+use tokio::sync::{OnceCell, watch};
 
 use super::CallError;
+use super::context::ScriptRun;
 
 /// What a finished call holds: its outputs or why it has none.
 pub(super) type CallResult = Result<Outputs, CallError>;
+
+/// How far a call has come.
+#[derive(Clone, Debug)]
+pub(super) enum Progress {
+    /// Its child is spawned: its result is the child's, joined by the first who asks.
+    Spawned(Child),
+    /// It ended (a sub-workflow returned, or the call failed before its child ran).
+    Done(CallResult),
+}
 
 /// A call in flight: its position and task, and its result once it has one.
 ///
 /// Cheap to clone. Awaiting a handle (it is [`IntoFuture`]) waits for this call only: the
 /// rest of the workflow goes on meanwhile. Passing [`Handle::arg`] to another call makes that
 /// call wait for this one, without anyone awaiting it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Handle {
     position: Arc<str>,
     task: Arc<str>,
-    result: watch::Receiver<Option<CallResult>>,
+    progress: watch::Receiver<Option<Progress>>,
+    /// The child's result, joined once however many ask: nobody joins a child whose result
+    /// nobody needs, and a call whose arguments are all values needs no driver at all.
+    joined: Arc<OnceCell<CallResult>>,
+    run: Arc<ScriptRun>,
 }
 
-/// Where a call's driver puts its result.
-pub(super) type Resolver = watch::Sender<Option<CallResult>>;
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("position", &self.position)
+            .field("task", &self.task)
+            .field("progress", &*self.progress.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a call's driver says how far it has come.
+pub(super) type Resolver = watch::Sender<Option<Progress>>;
 
 impl Handle {
-    pub(super) fn new(position: Arc<str>, task: Arc<str>) -> (Handle, Resolver) {
-        let (resolver, result) = watch::channel(None);
+    pub(super) fn new(
+        run: Arc<ScriptRun>,
+        position: Arc<str>,
+        task: Arc<str>,
+    ) -> (Handle, Resolver) {
+        let (resolver, progress) = watch::channel(None);
         (
             Handle {
                 position,
                 task,
-                result,
+                progress,
+                joined: Arc::default(),
+                run,
             },
             resolver,
         )
@@ -69,13 +99,29 @@ impl Handle {
     }
 
     async fn outputs(&self) -> CallResult {
-        let mut result = self.result.clone();
-        match result.wait_for(Option::is_some).await {
-            Ok(done) => done.clone().expect("waited for a result"),
-            Err(_) => Err(CallError::Abandoned {
-                position: self.position.clone(),
-                task: self.task.clone(),
-            }),
+        if let Some(result) = self.joined.get() {
+            return result.clone();
+        }
+        let mut progress = self.progress.clone();
+        let progress = match progress.wait_for(Option::is_some).await {
+            Ok(progress) => progress.clone().expect("waited for progress"),
+            Err(_) => {
+                return Err(CallError::Abandoned {
+                    position: self.position.clone(),
+                    task: self.task.clone(),
+                });
+            }
+        };
+        match progress {
+            Progress::Done(result) => result,
+            Progress::Spawned(child) => self
+                .joined
+                .get_or_init(|| {
+                    self.run
+                        .join(self.position.clone(), self.task.clone(), child)
+                })
+                .await
+                .clone(),
         }
     }
 }
