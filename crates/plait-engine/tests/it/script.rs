@@ -245,6 +245,24 @@ async fn a_replay_that_calls_another_task_names_the_first_call_that_differs() {
     assert_eq!(steps.executed(), 2);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_call_of_a_name_the_workflow_does_not_declare_fails_it() {
+    let steps = Steps::new();
+    let script = n_script(Script::new("wf", |wf, inputs| async move {
+        let n = Arg::from(inputs.int("n")?);
+        let out = wf.call("stpe", [("n", n)]).output("out").await?;
+        Ok(Outputs::new().set("out", out))
+    }))
+    .task("step", steps.step(10));
+    let report = run(script.workflow(), 1).await;
+    assert_eq!(report.status, RunStatus::Reverted);
+    assert_eq!(
+        root_error(&report),
+        "workflow `wf` calls `stpe`, which it does not declare: declare it with \
+         `.task(\"stpe\", ..)` or `.script(..)`"
+    );
+}
+
 #[test]
 fn handles_and_contexts_can_cross_threads() {
     fn send_sync<T: Send + Sync>() {}
