@@ -341,3 +341,16 @@ pub(crate) async fn released(store: &MemoryStore, run_id: &str) -> plait_store::
     }
     panic!("the dropped run was not released within 20 s");
 }
+
+/// Resumes the released run `record` in this process, on `store`.
+pub(crate) async fn resume_released(
+    store: &MemoryStore,
+    plan: &Arc<Plan>,
+    record: &RunRecord,
+) -> RunReport {
+    Engine::new()
+        .with_store(Arc::new(store.clone()))
+        .resume(plan, record, RunOptions::new())
+        .await
+        .expect("the released run can be claimed")
+}

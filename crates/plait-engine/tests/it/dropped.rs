@@ -117,11 +117,7 @@ async fn a_dropped_run_stops_its_work_and_resumes_in_the_same_process() {
 
     // The same process takes the run up where it stopped.
     std::fs::write(&again, "").unwrap();
-    let report = Engine::new()
-        .with_store(Arc::new(store.clone()))
-        .resume(&plan, &record, RunOptions::new())
-        .await
-        .expect("the released run can be claimed");
+    let report = resume_released(&store, &plan, &record).await;
     assert_eq!(report.status, RunStatus::Succeeded);
     assert_eq!(report.output("y"), Some(&plait_core::Value::Int(2)));
     let record = store.run(&"r".into()).await.unwrap().unwrap();
