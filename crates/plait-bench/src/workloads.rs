@@ -175,8 +175,10 @@ pub(crate) fn build(
                 checksum,
             )
         }
+        "script" => crate::script::build(n_tasks),
         other => anyhow::bail!(
-            "unknown workload `{other}`: use wide, layered, chain, sleepy or sleepy-async"
+            "unknown workload `{other}`: use wide, layered, chain, sleepy, sleepy-async or \
+             script"
         ),
     })
 }

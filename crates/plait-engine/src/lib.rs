@@ -38,6 +38,7 @@ mod lifecycle;
 pub mod live;
 mod report;
 mod run;
+pub mod script;
 mod sync;
 mod value_hash;
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use futures::future::BoxFuture;
 use plait_store::{
     Blob, CacheEntry, CacheGc, CacheGcReport, CacheKey, CacheStats, MemoryStore, NewRun, RunId,
-    RunRecord, RunSummary, Store, StoreError, TaskPath, Write,
+    RunRecord, RunState, RunSummary, Store, StoreError, TaskPath, Write,
 };
 use std::time::Duration;
 
@@ -324,4 +324,33 @@ pub(crate) fn sequential(dag: &[Vec<usize>]) -> Vec<i64> {
         values.push(1 + idx as i64 + deps.iter().map(|&d| values[d]).sum::<i64>());
     }
     values
+}
+
+/// Waits (up to a generous bound) until the dropped run is released: interrupted, unowned.
+pub(crate) async fn released(store: &MemoryStore, run_id: &str) -> plait_store::RunRecord {
+    for _ in 0..400 {
+        let record = store
+            .run(&run_id.into())
+            .await
+            .unwrap()
+            .expect("the run was created");
+        if record.summary.state == RunState::Interrupted && record.summary.owner.is_none() {
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the dropped run was not released within 20 s");
+}
+
+/// Resumes the released run `record` in this process, on `store`.
+pub(crate) async fn resume_released(
+    store: &MemoryStore,
+    plan: &Arc<Plan>,
+    record: &RunRecord,
+) -> RunReport {
+    Engine::new()
+        .with_store(Arc::new(store.clone()))
+        .resume(plan, record, RunOptions::new())
+        .await
+        .expect("the released run can be claimed")
 }

@@ -16,22 +16,6 @@ use plait_store::{MemoryStore, RunState, Store};
 
 use crate::common::*;
 
-/// Waits (up to a generous bound) until the dropped run is released: interrupted, unowned.
-async fn released(store: &MemoryStore, run_id: &str) -> plait_store::RunRecord {
-    for _ in 0..400 {
-        let record = store
-            .run(&run_id.into())
-            .await
-            .unwrap()
-            .expect("the run was created");
-        if record.summary.state == RunState::Interrupted && record.summary.owner.is_none() {
-            return record;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the dropped run was not released within 20 s");
-}
-
 /// Whether process `pid` is gone (or a zombie nobody reaps, as pid 1 in a container leaves).
 fn gone(pid: &str) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -133,11 +117,7 @@ async fn a_dropped_run_stops_its_work_and_resumes_in_the_same_process() {
 
     // The same process takes the run up where it stopped.
     std::fs::write(&again, "").unwrap();
-    let report = Engine::new()
-        .with_store(Arc::new(store.clone()))
-        .resume(&plan, &record, RunOptions::new())
-        .await
-        .expect("the released run can be claimed");
+    let report = resume_released(&store, &plan, &record).await;
     assert_eq!(report.status, RunStatus::Succeeded);
     assert_eq!(report.output("y"), Some(&plait_core::Value::Int(2)));
     let record = store.run(&"r".into()).await.unwrap().unwrap();

@@ -14,6 +14,7 @@ mod oracle;
 mod output;
 mod parallel;
 mod resume;
+mod script;
 mod sharing;
 mod spawn;
 mod store;
