@@ -121,3 +121,18 @@ pub trait Children: Send + Sync + std::fmt::Debug + 'static {
         children: Vec<Child>,
     ) -> BoxFuture<Vec<Result<Outputs, TaskError>>>;
 }
+
+/// A parent that runs again (a retry, a resume, a replayed workflow) spawned another task
+/// under a key it used before: the source of the [`crate::TaskError`] that fails it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "child `{path}` is `{recorded}` in this run, but `{parent}` spawned `{called}` with its key: a parent that runs again must spawn the same children"
+)]
+pub struct SpawnedOther {
+    pub path: Arc<str>,
+    pub parent: Arc<str>,
+    /// The task the child under that key runs.
+    pub recorded: Arc<str>,
+    /// The task spawned now.
+    pub called: Arc<str>,
+}

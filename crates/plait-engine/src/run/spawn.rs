@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plait_core::{
-    BoxFuture, Child, Children, Inputs, NodeId, Outputs, Source, Spawn, Spawnable, TaskContext,
-    TaskError, TaskSlot, TaskState, Value,
+    BoxFuture, Child, Children, ErrorKind, Inputs, NodeId, Outputs, Source, Spawn, Spawnable,
+    SpawnedOther, TaskContext, TaskError, TaskSlot, TaskState, Value,
 };
 use plait_store::{Json, SpawnedChild, Write};
 use rustc_hash::FxHashMap;
@@ -113,12 +113,13 @@ impl Children for ParentHost {
             if *task != spawnable.name {
                 // A parent that runs again (a retry, a resume, a replayed workflow) must ask
                 // for the same work under the same keys.
-                return Err(TaskError::permanent(format!(
-                    "child `{path}` is `{task}` in this run, but `{}` spawned `{}` with its \
-                     key: a parent that runs again must spawn the same children",
-                    ctx.task(),
-                    spawnable.name
-                )));
+                let other = SpawnedOther {
+                    path: path.clone(),
+                    parent: ctx.task().into(),
+                    recorded: task.clone(),
+                    called: spawnable.name.clone(),
+                };
+                return Err(TaskError::from_error(ErrorKind::Permanent, other));
             }
             let node = *node;
             drop(family);

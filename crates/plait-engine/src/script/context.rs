@@ -137,16 +137,12 @@ impl ScriptRun {
 /// The child spawn refused for another task under its key is a replay that differs from
 /// the journal; every other refusal fails the call.
 fn spawn_error(position: &Arc<str>, task: &Arc<str>, error: TaskError) -> CallError {
-    // The engine's words: "child `p/k` is `recorded` in this run, but `p` spawned `called`".
-    let message = error.message();
-    let recorded = message
-        .split_once("` in this run, but `")
-        .and_then(|(before, _)| before.rsplit_once(" is `"))
-        .map(|(_, recorded)| recorded);
-    match recorded {
-        Some(recorded) => CallError::Nondeterministic {
+    let other = std::error::Error::source(&error)
+        .and_then(|source| source.downcast_ref::<plait_core::SpawnedOther>());
+    match other {
+        Some(other) => CallError::Nondeterministic {
             position: position.clone(),
-            recorded: recorded.into(),
+            recorded: other.recorded.clone(),
             called: task.clone(),
         },
         None => CallError::Failed {

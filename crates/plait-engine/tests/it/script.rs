@@ -338,3 +338,30 @@ fn the_workflow_declares_the_scripts_inputs_and_every_task_it_may_call() {
         .collect();
     assert_eq!(messages, ["two spawnable tasks are named `step`"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_one_job_overlapping_joins_run_one_call_at_a_time() {
+    let steps = Steps::new();
+    let script = steps.slow_and_fast(Script::new("wf", |wf, inputs| async move {
+        let n = inputs.int("n")?;
+        // Three calls joined at once (each dependent's driver joins its argument too).
+        let a = wf.call("slow", [("n", Arg::from(n))]);
+        let b = wf.call("slow", [("n", a.arg("out"))]);
+        let c = wf.call("slow", [("n", Arg::from(n))]);
+        let d = wf.call("slow", [("n", c.arg("out"))]);
+        let (b, d) = (b.output("out").await?, d.output("out").await?);
+        Ok(Outputs::new().set("out", b.as_int().unwrap_or(0) + d.as_int().unwrap_or(0)))
+    }));
+    let report = run_with(&plan(script.workflow()), vec![("n", 1)], 1)
+        .await
+        .0;
+    assert_eq!(succeeded(&report), Some(6));
+    // One slot: the four 100 ms calls run one after another.
+    let starts: Vec<String> = steps
+        .log
+        .lines()
+        .iter()
+        .map(|line| line.rsplit_once(" starts at ").unwrap().1.to_owned())
+        .collect();
+    assert_eq!(starts, ["0 ms", "100 ms", "200 ms", "300 ms"]);
+}
