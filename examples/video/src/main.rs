@@ -30,12 +30,25 @@ struct Args {
     /// without it, the run is kept in memory.
     #[arg(long)]
     store: Option<PathBuf>,
+    /// Tasks that run at once (default: one per chapter).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// The run's id (default: a new one).
+    #[arg(long, conflicts_with = "resume")]
+    run_id: Option<String>,
+    /// Resume this interrupted run from the store: its finished calls answer from the
+    /// record, the rest run.
+    #[arg(long, requires = "store")]
+    resume: Option<String>,
+    /// Append `start PATH` and `end PATH` to this file as each call's task runs.
+    #[arg(long)]
+    ledger: Option<PathBuf>,
 }
 
 /// The workflow: one call finds the chapters; the function waits for them (the one barrier),
 /// calls `thumbnail` once per chapter and `index` on all the thumbnails. Nothing awaits the
 /// thumbnails: `index` starts when the last one has ended.
-fn video(sleep: Duration) -> Script {
+fn video(sleep: Duration, ledger: &tasks::Ledger) -> Script {
     Script::new("video", |wf, inputs| async move {
         let video = inputs.str("video")?;
         let chapters = wf.call(
@@ -62,28 +75,46 @@ fn video(sleep: Duration) -> Script {
     .input("video", ValueType::String)
     .input("chapters", ValueType::Int)
     .provides("index", ValueType::Json)
-    .task("find_chapters", tasks::find_chapters(sleep))
-    .task("thumbnail", tasks::thumbnail(sleep))
-    .task("index", tasks::index(sleep / 2))
+    .task("find_chapters", tasks::find_chapters(sleep, ledger.clone()))
+    .task("thumbnail", tasks::thumbnail(sleep, ledger.clone()))
+    .task("index", tasks::index(sleep / 2, ledger.clone()))
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new()?;
+    let ledger = tasks::Ledger::new(args.ledger.clone());
     let plan = Arc::new(compile(
-        &video(Duration::from_millis(args.sleep_ms)).workflow(),
+        &video(Duration::from_millis(args.sleep_ms), &ledger).workflow(),
     )?);
-    let mut engine = Engine::new().with_jobs(args.chapters.max(1) as usize);
+    let jobs = args.jobs.unwrap_or(args.chapters.max(1) as usize);
+    let mut engine = Engine::new().with_jobs(jobs);
+    let mut store = None;
     if let Some(path) = &args.store {
-        let store = SqliteStore::open(path).context("opening the store")?;
-        engine = engine.with_store(Arc::new(store));
+        let opened = Arc::new(SqliteStore::open(path).context("opening the store")?);
+        engine = engine.with_store(opened.clone());
+        store = Some(opened);
     }
     let inputs = [
         ("video", Value::from(args.video.as_str())),
         ("chapters", Value::from(args.chapters)),
     ];
     let start = Instant::now();
-    let report = runtime.block_on(engine.run(&plan, inputs, RunOptions::new()))?;
+    let report = match (&args.resume, &store) {
+        (Some(run_id), Some(store)) => runtime.block_on(async {
+            let record = plait_store::Store::run(&**store, &run_id.as_str().into())
+                .await?
+                .with_context(|| format!("the store holds no run `{run_id}`"))?;
+            anyhow::Ok(engine.resume(&plan, &record, RunOptions::new()).await?)
+        })?,
+        _ => {
+            let mut options = RunOptions::new();
+            if let Some(run_id) = &args.run_id {
+                options = options.run_id(run_id.as_str());
+            }
+            runtime.block_on(engine.run(&plan, inputs, options))?
+        }
+    };
     let wall = start.elapsed();
     if report.status != RunStatus::Succeeded {
         anyhow::bail!(
