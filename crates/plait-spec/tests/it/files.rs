@@ -24,7 +24,7 @@ command = ["true"]
             /flows/test.toml:2:1: error[unknown-key]: unknown key `nmae` in the workflow
               help: did you mean `name`? the workflow takes `name`, `description`, `on_failure`, `outputs`, `flow`, `workdir`, `defaults`, `inputs`, `tasks`
             /flows/test.toml:4:1: error[unknown-key]: unknown key `comand` in task `a`
-              help: did you mean `command`? task `a` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
+              help: did you mean `command`? task `a` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`, `for_each`, `max_parallel`; a member with `tasks` or `flow` is a flow instead
             /flows/test.toml:5:14: error[missing-input]: task `a` requires `n`, which no task provides and the workflow does not take as an input
               help: declare `n` as a workflow input, or add a task that provides it
             /flows/test.toml:5:34: error[unknown-key]: unknown key `form` in `n` in `requires` of task `a`
@@ -386,7 +386,7 @@ fn json_files_have_the_same_checks() {
               help: a key appears once in a table: remove or rename one of them
               also 6:11: first defined here
             /flows/test.json:6:54: error[unknown-key]: unknown key `retyr` in task `b`
-              help: did you mean `retry`? task `b` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`; a member with `tasks` or `flow` is a flow instead
+              help: did you mean `retry`? task `b` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`, `version`, `for_each`, `max_parallel`; a member with `tasks` or `flow` is a flow instead
             => `/flows/test.json` has 4 error(s)
         "#]],
     );
