@@ -28,7 +28,7 @@ use crate::sync::lock;
 pub(super) struct Spawned {
     /// The values parents gave, indexed by `Source::Given`.
     pub(super) given: boxcar::Vec<Value>,
-    /// Each child's node by path, and each parent's youngest child: one spawn at a time.
+    /// Each child's node by path, and each parent's children: one spawn at a time.
     children: Mutex<Family>,
     /// The parents waiting, by the child they wait for.
     waiting: Mutex<FxHashMap<NodeId, Vec<Arc<Countdown>>>>,
