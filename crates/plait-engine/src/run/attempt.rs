@@ -101,6 +101,11 @@ pub(super) async fn run_attempts(
         .expect("the inputs are taken by the last attempt only");
         let outcome = attempt_once(slot, ctx, attempt_inputs, &token).await;
         drop(held);
+        // A parent that did not succeed takes the children still running with it (the
+        // token is its attempt's own: see `attempt_token`).
+        if !matches!(outcome, Outcome::Done(_)) && shared.spawns(node) {
+            token.cancel();
+        }
         // Recorded with the step that ends the attempt, whichever it is.
         shared.stage_output(node, attempt);
         let error = match outcome {

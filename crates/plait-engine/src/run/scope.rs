@@ -57,19 +57,25 @@ impl Shared {
         std::iter::successors(self.graph.node(node).scope, |&s| scopes[s as usize].parent).collect()
     }
 
-    /// The token for a new attempt of `node`: cancelled with the run or with its flow. Only
-    /// attempts the engine may have to stop on their own (a timeout, a thread or a child
-    /// process to signal) get a token of their own.
+    /// The token for a new attempt of `node`: cancelled with the run, with its flow, or for a
+    /// spawned child with the parent's attempt that spawned it. Only attempts the engine may
+    /// have to stop on their own (a timeout, a thread or a child process to signal) get a
+    /// token of their own.
     pub(super) fn attempt_token(
         &self,
         node: NodeId,
         policy: &Policy,
         local: &RunnerLocal,
     ) -> Arc<CancellationToken> {
-        let own = policy.timeout.is_some() || policy.isolation != Isolation::Async;
-        let parent = match self.graph.node(node).scope {
-            Some(scope) => self.scopes[scope as usize].current_token(),
-            None => local.run_token.clone(),
+        let spawned_by = self.spawner_token(node);
+        let own = spawned_by.is_some()
+            || policy.timeout.is_some()
+            || policy.isolation != Isolation::Async
+            || self.spawns(node);
+        let parent = match (spawned_by, self.graph.node(node).scope) {
+            (Some(token), _) => token,
+            (None, Some(scope)) => self.scopes[scope as usize].current_token(),
+            (None, None) => local.run_token.clone(),
         };
         if own {
             Arc::new(parent.child_token())

@@ -32,6 +32,9 @@ pub(super) struct Spawned {
     children: Mutex<Family>,
     /// The parents waiting, by the child they wait for.
     waiting: Mutex<FxHashMap<NodeId, Vec<Arc<Countdown>>>>,
+    /// The token of the parent's attempt that spawned each child (none for children a
+    /// resume added back): the child is cancelled with it.
+    spawners: Mutex<FxHashMap<NodeId, Arc<tokio_util::sync::CancellationToken>>>,
 }
 
 #[derive(Default)]
@@ -123,8 +126,21 @@ impl Children for ParentHost {
             }
             let node = *node;
             drop(family);
-            // A retried flow put it back to pending with its parent: it runs again.
-            if shared.record(node).life.state() == TaskState::Pending {
+            lock(&shared.spawned.spawners).insert(node, Arc::new(ctx.cancellation().clone()));
+            // A retried flow put it back to pending with its parent, or it was cancelled with
+            // the parent's earlier attempt: it runs again.
+            let again = {
+                let mut record = shared.record(node);
+                match record.life.state() {
+                    TaskState::Pending => true,
+                    TaskState::Cancelled if !record.interrupted => {
+                        record.interrupted = true;
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if again {
                 super::schedule::make_ready(shared, vec![node], None);
             }
             return Ok(Child::new(u64::from(node), path));
@@ -144,9 +160,13 @@ impl Children for ParentHost {
             });
         }
         let task = shared.child_task(self.parent, path.clone(), spawnable, values);
+        // Known before the child is added: it may start at once.
+        let first = shared.graph.len() as NodeId;
+        lock(&shared.spawned.spawners).insert(first, Arc::new(ctx.cancellation().clone()));
         let node = shared
             .append(vec![task])
             .map_err(|error| TaskError::permanent(error.to_string()))?[0];
+        debug_assert_eq!(node, first, "spawns take turns, under the family's lock");
         shared.adopt(&mut family, self.parent, node, path.clone(), spawnable);
         Ok(Child::new(u64::from(node), path))
     }
@@ -404,6 +424,25 @@ impl Shared {
         if let Some(elder) = elder {
             self.revert_before(elder, node);
         }
+    }
+
+    /// Whether `node` may spawn children (its attempts then get tokens of their own, which
+    /// its children's follow).
+    pub(super) fn spawns(&self, node: NodeId) -> bool {
+        let plan = self.graph.plan();
+        plan.has_spawns() && plan.spawns(node).next().is_some()
+    }
+
+    /// The token of the parent attempt that spawned `node`, if it is a child spawned in this
+    /// process.
+    pub(super) fn spawner_token(
+        &self,
+        node: NodeId,
+    ) -> Option<Arc<tokio_util::sync::CancellationToken>> {
+        if (node as usize) < self.graph.plan().len() {
+            return None;
+        }
+        lock(&self.spawned.spawners).get(&node).cloned()
     }
 
     /// `later` is reverted before `earlier`: an edge only the revert reads.

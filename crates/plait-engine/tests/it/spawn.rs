@@ -562,14 +562,18 @@ async fn a_parent_that_times_out_while_waiting_gives_the_lent_slot_back() {
             .unwrap();
         let parent = report.tasks.iter().find(|t| &*t.path == "parent").unwrap();
         assert!(parent.error.as_ref().unwrap().is_timeout(), "{parent:?}");
-        assert!(
-            report
-                .tasks
-                .iter()
-                .filter(|t| t.state == TaskState::Succeeded)
-                .count()
-                == 5
-        );
+        // The child is cancelled with its parent; the other four ran.
+        let child = report
+            .tasks
+            .iter()
+            .find(|t| &*t.path == "parent/slow")
+            .unwrap();
+        assert_eq!(child.state, TaskState::Cancelled);
+        let succeeded = report
+            .tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Succeeded);
+        assert_eq!(succeeded.count(), 4);
         // Without a store the runner goes back at once. With one, the lent slot is taken
         // back when one is free, and the parent's own may go first to a task waiting for
         // it: for that while, one task more runs.
@@ -579,4 +583,53 @@ async fn a_parent_that_times_out_while_waiting_gives_the_lent_slot_back() {
             "store: {with_store}"
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_are_cancelled_with_their_parent_and_a_retry_runs_them_again() {
+    let runs = Arc::new(AtomicU32::new(0));
+    let slow_once = {
+        let runs = runs.clone();
+        FnTask::raw(ints(&[]), ints(&["done"]), move |_, _| {
+            let first = runs.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                }
+                Ok(Outputs::new().set("done", 1))
+            }
+        })
+    };
+    let parent = FnTask::raw(ints(&[]), ints(&["total"]), |ctx, _| async move {
+        let child = ctx.spawn(Spawn::new("slow").key("slow"))?;
+        ctx.join(&child).await?;
+        Ok(Outputs::new().set("total", 1))
+    });
+    let workflow = Workflow::new(
+        Flow::graph("main").add(
+            TaskNode::new("parent", parent)
+                .spawns("slow")
+                .timeout(std::time::Duration::from_secs(1))
+                .retry(RetryPolicy::attempts(2)),
+        ),
+    )
+    .spawnable(TaskNode::new("slow", slow_once));
+    let (report, log) = run_with(&plan(workflow), vec![], 2).await;
+    assert_eq!(report.status, RunStatus::Succeeded, "{report:?}");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "the cancelled child ran again"
+    );
+    let child_states: Vec<TaskState> = log
+        .events()
+        .iter()
+        .filter(|event| &*event.task == "parent/slow")
+        .map(|event| event.state)
+        .collect();
+    assert!(
+        child_states.contains(&TaskState::Cancelled),
+        "{child_states:?}"
+    );
+    assert_eq!(child_states.last(), Some(&TaskState::Succeeded));
 }
