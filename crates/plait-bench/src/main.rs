@@ -1,5 +1,6 @@
 //! `plait-bench`: whole-engine workloads through the public API, timed.
 
+mod dynamic;
 mod live;
 mod script;
 mod workloads;
@@ -25,10 +26,12 @@ struct Args {
     /// wide (N tasks into one join), layered (layers of 100, 2-3 random inputs each),
     /// chain (N in a line), sleepy (20 layers x 10 tasks sleeping 10 ms on blocking threads)
     /// or sleepy-async (the same with tokio's millisecond timer); live: one change at a
-    /// time to a live flow of 10 layers in which a change reaches 10 tasks; script: a
-    /// workflow written as code making N calls, N/2 independent chains of two
+    /// time to a live flow of 10 layers in which a change reaches 10 tasks; fanout (one
+    /// task's for_each over N items) or spawn (one task spawning N children and joining
+    /// them), timed per item or child; script: a workflow written as code making N calls,
+    /// N/2 independent chains of two, timed per call
     workload: String,
-    /// Number of tasks (sleepy is always 200).
+    /// Number of tasks, items or children (sleepy is always 200).
     #[arg(long, default_value_t = 10_000)]
     tasks: usize,
     /// Tasks at once; default: the number of cores.
@@ -81,20 +84,27 @@ fn main() -> anyhow::Result<()> {
     if args.workload == "live" {
         return live_main(&args, &runtime);
     }
+    let unit = dynamic::unit(&args.workload);
+    if unit.is_some() && args.store.is_some() {
+        bail!(
+            "`{}` is measured without a store: drop `--store`",
+            args.workload
+        );
+    }
     let build_start = Instant::now();
-    let (workflow, outputs, expected) = workloads::build(&args.workload, args.tasks)?;
+    let (workflow, outputs, expected) = match dynamic::build(&args.workload, args.tasks) {
+        Some(built) => built,
+        None => workloads::build(&args.workload, args.tasks)?,
+    };
     // The workflow is of no further use: compiled as it is taken apart, the tree and the plan
     // are never held whole at once.
     let plan = Arc::new(
         compile_owned(workflow).map_err(|invalid| anyhow::anyhow!("{:?}", invalid.diagnostics))?,
     );
     let build_s = build_start.elapsed().as_secs_f64();
-    // A workflow written as code is one task in the plan: its calls are what it runs.
-    let n_tasks = if args.workload == "script" {
-        args.tasks
-    } else {
-        plan.n_tasks()
-    };
+    // A dynamic workload's time is per item, child or call, which the plan does not hold.
+    let n_tasks = unit.map_or(plan.n_tasks(), |_| args.tasks);
+    let (unit, units) = unit.unwrap_or(("task", "tasks"));
     let mut engine = Engine::new();
     if let Some(jobs) = args.jobs {
         engine = engine.with_jobs(jobs);
@@ -175,6 +185,7 @@ fn main() -> anyhow::Result<()> {
         let line = serde_json::json!({
             "workload": args.workload,
             "tasks": n_tasks,
+            "unit": unit,
             "jobs": engine.jobs(),
             "runtime_workers": workers,
             "wall_s": wall_s,
@@ -199,7 +210,7 @@ fn main() -> anyhow::Result<()> {
             println!("{commits} commits, {batching:.1} write requests per commit");
         }
         println!(
-            "{label}: {n_tasks} tasks, {} jobs, {workers} runtime workers: {:.3} s, {per_task_us:.3} us/task (build {build_s:.3} s, peak RSS {})",
+            "{label}: {n_tasks} {units}, {} jobs, {workers} runtime workers: {:.3} s, {per_task_us:.3} us/{unit} (build {build_s:.3} s, peak RSS {})",
             engine.jobs(),
             wall_s,
             peak_rss_mb.map_or("unknown".to_owned(), |mb| format!("{mb:.0} MB")),

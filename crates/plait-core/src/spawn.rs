@@ -113,6 +113,19 @@ pub trait Children: Send + Sync + std::fmt::Debug + 'static {
     /// at once; it starts when a job slot is free.
     fn spawn(&self, parent: &TaskContext, spawn: Spawn) -> Result<Child, TaskError>;
 
+    /// Spawns every one of `spawns` as [`Children::spawn`] would in turn (a key met again,
+    /// here or before, finds its child), in one step: if one is refused, none is added.
+    fn spawn_many(
+        &self,
+        parent: &TaskContext,
+        spawns: Vec<Spawn>,
+    ) -> Result<Vec<Child>, TaskError> {
+        spawns
+            .into_iter()
+            .map(|spawn| self.spawn(parent, spawn))
+            .collect()
+    }
+
     /// Waits for every one of `children`, giving the parent's job slot back meanwhile;
     /// results in the same order. Ends early, cancelled, when the parent is.
     fn wait(

@@ -196,6 +196,18 @@ impl TaskContext {
         }
     }
 
+    /// Starts every child at once and returns (see [`Children::spawn_many`]): cheaper than
+    /// spawning each in turn, and all or nothing.
+    pub fn spawn_many(
+        &self,
+        spawns: impl IntoIterator<Item = Spawn>,
+    ) -> Result<Vec<Child>, TaskError> {
+        match &self.children {
+            Some(children) => children.spawn_many(self, spawns.into_iter().collect()),
+            None => spawns.into_iter().map(|spawn| self.spawn(spawn)).collect(),
+        }
+    }
+
     /// Waits for one child; its job slot is given back meanwhile.
     pub async fn join(&self, child: &Child) -> Result<Outputs, TaskError> {
         self.join_all(std::slice::from_ref(child))
@@ -221,15 +233,13 @@ impl TaskContext {
         }
     }
 
-    /// Spawns every child, then waits for them all: one call for a fan-out.
+    /// Spawns every child in one step ([`TaskContext::spawn_many`]), then waits for them all:
+    /// one call for a fan-out.
     pub async fn spawn_all(
         &self,
         spawns: impl IntoIterator<Item = Spawn>,
     ) -> Result<Vec<Result<Outputs, TaskError>>, TaskError> {
-        let children = spawns
-            .into_iter()
-            .map(|spawn| self.spawn(spawn))
-            .collect::<Result<Vec<_>, _>>()?;
+        let children = self.spawn_many(spawns)?;
         Ok(self.join_all(&children).await)
     }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plait_core::{
-    BoxFuture, Child, Children, ErrorKind, Inputs, NodeId, Outputs, Source, Spawn, Spawnable,
+    BoxFuture, Child, Children, ErrorKind, Inputs, NodeId, Outputs, Plan, Source, Spawn, Spawnable,
     SpawnedOther, TaskContext, TaskError, TaskSlot, TaskState, Value,
 };
 use plait_store::{Json, SpawnedChild, Write};
@@ -80,12 +80,15 @@ impl ParentHost {
             }) as Arc<dyn Children>
         })
     }
-}
 
-impl Children for ParentHost {
-    fn spawn(&self, ctx: &TaskContext, spawn: Spawn) -> Result<Child, TaskError> {
-        let shared = &self.shared;
-        let plan = shared.graph.plan();
+    /// Checks a child its parent asks for: declared, given the inputs it requires, with a
+    /// good key; and works out its path.
+    fn ask<'a>(
+        &self,
+        ctx: &TaskContext,
+        plan: &'a Plan,
+        spawn: &Spawn,
+    ) -> Result<Asked<'a>, TaskError> {
         let Some(spawnable) = plan.spawns(self.parent).find(|s| s.name == *spawn.task()) else {
             return Err(TaskError::permanent(format!(
                 "task `{}` spawned `{}`, which it does not declare: declare it with \
@@ -95,7 +98,7 @@ impl Children for ParentHost {
                 spawn.task()
             )));
         };
-        let values = inputs_for(ctx.task(), spawnable, &spawn)?;
+        let values = inputs_for(ctx.task(), spawnable, spawn)?;
         if let Some(key) = spawn.given_key()
             && (key.is_empty() || key.contains('/'))
         {
@@ -111,64 +114,179 @@ impl Children for ParentHost {
         let path: Arc<str> = spawn
             .path(ctx.task(), || derived.unwrap_or_default())
             .into();
-        let mut family = lock(&shared.spawned.children);
-        if let Some((node, task)) = family.by_path.get(&path) {
-            if *task != spawnable.name {
-                // A parent that runs again (a retry, a resume, a replayed workflow) must ask
-                // for the same work under the same keys.
-                let other = SpawnedOther {
-                    path: path.clone(),
-                    parent: ctx.task().into(),
-                    recorded: task.clone(),
-                    called: spawnable.name.clone(),
-                };
-                return Err(TaskError::from_error(ErrorKind::Permanent, other));
-            }
-            let node = *node;
-            drop(family);
-            lock(&shared.spawned.spawners).insert(node, Arc::new(ctx.cancellation().clone()));
-            // A retried flow put it back to pending with its parent, or it was cancelled with
-            // the parent's earlier attempt: it runs again.
-            let again = {
-                let mut record = shared.record(node);
-                match record.life.state() {
-                    TaskState::Pending => true,
-                    TaskState::Cancelled if !record.interrupted => {
-                        record.interrupted = true;
-                        true
-                    }
-                    _ => false,
+        Ok(Asked {
+            spawnable,
+            values,
+            path,
+        })
+    }
+
+    /// A child spawned again: it follows this attempt's token now, and one a retried flow
+    /// put back to pending, or that was cancelled with the parent's earlier attempt, runs
+    /// again.
+    fn found(&self, ctx: &TaskContext, node: NodeId) {
+        let shared = &self.shared;
+        lock(&shared.spawned.spawners).insert(node, Arc::new(ctx.cancellation().clone()));
+        let again = {
+            let mut record = shared.record(node);
+            match record.life.state() {
+                TaskState::Pending => true,
+                TaskState::Cancelled if !record.interrupted => {
+                    record.interrupted = true;
+                    true
                 }
-            };
-            if again {
-                super::schedule::make_ready(shared, vec![node], None);
+                _ => false,
             }
-            return Ok(Child::new(u64::from(node), path));
+        };
+        if again {
+            super::schedule::make_ready(shared, vec![node], None);
         }
-        if shared.has_store() {
-            // Recorded before the child's first step, which may follow as soon as it is
-            // added.
-            let inputs = Inputs::new(spawnable.slot.requires_ports(), values.clone());
-            shared.stage_write(Write::Spawned {
-                run_id: shared.config.run_id.to_string().into(),
-                child: SpawnedChild {
-                    task: path.as_ref().into(),
-                    parent: ctx.task().into(),
-                    spawnable: spawnable.name.to_string(),
-                    inputs: Json::from_value(&inputs.to_json()),
-                },
-            });
+    }
+
+    /// Adds `new` children, none of them in the run yet, in one batch; returns their nodes.
+    /// Each child's values are taken: its node holds them.
+    fn add_children(
+        &self,
+        ctx: &TaskContext,
+        family: &mut Family,
+        new: &mut [Asked],
+    ) -> Result<Vec<NodeId>, TaskError> {
+        let shared = &self.shared;
+        let mut tasks = Vec::with_capacity(new.len());
+        for asked in new.iter_mut() {
+            let values = std::mem::take(&mut asked.values);
+            if shared.has_store() {
+                // Recorded before the child's first step, which may follow as soon as it is
+                // added.
+                let inputs = Inputs::new(asked.spawnable.slot.requires_ports(), values.clone());
+                shared.stage_write(Write::Spawned {
+                    run_id: shared.config.run_id.to_string().into(),
+                    child: SpawnedChild {
+                        task: asked.path.as_ref().into(),
+                        parent: ctx.task().into(),
+                        spawnable: asked.spawnable.name.to_string(),
+                        inputs: Json::from_value(&inputs.to_json()),
+                    },
+                });
+            }
+            tasks.push(shared.child_task(self.parent, asked.path.clone(), asked.spawnable, values));
         }
-        let task = shared.child_task(self.parent, path.clone(), spawnable, values);
-        // Known before the child is added: it may start at once.
+        // Known before the children are added, since they may start at once: spawns take
+        // turns under the family's lock, so the batch's ids follow the graph's last.
         let first = shared.graph.len() as NodeId;
-        lock(&shared.spawned.spawners).insert(first, Arc::new(ctx.cancellation().clone()));
-        let node = shared
-            .append(vec![task])
-            .map_err(|error| TaskError::permanent(error.to_string()))?[0];
-        debug_assert_eq!(node, first, "spawns take turns, under the family's lock");
-        shared.adopt(&mut family, self.parent, node, path.clone(), spawnable);
-        Ok(Child::new(u64::from(node), path))
+        {
+            let token = Arc::new(ctx.cancellation().clone());
+            let mut spawners = lock(&shared.spawned.spawners);
+            for node in first..first + tasks.len() as NodeId {
+                spawners.insert(node, token.clone());
+            }
+        }
+        let nodes = shared
+            .append(tasks)
+            .map_err(|error| TaskError::permanent(error.to_string()))?;
+        debug_assert_eq!(nodes.first(), Some(&first));
+        for (asked, &node) in new.iter().zip(&nodes) {
+            shared.adopt(
+                family,
+                self.parent,
+                node,
+                asked.path.clone(),
+                asked.spawnable,
+            );
+        }
+        Ok(nodes)
+    }
+}
+
+/// A child its parent asked for, checked.
+struct Asked<'a> {
+    spawnable: &'a Spawnable,
+    /// Its inputs, in its `requires` order.
+    values: Vec<Value>,
+    path: Arc<str>,
+}
+
+/// A parent that runs again (a retry, a resume, a replayed workflow) must ask for the same
+/// work under the same keys: `path` is `task` in this run.
+fn same_task(
+    ctx: &TaskContext,
+    path: &str,
+    task: &Arc<str>,
+    asked: &Spawnable,
+) -> Result<(), TaskError> {
+    if *task == asked.name {
+        return Ok(());
+    }
+    let other = SpawnedOther {
+        path: path.into(),
+        parent: ctx.task().into(),
+        recorded: task.clone(),
+        called: asked.name.clone(),
+    };
+    Err(TaskError::from_error(ErrorKind::Permanent, other))
+}
+
+impl Children for ParentHost {
+    fn spawn(&self, ctx: &TaskContext, spawn: Spawn) -> Result<Child, TaskError> {
+        let asked = self.ask(ctx, self.shared.graph.plan(), &spawn)?;
+        let mut family = lock(&self.shared.spawned.children);
+        if let Some(&(node, ref task)) = family.by_path.get(&asked.path) {
+            same_task(ctx, &asked.path, task, asked.spawnable)?;
+            drop(family);
+            self.found(ctx, node);
+            return Ok(Child::new(u64::from(node), asked.path));
+        }
+        let mut new = [asked];
+        let node = self.add_children(ctx, &mut family, &mut new)?[0];
+        let [asked] = new;
+        Ok(Child::new(u64::from(node), asked.path))
+    }
+
+    /// Checks every child, then adds the new ones to the run in one batch (see
+    /// `append.rs`), under one lock of the family.
+    fn spawn_many(&self, ctx: &TaskContext, spawns: Vec<Spawn>) -> Result<Vec<Child>, TaskError> {
+        let plan = self.shared.graph.plan();
+        let asked = spawns
+            .iter()
+            .map(|spawn| self.ask(ctx, plan, spawn))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut family = lock(&self.shared.spawned.children);
+        // Each child found (`Ok`), or the index of a new one (`Err`): a key met earlier in the
+        // batch finds the child it asked for there.
+        let mut children: Vec<Result<Child, usize>> = Vec::with_capacity(asked.len());
+        let mut new: Vec<Asked> = Vec::with_capacity(asked.len());
+        let mut found = Vec::new();
+        let mut batch: FxHashMap<Arc<str>, usize> =
+            FxHashMap::with_capacity_and_hasher(asked.len(), Default::default());
+        for asked in asked {
+            if let Some(&(node, ref task)) = family.by_path.get(&asked.path) {
+                same_task(ctx, &asked.path, task, asked.spawnable)?;
+                found.push(node);
+                children.push(Ok(Child::new(u64::from(node), asked.path)));
+            } else if let Some(&idx) = batch.get(&asked.path) {
+                same_task(ctx, &asked.path, &new[idx].spawnable.name, asked.spawnable)?;
+                children.push(Err(idx));
+            } else {
+                batch.insert(asked.path.clone(), new.len());
+                children.push(Err(new.len()));
+                new.push(asked);
+            }
+        }
+        let nodes = if new.is_empty() {
+            Vec::new()
+        } else {
+            self.add_children(ctx, &mut family, &mut new)?
+        };
+        drop(family);
+        for node in found {
+            self.found(ctx, node);
+        }
+        Ok(children
+            .into_iter()
+            .map(|child| {
+                child.unwrap_or_else(|idx| Child::new(u64::from(nodes[idx]), new[idx].path.clone()))
+            })
+            .collect())
     }
 
     fn wait(

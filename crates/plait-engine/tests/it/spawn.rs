@@ -214,21 +214,12 @@ fn compile_refuses_a_declared_child_no_spawnable_has() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn children_are_reverted_newest_first_before_their_parent() {
+/// The reverts, in order, when a task after `parent` fails; `parent` spawns `square`s,
+/// which count their executions in `calls`.
+async fn reverts_after(parent: FnTask, calls: &Arc<AtomicU32>) -> Vec<String> {
     let reverts = EventLogLines::new();
-    let parent = with_logged_revert(
-        FnTask::raw(ints(&[]), ints(&["total"]), |ctx, _| async move {
-            for n in 1..=3 {
-                let child = ctx.spawn(Spawn::new("square").input("n", n).key(format!("c{n}")))?;
-                ctx.join(&child).await?;
-            }
-            Ok(Outputs::new().set("total", 1))
-        }),
-        &reverts,
-        false,
-    );
-    let child = with_logged_revert(square(&Arc::new(AtomicU32::new(0))), &reverts, false);
+    let parent = with_logged_revert(parent, &reverts, false);
+    let child = with_logged_revert(square(calls), &reverts, false);
     let workflow = Workflow::new(
         Flow::graph("main")
             .add(TaskNode::new("parent", parent).spawns("square"))
@@ -237,15 +228,54 @@ async fn children_are_reverted_newest_first_before_their_parent() {
     .spawnable(TaskNode::new("square", child));
     let (report, _) = run_with(&plan(workflow), vec![], 4).await;
     assert_eq!(report.status, RunStatus::Reverted);
-    assert_eq!(
-        reverts.lines(),
-        [
-            "revert parent/c3 (succeeded)",
-            "revert parent/c2 (succeeded)",
-            "revert parent/c1 (succeeded)",
-            "revert parent (succeeded)",
-        ]
-    );
+    reverts.lines()
+}
+
+/// Children `c1`, `c2`, `c3`, spawned in that order, then their parent.
+const NEWEST_FIRST: [&str; 4] = [
+    "revert parent/c3 (succeeded)",
+    "revert parent/c2 (succeeded)",
+    "revert parent/c1 (succeeded)",
+    "revert parent (succeeded)",
+];
+
+#[tokio::test(start_paused = true)]
+async fn children_are_reverted_newest_first_before_their_parent() {
+    let parent = FnTask::raw(ints(&[]), ints(&["total"]), |ctx, _| async move {
+        for n in 1..=3 {
+            let child = ctx.spawn(Spawn::new("square").input("n", n).key(format!("c{n}")))?;
+            ctx.join(&child).await?;
+        }
+        Ok(Outputs::new().set("total", 1))
+    });
+    let reverts = reverts_after(parent, &Arc::new(AtomicU32::new(0))).await;
+    assert_eq!(reverts, NEWEST_FIRST);
+}
+
+/// `spawn_many` is spawning each in turn, in one step: a key spawned before, or earlier in
+/// the batch, finds its child; the children are reverted newest first; a batch with a child
+/// that cannot be spawned adds none.
+#[tokio::test(start_paused = true)]
+async fn a_batch_of_children_keeps_keys_and_revert_order() {
+    let keyed = |n: i64| Spawn::new("square").input("n", n).key(format!("c{n}"));
+    let parent = FnTask::raw(ints(&[]), ints(&["total"]), move |ctx, _| async move {
+        let first = ctx.spawn(keyed(1))?;
+        let refused = ctx.spawn_many([keyed(4), Spawn::new("cube")]);
+        assert!(refused.is_err(), "`cube` is not declared");
+        let batch = ctx.spawn_many([keyed(2), keyed(1), keyed(3), keyed(2)])?;
+        let paths: Vec<&str> = batch.iter().map(|child| &**child.path()).collect();
+        assert_eq!(paths, ["parent/c2", "parent/c1", "parent/c3", "parent/c2"]);
+        assert_eq!((&batch[1], &batch[0]), (&first, &batch[3]));
+        let mut total = 0;
+        for result in ctx.join_all(&batch).await {
+            total += result?.get("sq").and_then(|v| v.as_int()).unwrap_or(0);
+        }
+        Ok(Outputs::new().set("total", total))
+    });
+    let calls = Arc::new(AtomicU32::new(0));
+    let reverts = reverts_after(parent, &calls).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "c4 was not added");
+    assert_eq!(reverts, NEWEST_FIRST);
 }
 
 #[tokio::test]
