@@ -9,10 +9,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::support::Scratch;
+use serde_json::{Value, json};
 
-const LAYERS: usize = 10;
-const WIDTH: usize = 50;
+use crate::support::Scratch;
 
 /// splitmix64: the trials' randomness, reproducible from a seed.
 struct Rng(u64);
@@ -27,9 +26,25 @@ impl Rng {
     }
 }
 
+/// A workflow to crash, and what a run of it that ends must hold.
+struct Workload {
+    /// The workflow file; each command appends its task's path to `ledger`.
+    text: String,
+    /// Each task's path and the outputs an uninterrupted run gives it.
+    outputs: Vec<(String, Value)>,
+    /// The first kill comes at most this many milliseconds after `plait run` starts, a
+    /// resume's at most `resume_kill_ms` after it starts: about the run's length, so that
+    /// most kills land while tasks run.
+    run_kill_ms: u64,
+    resume_kill_ms: u64,
+}
+
+const LAYERS: usize = 10;
+const WIDTH: usize = 50;
+
 /// Task `t{i}` of layer k > 0 needs one or two tasks of layer k - 1 and provides the sum of
-/// their values plus one; layer 0 provides 1. Returns the file and each task's value.
-fn workflow() -> (String, Vec<i64>) {
+/// their values plus one; layer 0 provides 1.
+fn layers() -> Workload {
     let mut rng = Rng(7);
     let mut text = String::from("outputs = [");
     let last: Vec<String> = ((LAYERS - 1) * WIDTH..LAYERS * WIDTH)
@@ -38,6 +53,7 @@ fn workflow() -> (String, Vec<i64>) {
     text.push_str(&last.join(", "));
     text.push_str("]\n");
     let mut values = Vec::new();
+    let mut outputs = Vec::new();
     for i in 0..LAYERS * WIDTH {
         let layer = i / WIDTH;
         let deps: Vec<usize> = if layer == 0 {
@@ -54,6 +70,7 @@ fn workflow() -> (String, Vec<i64>) {
         };
         let value = 1 + deps.iter().map(|&d| values[d]).sum::<i64>();
         values.push(value);
+        outputs.push((format!("t{i}"), json!({ format!("v{i}"): value })));
         // Inputs by their variables, not pasted into the script (which `plait` warns of).
         let sum: String = deps.iter().map(|d| format!("PLAIT_IN_V{d} + ")).collect();
         let requires: Vec<String> = deps.iter().map(|d| format!("v{d} = \"int\"")).collect();
@@ -62,10 +79,15 @@ fn workflow() -> (String, Vec<i64>) {
             requires.join(", ")
         ));
     }
-    (text, values)
+    Workload {
+        text,
+        outputs,
+        run_kill_ms: 700,
+        resume_kill_ms: 500,
+    }
 }
 
-fn json(text: &str) -> serde_json::Value {
+fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
 }
 
@@ -94,14 +116,14 @@ struct Trial {
     resumes: u32,
 }
 
-fn trial(seed: u64, text: &str, values: &[i64]) -> Trial {
+fn trial(seed: u64, workload: &Workload) -> Trial {
     let mut rng = Rng(seed);
     let scratch = Scratch::new();
-    scratch.write("flow.toml", text);
+    scratch.write("flow.toml", &workload.text);
     run_and_kill(
         &scratch,
         &["run", "flow.toml", "--jobs", "4"],
-        Duration::from_millis(rng.next() % 700),
+        Duration::from_millis(rng.next() % workload.run_kill_ms),
     );
     let runs = json(&scratch.plait(&["runs", "--json"]).expect_code(0).stdout);
     let Some(run) = runs[0]["run_id"].as_str().map(str::to_owned) else {
@@ -126,7 +148,7 @@ fn trial(seed: u64, text: &str, values: &[i64]) -> Trial {
             .len();
         // Every other round runs to the end, so trials finish.
         let delay = if round % 2 == 0 {
-            rng.next() % 500
+            rng.next() % workload.resume_kill_ms
         } else {
             60_000
         };
@@ -150,42 +172,45 @@ fn trial(seed: u64, text: &str, values: &[i64]) -> Trial {
             .expect_code(0)
             .stdout,
     );
-    for (i, value) in values.iter().enumerate() {
-        let task = &shown["tasks"][format!("t{i}")];
+    for (task, outputs) in &workload.outputs {
         assert_eq!(
-            task["outputs"][format!("v{i}")],
-            serde_json::json!(value),
-            "seed {seed}: t{i}"
+            &shown["tasks"][task]["outputs"], outputs,
+            "seed {seed}: {task}"
         );
     }
-    let db = rusqlite::Connection::open(scratch.join(".plait/plait.db")).unwrap();
-    let check: String = db
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(check, "ok", "seed {seed}");
+    check_store(seed, &scratch);
     Trial {
         recorded: true,
         resumes,
     }
 }
 
-#[test]
-fn killed_runs_resume_to_the_outputs_of_an_uninterrupted_run() {
-    let (text, values) = workflow();
+/// The store passes `PRAGMA integrity_check`.
+fn check_store(seed: u64, scratch: &Scratch) {
+    let db = rusqlite::Connection::open(scratch.join(".plait/plait.db")).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok", "seed {seed}");
+}
+
+/// Runs the trials (`PLAIT_CRASH_TRIALS`, else `default_trials`; or the one trial
+/// `PLAIT_CRASH_SEED` names) and says what they did.
+fn crash_trials(workload: &Workload, default_trials: u64) {
     if let Some(seed) = std::env::var("PLAIT_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
     {
-        trial(seed, &text, &values);
+        trial(seed, workload);
         return;
     }
     let trials: u64 = std::env::var("PLAIT_CRASH_TRIALS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
+        .unwrap_or(default_trials);
     let (mut recorded, mut resumes) = (0, 0);
     for seed in 0..trials {
-        let trial = trial(seed, &text, &values);
+        let trial = trial(seed, workload);
         recorded += u64::from(trial.recorded);
         resumes += u64::from(trial.resumes);
     }
@@ -201,4 +226,9 @@ fn killed_runs_resume_to_the_outputs_of_an_uninterrupted_run() {
         "{trials} trials: {recorded} runs recorded and resumed to the end ({resumes} resumes), \
          outputs identical in all, 0 recorded completions re-executed, integrity_check ok in all"
     );
+}
+
+#[test]
+fn killed_runs_resume_to_the_outputs_of_an_uninterrupted_run() {
+    crash_trials(&layers(), 50);
 }
