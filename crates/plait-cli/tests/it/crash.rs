@@ -1,10 +1,13 @@
-//! Crash and resume (RELIABILITY.md): SIGKILL `plait` at random points of a 500-task
-//! workflow whose commands append to a ledger, resume, and again, until the run ends. Every
-//! trial must end with the outputs of an uninterrupted run, no task whose completion was
-//! recorded executed again, and the store passing `PRAGMA integrity_check`.
+//! Crash and resume (RELIABILITY.md): SIGKILL `plait` at random points of a workflow whose
+//! commands append their task's path to a ledger, resume, and again, until the run ends.
+//! Every trial must end with the outputs of an uninterrupted run, no task whose completion
+//! was recorded executed again, and the store passing `PRAGMA integrity_check`. Two
+//! workflows: 500 tasks in layers, and a fan-out of 150 items, each a child the running
+//! fan-out spawns, recorded in the store and added back on resume.
 //!
-//! `PLAIT_CRASH_TRIALS` sets the number of trials (50 by default; 1,000 for a long local run);
-//! `PLAIT_CRASH_SEED` replays one trial's random choices.
+//! `PLAIT_CRASH_TRIALS` sets the number of trials of each (by default 50 of the layers and
+//! 8 of the fan-out; 1,000 for a long local run); `PLAIT_CRASH_SEED` replays one trial's
+//! random choices.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -84,6 +87,59 @@ fn layers() -> Workload {
         outputs,
         run_kill_ms: 700,
         resume_kill_ms: 500,
+    }
+}
+
+const ITEMS: i64 = 150;
+
+/// `numbers` gives the list 0 to `ITEMS - 1`, `square` runs once per number (item
+/// `square[i]` provides i * i), and `total` adds up the squares gathered in order.
+fn fan_out() -> Workload {
+    let text = format!(
+        r#"outputs = ["sq", "total"]
+
+[tasks.numbers]
+command = ["sh", "-c", '''
+echo "$PLAIT_TASK" >> ledger
+awk 'BEGIN {{ printf "{{\"n\": ["; for (i = 0; i < {ITEMS}; i++) printf "%s%d", (i ? "," : ""), i; print "]}}" }}'
+''']
+provides = {{ n = "list<int>" }}
+
+[tasks.square]
+command = ["sh", "-c", '''
+echo "$PLAIT_TASK" >> ledger
+printf '{{"sq": %d}}' $((PLAIT_IN_ITEM * PLAIT_IN_ITEM))
+''']
+for_each = {{ item = "n" }}
+provides = {{ sq = "int" }}
+
+[tasks.total]
+command = ["sh", "-c", '''
+echo "$PLAIT_TASK" >> ledger
+printf '%s' "$PLAIT_IN_SQ" | tr -d '[]' | awk -F , '{{ for (i = 1; i <= NF; i++) s += $i }} END {{ printf "{{\"total\": %d}}", s }}'
+''']
+requires = {{ sq = "list<int>" }}
+provides = {{ total = "int" }}
+"#
+    );
+    let squares: Vec<i64> = (0..ITEMS).map(|i| i * i).collect();
+    let total: i64 = squares.iter().sum();
+    let mut outputs = vec![
+        (
+            "numbers".to_owned(),
+            json!({ "n": (0..ITEMS).collect::<Vec<_>>() }),
+        ),
+        ("square".to_owned(), json!({ "sq": squares })),
+        ("total".to_owned(), json!({ "total": total })),
+    ];
+    for (i, square) in squares.iter().enumerate() {
+        outputs.push((format!("square[{i}]"), json!({ "sq": square })));
+    }
+    Workload {
+        text,
+        outputs,
+        run_kill_ms: 1_500,
+        resume_kill_ms: 1_000,
     }
 }
 
@@ -185,13 +241,22 @@ fn trial(seed: u64, workload: &Workload) -> Trial {
     }
 }
 
-/// The store passes `PRAGMA integrity_check`.
+/// The store passes `PRAGMA integrity_check`, and records each spawned child once, however
+/// many times the run that spawned it was resumed.
 fn check_store(seed: u64, scratch: &Scratch) {
     let db = rusqlite::Connection::open(scratch.join(".plait/plait.db")).unwrap();
     let check: String = db
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .unwrap();
     assert_eq!(check, "ok", "seed {seed}");
+    let twice: Vec<String> = db
+        .prepare("SELECT task FROM spawned GROUP BY run_id, task HAVING count(*) > 1")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(twice.is_empty(), "seed {seed}: spawned twice: {twice:?}");
 }
 
 /// Runs the trials (`PLAIT_CRASH_TRIALS`, else `default_trials`; or the one trial
@@ -231,4 +296,11 @@ fn crash_trials(workload: &Workload, default_trials: u64) {
 #[test]
 fn killed_runs_resume_to_the_outputs_of_an_uninterrupted_run() {
     crash_trials(&layers(), 50);
+}
+
+/// Kills land while the fan-out spawns its items and while they run: a resume adds the
+/// recorded items back and runs only those whose completion was not recorded.
+#[test]
+fn killed_fan_outs_resume_without_running_a_finished_item_again() {
+    crash_trials(&fan_out(), 8);
 }
