@@ -92,7 +92,7 @@ fn an_unknown_key_with_the_nearest_valid_one() {
                ·    ╰── unknown key
                ╰────
               help: did you mean `command`? task `build` takes `command`, `requires`, `provides`, `revert`, `retry`, `timeout`, `after`, `description`, `env`, `kill_grace`, `permanent_exit_codes`, `cache`,
-                    `version`; a member with `tasks` or `flow` is a flow instead
+                    `version`, `for_each`, `max_parallel`; a member with `tasks` or `flow` is a flow instead
 
             error: `workflow.toml` has 1 error(s); nothing was run
         "#]],
