@@ -6,3 +6,4 @@ mod image_pipeline;
 mod nested_retry;
 mod pnm;
 mod provisioning;
+mod thumbnails;
