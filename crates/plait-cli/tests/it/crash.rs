@@ -138,8 +138,8 @@ provides = {{ total = "int" }}
     Workload {
         text,
         outputs,
-        run_kill_ms: 1_500,
-        resume_kill_ms: 1_000,
+        run_kill_ms: 700,
+        resume_kill_ms: 400,
     }
 }
 
@@ -165,11 +165,13 @@ fn run_and_kill(scratch: &Scratch, args: &[&str], delay: Duration) {
     scratch.spawn(args).kill_after(delay);
 }
 
-/// What a trial did: whether the run was recorded before the first kill, and how many
-/// times it was resumed.
+/// What a trial did: whether the run was recorded before the first kill, how many times it
+/// was resumed, and whether a kill landed half-way: some tasks' completions recorded, not
+/// all.
 struct Trial {
     recorded: bool,
     resumes: u32,
+    half_way: bool,
 }
 
 fn trial(seed: u64, workload: &Workload) -> Trial {
@@ -187,9 +189,11 @@ fn trial(seed: u64, workload: &Workload) -> Trial {
         return Trial {
             recorded: false,
             resumes: 0,
+            half_way: false,
         };
     };
     let mut resumes = 0;
+    let mut half_way = false;
     for round in 0.. {
         assert!(round < 50, "seed {seed}: the run never ended");
         let status =
@@ -199,6 +203,7 @@ fn trial(seed: u64, workload: &Workload) -> Trial {
         }
         assert_eq!(status, "interrupted", "seed {seed}");
         let done = completed(&scratch, &run);
+        half_way |= !done.is_empty() && done.len() < workload.outputs.len();
         let ledger_before = std::fs::read_to_string(scratch.join("ledger"))
             .unwrap_or_default()
             .len();
@@ -238,6 +243,7 @@ fn trial(seed: u64, workload: &Workload) -> Trial {
     Trial {
         recorded: true,
         resumes,
+        half_way,
     }
 }
 
@@ -273,11 +279,12 @@ fn crash_trials(workload: &Workload, default_trials: u64) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default_trials);
-    let (mut recorded, mut resumes) = (0, 0);
+    let (mut recorded, mut resumes, mut half_way) = (0, 0, 0);
     for seed in 0..trials {
         let trial = trial(seed, workload);
         recorded += u64::from(trial.recorded);
         resumes += u64::from(trial.resumes);
+        half_way += u64::from(trial.half_way);
     }
     // A run killed before it was recorded tests nothing: most must be recorded, or the
     // harness has stopped testing resumes at all.
@@ -288,8 +295,8 @@ fn crash_trials(workload: &Workload, default_trials: u64) {
     // Every recorded run reached the outputs of an uninterrupted run with no recorded
     // completion executed again and an intact store (each trial asserts it).
     eprintln!(
-        "{trials} trials: {recorded} runs recorded and resumed to the end ({resumes} resumes), \
-         outputs identical in all, 0 recorded completions re-executed, integrity_check ok in all"
+        "{trials} trials: {recorded} runs recorded and resumed to the end ({resumes} resumes, \
+         {half_way} runs killed half-way), outputs identical in all, 0 recorded completions re-executed, integrity_check ok in all"
     );
 }
 
