@@ -2,8 +2,10 @@
 
 use crate::support::{Scratch, copy_dir, list, plait, repo_root};
 
-const EXAMPLES: [(&str, &str); 4] = [
+const EXAMPLES: [(&str, &str); 5] = [
     ("image-pipeline", "out"),
+    // After image-pipeline: its commands use image-pipeline's awk, from the copy beside it.
+    ("thumbnails", "out"),
     ("provisioning", "state"),
     ("fan-out-analysis", "out"),
     ("nested-retry", "state"),

@@ -5,6 +5,7 @@ use std::path::Path;
 use expect_test::expect;
 use serde_json::json;
 
+use super::pnm::{Pnm, assert_make_sh_draws};
 use crate::support::{
     Scratch, copy_dir, list, normalize, repo_root, run_example, run_example_with_env,
 };
@@ -233,25 +234,7 @@ fn make_executable(path: &Path) {
 
 #[test]
 fn the_shipped_pictures_are_what_make_sh_draws() {
-    // Run through plait itself: a one-task workflow beside a copy of `images/`.
-    let scratch = Scratch::new();
-    let shipped = repo_root().join("examples/image-pipeline/images");
-    copy_dir(&shipped, &scratch.path());
-    for picture in ["sunset.ppm", "shapes.ppm", "rings.ppm"] {
-        std::fs::remove_file(scratch.join(picture)).unwrap();
-    }
-    scratch.write(
-        "draw.toml",
-        "[tasks.draw]\ncommand = [\"sh\", \"make.sh\"]\n",
-    );
-    scratch.plait(&["run", "draw.toml"]).expect_code(0);
-    for picture in ["sunset.ppm", "shapes.ppm", "rings.ppm"] {
-        let drawn = std::fs::read(scratch.join(picture)).unwrap();
-        assert!(
-            drawn == std::fs::read(shipped.join(picture)).unwrap(),
-            "{picture}"
-        );
-    }
+    assert_make_sh_draws(EXAMPLE, &["sunset.ppm", "shapes.ppm", "rings.ppm"]);
 }
 
 fn without_validate(summary: &str) -> String {
@@ -260,63 +243,6 @@ fn without_validate(summary: &str) -> String {
         .filter(|line| !line.starts_with("validate:"))
         .map(|line| format!("{line}\n"))
         .collect()
-}
-
-/// An ASCII PPM (P3) or PGM (P2) picture, parsed independently of the example's awk.
-#[derive(Debug)]
-struct Pnm {
-    magic: String,
-    width: usize,
-    height: usize,
-    max: u32,
-    samples: Vec<u32>,
-}
-
-impl Pnm {
-    fn read(path: &Path) -> Pnm {
-        Pnm::parse(&std::fs::read_to_string(path).unwrap())
-    }
-
-    fn parse(text: &str) -> Pnm {
-        let mut tokens = text
-            .lines()
-            .map(|line| line.split('#').next().unwrap_or_default())
-            .flat_map(str::split_whitespace);
-        let magic = tokens.next().unwrap().to_owned();
-        let mut number = || tokens.next().unwrap().parse::<u32>().unwrap();
-        let (width, height, max) = (number() as usize, number() as usize, number());
-        let samples: Vec<u32> = tokens.map(|token| token.parse().unwrap()).collect();
-        let pnm = Pnm {
-            magic,
-            width,
-            height,
-            max,
-            samples,
-        };
-        assert_eq!(
-            pnm.samples.len(),
-            width * height * pnm.channels(),
-            "sample count"
-        );
-        assert!(
-            pnm.samples.iter().all(|&s| s <= max),
-            "samples within the maximum"
-        );
-        pnm
-    }
-
-    fn channels(&self) -> usize {
-        match self.magic.as_str() {
-            "P3" => 3,
-            "P2" => 1,
-            other => panic!("not an ASCII PPM or PGM: {other}"),
-        }
-    }
-
-    fn pixel(&self, x: usize, y: usize) -> Vec<u32> {
-        let at = (y * self.width + x) * self.channels();
-        self.samples[at..at + self.channels()].to_vec()
-    }
 }
 
 /// POSIX `cksum`: CRC-32 (polynomial 0x04C11DB7, unreflected) over the data, then its length

@@ -4,4 +4,6 @@ mod defaults;
 mod fan_out_analysis;
 mod image_pipeline;
 mod nested_retry;
+mod pnm;
 mod provisioning;
+mod thumbnails;
