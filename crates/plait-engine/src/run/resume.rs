@@ -261,11 +261,23 @@ pub(super) fn restore_outputs(
     json: &serde_json::Value,
     ports: &[plait_core::Port],
 ) -> Option<Outputs> {
-    let object = json.as_object()?;
+    let values = restore_values(json, ports)?;
     let mut outputs = Outputs::with_capacity(ports.len());
-    for port in ports {
-        let value = port.ty.value_from_json(object.get(&*port.name)?).ok()?;
+    for (port, value) in ports.iter().zip(values) {
         outputs.insert(port.name.clone(), value);
     }
     outputs.into_declared(ports).ok()
+}
+
+/// Typed values from a recorded object (outputs, or the inputs a parent gave a child), one
+/// per port in order; `None` if any is missing or does not fit.
+pub(super) fn restore_values(
+    json: &serde_json::Value,
+    ports: &[plait_core::Port],
+) -> Option<Vec<plait_core::Value>> {
+    let object = json.as_object()?;
+    ports
+        .iter()
+        .map(|port| port.ty.value_from_json(object.get(&*port.name)?).ok())
+        .collect()
 }

@@ -409,16 +409,6 @@ fn inputs_for(parent: &str, spawnable: &Spawnable, spawn: &Spawn) -> Result<Vec<
         .collect()
 }
 
-/// Typed values from a recorded inputs object, in `ports` order; `None` if any is missing
-/// or does not fit.
-fn restore_inputs(json: &serde_json::Value, ports: &[plait_core::Port]) -> Option<Vec<Value>> {
-    let object = json.as_object()?;
-    ports
-        .iter()
-        .map(|port| port.ty.value_from_json(object.get(&*port.name)?).ok())
-        .collect()
-}
-
 fn names(ports: &[plait_core::Port]) -> String {
     if ports.is_empty() {
         return "nothing".to_owned();
@@ -478,11 +468,9 @@ impl Shared {
                 tracing::warn!(child = %child.task.as_str(), "a recorded child's parent or task is not in the plan: not restored");
                 continue;
             };
-            let values = child
-                .inputs
-                .to_value()
-                .ok()
-                .and_then(|inputs| restore_inputs(&inputs, spawnable.slot.requires()));
+            let values = child.inputs.to_value().ok().and_then(|inputs| {
+                super::resume::restore_values(&inputs, spawnable.slot.requires())
+            });
             let Some(values) = values else {
                 tracing::warn!(child = %child.task.as_str(), "a recorded child's inputs cannot be restored: not restored");
                 continue;
