@@ -53,15 +53,6 @@ impl Spawn {
         self
     }
 
-    /// The child's path under `parent`, once its key is known (`None`: derive one).
-    pub fn path(&self, parent: &str, derived: impl FnOnce() -> String) -> String {
-        match (&self.key, self.item) {
-            (_, Some(index)) => format!("{parent}[{index}]"),
-            (Some(key), None) => format!("{parent}/{key}"),
-            (None, None) => format!("{parent}/{}", derived()),
-        }
-    }
-
     pub fn task(&self) -> &Arc<str> {
         &self.task
     }

@@ -107,13 +107,13 @@ impl ParentHost {
                 ctx.task()
             )));
         }
-        let derived = match (spawn.given_key(), spawn.item_index()) {
-            (None, None) => Some(derived_key(ctx.task(), spawnable, &values)?),
-            _ => None,
-        };
-        let path: Arc<str> = spawn
-            .path(ctx.task(), || derived.unwrap_or_default())
-            .into();
+        let parent = ctx.task();
+        let path: Arc<str> = match (spawn.item_index(), spawn.given_key()) {
+            (Some(index), _) => format!("{parent}[{index}]"),
+            (None, Some(key)) => format!("{parent}/{key}"),
+            (None, None) => format!("{parent}/{}", derived_key(parent, spawnable, &values)?),
+        }
+        .into();
         Ok(Asked {
             spawnable,
             values,
