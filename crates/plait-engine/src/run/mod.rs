@@ -110,10 +110,8 @@ impl Shared {
     /// `spawn.rs`).
     fn revert_successors(&self, node: NodeId) -> Vec<NodeId> {
         let mut nodes: Vec<NodeId> = self.successors(node, false).collect();
-        if self.graph.grown()
-            && let Some(more) = self.record(node).more()
-        {
-            nodes.extend(&more.reverted_first);
+        if self.graph.grown() {
+            nodes.extend(self.revert_order(node).0);
         }
         nodes
     }
@@ -122,10 +120,8 @@ impl Shared {
     /// spawned it.
     fn revert_predecessors(&self, node: NodeId) -> Vec<NodeId> {
         let mut nodes: Vec<NodeId> = self.predecessors(node).collect();
-        if self.graph.grown()
-            && let Some(more) = self.record(node).more()
-        {
-            nodes.extend(&more.reverted_next);
+        if self.graph.grown() {
+            nodes.extend(self.revert_order(node).1);
         }
         nodes
     }

@@ -56,11 +56,6 @@ pub(super) struct MoreEdges {
     pub(super) successors: Vec<(NodeId, bool)>,
     /// Nodes appended before this one that it waits for.
     pub(super) predecessors: Vec<NodeId>,
-    /// Nodes reverted before this one, though it never waited for them: the children it
-    /// spawned, and for a child, its younger siblings.
-    pub(super) reverted_first: Vec<NodeId>,
-    /// Nodes whose revert waits for this one's (`reverted_first`, from the other side).
-    pub(super) reverted_next: Vec<NodeId>,
 }
 
 impl NodeRecord {

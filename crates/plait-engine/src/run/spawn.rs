@@ -43,6 +43,8 @@ struct Family {
     by_path: FxHashMap<Arc<str>, (NodeId, Arc<str>)>,
     /// Each parent's children, in the order spawned (the last is the youngest).
     children: FxHashMap<NodeId, Vec<NodeId>>,
+    /// Each child's parent and its place among the parent's children.
+    parent_of: FxHashMap<NodeId, (NodeId, u32)>,
 }
 
 /// The children one wait is still waiting for.
@@ -513,7 +515,7 @@ impl Shared {
     }
 
     /// `node` is `parent`'s newest child: found by its path, and reverted before its parent
-    /// and its elder siblings.
+    /// and its elder siblings (`revert_order`).
     fn adopt(
         &self,
         family: &mut Family,
@@ -523,13 +525,33 @@ impl Shared {
         spawnable: &Spawnable,
     ) {
         let siblings = family.children.entry(parent).or_default();
-        let elder = siblings.last().copied();
+        family
+            .parent_of
+            .insert(node, (parent, siblings.len() as u32));
         siblings.push(node);
         family.by_path.insert(path, (node, spawnable.name.clone()));
-        self.revert_before(parent, node);
-        if let Some(elder) = elder {
-            self.revert_before(elder, node);
+    }
+
+    /// The order of revert spawning adds, as edges only the revert reads: `first` are the
+    /// nodes reverted before `node` (a parent's children; a child's next younger sibling),
+    /// `next` those reverted after it (a child's parent and next elder sibling). Children
+    /// are thus reverted newest first, before their parent. Read from the family rather than
+    /// kept as edges: only a revert needs them.
+    pub(super) fn revert_order(&self, node: NodeId) -> (Vec<NodeId>, Vec<NodeId>) {
+        let family = lock(&self.spawned.children);
+        let mut first = family.children.get(&node).cloned().unwrap_or_default();
+        let mut next = Vec::new();
+        if let Some(&(parent, place)) = family.parent_of.get(&node) {
+            let siblings = &family.children[&parent];
+            next.push(parent);
+            if let Some(&elder) = place.checked_sub(1).and_then(|p| siblings.get(p as usize)) {
+                next.push(elder);
+            }
+            if let Some(&younger) = siblings.get(place as usize + 1) {
+                first.push(younger);
+            }
         }
+        (first, next)
     }
 
     /// Whether `node` may spawn children (its attempts then get tokens of their own, which
@@ -549,12 +571,6 @@ impl Shared {
             return None;
         }
         lock(&self.spawned.spawners).get(&node).cloned()
-    }
-
-    /// `later` is reverted before `earlier`: an edge only the revert reads.
-    fn revert_before(&self, earlier: NodeId, later: NodeId) {
-        self.record(earlier).more_mut().reverted_first.push(later);
-        self.record(later).more_mut().reverted_next.push(earlier);
     }
 
     /// A countdown of the `nodes` not finished yet, or `None` if all are.
