@@ -3,10 +3,10 @@
 //! waits for it without holding a job slot.
 //!
 //! A child's path is `parent/key`; spawning a key the parent spawned before (a retried
-//! parent, a resumed run) finds the child that is there. The order children are reverted
-//! in is kept as edges no count waits for: the parent waits for each child's revert, and
-//! each child for its younger sibling's, so children are reverted newest first, before
-//! their parent.
+//! parent, a resumed run) finds the child that is there. A revert reads its order from each
+//! parent's list of children (`Shared::revert_order`): the parent waits for each child's
+//! revert, and each child for its younger sibling's, so children are reverted newest first,
+//! before their parent.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -532,7 +532,7 @@ impl Shared {
         family.by_path.insert(path, (node, spawnable.name.clone()));
     }
 
-    /// The order of revert spawning adds, as edges only the revert reads: `first` are the
+    /// The order of revert spawning adds, read only by the revert: `first` are the
     /// nodes reverted before `node` (a parent's children; a child's next younger sibling),
     /// `next` those reverted after it (a child's parent and next elder sibling). Children
     /// are thus reverted newest first, before their parent. Read from the family rather than
