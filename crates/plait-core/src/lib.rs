@@ -32,7 +32,7 @@ pub use plan::{
     DataEdge, NodeId, NodeKind, Plan, PlanNode, RetryScope, ScopeId, Source, Spawnable, TaskSlot,
 };
 pub use policy::{Isolation, Policy, RetryPolicy, format_duration, parse_duration};
-pub use spawn::{Child, Children, Spawn, SpawnedOther};
+pub use spawn::{Child, Children, NamedMismatch, Spawn, SpawnedOther, match_named};
 pub use state::{IllegalTransition, RunStatus, TaskState};
 pub use task::{
     BoxFuture, ChildGroup, ChildGroups, Inputs, Outcome, Outputs, Port, Ports, Task, TaskCode,

@@ -140,3 +140,46 @@ pub struct SpawnedOther {
     /// The task spawned now.
     pub called: Arc<str>,
 }
+
+/// Why values given by name do not fit a list of ports ([`match_named`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NamedMismatch {
+    /// A name no port has.
+    Unknown(Arc<str>),
+    /// A port no value was given for.
+    Missing(crate::Port),
+    /// A value of another type than its port's.
+    WrongType {
+        port: crate::Port,
+        found: crate::ValueType,
+    },
+}
+
+/// The values `given` by name, one per port in `ports`' order (the last of a name given
+/// twice), each of its port's type: how a child's or a sub-workflow's inputs are checked.
+pub fn match_named(
+    ports: &[crate::Port],
+    given: &[(Arc<str>, Value)],
+) -> Result<Vec<Value>, NamedMismatch> {
+    if let Some((unknown, _)) = given
+        .iter()
+        .find(|(name, _)| !ports.iter().any(|port| port.name == *name))
+    {
+        return Err(NamedMismatch::Unknown(unknown.clone()));
+    }
+    ports
+        .iter()
+        .map(|port| {
+            let Some((_, value)) = given.iter().rev().find(|(name, _)| *name == port.name) else {
+                return Err(NamedMismatch::Missing(port.clone()));
+            };
+            if !value.fits(&port.ty) {
+                return Err(NamedMismatch::WrongType {
+                    port: port.clone(),
+                    found: value.value_type(),
+                });
+            }
+            Ok(value.clone())
+        })
+        .collect()
+}

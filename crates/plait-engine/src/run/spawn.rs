@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plait_core::{
-    BoxFuture, Child, Children, ErrorKind, Inputs, NodeId, Outputs, Plan, Source, Spawn, Spawnable,
-    SpawnedOther, TaskContext, TaskError, TaskSlot, TaskState, Value,
+    BoxFuture, Child, Children, ErrorKind, Inputs, NamedMismatch, NodeId, Outputs, Plan, Source,
+    Spawn, Spawnable, SpawnedOther, TaskContext, TaskError, TaskSlot, TaskState, Value,
+    match_named,
 };
 use plait_store::{Json, SpawnedChild, Write};
 use rustc_hash::FxHashMap;
@@ -73,8 +74,8 @@ impl std::fmt::Debug for ParentHost {
 impl ParentHost {
     /// The host for `parent`'s attempt, if it declares children.
     pub(super) fn for_task(shared: &Arc<Shared>, parent: NodeId) -> Option<Arc<dyn Children>> {
-        let declares = shared.graph.plan().spawns(parent).next().is_some();
-        declares.then(|| {
+        // `spawns` asks the plan's map only when some task spawns: every attempt comes here.
+        shared.spawns(parent).then(|| {
             Arc::new(ParentHost {
                 shared: shared.clone(),
                 parent,
@@ -373,42 +374,25 @@ impl Drop for Lending {
 fn inputs_for(parent: &str, spawnable: &Spawnable, spawn: &Spawn) -> Result<Vec<Value>, TaskError> {
     let name = &spawnable.name;
     let requires = spawnable.slot.requires();
-    if let Some((extra, _)) = spawn
-        .inputs()
-        .iter()
-        .find(|(given, _)| !requires.iter().any(|port| port.name == *given))
-    {
-        return Err(TaskError::permanent(format!(
-            "task `{parent}` gave `{name}` an input `{extra}` it does not require; it requires: {}",
-            names(requires)
-        )));
-    }
-    requires
-        .iter()
-        .map(|port| {
-            let Some((_, value)) = spawn
-                .inputs()
-                .iter()
-                .rev()
-                .find(|(given, _)| *given == port.name)
-            else {
-                return Err(TaskError::permanent(format!(
-                    "task `{parent}` spawned `{name}` without its input `{}` ({})",
-                    port.name,
-                    port.ty.name()
-                )));
-            };
-            if !value.fits(&port.ty) {
-                return Err(TaskError::permanent(format!(
-                    "task `{parent}` gave `{name}` its input `{}` as {}, but it takes {}",
-                    port.name,
-                    value.value_type().name(),
-                    port.ty.name()
-                )));
-            }
-            Ok(value.clone())
+    match_named(requires, spawn.inputs()).map_err(|mismatch| {
+        TaskError::permanent(match mismatch {
+            NamedMismatch::Unknown(extra) => format!(
+                "task `{parent}` gave `{name}` an input `{extra}` it does not require; it requires: {}",
+                names(requires)
+            ),
+            NamedMismatch::Missing(port) => format!(
+                "task `{parent}` spawned `{name}` without its input `{}` ({})",
+                port.name,
+                port.ty.name()
+            ),
+            NamedMismatch::WrongType { port, found } => format!(
+                "task `{parent}` gave `{name}` its input `{}` as {}, but it takes {}",
+                port.name,
+                found.name(),
+                port.ty.name()
+            ),
         })
-        .collect()
+    })
 }
 
 fn names(ports: &[plait_core::Port]) -> String {

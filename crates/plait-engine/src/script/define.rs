@@ -193,36 +193,26 @@ impl ScriptDef {
     /// A sub-workflow's inputs from its call's arguments: each declared input given once,
     /// of its type, and nothing else.
     pub(super) fn inputs_from(&self, args: Vec<(Arc<str>, Value)>) -> Result<Inputs, TaskError> {
-        if let Some((extra, _)) = args
-            .iter()
-            .find(|(name, _)| !self.inputs.iter().any(|port| port.name == *name))
-        {
-            return Err(TaskError::permanent(format!(
-                "workflow `{}` takes no input `{extra}`",
-                self.name
-            )));
-        }
-        let mut values = Vec::with_capacity(self.inputs.len());
-        for port in &self.inputs {
-            let Some((_, value)) = args.iter().rev().find(|(name, _)| *name == port.name) else {
-                return Err(TaskError::permanent(format!(
+        let values = plait_core::match_named(&self.inputs, &args).map_err(|mismatch| {
+            TaskError::permanent(match mismatch {
+                plait_core::NamedMismatch::Unknown(extra) => {
+                    format!("workflow `{}` takes no input `{extra}`", self.name)
+                }
+                plait_core::NamedMismatch::Missing(port) => format!(
                     "workflow `{}` was called without its input `{}` ({})",
                     self.name,
                     port.name,
                     port.ty.name()
-                )));
-            };
-            if !value.fits(&port.ty) {
-                return Err(TaskError::permanent(format!(
+                ),
+                plait_core::NamedMismatch::WrongType { port, found } => format!(
                     "workflow `{}` was given its input `{}` as {}, but it takes {}",
                     self.name,
                     port.name,
-                    value.value_type().name(),
+                    found.name(),
                     port.ty.name()
-                )));
-            }
-            values.push(value.clone());
-        }
+                ),
+            })
+        })?;
         Ok(Inputs::new(self.inputs.clone(), values))
     }
 
