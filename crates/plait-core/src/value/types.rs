@@ -138,7 +138,7 @@ impl ValueType {
 
     /// Whether a value of this type has a JSON form: everything but native values and
     /// lists of them.
-    pub(crate) fn has_json_form(&self) -> bool {
+    pub fn has_json_form(&self) -> bool {
         match self {
             ValueType::Native(_) => false,
             ValueType::List(element) => element.has_json_form(),

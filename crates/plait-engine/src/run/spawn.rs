@@ -409,7 +409,8 @@ fn derived_key(parent: &str, spawnable: &Spawnable, values: &[Value]) -> Result<
     let mut hasher = blake3::Hasher::new();
     hasher.update(spawnable.name.as_bytes());
     for (port, value) in spawnable.slot.requires().iter().zip(values) {
-        if matches!(value, Value::Native(..)) {
+        // A Rust value (or a list of them) has no JSON form to hash: only its type's name.
+        if !value.value_type().has_json_form() {
             return Err(TaskError::permanent(format!(
                 "task `{parent}` spawned `{}` with a Rust value as `{}`, which plait cannot \
                  hash into a key: give the child a key with `Spawn::key`",

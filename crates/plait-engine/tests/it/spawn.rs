@@ -663,3 +663,36 @@ async fn children_are_cancelled_with_their_parent_and_a_retry_runs_them_again() 
     );
     assert_eq!(child_states.last(), Some(&TaskState::Succeeded));
 }
+
+#[tokio::test]
+async fn a_child_given_rust_values_needs_a_key() {
+    use plait_core::{NativeType, Port, Value, ValueType};
+    let native = ValueType::Native(NativeType::of::<u8>());
+    for ty in [native.clone(), ValueType::list(native.clone())] {
+        let child = FnTask::raw(
+            vec![Port::new("x", ty.clone())],
+            ints(&["done"]),
+            |_, _| async { Ok(Outputs::new().set("done", 1)) },
+        );
+        let value = match &ty {
+            ValueType::List(element) => Value::list(element.clone(), vec![Value::native(1u8)]),
+            _ => Value::native(1u8),
+        };
+        let parent = FnTask::raw(ints(&[]), ints(&["total"]), move |ctx, _| {
+            let value = value.clone();
+            async move {
+                ctx.spawn(Spawn::new("child").input("x", value))?;
+                Ok(Outputs::new().set("total", 0))
+            }
+        });
+        let workflow =
+            Workflow::new(Flow::graph("main").add(TaskNode::new("parent", parent).spawns("child")))
+                .spawnable(TaskNode::new("child", child));
+        let (report, _) = run_with(&plan(workflow), vec![], 1).await;
+        let error = report.tasks[0].error.as_ref().unwrap().to_string();
+        assert!(
+            error.contains("give the child a key with `Spawn::key`"),
+            "{ty}: {error}"
+        );
+    }
+}
